@@ -1,0 +1,49 @@
+"""Registries that compose a model from config: backbone -> aggregation -> head.
+
+A bundle's config names each part by its registry key plus keyword arguments, e.g.
+``{"name": "musdl", "judges": 7, "bins": 21}``; ``Registry.build`` turns that into a module.
+This keeps one code path for every model variant instead of copy-pasted model classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """A named table of factories for one kind of component."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._factories: dict[str, Callable[..., T]] = {}
+
+    def register(self, name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+        """Decorator: add a factory (usually a class) under ``name``."""
+
+        def add(factory: Callable[..., T]) -> Callable[..., T]:
+            if name in self._factories:
+                raise ValueError(f"{self.kind} '{name}' is registered twice")
+            self._factories[name] = factory
+            return factory
+
+        return add
+
+    def names(self) -> list[str]:
+        return sorted(self._factories)
+
+    def build(self, config: Mapping[str, Any]) -> T:
+        """Build from ``{"name": ..., **kwargs}``; an unknown name lists the known ones."""
+        options = dict(config)
+        name = options.pop("name", None)
+        if name not in self._factories:
+            raise KeyError(f"unknown {self.kind} {name!r}; known: {', '.join(self.names()) or 'none'}")
+        return self._factories[name](**options)
+
+
+BACKBONES: Registry[Any] = Registry("backbone")
+AGGREGATORS: Registry[Any] = Registry("aggregator")
+HEADS: Registry[Any] = Registry("head")
+SEGMENTATIONS: Registry[Any] = Registry("segmentation")
