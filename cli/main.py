@@ -18,8 +18,10 @@ COMMAND_MODULES = (
     "cli.weights_commands",  # weights install, doctor
     "cli.rules_commands",  # final-score, dd
     "cli.score_commands",  # score
-    "cli.trainer_commands",  # train, evaluate, make-demo-data
+    "cli.data_commands",  # make-demo-data
+    "cli.trainer_commands",  # train, evaluate
     "cli.app_commands",  # app
+    "cli.session_commands",  # sessions export/import
 )
 
 
