@@ -1,0 +1,55 @@
+"""Reader for precomputed features: one ``.npz`` with ``features`` (N x D or N x clips x D),
+``final_score`` and optional ``judge_scores`` (N x K), ``difficulty`` (N) and ``split`` (N strings).
+
+Why a separate reader: researchers often hold features but not videos; training the heads
+from them needs no backbone at all.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from aqa_core.errors import DatasetError
+
+from .base import DiveDataset, DiveRecord, parse_float, parse_judges, parse_split
+
+
+def read_features_npz(path: Path) -> DiveDataset:
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise DatasetError(f"{path}: not a readable .npz file ({exc})") from None
+    for name in ("features", "final_score"):
+        if name not in arrays:
+            raise DatasetError(f"{path}: missing array '{name}'")
+    features = arrays["features"].astype(np.float32)
+    if features.ndim == 2:
+        features = features[:, None, :]
+    if features.ndim != 3 or features.shape[0] == 0:
+        raise DatasetError(f"{path}: 'features' must be N x D or N x clips x D, got shape {arrays['features'].shape}")
+    if not np.isfinite(features).all():
+        raise DatasetError(f"{path}: 'features' contains NaN or infinity")
+    n = features.shape[0]
+    for name in ("final_score", "judge_scores", "difficulty", "split"):
+        if name in arrays and len(arrays[name]) != n:
+            raise DatasetError(f"{path}: '{name}' has {len(arrays[name])} rows but 'features' has {n}")
+    records = []
+    for i in range(n):
+        where = f"{path}, row {i}"
+        judges = arrays.get("judge_scores")
+        records.append(
+            DiveRecord(
+                key=f"row{i}",
+                split=parse_split(str(arrays["split"][i]), where) if "split" in arrays else "train",
+                final_score=parse_float(arrays["final_score"][i], where, "final score", low=0.0, high=200.0),
+                difficulty=parse_float(arrays["difficulty"][i], where, "difficulty", low=0.5, high=5.0) if "difficulty" in arrays else None,
+                judge_scores=parse_judges(list(judges[i]), where) if judges is not None else None,
+                features=features[i],
+            )
+        )
+    return DiveDataset(name=path.stem, source=path, kind="features", records=records)

@@ -1,0 +1,46 @@
+"""Read the research datasets' annotation pickles without executing arbitrary code.
+
+``pickle.load`` on a downloaded file can run anything. These annotation files only hold dicts,
+lists, tuples, strings and numpy scalars/arrays, so the unpickler admits exactly those and
+refuses every other global with a DatasetError naming the file.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+from aqa_core.errors import DatasetError
+
+_ALLOWED = {
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "scalar"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("_codecs", "encode"),  # how protocol-2 pickles carry numpy's raw bytes
+    ("builtins", "set"),
+    ("builtins", "frozenset"),
+    ("__builtin__", "set"),  # pickles written by Python 2 (MTL-AQA)
+    ("__builtin__", "frozenset"),
+}
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+        return super().find_class(module, name)
+
+
+def load_annotation_pickle(path: Path) -> Any:
+    """Unpickle plain data only; Python-2 byte strings are decoded as latin-1 like numpy expects."""
+    try:
+        with Path(path).open("rb") as handle:
+            return _RestrictedUnpickler(handle, encoding="latin1").load()
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        raise DatasetError(f"{path}: not a plain-data annotation pickle ({exc})") from None
