@@ -1,0 +1,127 @@
+"""Model bundles: round trip and refusal of every broken bundle with a BundleError naming the file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from aqa_core.bundle import bundle_from_model, load_bundle, save_bundle
+from aqa_core.errors import BundleError
+from aqa_core.model import AQAModel
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "models"
+DATA_CARD = {"dataset": "unit test", "synthetic": True, "intended_use": "tests only"}
+
+
+def head_model(seed: int = 1) -> AQAModel:
+    torch.manual_seed(seed)
+    config = json.loads((CONFIGS / "musdl_tiny.json").read_text())
+    return AQAModel(config, with_backbone=False)
+
+
+@pytest.fixture()
+def saved(tmp_path: Path) -> tuple[AQAModel, Path]:
+    model = head_model()
+    return model, save_bundle(bundle_from_model(model, "t", "1.0", DATA_CARD), tmp_path / "b")
+
+
+def test_round_trip_gives_identical_outputs(saved: tuple[AQAModel, Path]) -> None:
+    model, folder = saved
+    bundle = load_bundle(folder)
+    assert (bundle.name, bundle.version, bundle.format_version) == ("t", "1.0", 1)
+    assert bundle.data_card == DATA_CARD
+    fresh = head_model(seed=99)
+    features = torch.randn(2, 10, 64)
+    assert not torch.allclose(fresh.head_forward(features).logits, model.head_forward(features).logits)
+    fresh.load_state_dict(bundle.state_dict)
+    torch.testing.assert_close(fresh.head_forward(features).logits, model.head_forward(features).logits, rtol=0, atol=0)
+
+
+def test_manifest_lists_tensor_shapes(saved: tuple[AQAModel, Path]) -> None:
+    model, folder = saved
+    manifest = json.loads((folder / "bundle.json").read_text())
+    assert manifest["tensors"] == {k: {"shape": list(v.shape), "dtype": "float32"} for k, v in model.trainable_state_dict().items()}
+    assert not any(k.startswith("backbone.") for k in manifest["tensors"])
+
+
+def edit_manifest(folder: Path, **changes: object) -> None:
+    manifest = json.loads((folder / "bundle.json").read_text())
+    manifest.update(changes)
+    (folder / "bundle.json").write_text(json.dumps(manifest))
+
+
+def test_wrong_format_version(saved: tuple[AQAModel, Path]) -> None:
+    _, folder = saved
+    edit_manifest(folder, format_version=2)
+    with pytest.raises(BundleError, match=r"bundle\.json.*format_version 2"):
+        load_bundle(folder)
+
+
+def test_missing_tensor(saved: tuple[AQAModel, Path]) -> None:
+    _, folder = saved
+    tensors = load_file(str(folder / "weights.safetensors"))
+    dropped = sorted(tensors)[0]
+    del tensors[dropped]
+    save_file(tensors, str(folder / "weights.safetensors"))
+    with pytest.raises(BundleError, match=rf"weights\.safetensors.*missing tensor {dropped}"):
+        load_bundle(folder)
+
+
+def test_wrong_shape(saved: tuple[AQAModel, Path]) -> None:
+    _, folder = saved
+    tensors = load_file(str(folder / "weights.safetensors"))
+    name = sorted(tensors)[-1]
+    tensors[name] = torch.zeros(3)
+    save_file(tensors, str(folder / "weights.safetensors"))
+    with pytest.raises(BundleError, match=rf"{name} has shape \[3\]"):
+        load_bundle(folder)
+
+
+def test_config_that_disagrees_with_the_weights(saved: tuple[AQAModel, Path]) -> None:
+    _, folder = saved
+    manifest = json.loads((folder / "bundle.json").read_text())
+    manifest["config"]["head"]["judges"] = 5
+    (folder / "bundle.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="does not match the config"):
+        load_bundle(folder)
+
+
+def test_corrupt_weights(saved: tuple[AQAModel, Path]) -> None:
+    _, folder = saved
+    data = (folder / "weights.safetensors").read_bytes()
+    (folder / "weights.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(BundleError, match=r"weights\.safetensors.*corrupt"):
+        load_bundle(folder)
+
+
+def test_corrupt_manifest(saved: tuple[AQAModel, Path]) -> None:
+    _, folder = saved
+    (folder / "bundle.json").write_text("{not json")
+    with pytest.raises(BundleError, match=r"bundle\.json: not valid JSON"):
+        load_bundle(folder)
+
+
+def test_unknown_head_in_config(saved: tuple[AQAModel, Path]) -> None:
+    _, folder = saved
+    manifest = json.loads((folder / "bundle.json").read_text())
+    manifest["config"]["head"]["name"] = "nonesuch"
+    (folder / "bundle.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="config cannot build a model.*nonesuch"):
+        load_bundle(folder)
+
+
+def test_missing_folder_and_files(tmp_path: Path, saved: tuple[AQAModel, Path]) -> None:
+    with pytest.raises(BundleError, match="folder not found"):
+        load_bundle(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BundleError, match=r"bundle\.json: missing"):
+        load_bundle(tmp_path / "empty")
+    _, folder = saved
+    (folder / "weights.safetensors").unlink()
+    with pytest.raises(BundleError, match=r"weights\.safetensors: missing"):
+        load_bundle(folder)
+
