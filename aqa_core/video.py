@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import os
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -83,7 +83,8 @@ def probe(path: str | Path) -> VideoInfo:
 def read_frames(path: str | Path, start: int, end: int) -> np.ndarray:
     """Frames ``start..end`` (inclusive) as ``(T, H, W, 3)`` uint8 RGB, rotation applied."""
     with VideoReader(path) as reader:
-        return np.stack(list(reader.iter_frames(start, end)))
+        reader.check_range(start, end)
+        return np.stack(list(reader.iter_frames(range(start, end + 1))))
 
 
 class VideoReader:
@@ -121,7 +122,7 @@ class VideoReader:
 
     def frame(self, index: int) -> np.ndarray:
         """Frame ``index`` as ``(H, W, 3)`` uint8 RGB (read-only, possibly from the cache)."""
-        self._check_range(index, index)
+        self.check_range(index, index)
         cached = self._cache.get(index)
         if cached is not None:
             self._cache.move_to_end(index)
@@ -135,21 +136,22 @@ class VideoReader:
 
     def iter_frames(
         self,
-        start: int,
-        end: int,
+        indices: Iterable[int],
         transform: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> Iterator[np.ndarray]:
-        """Decode ``start..end`` (inclusive) in order, bypassing the cache.
+        """Decode the given frames in the given order, bypassing the cache.
 
+        Increasing indices decode sequentially (skipped frames are grabbed, not converted).
         ``transform`` is applied to each RGB frame as it is decoded, so callers that shrink
         frames (the clip loader) never hold a full-resolution window in memory.
         """
-        self._check_range(start, end)
-        for index in range(start, end + 1):
+        for index in indices:
+            self.check_range(index, index)
             image = self._decode(index)
             yield transform(image) if transform is not None else image
 
-    def _check_range(self, start: int, end: int) -> None:
+    def check_range(self, start: int, end: int) -> None:
+        """Raise VideoError unless ``start..end`` (inclusive) are frames of this video."""
         count = self.info.frame_count
         if not 0 <= start <= end < count:
             span = f"frame {start}" if start == end else f"frames {start}-{end}"
