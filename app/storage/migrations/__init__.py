@@ -1,0 +1,1 @@
+"""Alembic migrations of the sessions database (configured programmatically by app.storage.database)."""

@@ -1,0 +1,393 @@
+"""What the app does with a sessions database, one method per user action.
+
+Each writing method is one transaction (``Database.transaction``): saving a scored dive stores
+competition, athlete, video, dive, analysis and the panel's scores together or not at all.
+Reading methods return plain dataclasses (no live ORM objects), so a worker thread can hand
+them to the GUI thread safely.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from aqa_core.result import ScoreResult
+
+from .database import Database
+from .errors import StorageError
+from .models import Analysis, Athlete, Competition, Dive, DiveTag, Event, HumanScore, ModelEntry, Note, Tag, Video
+
+
+@dataclass(frozen=True)
+class DiveRecord:
+    """Who dived where: what the judging desk's dive sheet knows besides the ScoreResult."""
+
+    competition: str
+    event: str
+    athlete: str
+    country: str | None = None
+    round: int | None = None
+    performed_at: datetime | None = None
+    video_path: str | Path | None = None
+
+
+@dataclass(frozen=True)
+class SavedDive:
+    dive_id: int
+    analysis_id: int
+
+
+@dataclass(frozen=True)
+class DiveFilter:
+    """The sessions browser's filters; ``None`` means "any"."""
+
+    competition_id: int | None = None
+    athlete_id: int | None = None
+    dive_number: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None  # inclusive
+    score_min: float | None = None  # on the latest predicted final score
+    score_max: float | None = None
+    model_name: str | None = None
+
+
+@dataclass(frozen=True)
+class DiveRow:
+    """One line of the sessions browser."""
+
+    dive_id: int
+    competition: str
+    event: str
+    athlete: str
+    round: int | None
+    dive_number: str | None
+    height: float | None
+    difficulty: float
+    performed_at: datetime
+    human_final: float | None
+    predicted_final: float | None
+    model: str | None
+    uncertainty: str | None
+
+
+@dataclass(frozen=True)
+class Choice:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    competitions: list[Choice]
+    athletes: list[Choice]
+    models: list[str]
+
+
+@dataclass(frozen=True)
+class ScorePair:
+    """A dive with both a model prediction and a real panel: what the statistics view plots."""
+
+    dive_id: int
+    performed_at: datetime
+    predicted_final: float
+    human_final: float
+    human_scores: list[float]  # by judge index
+    predicted_judges: list[float]  # empty for a USDL model
+
+
+def file_sha256(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min)
+
+
+def _day_end(day: date) -> datetime:
+    return datetime.combine(day, time.max)
+
+
+class Repository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # --- writing: one transaction each ---------------------------------------------------
+
+    def save_scored_dive(
+        self, record: DiveRecord, result: ScoreResult, human_scores: Sequence[float] | None = None, human_final: float | None = None
+    ) -> SavedDive:
+        """The desk's "save": the dive, its video, its analysis and the panel, all or nothing."""
+        video_hash = None
+        if record.video_path is not None:
+            video_path = Path(record.video_path).absolute()
+            try:
+                video_hash = (video_path, file_sha256(video_path), video_path.stat().st_size)
+            except OSError as exc:
+                raise StorageError(f"{video_path}: cannot read the video to record it ({exc.strerror})") from exc
+        with self.db.transaction("saving the dive") as session:
+            competition = _get_or_add(session, Competition, name=record.competition)
+            event = _get_or_add(session, Event, competition_id=competition.id, name=record.event, kind=result.dive.event)
+            if event.height is None:
+                event.height = result.dive.height
+            athlete = _get_or_add(session, Athlete, name=record.athlete, country=record.country)
+            video = _video_row(session, *video_hash) if video_hash else None
+            dive = Dive(
+                event_id=event.id,
+                athlete_id=athlete.id,
+                video_id=video.id if video else None,
+                round=record.round,
+                dive_number=result.dive.dive_number,
+                height=result.dive.height,
+                difficulty=result.dive.difficulty,
+                panel_size=result.dive.panel_size,
+                performed_at=record.performed_at or datetime.now(),
+                window_start=result.dive_window[0],
+                window_end=result.dive_window[1],
+            )
+            session.add(dive)
+            session.flush()
+            analysis_id = _add_analysis(session, dive, result)
+            if human_scores is not None:
+                _set_human_scores(session, dive, human_scores, human_final)
+            return SavedDive(dive.id, analysis_id)
+
+    def save_analysis(self, dive_id: int, result: ScoreResult) -> int:
+        """Re-scoring: a new immutable analysis that becomes the dive's latest."""
+        with self.db.transaction("saving the analysis") as session:
+            return _add_analysis(session, _dive(session, dive_id), result)
+
+    def set_human_scores(self, dive_id: int, scores: Sequence[float], final: float | None = None) -> float:
+        """Record the real panel; the final score follows the diving rules unless given."""
+        with self.db.transaction("saving the judges' scores") as session:
+            return _set_human_scores(session, _dive(session, dive_id), scores, final)
+
+    def add_note(self, dive_id: int, text: str) -> int:
+        with self.db.transaction("saving the note") as session:
+            note = Note(dive_id=_dive(session, dive_id).id, text=text)
+            session.add(note)
+            session.flush()
+            return note.id
+
+    def add_tag(self, dive_id: int, name: str) -> None:
+        with self.db.transaction("tagging the dive") as session:
+            dive = _dive(session, dive_id)
+            tag = _get_or_add(session, Tag, name=name.strip())
+            if session.get(DiveTag, (dive.id, tag.id)) is None:
+                session.add(DiveTag(dive_id=dive.id, tag_id=tag.id))
+
+    def register_model(self, name: str, version: str, path: str | Path | None = None, data_card: dict | None = None) -> int:
+        with self.db.transaction("registering the model") as session:
+            entry = session.scalar(select(ModelEntry).where(ModelEntry.name == name, ModelEntry.version == version))
+            if entry is None:
+                entry = ModelEntry(name=name, version=version, path=str(path) if path else None, data_card_json=json.dumps(data_card or {}))
+                session.add(entry)
+                session.flush()
+            return entry.id
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def latest_analysis(self, dive_id: int) -> ScoreResult:
+        """The stored analysis the desk redraws without re-scoring."""
+        with self.db.reading("reading the analysis") as session:
+            dive = _dive(session, dive_id)
+            if dive.latest_analysis_id is None:
+                raise StorageError(f"{self.db.path}: dive {dive_id} has no analysis yet")
+            analysis = session.get(Analysis, dive.latest_analysis_id)
+            assert analysis is not None  # foreign key
+            return ScoreResult.from_dict(json.loads(analysis.result_json))
+
+    def analysis_count(self, dive_id: int) -> int:
+        with self.db.reading() as session:
+            return session.scalar(select(func.count()).where(Analysis.dive_id == dive_id)) or 0
+
+    def human_scores(self, dive_id: int) -> list[float]:
+        with self.db.reading() as session:
+            return [s.score for s in _dive(session, dive_id).human_scores]
+
+    def notes(self, dive_id: int) -> list[str]:
+        with self.db.reading() as session:
+            return list(session.scalars(select(Note.text).where(Note.dive_id == dive_id).order_by(Note.id)))
+
+    def tags(self, dive_id: int) -> list[str]:
+        with self.db.reading() as session:
+            query = select(Tag.name).join(DiveTag, DiveTag.tag_id == Tag.id).where(DiveTag.dive_id == dive_id).order_by(Tag.name)
+            return list(session.scalars(query))
+
+    def list_dives(self, filters: DiveFilter = DiveFilter(), limit: int | None = None) -> list[DiveRow]:
+        """The browser's rows, newest first, with each dive's latest analysis."""
+        query = _filtered(
+            select(
+                Dive.id,
+                Competition.name,
+                Event.name,
+                Athlete.name,
+                Dive.round,
+                Dive.dive_number,
+                Dive.height,
+                Dive.difficulty,
+                Dive.performed_at,
+                Dive.human_final,
+                Analysis.final_score,
+                Analysis.model_name + " " + Analysis.model_version,
+                Analysis.uncertainty_level,
+            ),
+            filters,
+        ).order_by(Dive.performed_at.desc(), Dive.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        with self.db.reading("listing dives") as session:
+            return [DiveRow(*row) for row in session.execute(query)]
+
+    def filter_choices(self) -> FilterChoices:
+        with self.db.reading("listing filters") as session:
+            competitions = [Choice(*r) for r in session.execute(select(Competition.id, Competition.name).order_by(Competition.name))]
+            athletes = [Choice(*r) for r in session.execute(select(Athlete.id, Athlete.name).order_by(Athlete.name))]
+            models = list(session.scalars(select(Analysis.model_name).distinct().order_by(Analysis.model_name)))
+        return FilterChoices(competitions, athletes, models)
+
+    def score_pairs(self, athlete_id: int | None = None, competition_id: int | None = None) -> list[ScorePair]:
+        """Dives with a prediction and a real panel, oldest first (for trends)."""
+        filters = DiveFilter(athlete_id=athlete_id, competition_id=competition_id)
+        query = (
+            _filtered(select(Dive.id, Dive.performed_at, Analysis.final_score, Dive.human_final, Analysis.result_json), filters)
+            .where(Dive.human_final.is_not(None))
+            .order_by(Dive.performed_at, Dive.id)
+        )
+        with self.db.reading("reading statistics") as session:
+            rows = session.execute(query).all()
+            scores: dict[int, list[float]] = {}
+            for dive_id, score in session.execute(
+                select(HumanScore.dive_id, HumanScore.score)
+                .where(HumanScore.dive_id.in_([r[0] for r in rows]))
+                .order_by(HumanScore.dive_id, HumanScore.judge_index)
+            ):
+                scores.setdefault(dive_id, []).append(score)
+        pairs = []
+        for dive_id, performed_at, predicted, human, result_json in rows:
+            judges = json.loads(result_json)["judges"]
+            pairs.append(
+                ScorePair(dive_id, performed_at, predicted, human, scores.get(dive_id, []), [j["estimate"]["score"] for j in judges])
+            )
+        return pairs
+
+    def locate_video(self, dive_id: int, search_dirs: Iterable[str | Path] = ()) -> Path:
+        """The dive's video, found again by content hash if it moved (the new place is saved).
+
+        Looks at the stored path, then in ``search_dirs``, the database's folder and the old
+        path's folder; only files of the recorded size are hashed, so a big folder stays quick.
+        """
+        with self.db.reading("finding the video") as session:
+            video = _dive(session, dive_id).video
+            if video is None:
+                raise StorageError(f"{self.db.path}: dive {dive_id} has no recorded video")
+            stored, digest, size, video_id = Path(video.path), video.content_hash, video.size_bytes, video.id
+        if stored.is_file() and stored.stat().st_size == size:
+            return stored
+        folders = [Path(d) for d in search_dirs] + [self.db.path.parent, stored.parent]
+        for folder in folders:
+            if not folder.is_dir():
+                continue
+            for candidate in folder.rglob(f"*{stored.suffix}"):
+                if candidate.is_file() and candidate.stat().st_size == size and file_sha256(candidate) == digest:
+                    with self.db.transaction("recording the video's new place") as session:
+                        row = session.get(Video, video_id)
+                        assert row is not None
+                        row.path = str(candidate.absolute())
+                    return candidate
+        searched = ", ".join(str(f) for f in folders)
+        raise StorageError(f"{stored}: the video of dive {dive_id} is missing and no file with its content was found in {searched}")
+
+
+def _filtered(query: Select, filters: DiveFilter) -> Select:
+    query = (
+        query.select_from(Dive)
+        .join(Event, Dive.event_id == Event.id)
+        .join(Competition, Event.competition_id == Competition.id)
+        .join(Athlete, Dive.athlete_id == Athlete.id)
+        .outerjoin(Analysis, Dive.latest_analysis_id == Analysis.id)
+    )
+    if filters.competition_id is not None:
+        query = query.where(Event.competition_id == filters.competition_id)
+    if filters.athlete_id is not None:
+        query = query.where(Dive.athlete_id == filters.athlete_id)
+    if filters.dive_number:
+        query = query.where(Dive.dive_number == filters.dive_number.strip().upper())
+    if filters.date_from is not None:
+        query = query.where(Dive.performed_at >= _day_start(filters.date_from))
+    if filters.date_to is not None:
+        query = query.where(Dive.performed_at <= _day_end(filters.date_to))
+    if filters.score_min is not None:
+        query = query.where(Analysis.final_score >= filters.score_min)
+    if filters.score_max is not None:
+        query = query.where(Analysis.final_score <= filters.score_max)
+    if filters.model_name:
+        query = query.where(Analysis.model_name == filters.model_name)
+    return query
+
+
+def _get_or_add(session: Session, model: type, **values: object):  # type: ignore[no-untyped-def]
+    row = session.scalar(select(model).filter_by(**values).limit(1))
+    if row is None:
+        row = model(**values)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def _video_row(session: Session, path: Path, digest: str, size: int) -> Video:
+    video = session.scalar(select(Video).where(Video.content_hash == digest))
+    if video is None:
+        video = Video(path=str(path), content_hash=digest, size_bytes=size)
+        session.add(video)
+        session.flush()
+    else:
+        video.path = str(path)
+    return video
+
+
+def _dive(session: Session, dive_id: int) -> Dive:
+    dive = session.get(Dive, dive_id)
+    if dive is None:
+        raise StorageError(f"dive {dive_id} is not in this sessions database")
+    return dive
+
+
+def _add_analysis(session: Session, dive: Dive, result: ScoreResult) -> int:
+    analysis = Analysis(
+        dive_id=dive.id,
+        model_name=result.model_name,
+        model_version=result.model_version,
+        head=result.head,
+        decoding=result.decoding,
+        window_start=result.dive_window[0],
+        window_end=result.dive_window[1],
+        final_score=result.final.score,
+        uncertainty_level=result.uncertainty.level,
+        uncertainty_value=result.uncertainty.value,
+        total_seconds=sum(result.timings.values()) if result.timings else None,
+        result_json=json.dumps(result.to_dict()),
+    )
+    session.add(analysis)
+    session.flush()
+    dive.latest_analysis_id = analysis.id
+    return analysis.id
+
+
+def _set_human_scores(session: Session, dive: Dive, scores: Sequence[float], final: float | None) -> float:
+    if final is None:
+        from aqa_core.rules import apply_panel_rule
+
+        final = apply_panel_rule(list(scores), dive.event.kind, dive.difficulty).final
+    dive.human_scores.clear()
+    session.flush()  # the old panel's rows go before the new ones meet the unique key
+    dive.human_scores.extend(HumanScore(judge_index=i, score=float(s)) for i, s in enumerate(scores))
+    dive.human_final = float(final)
+    return dive.human_final
