@@ -1,0 +1,158 @@
+"""Judge panels and drop rules: which awards count and what the dive is worth.
+
+Panel composition follows FINA rule D 5.2 (https://www.fina.org/content/d-5-competition-procedure):
+individual events use 7 judges (5 outside Olympic Games, World Championships and World Cups);
+synchronised events use 11 judges (3 execution judges per diver and 5 synchronisation judges) or
+9 judges (2 execution judges per diver and 5 synchronisation judges).
+
+Counting awards (FINA D 7 "calculation of results"; the 11-judge rule as also described by
+https://www.nbcolympics.com/news/diving-101-olympic-scoring-rules-and-regulations):
+
+* 7 judges: the 2 highest and 2 lowest awards are cancelled, 3 remain.
+* 5 judges: the highest and lowest awards are cancelled, 3 remain.
+* 11 judges (E1 E2 E3 diver A, E4 E5 E6 diver B, S1..S5): the highest and lowest execution award
+  of *each diver* are cancelled (1 + 1 remain), and the highest and lowest synchronisation awards
+  are cancelled (3 remain).
+* 9 judges (E1 E2 diver A, E3 E4 diver B, S1..S5): two awards per diver cannot lose both a high and
+  a low, so the highest and lowest of the four execution awards are cancelled together (2 remain),
+  and the highest and lowest synchronisation awards are cancelled (3 remain).
+
+The sum of the counting awards is multiplied by the DD, and by 0.6 in synchronised events so the
+five counting awards land on the same scale as an individual event's three.
+
+Arithmetic is exact: awards are counted in integer half points and the DD is a ``Decimal`` parsed
+from its shortest decimal form, so 26.5 x 3.8 is 100.70 and not 100.69999999999999. With a
+one-decimal DD every result already has at most two decimals; anything finer (a typed DD such as
+2.25) is rounded half-up to the cent, the way results are published.
+
+Ties: within a trimming group the awards are ordered by (value, judge position) and the lowest ones
+are dropped from the front of that order; the highest ones are then dropped from the remaining
+awards ordered by (-value, judge position). So among equal awards the judge sitting earlier in the
+panel is the one crossed out, at either end. ``RuleOutcome.dropped`` reports exactly those
+positions, so the app crosses out the same judges every time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from aqa_core.errors import RuleError
+
+EVENTS = ("individual", "synchronised")
+PANEL_SIZES = {"individual": (5, 7), "synchronised": (9, 11)}
+SYNCHRO_MULTIPLIER = Decimal("0.6")
+_CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class TrimGroup:
+    """Judges (0-based panel positions) trimmed together, and how many awards drop at each end."""
+
+    name: str
+    members: tuple[int, ...]
+    drop_each_end: int
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    kept: list[int]  # 0-based panel positions of the counting awards, ascending
+    dropped: list[int]  # 0-based panel positions of the cancelled awards, ascending
+    kept_sum: float  # sum of the counting awards
+    multiplier: float  # 1.0 individual, 0.6 synchronised
+    final: float  # kept_sum x DD x multiplier, to the cent
+
+
+def panel_layout(event: str, panel_size: int) -> tuple[TrimGroup, ...]:
+    """The trimming groups of a panel; RuleError for a panel size the event does not use."""
+    event = normalise_event(event)
+    if panel_size not in PANEL_SIZES[event]:
+        allowed = " or ".join(str(n) for n in PANEL_SIZES[event])
+        raise RuleError(f"a {event} event is judged by {allowed} judges, not {panel_size}")
+    if panel_size == 7:
+        return (TrimGroup("judges", tuple(range(7)), 2),)
+    if panel_size == 5:
+        return (TrimGroup("judges", tuple(range(5)), 1),)
+    if panel_size == 11:
+        return (
+            TrimGroup("execution diver A", (0, 1, 2), 1),
+            TrimGroup("execution diver B", (3, 4, 5), 1),
+            TrimGroup("synchronisation", tuple(range(6, 11)), 1),
+        )
+    return (
+        TrimGroup("execution", (0, 1, 2, 3), 1),
+        TrimGroup("synchronisation", tuple(range(4, 9)), 1),
+    )
+
+
+def judge_labels(event: str, panel_size: int) -> list[str]:
+    """Display names of the panel positions: J1..J7, or E1..E6 then S1..S5 in synchronised events."""
+    if normalise_event(event) == "individual":
+        return [f"J{i + 1}" for i in range(panel_size)]
+    executions = panel_size - 5
+    return [f"E{i + 1}" for i in range(executions)] + [f"S{i + 1}" for i in range(5)]
+
+
+def normalise_event(event: str) -> str:
+    """Accept the American spelling too; refuse anything else by name."""
+    text = str(event).strip().lower()
+    if text == "synchronized":
+        text = "synchronised"
+    if text not in EVENTS:
+        raise RuleError(f"unknown event {event!r}; use 'individual' or 'synchronised'")
+    return text
+
+
+def validate_judge_score(x: object) -> float:
+    """One award: a number from 0 to 10 in half points (FINA D 5.1.4); returns it as a float."""
+    try:
+        value = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise RuleError(f"judge score {x!r} is not a number") from None
+    if not math.isfinite(value) or not 0.0 <= value <= 10.0:
+        raise RuleError(f"judge score {x!r} is outside 0-10")
+    if value * 2 != round(value * 2):
+        raise RuleError(f"judge score {x!r} is not on the half-point grid (0, 0.5, ..., 10)")
+    return value
+
+
+def validate_difficulty(difficulty: object) -> Decimal:
+    """A DD as an exact Decimal; RuleError when it is not a positive number."""
+    try:
+        value = Decimal(str(difficulty).strip())
+    except (InvalidOperation, ValueError):
+        raise RuleError(f"degree of difficulty {difficulty!r} is not a number") from None
+    if not value.is_finite() or value <= 0:
+        raise RuleError(f"degree of difficulty {difficulty!r} must be greater than 0")
+    return value
+
+
+def _trim(group: TrimGroup, halves: Sequence[int]) -> list[int]:
+    """Positions dropped in one group, with the tie convention of the module docstring."""
+    ascending = sorted(group.members, key=lambda i: (halves[i], i))
+    low = ascending[: group.drop_each_end]
+    rest = [i for i in group.members if i not in low]
+    high = sorted(rest, key=lambda i: (-halves[i], i))[: group.drop_each_end]
+    return low + high
+
+
+def apply_panel_rule(scores: Sequence[float], event: str, difficulty: float) -> RuleOutcome:
+    """Cancel the awards the rules cancel and compute the dive's points."""
+    event = normalise_event(event)
+    groups = panel_layout(event, len(scores))
+    labels = judge_labels(event, len(scores))
+    halves = []
+    for label, score in zip(labels, scores):
+        try:
+            halves.append(int(validate_judge_score(score) * 2))
+        except RuleError as exc:
+            raise RuleError(f"{label}: {exc}") from None
+    dd = validate_difficulty(difficulty)
+    dropped = sorted(i for group in groups for i in _trim(group, halves))
+    kept = [i for i in range(len(scores)) if i not in dropped]
+    kept_sum = Decimal(sum(halves[i] for i in kept)) / 2
+    multiplier = SYNCHRO_MULTIPLIER if event == "synchronised" else Decimal(1)
+    final = (kept_sum * dd * multiplier).quantize(_CENT, rounding=ROUND_HALF_UP)
+    return RuleOutcome(kept=kept, dropped=dropped, kept_sum=float(kept_sum), multiplier=float(multiplier), final=float(final))
