@@ -70,7 +70,7 @@ def panel_layout(event: str, panel_size: int) -> tuple[TrimGroup, ...]:
     event = normalise_event(event)
     if panel_size not in PANEL_SIZES[event]:
         allowed = " or ".join(str(n) for n in PANEL_SIZES[event])
-        raise RuleError(f"a {event} event is judged by {allowed} judges, not {panel_size}")
+        raise RuleError(f"{event} events are judged by {allowed} judges, not {panel_size}")
     if panel_size == 7:
         return (TrimGroup("judges", tuple(range(7)), 2),)
     if panel_size == 5:
