@@ -5,11 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
+from aqa_core import decoding
+from aqa_core.errors import RuleError
+from aqa_core.heads import panel
 from aqa_core.model import AQAModel
 from aqa_core.registry import AGGREGATORS, HEADS
+from aqa_core.result import DiveInfo
+from aqa_core.rules import apply_panel_rule
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "models"
 
@@ -73,3 +79,107 @@ def test_default_head_is_the_papers_mlp() -> None:
     linear = [m for m in head.path_mlps[0] if isinstance(m, torch.nn.Linear)]
     assert [(m.in_features, m.out_features) for m in linear] == [(1024, 256), (256, 128), (128, 21)]
     assert len(head.path_mlps) == 7
+
+
+# --- decoding: hand-made distributions -------------------------------------------------------
+
+JUDGE_VALUES = np.arange(21) / 2.0  # 0, 0.5, ..., 10
+
+
+def peaked(centre: float, width: float = 0.5) -> np.ndarray:
+    dist = np.exp(-0.5 * ((JUDGE_VALUES - centre) / width) ** 2)
+    return dist / dist.sum()
+
+
+def test_argmax_and_expectation_decoding() -> None:
+    dist = np.zeros(21)
+    dist[[12, 16]] = [0.6, 0.4]  # 6.0 (60%) and 8.0 (40%)
+    assert decoding.estimate(dist, JUDGE_VALUES, "argmax").score == 6.0
+    est = decoding.estimate(dist, JUDGE_VALUES, "expectation")
+    assert est.score == pytest.approx(6.8)
+    assert est.expectation == pytest.approx(6.8)
+    assert est.std == pytest.approx(np.sqrt(0.6 * 0.8**2 + 0.4 * 1.2**2))
+    assert est.entropy == pytest.approx(-(0.6 * np.log(0.6) + 0.4 * np.log(0.4)))
+    assert (est.low, est.high) == (6.0, 8.0)
+
+
+def test_interval_of_point_mass_and_uniform() -> None:
+    point_mass = np.zeros(21)
+    point_mass[15] = 1.0
+    est = decoding.estimate(point_mass, JUDGE_VALUES, "argmax")
+    assert (est.low, est.high, est.std, est.entropy) == (7.5, 7.5, 0.0, 0.0)
+    uniform = decoding.estimate(np.full(21, 1 / 21), JUDGE_VALUES, "expectation")
+    assert (uniform.low, uniform.high) == (0.0, 10.0)
+    assert uniform.entropy == pytest.approx(np.log(21))
+
+
+def test_unknown_decoding_is_refused() -> None:
+    with pytest.raises(ValueError, match="median"):
+        decoding.estimate(peaked(5), JUDGE_VALUES, "median")
+
+
+def test_sampling_follows_the_distributions() -> None:
+    dists = np.stack([peaked(3.0, 1.0), peaked(8.0, 0.7)])
+    draws = decoding.sample(dists, JUDGE_VALUES, 20000, np.random.default_rng(1))
+    assert draws.shape == (20000, 2)
+    for path in range(2):
+        freq = np.array([(draws[:, path] == v).mean() for v in JUDGE_VALUES])
+        assert np.abs(freq - dists[path]).max() < 0.015
+
+
+# --- panels: MUSDL paths through the diving rule -----------------------------------------------
+
+
+def dive(panel: int = 7, event: str = "individual", dd: float = 3.0) -> DiveInfo:
+    return DiveInfo(event=event, panel_size=panel, dive_number="107B", height=10.0, difficulty=dd)
+
+
+def test_panel_paths() -> None:
+    assert panel.panel_paths(7, dive(7)) == list(range(7))
+    assert panel.panel_paths(7, dive(5)) == [1, 2, 3, 4, 5]
+    assert panel.panel_paths(9, dive(9, "synchronised")) == list(range(9))
+    with pytest.raises(RuleError, match="predicts 7 judges.*9-judge synchronised"):
+        panel.panel_paths(7, dive(9, "synchronised"))
+    with pytest.raises(RuleError, match="predicts 5 judges.*7-judge"):
+        panel.panel_paths(5, dive(7))
+
+
+def test_rule_on_marks_matches_the_rule_on_grid_and_stays_continuous_off_it() -> None:
+    marks = [9.0, 8.5, 9.0, 8.0, 9.0, 8.5, 9.0]
+    on_grid = panel.rule_on_marks(marks, dive(dd=3.8))
+    assert on_grid.final == apply_panel_rule(marks, "individual", 3.8).final
+    off_grid = panel.rule_on_marks([m + 0.1 for m in marks], dive(dd=3.8))
+    assert off_grid.dropped == on_grid.dropped
+    assert off_grid.final == pytest.approx(on_grid.final + 0.3 * 3.8)
+
+
+def test_panel_estimate_drops_judges_and_its_interval_covers_the_panels() -> None:
+    centres = [6.0, 6.5, 7.0, 7.0, 7.5, 8.0, 8.5]
+    dists = np.stack([peaked(c, 0.6) for c in centres])
+    result = panel.panel_estimate(dists, JUDGE_VALUES, dive(dd=3.2), "argmax")
+    assert [j.score for j in result.judges] == centres
+    assert sum(result.dropped) == 4
+    assert result.final.score == apply_panel_rule(centres, "individual", 3.2).final
+    # An independent simulation of the same panels lands inside the 95% interval ~95% of the time.
+    rng = np.random.default_rng(123)
+    finals = [
+        apply_panel_rule([float(rng.choice(JUDGE_VALUES, p=d)) for d in dists], "individual", 3.2).final
+        for _ in range(600)
+    ]
+    inside = np.mean([(result.final.low <= f <= result.final.high) for f in finals])
+    assert 0.9 <= inside <= 1.0
+    assert result.final.low < result.final.score < result.final.high
+
+
+def test_uncertainty_levels_and_reasons() -> None:
+    narrow = panel.panel_estimate(np.stack([peaked(7.0, 0.2)] * 7), JUDGE_VALUES, dive(), "argmax")
+    calm = decoding.assess_uncertainty(narrow.final, 3.0, [j.score for j in narrow.judges])
+    assert (calm.level, calm.reasons) == ("low", [])
+    wide = panel.panel_estimate(np.stack([peaked(5.0, 3.0)] * 7), JUDGE_VALUES, dive(), "argmax")
+    worried = decoding.assess_uncertainty(wide.final, 3.0, [5.0, 5.0])
+    assert worried.level == "high"
+    assert worried.value == pytest.approx((wide.final.high - wide.final.low) / 2)
+    assert worried.reasons[0].startswith("wide distribution")
+    split = decoding.assess_uncertainty(narrow.final, 3.0, [5.0, 7.0])
+    assert split.level == "medium"
+    assert any(r.startswith("judges disagree") for r in split.reasons)

@@ -1,0 +1,101 @@
+"""Turning predicted score distributions into point scores, spreads and an uncertainty verdict.
+
+Two decodings: ``argmax`` (the papers' Eqn 4: the most probable bin) and ``expectation`` (the
+mean of the distribution, smoother and not tied to the bin grid). Whatever the decoding, every
+``Estimate`` also carries the mean, standard deviation, entropy and the central 95% interval so
+the app can show how sure the model is, not just what it says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy.special import softmax
+from scipy.stats import entropy
+
+from aqa_core.result import Estimate, Uncertainty
+
+DECODINGS = ("argmax", "expectation")
+INTERVAL = (0.025, 0.975)  # central 95%
+
+# Uncertainty levels are judged on the 95% half-width divided by DD x multiplier, i.e. in points of
+# the kept judges' sum, so a 3.8-DD dive is not called "uncertain" just because DD magnifies it.
+# 1.5 is about half a mark on each of the three kept judges (the smallest step a judge can make),
+# 3.0 about a full mark each; above that the model cannot tell a good dive from a poor one.
+LOW_MAX = 1.5
+MEDIUM_MAX = 3.0
+JUDGE_SPREAD = 1.0  # marks more than one point apart: "judges disagree" (18% of real MTL-AQA 7-judge panels)
+
+
+def check_decoding(decoding: str) -> str:
+    if decoding not in DECODINGS:
+        raise ValueError(f"unknown decoding {decoding!r}; use one of {', '.join(DECODINGS)}")
+    return decoding
+
+
+def probabilities(logits: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis, in float64 so tiny tails still sum to one."""
+    return softmax(np.asarray(logits, dtype=np.float64), axis=-1)
+
+
+def point(dist: np.ndarray, values: np.ndarray, decoding: str) -> float:
+    if check_decoding(decoding) == "argmax":
+        return float(values[int(np.argmax(dist))])
+    return float(np.dot(dist, values))
+
+
+def estimate(dist: np.ndarray, values: np.ndarray, decoding: str) -> Estimate:
+    """Decode one distribution over ``values``; the interval uses the discrete CDF (bin values)."""
+    dist = np.asarray(dist, dtype=np.float64)
+    mean = float(np.dot(dist, values))
+    cdf = np.cumsum(dist) / dist.sum()
+    low, high = (float(values[min(int(np.searchsorted(cdf, q)), len(values) - 1)]) for q in INTERVAL)
+    return Estimate(
+        score=point(dist, values, decoding),
+        expectation=mean,
+        std=float(np.sqrt(np.dot(dist, (values - mean) ** 2))),
+        entropy=float(entropy(dist)),
+        low=low,
+        high=high,
+    )
+
+
+def sample(dists: np.ndarray, values: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` independent draws from each of ``P`` distributions: ``(P, bins) -> (n, P)`` values.
+
+    Inverse-CDF sampling, vectorised over samples and paths.
+    """
+    cdf = np.cumsum(dists, axis=-1)
+    cdf /= cdf[:, -1:]
+    u = rng.random((n, dists.shape[0], 1))
+    index = np.minimum((u > cdf[None]).sum(axis=-1), dists.shape[1] - 1)
+    return values[index]
+
+
+def estimate_from_samples(samples: np.ndarray, score: float) -> Estimate:
+    """Summarise Monte Carlo draws of a score (the rule-propagated final); ``score`` is the decoded point."""
+    _, counts = np.unique(samples, return_counts=True)
+    low, high = np.quantile(samples, INTERVAL, method="inverted_cdf")
+    return Estimate(
+        score=score,
+        expectation=float(samples.mean()),
+        std=float(samples.std()),
+        entropy=float(entropy(counts)),
+        low=float(low),
+        high=float(high),
+    )
+
+
+def assess_uncertainty(final: Estimate, scale: float, judge_scores: Sequence[float] = ()) -> Uncertainty:
+    """Level and plain-words reasons; ``scale`` is DD x multiplier (1 when the score has no DD)."""
+    half_width = (final.high - final.low) / 2.0
+    relative = half_width / scale
+    level = "low" if relative <= LOW_MAX else "medium" if relative <= MEDIUM_MAX else "high"
+    reasons = []
+    if level != "low":
+        reasons.append(f"wide distribution: the 95% interval is ±{half_width:.1f} points")
+    if len(judge_scores) and max(judge_scores) - min(judge_scores) > JUDGE_SPREAD:
+        reasons.append(f"judges disagree: predicted marks range from {min(judge_scores):g} to {max(judge_scores):g}")
+        level = "medium" if level == "low" else level
+    return Uncertainty(level=level, value=half_width, reasons=reasons)

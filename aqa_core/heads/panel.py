@@ -1,0 +1,94 @@
+"""From MUSDL judge paths to a panel's final score, with the spread propagated through the rule.
+
+Which paths serve which panel: path k predicts the k-th smallest mark of the panel the model was
+trained on. A 7-path model serving a 5-judge individual event uses the middle five paths (dropping
+the strictest and the most lenient), the closest thing to a 5-judge panel drawn from the same seven
+judges. Any other mismatch (fewer paths than judges; synchronised panels, whose execution and
+synchronisation groups must each be modelled) is refused: we will not invent judges.
+
+Expectation decoding gives marks off the half-point grid, which the official rule (rightly)
+refuses. The rule then decides which judges count from the marks rounded to the nearest half,
+and the final score is the unrounded counting marks x DD x multiplier, so the decoded final stays
+continuous. Argmax marks are on the grid and go through the rule unchanged.
+
+The final score's spread: each judge is sampled from its own distribution (independently; seeded
+so the same dive always gets the same interval), every sampled panel goes through the official
+rule, and the quantiles of those finals give the 95% interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from aqa_core.decoding import estimate, estimate_from_samples, point, sample
+from aqa_core.errors import RuleError
+from aqa_core.result import DiveInfo, Estimate
+from aqa_core.rules import apply_panel_rule
+
+MC_SAMPLES = 2000
+MC_SEED = 0
+
+
+def panel_paths(paths: int, dive: DiveInfo) -> list[int]:
+    """Indices of the model's judge paths that stand for the ``dive.panel_size`` judges."""
+    panel = dive.panel_size
+    if panel == paths:
+        return list(range(paths))
+    if dive.event == "individual" and panel < paths and (paths - panel) % 2 == 0:
+        skip = (paths - panel) // 2
+        return list(range(skip, skip + panel))
+    raise RuleError(
+        f"this model predicts {paths} judges and cannot score a {panel}-judge {dive.event} panel; "
+        f"use a model trained with {panel} judge paths"
+    )
+
+
+@dataclass(frozen=True)
+class PanelOutcome:
+    dropped: list[int]  # panel positions the rule cancels
+    final: float
+
+
+def rule_on_marks(marks: Sequence[float], dive: DiveInfo) -> PanelOutcome:
+    """The diving rule on decoded marks, which may lie off the half-point grid (see module docstring)."""
+    on_grid = [round(m * 2) / 2 for m in marks]
+    outcome = apply_panel_rule(on_grid, dive.event, dive.difficulty)
+    if on_grid == list(marks):
+        return PanelOutcome(outcome.dropped, outcome.final)
+    final = sum(marks[i] for i in outcome.kept) * dive.difficulty * outcome.multiplier
+    return PanelOutcome(outcome.dropped, round(final, 2))
+
+
+@dataclass(frozen=True)
+class PanelEstimate:
+    judges: list[Estimate]
+    dropped: list[bool]
+    final: Estimate
+
+
+def panel_estimate(dists: np.ndarray, values: np.ndarray, dive: DiveInfo, decoding: str) -> PanelEstimate:
+    """``dists``: ``(panel, bins)`` probabilities of the serving paths, in panel order."""
+    judges = [estimate(d, values, decoding) for d in dists]
+    outcome = rule_on_marks([j.score for j in judges], dive)
+    return PanelEstimate(
+        judges=judges,
+        dropped=[i in outcome.dropped for i in range(len(judges))],
+        final=estimate_from_samples(rule_draws(dists, values, dive), outcome.final),
+    )
+
+
+def clip_final(dists: np.ndarray, values: np.ndarray, dive: DiveInfo, decoding: str) -> float:
+    """One clip's own final score: its decoded marks through the rule."""
+    return rule_on_marks([point(d, values, decoding) for d in dists], dive).final
+
+
+def rule_draws(dists: np.ndarray, values: np.ndarray, dive: DiveInfo, n: int = MC_SAMPLES) -> np.ndarray:
+    """``n`` final scores of panels sampled from the judge distributions."""
+    draws = sample(dists, values, n, np.random.default_rng(MC_SEED))
+    # Peaked distributions repeat the same panel often: run the rule once per distinct panel.
+    panels, inverse = np.unique(draws, axis=0, return_inverse=True)
+    finals = np.array([apply_panel_rule(row.tolist(), dive.event, dive.difficulty).final for row in panels])
+    return finals[inverse.reshape(-1)]
