@@ -7,6 +7,7 @@ final_score,split,commentary (start/end empty = whole file; judge columns may be
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 from aqa_core.errors import DatasetError
@@ -34,7 +35,21 @@ def read_own_csv(folder: Path) -> DiveDataset:
     judge_columns = sorted((c for c in header if c.startswith("judge") and c[5:].isdigit()), key=lambda c: int(c[5:]))
     records = [_record(row, line, path, judge_columns) for line, row in enumerate(rows, start=2)]
     require_unique_keys(records, path)
-    return DiveDataset(name=Path(folder).resolve().name, source=path, kind="own", records=records)
+    return DiveDataset(name=Path(folder).resolve().name, source=path, kind="own", records=records, notes=_metadata(Path(folder)))
+
+
+def _metadata(folder: Path) -> dict[str, object]:
+    """Optional ``dataset.json`` beside the CSV (e.g. ``{"synthetic": true}``) for the data card."""
+    path = folder / "dataset.json"
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DatasetError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise DatasetError(f"{path}: expected a JSON object")
+    return data
 
 
 def _record(row: dict[str, str], line: int, path: Path, judge_columns: list[str]) -> DiveRecord:

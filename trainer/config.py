@@ -1,0 +1,117 @@
+"""Training configuration: a YAML or JSON file read into one validated dataclass.
+
+Relative paths in the file are resolved against the file's folder, so a config can sit next to
+its dataset and be run from anywhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from aqa_core.errors import AQAError
+
+
+class ConfigError(AQAError):
+    """A training config that cannot be read or names an impossible setting."""
+
+
+DEFAULT_MODEL: dict[str, Any] = {
+    "backbone": {"name": "i3d", "pretrained": True},
+    "segmentation": "usdl_10x16",
+    "aggregation": {"name": "average"},
+    "head": {"name": "musdl", "judges": 7},
+}
+
+
+@dataclass
+class TrainConfig:
+    dataset: Path
+    out: Path  # the model bundle folder written at the end
+    work_dir: Path  # checkpoints, progress log, feature cache
+    dataset_kind: str = "auto"
+    model: dict[str, Any] = field(default_factory=lambda: json.loads(json.dumps(DEFAULT_MODEL)))
+    loss: str = "kl"  # "kl" (USDL/MUSDL) | "mse" | "l1" (regression on the head's expected score)
+    sigma: float | None = None  # soft-label std in score units; None: 5 bins (the seed code's std=5)
+    epochs: int = 100
+    batch_size: int = 32  # the global batch, split over processes and accumulation steps
+    accumulate: int = 1
+    lr: float = 1e-4  # the seeds' Adam settings
+    weight_decay: float = 1e-5
+    seed: int = 0
+    val_fraction: float = 0.15
+    patience: int | None = None  # early stopping on validation rho; None trains all epochs
+    decoding: str = "argmax"
+    device: str | None = None
+    precision: str = "auto"
+    name: str = "model"
+    version: str = "1"
+    feature_cache: Path | None = None  # default: <work_dir>/features
+    mode: str = "features"  # "features" (frozen backbone, cached) | "finetune"
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self).items()}
+
+
+_PATHS = ("dataset", "out", "work_dir", "feature_cache")
+
+
+def config_from_dict(raw: dict[str, Any], base: Path, where: str) -> TrainConfig:
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    for key in ("dataset", "out", "work_dir"):
+        if key not in raw:
+            raise ConfigError(f"{where}: '{key}' is required")
+    values = dict(raw)
+    for key in _PATHS:
+        if values.get(key) is not None:
+            values[key] = (base / str(values[key])).resolve()
+    if "model" in values:
+        values["model"] = {**DEFAULT_MODEL, **values["model"]}
+    try:
+        config = TrainConfig(**values)
+    except TypeError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    _check(config, where)
+    return config
+
+
+def load_config(path: str | Path) -> TrainConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'} ({exc})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings")
+    return config_from_dict(raw, path.parent, str(path))
+
+
+def _check(c: TrainConfig, where: str) -> None:
+    checks = [
+        (c.loss in ("kl", "mse", "l1"), f"loss {c.loss!r} is not kl, mse or l1"),
+        (c.mode in ("features", "finetune"), f"mode {c.mode!r} is not features or finetune"),
+        (c.decoding in ("argmax", "expectation"), f"decoding {c.decoding!r} is not argmax or expectation"),
+        (c.epochs >= 1, "epochs must be at least 1"),
+        (c.batch_size >= 1 and c.accumulate >= 1, "batch_size and accumulate must be at least 1"),
+        (c.batch_size % c.accumulate == 0, f"batch_size {c.batch_size} is not divisible by accumulate {c.accumulate}"),
+        (c.lr > 0, "lr must be positive"),
+        (c.sigma is None or c.sigma > 0, "sigma must be positive"),
+        (0 < c.val_fraction < 1, "val_fraction must be between 0 and 1"),
+        (isinstance(c.model.get("head"), dict) and "name" in c.model["head"], "model.head must name a head"),
+        (c.loss == "kl" or c.model["head"]["name"] == "usdl", "regression losses train a usdl-shaped head"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(f"{where}: {message}")

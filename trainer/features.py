@@ -1,0 +1,115 @@
+"""Frozen-backbone feature cache: run the backbone once per dive, train heads on the cache.
+
+One ``.npy`` file per dive, named by a hash of the dive's pixels (file bytes or frame-folder
+bytes) + window + backbone config + segmentation, written atomically. Re-running skips every dive
+already cached, so an interrupted extraction resumes where it stopped, and changing the backbone
+or the segmentation can never mix stale features into a run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+from aqa_core.clips import DiveClips, frames_to_clips, load_dive_clips
+from aqa_core.errors import DatasetError
+from aqa_core.registry import BACKBONES
+from aqa_core.runtime import Runtime, choose_runtime
+
+from .datasets import DiveRecord
+from .progress import ProgressStream
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
+
+
+def _frame_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def content_hash(path: Path) -> str:
+    """SHA-256 of a video file's bytes, or of a frame folder's file names and bytes."""
+    digest = hashlib.sha256()
+    files = _frame_files(path) if path.is_dir() else [path]
+    for file in files:
+        digest.update(file.name.encode() if path.is_dir() else b"")
+        with file.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def cache_key(record: DiveRecord, backbone: dict[str, Any], segmentation: Any) -> str:
+    assert record.video is not None
+    spec = {"pixels": content_hash(record.video), "window": record.window, "backbone": backbone, "segmentation": segmentation}
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:40]
+
+
+def load_record_clips(record: DiveRecord, segmentation: Any, size: int = 224) -> DiveClips:
+    """Clips of one dive from its video file or its folder of frame images."""
+    if record.video is None:
+        raise DatasetError(f"dive {record.key}: has no video to extract features from")
+    if not record.video.is_dir():
+        return load_dive_clips(record.video, record.window, segmentation, size)
+    files = _frame_files(record.video)
+    if record.window is not None:
+        files = files[record.window[0] : record.window[1] + 1]
+    if not files:
+        raise DatasetError(f"{record.video}: no frame images for dive {record.key}")
+    frames = []
+    for file in files:
+        image = cv2.imread(str(file), cv2.IMREAD_COLOR)
+        if image is None:
+            raise DatasetError(f"{file}: not a readable image (dive {record.key})")
+        frames.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+    return frames_to_clips(np.stack(frames), segmentation, size)
+
+
+def _atomic_save(array: np.ndarray, path: Path) -> None:
+    tmp = path.with_name(path.stem + ".tmp.npy")
+    np.save(tmp, array)
+    os.replace(tmp, path)
+
+
+def extract_features(
+    records: Sequence[DiveRecord],
+    model_config: dict[str, Any],
+    cache_dir: Path,
+    progress: ProgressStream | None = None,
+    runtime: Runtime | None = None,
+    clip_batch: int = 10,
+) -> np.ndarray:
+    """(N, clips, D) features for ``records``, computing only the dives not yet cached."""
+    import aqa_core.backbones  # noqa: F401  (registers backbones)
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    segmentation = model_config.get("segmentation", "usdl_10x16")
+    keys = [cache_key(r, model_config["backbone"], segmentation) for r in records]
+    todo = [i for i, k in enumerate(keys) if not (cache_dir / f"{k}.npy").is_file()]
+    if todo:
+        runtime = runtime or choose_runtime()
+        backbone = runtime.prepare_module(BACKBONES.build(model_config["backbone"]))
+        if progress:
+            progress.emit("features", done=len(records) - len(todo), total=len(records), cache=cache_dir, device=runtime.description)
+            progress.bar(len(records), "features", initial=len(records) - len(todo))
+        for n, i in enumerate(todo, start=1):
+            clips = load_record_clips(records[i], segmentation).clips
+            parts = []
+            with runtime.autocast():
+                for chunk in clips.split(clip_batch):
+                    parts.append(backbone(runtime.prepare_input(chunk)).float().cpu())
+            _atomic_save(torch.cat(parts).numpy(), cache_dir / f"{keys[i]}.npy")
+            if progress:
+                progress.advance()
+                if n % 10 == 0 or n == len(todo):
+                    progress.emit("features", done=len(records) - len(todo) + n, total=len(records), cache=cache_dir)
+        if progress:
+            progress.close_bar()
+    return np.stack([np.load(cache_dir / f"{k}.npy") for k in keys])
