@@ -1,0 +1,85 @@
+"""Analyses cached per (video content, model, dive window), in memory and on disk.
+
+Reopening a dive must be instant, so a finished ``ScoreResult`` is kept under a key built from a
+hash of the video's bytes (renaming or moving the file keeps the key), the bundle's name and
+version, and the dive window. The dive sheet is not in the key: changing the dive number or
+height only changes DD, and the final score is linear in DD, so ``adapt_to_dive`` rescales a
+cached result instead of re-running the network. A different event or panel size changes which
+judges are kept, so that case needs a fresh analysis.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from aqa_core.decoding import assess_uncertainty
+from aqa_core.paths import user_data_dir
+from aqa_core.result import DiveInfo, Estimate, ScoreResult
+from aqa_core.rules.panel import SYNCHRO_MULTIPLIER
+
+_CHUNK = 1 << 20
+
+
+def content_hash(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def cache_key(video_hash: str, model_name: str, model_version: str, window: tuple[int, int] | None) -> str:
+    window_part = "auto" if window is None else f"{window[0]}-{window[1]}"
+    raw = f"{video_hash}|{model_name}|{model_version}|{window_part}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def adapt_to_dive(result: ScoreResult, dive: DiveInfo, video: str) -> ScoreResult | None:
+    """``result`` re-expressed for ``dive``; None when the panel rule itself differs.
+
+    A MUSDL final is (kept judges' sum) x DD x multiplier, so it scales with DD; a USDL head
+    predicts the final score directly and does not read DD at all.
+    """
+    if dive.event != result.dive.event or dive.panel_size != result.dive.panel_size:
+        return None
+    ratio = dive.difficulty / result.dive.difficulty if result.head == "musdl" and result.dive.difficulty else 1.0
+
+    def scaled(e: Estimate) -> Estimate:
+        return replace(e, score=e.score * ratio, expectation=e.expectation * ratio, std=e.std * ratio,
+                       low=e.low * ratio, high=e.high * ratio)
+
+    final = scaled(result.final)
+    scale = dive.difficulty * (float(SYNCHRO_MULTIPLIER) if dive.event == "synchronised" else 1.0)
+    uncertainty = assess_uncertainty(final, scale, [j.estimate.score for j in result.judges])
+    clips = [replace(c, score=c.score * ratio) for c in result.clips]  # clip scores are on the final scale
+    return replace(result, video=video, dive=dive, final=final, clips=clips, uncertainty=uncertainty)
+
+
+class AnalysisCache:
+    """Finished analyses by key: a dict in front of one JSON file per key."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder if folder is not None else user_data_dir() / "analysis_cache"
+        self._memory: dict[str, ScoreResult] = {}
+
+    def get(self, key: str) -> ScoreResult | None:
+        if key in self._memory:
+            return self._memory[key]
+        path = self.folder / f"{key}.json"
+        try:
+            result = ScoreResult.from_dict(json.loads(path.read_text()))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # absent or written by an older version: score again
+        self._memory[key] = result
+        return result
+
+    def put(self, key: str, result: ScoreResult) -> None:
+        self._memory[key] = result
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f"{key}.json.tmp"
+        tmp.write_text(json.dumps(result.to_dict()))
+        tmp.replace(self.folder / f"{key}.json")
+

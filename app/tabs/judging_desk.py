@@ -1,0 +1,258 @@
+"""The judging desk: player, timeline and heat map in the middle; dive sheet, clip distribution
+and judge panel docked on the right (movable, as a judge arranges a second screen).
+
+The desk only wires widgets to the ``AppState`` and to ``Commands``; it holds no analysis logic.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from aqa_core.result import ScoreResult
+from app.commands import Commands
+from app.settings import SHORTCUTS, shortcut
+from app.state import AppState, VideoMeta
+from app.widgets.clip_math import bin_values
+from app.widgets.distribution_plot import DistributionPlot
+from app.widgets.dive_sheet import DiveSheetWidget
+from app.widgets.heat_map import HeatMap
+from app.widgets.help_overlay import HelpOverlay
+from app.widgets.judge_panel import JudgePanel
+from app.widgets.player import SPEEDS, Player
+from app.widgets.timeline import Timeline
+
+
+class TransportBar(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 0, 4, 0)
+        self.buttons: dict[str, QPushButton] = {}
+        for action, text in (("jump_back", "◀◀"), ("step_back", "◀|"), ("play_pause", "▶"), ("step_forward", "|▶"), ("jump_forward", "▶▶")):
+            button = QPushButton(text)
+            button.setMaximumWidth(44)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            layout.addWidget(button)
+            self.buttons[action] = button
+        self.speed = QComboBox()
+        for speed in SPEEDS:
+            self.speed.addItem(f"{speed:g}×", speed)
+        self.speed.setCurrentIndex(SPEEDS.index(1.0))
+        self.speed.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.loop = QCheckBox("loop dive")
+        self.loop.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.frame_label = QLabel("frame –")
+        self.progress = QLabel("")
+        self.cancel = QPushButton("Cancel analysis")
+        self.cancel.setVisible(False)
+        for widget in (QLabel("speed"), self.speed, self.loop, self.frame_label):
+            layout.addWidget(widget)
+        layout.addStretch(1)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.cancel)
+
+
+class JudgingDesk(QMainWindow):
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.player = Player()
+        self.commands = Commands(state, self.player)
+        self.timeline = Timeline()
+        self.heat_map = HeatMap()
+        self.transport = TransportBar()
+        self.sheet = DiveSheetWidget()
+        self.distribution = DistributionPlot()
+        self.judges = JudgePanel()
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+
+        centre = QWidget()
+        centre_layout = QVBoxLayout(centre)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.player, 1)
+        top_layout.addWidget(self.timeline)
+        top_layout.addWidget(self.transport)
+        splitter.addWidget(top)
+        splitter.addWidget(self.heat_map)
+        splitter.setStretchFactor(0, 4)
+        splitter.setStretchFactor(1, 1)
+        centre_layout.addWidget(splitter, 1)
+        centre_layout.addWidget(self.status)
+        self.setCentralWidget(centre)
+        self._dock("Dive sheet", self.sheet)
+        self._dock("Score distribution", self.distribution)
+        self._dock("Judges", self.judges)
+        self.setAcceptDrops(True)
+        self.help_overlay = HelpOverlay(centre)
+        self.actions = self._make_actions()
+        self._wire()
+        self.sheet.set_sheet(state.dive)
+        self.commands.set_dive(state.dive)
+
+    def _dock(self, title: str, widget: QWidget) -> None:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+
+    def _make_actions(self) -> dict[str, QAction]:
+        player = self.player
+        handlers = {
+            "play_pause": player.toggle_play,
+            "step_forward": lambda: player.step(1),
+            "step_back": lambda: player.step(-1),
+            "jump_forward": lambda: player.jump_seconds(1.0),
+            "jump_back": lambda: player.jump_seconds(-1.0),
+            "slower": lambda: player.change_speed(-1),
+            "pause": player.pause,
+            "faster": self._faster,
+            "go_start": lambda: player.seek(0),
+            "go_end": lambda: player.seek(player.meta.frame_count - 1 if player.meta else 0),
+            "toggle_loop": self.transport.loop.toggle,
+            "full_screen": self._toggle_full_screen,
+            "help": self.help_overlay.toggle,
+            "cancel_analysis": self.commands.cancel_analysis,
+        }
+        actions: dict[str, QAction] = {}
+        for spec in SHORTCUTS:
+            action = QAction(spec.label, self)
+            action.setShortcut(QKeySequence(shortcut(spec.action)))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            if spec.action in handlers:
+                action.triggered.connect(handlers[spec.action])
+                self.addAction(action)
+            actions[spec.action] = action
+        for name, button in self.transport.buttons.items():
+            button.clicked.connect(actions[name].trigger)
+        return actions
+
+    def _faster(self) -> None:
+        """L: play if paused, else one notch faster (the J/K/L convention)."""
+        if self.player.playing:
+            self.player.change_speed(+1)
+        else:
+            self.player.play()
+
+    def _toggle_full_screen(self) -> None:
+        window = self.window()
+        window.showNormal() if window.isFullScreen() else window.showFullScreen()
+
+    def _wire(self) -> None:
+        state, commands = self.state, self.commands
+        state.video_changed.connect(self._on_video)
+        state.analysis_started.connect(self._on_analysis_started)
+        state.clip_added.connect(self._on_clip)
+        state.result_changed.connect(self._on_result)
+        state.playhead_changed.connect(self._on_playhead)
+        state.window_changed.connect(self._on_window)
+        state.dive_changed.connect(lambda sheet: self.judges.set_panel_size(sheet.panel_size))
+        state.dive_changed.connect(self.sheet.set_sheet)
+        state.dive_info_changed.connect(self._on_dive_info)
+        state.model_changed.connect(lambda bundle: self.sheet.show_model(bundle, state.model_message))
+        state.real_scores_changed.connect(self.judges.set_real_scores)
+        state.status_message.connect(self.status.setText)
+        self.timeline.scrubbed.connect(self.player.seek)
+        self.timeline.window_edited.connect(commands.rescore_window)
+        self.judges.real_scores_edited.connect(commands.set_real_scores)
+        self.sheet.sheet_edited.connect(commands.set_dive)
+        self.transport.speed.currentIndexChanged.connect(lambda i: self.player.set_speed(float(self.transport.speed.itemData(i))))
+        self.player.speed_changed.connect(self._on_speed)
+        self.player.playing_changed.connect(lambda playing: self.transport.buttons["play_pause"].setText("❚❚" if playing else "▶"))
+        self.transport.loop.toggled.connect(self._on_loop)
+        self.transport.cancel.clicked.connect(commands.cancel_analysis)
+
+    # State -> widgets.
+    def _on_video(self, meta: VideoMeta | None) -> None:
+        self.timeline.set_frame_count(meta.frame_count if meta else 0)
+        self.timeline.set_clips([])
+        self.distribution.reset(bin_values(self.state.bundle))
+        self.heat_map.reset(bin_values(self.state.bundle))
+        if meta is not None:
+            self.window().setWindowTitle(f"AQA Judge Assistant — {Path(meta.path).name}")
+
+    def _on_analysis_started(self) -> None:
+        bins = bin_values(self.state.bundle)
+        self.distribution.reset(bins)
+        self.heat_map.reset(bins)
+        self.timeline.set_clips([])
+        self.transport.progress.setText("analysing…")
+        self.transport.cancel.setVisible(True)
+
+    def _on_clip(self, clip: object) -> None:
+        self.distribution.add_clip(clip)  # type: ignore[arg-type]
+        self.heat_map.add_clip(clip)  # type: ignore[arg-type]
+        self.timeline.set_clips([(c.start_frame, c.end_frame) for c in self.state.clips])
+        self.transport.progress.setText(f"clip {len(self.state.clips)} scored")
+
+    def _on_result(self, result: ScoreResult | None) -> None:
+        self.judges.set_result(result)
+        self.transport.cancel.setVisible(self.state.analysing)
+        if result is None:
+            if not self.state.analysing:
+                self.transport.progress.setText("")
+            return
+        self.transport.progress.setText(f"{len(result.clips)} clips")
+        self.distribution.set_result(result)
+        self.heat_map.set_clips(list(result.clips), bin_values(self.state.bundle))
+        self.timeline.set_clips([(c.start_frame, c.end_frame) for c in result.clips])
+        self._on_playhead(self.state.playhead)
+
+    def _on_playhead(self, frame: int) -> None:
+        self.timeline.set_playhead(frame)
+        self.distribution.set_playhead(frame)
+        self.heat_map.set_playhead(frame)
+        total = self.state.video.frame_count if self.state.video else 0
+        self.transport.frame_label.setText(f"frame {frame + 1}/{total}")
+
+    def _on_window(self, window: tuple[int, int] | None) -> None:
+        self.timeline.set_window(window)
+        if self.transport.loop.isChecked():
+            self._on_loop(True)
+
+    def _on_loop(self, enabled: bool) -> None:
+        loop = self.state.window if enabled else None
+        self.player.set_loop(loop)
+        self.timeline.set_loop(loop)
+
+    def _on_speed(self, speed: float) -> None:
+        index = self.transport.speed.findData(speed)
+        if index >= 0 and index != self.transport.speed.currentIndex():
+            self.transport.speed.blockSignals(True)
+            self.transport.speed.setCurrentIndex(index)
+            self.transport.speed.blockSignals(False)
+
+    def _on_dive_info(self, info: object) -> None:
+        problem = "" if info is not None else self.status.text()
+        self.sheet.show_validation(info, problem)  # type: ignore[arg-type]
+        if info is not None:
+            self.judges.set_dive(info.event, info.difficulty)  # type: ignore[attr-defined]
+
+    # Drag and drop.
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt API)
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt API)
+        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            self.commands.open_video(urls[0].toLocalFile())

@@ -1,0 +1,168 @@
+"""The dive sheet (event, height, panel, diver, dive number, DD, round) and the model selector.
+
+The widget only collects what the judge types and shows what the rules answer (the dive in
+words, the DD looked up, or the reason it is refused); validation itself is the command's job
+(app/commands.py), so a typed sheet and a scripted one go through the same rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from aqa_core.result import DiveInfo
+from app.state import DiveSheet
+
+HEIGHT_NAMES = {1.0: "1 m springboard", 3.0: "3 m springboard", 5.0: "5 m platform", 7.5: "7.5 m platform", 10.0: "10 m platform"}
+PANELS = {"individual": (5, 7), "synchronised": (9, 11)}
+
+
+def data_card_text(bundle: Any) -> str:
+    """A short, honest description of what the model was trained on."""
+    card = dict(bundle.data_card)
+    lines = [f"<b>{bundle.name}</b> v{bundle.version} ({bundle.config.get('head', {}).get('name', '?')} head)"]
+    if card.get("synthetic"):
+        lines.append("<span style='color:#b05000'>Trained on synthetic dives: a demonstration, not a judge.</span>")
+    for key in ("dataset", "split_sizes", "val", "test", "date", "intended_use"):
+        if key in card:
+            lines.append(f"{key.replace('_', ' ')}: {card[key]}")
+    return "<br>".join(lines)
+
+
+class DiveSheetWidget(QWidget):
+    sheet_edited = Signal(object)  # DiveSheet
+    choose_model_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.event_box = QComboBox()
+        self.event_box.addItems(list(PANELS))
+        self.height_box = QComboBox()
+        for value, name in HEIGHT_NAMES.items():
+            self.height_box.addItem(name, value)
+        self.panel = QComboBox()
+        self.diver = QLineEdit()
+        self.diver.setPlaceholderText("diver's name")
+        self.dive_number = QLineEdit()
+        self.dive_number.setPlaceholderText("e.g. 107B")
+        self.description = QLabel("")
+        self.dd = QLineEdit()
+        self.dd.setPlaceholderText("looked up")
+        self.dd.setMaximumWidth(70)
+        self.round = QSpinBox()
+        self.round.setRange(1, 12)
+        self.problem = QLabel("")
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #c02020;")
+        form = QFormLayout()
+        form.addRow("Event", self.event_box)
+        form.addRow("Height", self.height_box)
+        form.addRow("Judges", self.panel)
+        form.addRow("Diver", self.diver)
+        form.addRow("Dive", self.dive_number)
+        form.addRow("", self.description)
+        dd_row = QHBoxLayout()
+        dd_row.addWidget(self.dd)
+        dd_row.addWidget(QLabel("Round"))
+        dd_row.addWidget(self.round)
+        form.addRow("DD", dd_row)
+        form.addRow("", self.problem)
+        sheet_box = QGroupBox("Dive sheet")
+        sheet_box.setLayout(form)
+        self.model_label = QLabel("No model loaded")
+        self.model_label.setWordWrap(True)
+        self.model_button = QPushButton("Choose model…")
+        model_layout = QVBoxLayout()
+        model_layout.addWidget(self.model_label)
+        model_layout.addWidget(self.model_button)
+        model_box = QGroupBox("Model")
+        model_box.setLayout(model_layout)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(sheet_box)
+        layout.addWidget(model_box)
+        self._filling = False
+        self.sheet = DiveSheet()
+        self._fill_panels(self.sheet.event)
+        self.event_box.currentTextChanged.connect(self._on_event)
+        self.height_box.currentIndexChanged.connect(lambda _: self._emit(difficulty=None))
+        self.panel.currentIndexChanged.connect(lambda _: self._emit())
+        self.diver.editingFinished.connect(self._emit)
+        self.dive_number.editingFinished.connect(lambda: self._emit(difficulty=None))
+        self.dd.editingFinished.connect(self._on_dd)
+        self.round.valueChanged.connect(lambda _: self._emit())
+        self.model_button.clicked.connect(self.choose_model_requested)
+
+    def _fill_panels(self, event: str) -> None:
+        self.panel.clear()
+        for size in PANELS.get(event, (7,)):
+            self.panel.addItem(f"{size} judges", size)
+
+    def set_sheet(self, sheet: DiveSheet) -> None:
+        """Show ``sheet`` without echoing it back as an edit."""
+        self._filling = True
+        self.sheet = sheet
+        self.event_box.setCurrentText(sheet.event)
+        self._fill_panels(sheet.event)
+        self.panel.setCurrentIndex(max(0, self.panel.findData(sheet.panel_size)))
+        self.height_box.setCurrentIndex(max(0, self.height_box.findData(sheet.height)))
+        self.diver.setText(sheet.diver)
+        self.dive_number.setText(sheet.dive_number)
+        self.round.setValue(sheet.round)
+        if sheet.difficulty is not None:
+            self.dd.setText(f"{sheet.difficulty:g}")
+        self._filling = False
+
+    def show_validation(self, info: DiveInfo | None, problem: str) -> None:
+        self.problem.setText(problem)
+        if info is not None:
+            self.description.setText(info.description or "")
+            self.dd.setText(f"{info.difficulty:g}")
+
+    def show_model(self, bundle: Any, message: str) -> None:
+        self.model_label.setText(data_card_text(bundle) if bundle is not None else f"<b>{message}</b>")
+
+    def _on_event(self, event: str) -> None:
+        if self._filling:
+            return
+        self._filling = True
+        self._fill_panels(event)
+        self._filling = False
+        self._emit()
+
+    def _on_dd(self) -> None:
+        text = self.dd.text().strip().replace(",", ".")
+        try:
+            value = float(text) if text else None
+        except ValueError:
+            self.problem.setText(f"DD '{text}' is not a number")
+            return
+        self._emit(difficulty=value)
+
+    def _emit(self, **overrides: Any) -> None:
+        if self._filling:
+            return
+        fields: dict[str, Any] = {
+            "event": self.event_box.currentText(),
+            "height": float(self.height_box.currentData()),
+            "panel_size": int(self.panel.currentData() or PANELS[self.event_box.currentText()][0]),
+            "diver": self.diver.text().strip(),
+            "dive_number": self.dive_number.text().strip().upper(),
+            "round": self.round.value(),
+        }
+        fields.update(overrides)
+        self.sheet = self.sheet.with_changes(**fields)
+        self.sheet_edited.emit(self.sheet)

@@ -1,0 +1,68 @@
+"""Clip x score heat map: how the model's belief evolves through the dive (the seeds' temporal
+evolution figure), with the playhead's clip marked by a vertical line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QWidget
+
+from aqa_core.result import ClipEstimate
+from app.widgets.clip_math import clip_at, mean_distribution
+
+
+class HeatMap(pg.PlotWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setBackground("w")
+        self.setMinimumHeight(140)
+        self.setLabel("bottom", "clip")
+        self.setLabel("left", "score")
+        self.setMouseEnabled(x=False, y=False)
+        self.hideButtons()
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(pg.colormap.get("viridis"))
+        self.addItem(self.image)
+        self.playhead_line = pg.InfiniteLine(angle=90, pen=pg.mkPen((255, 60, 60), width=2))
+        self.playhead_line.hide()
+        self.addItem(self.playhead_line)
+        self.bins: np.ndarray | None = None
+        self.clips: list[ClipEstimate] = []
+        self.matrix = np.zeros((0, 0))
+
+    def reset(self, bins: np.ndarray | None) -> None:
+        self.bins = bins
+        self.clips = []
+        self.matrix = np.zeros((0, 0))
+        self.image.clear()
+        self.playhead_line.hide()
+
+    def set_clips(self, clips: list[ClipEstimate], bins: np.ndarray | None) -> None:
+        self.clips = sorted(clips, key=lambda c: c.index)
+        if bins is not None:
+            self.bins = bins
+        self._redraw()
+
+    def add_clip(self, clip: ClipEstimate) -> None:
+        self.set_clips([*self.clips, clip], None)
+
+    def _redraw(self) -> None:
+        if not self.clips:
+            return
+        # rows = bins (score, upwards), columns = clips (time, to the right)
+        self.matrix = np.stack([mean_distribution(c.distributions) for c in self.clips], axis=1)
+        n_bins = self.matrix.shape[0]
+        low, high = (float(self.bins[0]), float(self.bins[-1])) if self.bins is not None and len(self.bins) == n_bins else (0.0, float(n_bins - 1))
+        low_p, high_p = float(self.matrix.min()), float(self.matrix.max())
+        self.image.setImage(self.matrix, levels=(low_p, high_p if high_p > low_p else low_p + 1e-9))  # contrast within this dive
+        self.image.setRect(0.5, low, len(self.clips), high - low)
+        self.setXRange(0.5, max(len(self.clips), 1) + 0.5, padding=0)
+        self.setYRange(low, high, padding=0)
+
+    def set_playhead(self, frame: int) -> None:
+        index = clip_at(self.clips, frame)
+        if index is None:
+            self.playhead_line.hide()
+            return
+        self.playhead_line.setValue(index + 1)
+        self.playhead_line.show()

@@ -1,0 +1,179 @@
+"""Per-judge panel: predicted marks with their 95% intervals, the judges the rule drops greyed,
+the real panel's marks typed beside them, and the final score with its interval and uncertainty.
+
+A real mark outside its predicted 95% interval is flagged: that is the question a judge asks
+("does one of us sit far outside?"), so the flag names the judge and both numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+
+from aqa_core.errors import RuleError
+from aqa_core.result import ScoreResult
+
+KEPT = (40, 110, 200)
+DROPPED = (190, 190, 190)
+REAL = (220, 40, 40)
+
+
+def outliers(result: ScoreResult, real: list[float | None]) -> list[tuple[int, float, float, float]]:
+    """(judge, real mark, low, high) for each typed mark outside its predicted 95% interval."""
+    flagged = []
+    for judge in result.judges:
+        mark = real[judge.index] if judge.index < len(real) else None
+        if mark is not None and not judge.estimate.low <= mark <= judge.estimate.high:
+            flagged.append((judge.index, mark, judge.estimate.low, judge.estimate.high))
+    return flagged
+
+
+class JudgePanel(QWidget):
+    real_scores_edited = Signal(list)  # list[float | None]
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setMinimumHeight(150)
+        self.plot.setYRange(0, 10)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.hideButtons()
+        self.plot.setLabel("left", "mark")
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.35)
+        self.errors = pg.ErrorBarItem(x=np.array([]), y=np.array([]), pen=pg.mkPen((60, 60, 60), width=1.5))
+        self.real_points = pg.ScatterPlotItem(size=11, brush=pg.mkBrush(*REAL), symbol="d")
+        for item in (self.bars, self.errors, self.real_points):
+            self.plot.addItem(item)
+        self.inputs_box = QWidget()
+        self.inputs = QGridLayout(self.inputs_box)
+        self.inputs.setContentsMargins(0, 0, 0, 0)
+        self.edits: list[QLineEdit] = []
+        self.final_label = QLabel("Final —")
+        self.final_label.setStyleSheet("font-size: 20px; font-weight: bold;")
+        self.uncertainty_label = QLabel("")
+        self.uncertainty_label.setWordWrap(True)
+        self.flags_label = QLabel("")
+        self.flags_label.setWordWrap(True)
+        self.flags_label.setStyleSheet("color: #c02020;")
+        self.official_label = QLabel("")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.plot)
+        layout.addWidget(QLabel("Real panel's marks (optional):"))
+        layout.addWidget(self.inputs_box)
+        layout.addWidget(self.flags_label)
+        layout.addWidget(self.official_label)
+        layout.addWidget(self.final_label)
+        layout.addWidget(self.uncertainty_label)
+        self.result: ScoreResult | None = None
+        self.real: list[float | None] = []
+        self.event_kind = "individual"
+        self.difficulty = 0.0
+        self.set_panel_size(7)
+
+    def set_panel_size(self, size: int) -> None:
+        if size == len(self.edits):
+            return
+        for edit in self.edits:
+            edit.deleteLater()
+        self.edits = []
+        for i in range(size):
+            edit = QLineEdit()
+            edit.setPlaceholderText(f"J{i + 1}")
+            edit.setMaximumWidth(48)
+            edit.editingFinished.connect(self._on_edited)
+            self.inputs.addWidget(edit, 0, i)
+            self.edits.append(edit)
+        self.real = [None] * size
+        self.plot.setXRange(0.5, size + 0.5)
+        self._redraw()
+
+    def set_dive(self, event: str, difficulty: float) -> None:
+        self.event_kind, self.difficulty = event, difficulty
+        self._redraw()
+
+    def set_result(self, result: ScoreResult | None) -> None:
+        self.result = result
+        self._redraw()
+
+    def set_real_scores(self, scores: list[float | None]) -> None:
+        self.real = list(scores)
+        for edit, value in zip(self.edits, self.real, strict=False):
+            text = "" if value is None else f"{value:g}"
+            if edit.text() != text and not edit.hasFocus():
+                edit.setText(text)
+        self._redraw()
+
+    def _on_edited(self) -> None:
+        from aqa_core.rules import validate_judge_score
+
+        scores: list[float | None] = []
+        problems = []
+        for i, edit in enumerate(self.edits):
+            text = edit.text().strip().replace(",", ".")
+            if not text:
+                scores.append(None)
+                continue
+            try:
+                scores.append(validate_judge_score(float(text)))
+                edit.setStyleSheet("")
+            except (ValueError, RuleError) as exc:
+                scores.append(None)
+                edit.setStyleSheet("background: #ffd0d0;")
+                problems.append(f"J{i + 1}: {exc}" if isinstance(exc, RuleError) else f"J{i + 1}: '{text}' is not a number")
+        self.flags_label.setText("; ".join(problems))
+        self.real = scores
+        self.real_scores_edited.emit(scores)
+        self._redraw(problems_shown=bool(problems))
+
+    def _redraw(self, problems_shown: bool = False) -> None:
+        result = self.result
+        self._draw_real()
+        if result is None:
+            self.bars.setOpts(x=[], height=[])
+            self.errors.setData(x=np.array([]), y=np.array([]))
+            self.final_label.setText("Final —")
+            self.uncertainty_label.setText("")
+            self._draw_official()
+            return
+        if result.judges:
+            x = np.array([j.index + 1 for j in result.judges], dtype=float) - 0.2
+            y = np.array([j.estimate.score for j in result.judges])
+            brushes = [pg.mkBrush(*(DROPPED if j.dropped else KEPT)) for j in result.judges]
+            self.bars.setOpts(x=x, height=y, brushes=brushes, width=0.35)
+            self.errors.setData(x=x, y=y, top=np.array([j.estimate.high for j in result.judges]) - y,
+                                bottom=y - np.array([j.estimate.low for j in result.judges]), beam=0.15)
+            self.plot.setTitle("Predicted marks (grey: dropped by the rule; ◆ real marks)")
+        else:
+            self.bars.setOpts(x=[], height=[])
+            self.errors.setData(x=np.array([]), y=np.array([]))
+            self.plot.setTitle("This model predicts the final score only (USDL)")
+        final = result.final
+        self.final_label.setText(f"Final {final.score:.2f}  [{final.low:.1f} – {final.high:.1f}]")
+        unc = result.uncertainty
+        reasons = "; ".join(unc.reasons) if unc.reasons else "no particular reason"
+        self.uncertainty_label.setText(f"Uncertainty: {unc.level} (±{unc.value:.1f} points): {reasons}")
+        if not problems_shown:
+            flagged = outliers(result, self.real)
+            self.flags_label.setText("\n".join(
+                f"⚠ J{i + 1} gave {mark:g}, outside the predicted 95% interval [{low:.1f} – {high:.1f}]"
+                for i, mark, low, high in flagged))
+        self._draw_official()
+
+    def _draw_real(self) -> None:
+        points = [(i + 1 + 0.2, v) for i, v in enumerate(self.real) if v is not None]
+        self.real_points.setData(x=[p[0] for p in points], y=[p[1] for p in points])
+
+    def _draw_official(self) -> None:
+        from aqa_core.rules import apply_panel_rule
+
+        if not self.real or any(v is None for v in self.real) or not self.difficulty:
+            self.official_label.setText("")
+            return
+        try:
+            outcome = apply_panel_rule([float(v) for v in self.real if v is not None], self.event_kind, self.difficulty)
+        except RuleError as exc:
+            self.official_label.setText(str(exc))
+            return
+        self.official_label.setText(f"Real panel: {outcome.final:.2f} (kept J{', J'.join(str(i + 1) for i in outcome.kept)})")

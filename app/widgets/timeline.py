@@ -1,0 +1,125 @@
+"""The timeline under the player: whole video, dive window, the analysis clips, the playhead.
+
+Clicking or dragging scrubs. The dive window's two edges are handles: dragging one moves it and
+``window_edited`` fires on release only, because each edit costs a new analysis.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen
+from PySide6.QtWidgets import QWidget
+
+HANDLE_PX = 6
+CLIP_COLOURS = (QColor(80, 160, 230), QColor(240, 170, 60))
+
+
+class Timeline(QWidget):
+    scrubbed = Signal(int)
+    window_edited = Signal(int, int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.frame_count = 0
+        self.playhead = 0
+        self.window: tuple[int, int] | None = None
+        self.clips: list[tuple[int, int]] = []
+        self.loop: tuple[int, int] | None = None
+        self._dragging: str | None = None  # "start" | "end" | "scrub"
+        self.setMinimumHeight(56)
+        self.setMouseTracking(True)
+        self.setToolTip("Click or drag to scrub; drag the dive window's edges to change it")
+
+    def set_frame_count(self, count: int) -> None:
+        self.frame_count = count
+        self.update()
+
+    def set_playhead(self, frame: int) -> None:
+        self.playhead = frame
+        self.update()
+
+    def set_window(self, window: tuple[int, int] | None) -> None:
+        self.window = window
+        self.update()
+
+    def set_clips(self, clips: list[tuple[int, int]]) -> None:
+        self.clips = clips
+        self.update()
+
+    def set_loop(self, loop: tuple[int, int] | None) -> None:
+        self.loop = loop
+        self.update()
+
+    # Geometry.
+    def x_of(self, frame: float) -> float:
+        span = max(1, self.frame_count - 1)
+        return HANDLE_PX + frame / span * (self.width() - 2 * HANDLE_PX)
+
+    def frame_at(self, x: float) -> int:
+        span = max(1, self.frame_count - 1)
+        frame = round((x - HANDLE_PX) / max(1.0, self.width() - 2 * HANDLE_PX) * span)
+        return max(0, min(self.frame_count - 1, frame))
+
+    def _handle_at(self, x: float) -> str | None:
+        if self.window is None:
+            return None
+        for name, frame in (("start", self.window[0]), ("end", self.window[1])):
+            if abs(self.x_of(frame) - x) <= HANDLE_PX:
+                return name
+        return None
+
+    # Painting.
+    def paintEvent(self, event: object) -> None:  # noqa: N802 (Qt API)
+        painter = QPainter(self)
+        height = self.height()
+        painter.fillRect(self.rect(), QColor(36, 36, 40))
+        if self.frame_count <= 0:
+            return
+        if self.loop is not None:
+            painter.fillRect(QRectF(self.x_of(self.loop[0]), 0, self.x_of(self.loop[1]) - self.x_of(self.loop[0]), 6), QColor(120, 200, 120))
+        if self.window is not None:
+            x0, x1 = self.x_of(self.window[0]), self.x_of(self.window[1])
+            painter.fillRect(QRectF(x0, 6, x1 - x0, height - 12), QColor(70, 70, 90))
+            painter.setPen(QPen(QColor(230, 230, 255), 2))
+            for x in (x0, x1):
+                painter.drawLine(int(x), 4, int(x), height - 4)
+        row_height = (height - 20) / 2
+        for i, (start, end) in enumerate(self.clips):
+            row = i % 2
+            rect = QRectF(self.x_of(start), 10 + row * row_height, max(2.0, self.x_of(end) - self.x_of(start)), row_height - 3)
+            painter.fillRect(rect, CLIP_COLOURS[row])
+            painter.setPen(QColor(10, 10, 10))
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, str(i + 1))
+        painter.setPen(QPen(QColor(255, 60, 60), 2))
+        x = self.x_of(self.playhead)
+        painter.drawLine(int(x), 0, int(x), height)
+
+    # Mouse.
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt API)
+        if self.frame_count <= 0:
+            return
+        x = event.position().x()
+        self._dragging = self._handle_at(x) or "scrub"
+        self._drag_to(x)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt API)
+        x = event.position().x()
+        if self._dragging is None:
+            over_handle = self._handle_at(x) is not None
+            self.setCursor(Qt.CursorShape.SizeHorCursor if over_handle else Qt.CursorShape.ArrowCursor)
+            return
+        self._drag_to(x)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt API)
+        dragged, self._dragging = self._dragging, None
+        if dragged in ("start", "end") and self.window is not None:
+            self.window_edited.emit(*self.window)
+
+    def _drag_to(self, x: float) -> None:
+        frame = self.frame_at(x)
+        if self._dragging == "scrub":
+            self.scrubbed.emit(frame)
+        elif self.window is not None and self._dragging == "start":
+            self.set_window((min(frame, self.window[1] - 1), self.window[1]))
+        elif self.window is not None and self._dragging == "end":
+            self.set_window((self.window[0], max(frame, self.window[0] + 1)))

@@ -1,0 +1,273 @@
+"""Background work of the desk: decoding frames, scoring a dive, and one-shot tasks.
+
+The GUI thread never decodes, runs the network or touches the database (the desk must never
+freeze while a judge scrubs), so each of those lives here and reports through Qt signals, which
+Qt delivers on the GUI thread.
+
+* ``FrameWorker`` owns the one ``VideoReader`` of a video (readers are thread-confined). When
+  paused it answers seeks (latest request wins, older ones are skipped); when playing it decodes
+  ahead into a small queue that the player drains at each frame's due time, so decoding jitter
+  is absorbed by the queue instead of showing up as late frames.
+* ``ScoreWorker`` runs ``Scorer.score`` and streams each clip as it is scored; cancel sets the
+  event the scorer checks between clips.
+* ``Task`` runs any callable on the thread pool (database writes, demo data, exports).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal
+from PySide6.QtGui import QImage
+
+from aqa_core.errors import AQAError
+from app.analysis_cache import AnalysisCache, adapt_to_dive, cache_key, content_hash
+from app.state import VideoMeta
+
+PLAY_QUEUE_FRAMES = 12
+
+
+def to_qimage(frame: np.ndarray, size: tuple[int, int] | None) -> QImage:
+    """RGB uint8 frame -> QImage owning its memory, scaled to fit ``size`` (keeps aspect)."""
+    if size is not None:
+        height, width = frame.shape[:2]
+        scale = min(size[0] / width, size[1] / height)
+        if 0 < scale < 1:
+            frame = cv2.resize(frame, (max(1, int(width * scale)), max(1, int(height * scale))), interpolation=cv2.INTER_AREA)
+    frame = np.ascontiguousarray(frame)
+    height, width = frame.shape[:2]
+    return QImage(frame.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+
+
+@dataclass(frozen=True)
+class PlayedFrame:
+    generation: int
+    k: int  # position in the playback sequence: due at start + k / (fps * speed)
+    index: int  # source frame
+    image: QImage
+
+
+@dataclass(frozen=True)
+class _PlayPlan:
+    generation: int
+    start: int
+    last: int  # last frame before wrapping or stopping
+    loop_start: int | None  # where to wrap to, None = stop after ``last``
+
+
+class FrameWorker(QThread):
+    opened = Signal(object)  # VideoMeta
+    failed = Signal(str)
+    frame_ready = Signal(int, QImage)  # answers to seek()
+
+    def __init__(self, path: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.path = path
+        self.play_queue: queue.Queue[PlayedFrame] = queue.Queue(maxsize=PLAY_QUEUE_FRAMES)
+        self._cond = threading.Condition()
+        self._seek: int | None = None
+        self._plan: _PlayPlan | None = None
+        self._generation = 0
+        self._stop = False
+        self._size: tuple[int, int] | None = None
+
+    # Called from the GUI thread.
+    def seek(self, index: int) -> None:
+        with self._cond:
+            self._seek = index
+            self._cond.notify()
+
+    def set_display_size(self, width: int, height: int) -> None:
+        with self._cond:
+            self._size = (max(1, width), max(1, height))
+
+    def play(self, start: int, last: int, loop_start: int | None) -> int:
+        """Start decoding ahead from ``start``; returns the generation the frames will carry."""
+        with self._cond:
+            self._generation += 1
+            self._plan = _PlayPlan(self._generation, start, last, loop_start)
+            self._drain()
+            self._cond.notify()
+            return self._generation
+
+    def pause(self) -> None:
+        with self._cond:
+            self._generation += 1
+            self._plan = None
+            self._drain()
+            self._cond.notify()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._plan = None
+            self._drain()
+            self._cond.notify()
+        self.wait()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                self.play_queue.get_nowait()
+            except queue.Empty:
+                return
+
+    # Worker thread.
+    def run(self) -> None:
+        from aqa_core.video import VideoReader
+
+        try:
+            reader = VideoReader(self.path)
+            info = reader.info
+        except AQAError as exc:
+            self.failed.emit(str(exc))
+            return
+        with reader:
+            self.opened.emit(VideoMeta(str(self.path), float(info.fps), int(info.frame_count), int(info.width), int(info.height)))
+            try:
+                self._serve(reader)
+            except AQAError as exc:
+                self.failed.emit(str(exc))
+
+    def _serve(self, reader: Any) -> None:
+        k = 0
+        index = 0
+        plan_generation = -1
+        while True:
+            with self._cond:
+                while not self._stop and self._seek is None and self._plan is None:
+                    self._cond.wait()
+                if self._stop:
+                    return
+                seek, self._seek = self._seek, None
+                plan, size = self._plan, self._size
+            if seek is not None:
+                self.frame_ready.emit(seek, to_qimage(reader.frame(seek), size))
+                continue
+            assert plan is not None
+            if plan.generation != plan_generation:
+                plan_generation, k, index = plan.generation, 0, plan.start
+            if index > plan.last:
+                if plan.loop_start is None:
+                    with self._cond:
+                        if self._plan is plan:
+                            self._plan = None  # played to the end: nothing more to decode
+                    continue
+                index = plan.loop_start
+            item = PlayedFrame(plan.generation, k, index, to_qimage(reader.frame(index), size))
+            while True:  # wait for room, but give up when paused or re-planned
+                try:
+                    self.play_queue.put(item, timeout=0.05)
+                    break
+                except queue.Full:
+                    with self._cond:
+                        if self._stop or self._plan is not plan or self._seek is not None:
+                            break
+            k += 1
+            index += 1
+
+
+class ScoreWorker(QThread):
+    """One analysis: cache lookup, else ``Scorer.score`` with per-clip streaming."""
+
+    clip_ready = Signal(object)  # ClipEstimate
+    result_ready = Signal(object)  # ScoreResult
+    failed = Signal(str)
+    cancelled = Signal()
+
+    _scorers: dict[int, Any] = {}
+    _scorers_lock = threading.Lock()
+
+    def __init__(self, bundle: Any, video: str, dive: Any, window: tuple[int, int] | None,
+                 cache: AnalysisCache, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.bundle, self.video, self.dive, self.window, self.cache = bundle, video, dive, window, cache
+        self.cancel_event = threading.Event()
+        self.from_cache = False
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    @classmethod
+    def scorer_for(cls, bundle: Any) -> Any:
+        """One Scorer per bundle, built once: building the model costs more than a dive."""
+        from aqa_core.runtime import choose_runtime
+        from aqa_core.scorer import Scorer
+
+        with cls._scorers_lock:
+            scorer = cls._scorers.get(id(bundle))
+            if scorer is None:
+                runtime = choose_runtime()
+                # Leave a core for decoding so playback stays smooth while a dive is scored.
+                runtime = replace(runtime, threads=max(1, min(runtime.threads, (os.cpu_count() or 2) - 1)))
+                scorer = Scorer(bundle, runtime=runtime)
+                cls._scorers = {id(bundle): scorer}  # keep only the active model in memory
+            return scorer
+
+    def run(self) -> None:
+        from aqa_core.scorer import ScoringCancelled
+
+        try:
+            key = cache_key(content_hash(self.video), self.bundle.name, self.bundle.version, self.window)
+            cached = self.cache.get(key)
+            adapted = adapt_to_dive(cached, self.dive, self.video) if cached is not None else None
+            if adapted is not None:
+                self.from_cache = True
+                for clip in adapted.clips:
+                    self.clip_ready.emit(clip)
+                self.result_ready.emit(adapted)
+                return
+            scorer = self.scorer_for(self.bundle)
+            result = scorer.score(self.video, self.dive, window=self.window, on_clip=self.clip_ready.emit,
+                                  cancel=self.cancel_event)
+            self.cache.put(key, result)
+            self.result_ready.emit(result)
+        except ScoringCancelled:
+            self.cancelled.emit()
+        except AQAError as exc:
+            self.failed.emit(str(exc))
+        except OSError as exc:
+            self.failed.emit(f"{self.video}: cannot read the file ({exc.strerror or exc})")
+
+
+class _TaskSignals(QObject):
+    done = Signal(object)
+    failed = Signal(str)
+
+
+class Task(QRunnable):
+    """A callable on the global thread pool; AQAError/OSError become a ``failed`` message."""
+
+    def __init__(self, fn: Callable[[], Any], label: str) -> None:
+        super().__init__()
+        self.fn, self.label = fn, label
+        self.signals = _TaskSignals()
+
+    def run(self) -> None:
+        try:
+            value = self.fn()
+        except AQAError as exc:
+            self.signals.failed.emit(str(exc))
+        except OSError as exc:
+            self.signals.failed.emit(f"{self.label}: {exc}")
+        else:
+            self.signals.done.emit(value)
+
+
+def run_task(fn: Callable[[], Any], label: str, on_done: Callable[[Any], None] | None = None,
+             on_failed: Callable[[str], None] | None = None, pool: QThreadPool | None = None) -> Task:
+    task = Task(fn, label)
+    task.setAutoDelete(False)  # the caller keeps it (and its signals) alive until done
+    if on_done is not None:
+        task.signals.done.connect(on_done)
+    if on_failed is not None:
+        task.signals.failed.connect(on_failed)
+    (pool or QThreadPool.globalInstance()).start(task)
+    return task
