@@ -11,6 +11,9 @@ Decisions worth knowing:
   (``CAP_PROP_ORIENTATION_AUTO``) and rotate frames ourselves from ``CAP_PROP_ORIENTATION_META``,
   so the behaviour does not depend on the backend; if a backend refuses to switch it off, it
   rotates for us and we do not rotate twice. ``VideoInfo.width/height`` are the displayed size.
+* **Backend.** Always FFmpeg (``cv2.CAP_FFMPEG``, bundled with the OpenCV wheels): it reads
+  every common container and codec and seeks frame-exactly (checked against sequential decoding
+  in the tests); other backends differ in seeking and rotation behaviour.
 * **Errors.** Missing, empty, not-a-video, truncated and undecodable files are told apart where
   the file allows it, and the message always names the file.
 """
@@ -38,6 +41,9 @@ from aqa_core.errors import VideoError  # noqa: E402
 # Frames a forward jump may decode instead of seeking: seeking costs a keyframe decode plus the
 # frames up to the target, so a short forward hop is cheaper by grabbing.
 _MAX_FORWARD_GRAB = 12
+
+# Decoded-frame cache budget of a VideoReader: ~90 frames of 720p, ~10 of 4K.
+_CACHE_BYTES = 256 * 1024 * 1024
 
 _ROTATIONS = {
     90: cv2.ROTATE_90_CLOCKWISE,
@@ -97,13 +103,15 @@ class VideoReader:
     thread-safe); open another reader in another thread.
     """
 
-    def __init__(self, path: str | Path, cache_size: int = 32) -> None:
+    def __init__(self, path: str | Path, cache_size: int | None = None) -> None:
+        """``cache_size`` frames are kept; by default as many as fit in ``_CACHE_BYTES``."""
         self.info = probe(path)
         self._capture = _open_capture(self.info.path)
         self._rotate_code = _own_rotation(self._capture, self.info.rotation)
         self._position = 0  # index of the frame the next read() returns
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
-        self._cache_size = cache_size
+        frame_bytes = self.info.width * self.info.height * 3
+        self._cache_size = cache_size if cache_size is not None else max(2, _CACHE_BYTES // frame_bytes)
 
     def __enter__(self) -> VideoReader:
         return self
