@@ -25,8 +25,7 @@ def test_five_judges_drop_one_each_end():
 
 
 def test_exact_decimal_arithmetic():
-    # 3 x 8.5 x 3.8 = 96.9 exactly; in binary floats 25.5 * 3.8 == 96.89999999999999
-    assert 25.5 * 3.8 != 96.9
+    # 3 x 8.5 x 3.8 = 96.9 exactly (binary floats give 25.5 * 3.8 == 96.89999999999999)
     out = apply_panel_rule([8.5] * 7, "individual", 3.8)
     assert out.final == 96.9
     # a typed DD with more decimals is rounded half-up to the cent: 21 x 1.005 = 21.105 -> 21.11

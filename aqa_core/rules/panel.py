@@ -5,8 +5,9 @@ individual events use 7 judges (5 outside Olympic Games, World Championships and
 synchronised events use 11 judges (3 execution judges per diver and 5 synchronisation judges) or
 9 judges (2 execution judges per diver and 5 synchronisation judges).
 
-Counting awards (FINA D 7 "calculation of results"; the 11-judge rule as also described by
-https://www.nbcolympics.com/news/diving-101-olympic-scoring-rules-and-regulations):
+Counting awards (the individual and 11-judge rules as described e.g. by
+https://www.nbcolympics.com/news/diving-101-olympic-scoring-rules-and-regulations; the 11-judge
+layout is also checked against published synchronised breakdowns in tests/test_rules_panel.py):
 
 * 7 judges: the 2 highest and 2 lowest awards are cancelled, 3 remain.
 * 5 judges: the highest and lowest awards are cancelled, 3 remain.
@@ -15,7 +16,9 @@ https://www.nbcolympics.com/news/diving-101-olympic-scoring-rules-and-regulation
   are cancelled (3 remain).
 * 9 judges (E1 E2 diver A, E3 E4 diver B, S1..S5): two awards per diver cannot lose both a high and
   a low, so the highest and lowest of the four execution awards are cancelled together (2 remain),
-  and the highest and lowest synchronisation awards are cancelled (3 remain).
+  and the highest and lowest synchronisation awards are cancelled (3 remain). This is our reading
+  of "execution and synchronisation are trimmed separately so 5 awards count"; no verbatim FINA
+  text for the 9-judge case was found.
 
 The sum of the counting awards is multiplied by the DD, and by 0.6 in synchronised events so the
 five counting awards land on the same scale as an individual event's three.
@@ -23,7 +26,7 @@ five counting awards land on the same scale as an individual event's three.
 Arithmetic is exact: awards are counted in integer half points and the DD is a ``Decimal`` parsed
 from its shortest decimal form, so 26.5 x 3.8 is 100.70 and not 100.69999999999999. With a
 one-decimal DD every result already has at most two decimals; anything finer (a typed DD such as
-2.25) is rounded half-up to the cent, the way results are published.
+2.25) is rounded half-up to the cent.
 
 Ties: within a trimming group the awards are ordered by (value, judge position) and the lowest ones
 are dropped from the front of that order; the highest ones are then dropped from the remaining
