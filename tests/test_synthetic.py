@@ -12,7 +12,7 @@ from aqa_core.errors import DatasetError
 from aqa_core.paths import shared_dir
 from aqa_core.rules import apply_panel_rule, difficulty
 from aqa_core.synthetic import FAULTS, generate_dive, write_dataset
-from aqa_core.synthetic.faults import FAULT_WEIGHTS, commentary, quality_from_faults, sample_fault_matrix
+from aqa_core.synthetic.faults import commentary, quality_from_fault_matrix, quality_from_faults, sample_fault_matrix
 from aqa_core.synthetic.fit import fit_judge_model, panel_statistics, read_panels
 from aqa_core.synthetic.judges import default_judge_model
 from aqa_core.video import probe, read_frames
@@ -53,7 +53,7 @@ def test_synthetic_panels_match_real_panel_statistics(real_csv: Path) -> None:
     real = panel_statistics(read_panels(real_csv)[0])
     model = default_judge_model()
     rng = np.random.default_rng(5)
-    qualities = 1.0 - sample_fault_matrix(rng, 1000) @ np.array(list(FAULT_WEIGHTS.values()))
+    qualities = quality_from_fault_matrix(sample_fault_matrix(rng, 1000))
     panels = model.sample_scores(rng, np.array([model.panel_mean(q) for q in qualities]))
     synthetic = panel_statistics(panels)
     assert abs(synthetic["within_dive_std"] - real["within_dive_std"]) < 0.03

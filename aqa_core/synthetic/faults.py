@@ -27,7 +27,12 @@ FAULTS: tuple[str, ...] = tuple(FAULT_WEIGHTS)
 
 def quality_from_faults(faults: Mapping[str, float]) -> float:
     """Latent execution quality: ``1 - sum(FAULT_WEIGHTS[k] * faults[k])``, in [0, 1]."""
-    return float(1.0 - sum(weight * faults[name] for name, weight in FAULT_WEIGHTS.items()))
+    return float(quality_from_fault_matrix(np.array([[faults[name] for name in FAULTS]]))[0])
+
+
+def quality_from_fault_matrix(faults: np.ndarray) -> np.ndarray:
+    """The same formula for many dives at once: (n, len(FAULTS)) in FAULTS order -> (n,)."""
+    return 1.0 - faults @ np.array(list(FAULT_WEIGHTS.values()))
 
 
 def validate_faults(faults: Mapping[str, float]) -> dict[str, float]:

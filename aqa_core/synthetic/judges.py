@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from aqa_core.paths import resource
-from aqa_core.synthetic.faults import FAULT_WEIGHTS, sample_fault_matrix
+from aqa_core.synthetic.faults import quality_from_fault_matrix, sample_fault_matrix
 
 PANEL_SIZE = 7
 
@@ -78,8 +78,7 @@ class JudgeModel:
 @lru_cache(maxsize=1)
 def _prior_qualities() -> np.ndarray:
     """Sorted qualities of 20000 dives drawn from the fault prior (a fixed seed: deterministic)."""
-    faults = sample_fault_matrix(np.random.default_rng(20240521), 20000)
-    return np.sort(1.0 - faults @ np.asarray(list(FAULT_WEIGHTS.values())))
+    return np.sort(quality_from_fault_matrix(sample_fault_matrix(np.random.default_rng(20240521), 20000)))
 
 
 @lru_cache(maxsize=1)
