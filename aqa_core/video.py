@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -106,6 +107,7 @@ class VideoReader:
     def __init__(self, path: str | Path, cache_size: int | None = None) -> None:
         """``cache_size`` frames are kept; by default as many as fit in ``_CACHE_BYTES``."""
         self.info = probe(path)
+        self._owner = threading.get_ident()
         self._capture = _open_capture(self.info.path)
         self._rotate_code = _own_rotation(self._capture, self.info.rotation)
         self._position = 0  # index of the frame the next read() returns
@@ -166,6 +168,8 @@ class VideoReader:
             raise VideoError(f"{self.info.path}: {span} outside the video (frames 0-{count - 1})")
 
     def _decode(self, index: int) -> np.ndarray:
+        if threading.get_ident() != self._owner:
+            raise RuntimeError("a VideoReader is confined to the thread that opened it; open one per thread")
         self._move_to(index)
         ok, bgr = self._capture.read()
         if not ok or bgr is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import struct
+import threading
 from pathlib import Path
 
 import cv2
@@ -89,6 +90,29 @@ def test_reader_sequential_reads_do_not_seek_and_cache_hits(tiny_video) -> None:
         assert not again.flags.writeable  # a caller cannot corrupt the cache
         reader.frame(2)  # backwards, evicted or not: must land on the right frame
         assert tiny_video.index_of(reader.frame(2)) == 2
+
+
+def test_reader_refuses_other_threads(tiny_video) -> None:
+    errors: list[BaseException] = []
+    with VideoReader(tiny_video(count=5)) as reader:
+        thread = threading.Thread(target=lambda: _capture_error(errors, reader.frame, 1))
+        thread.start()
+        thread.join()
+        assert reader.frame(1).shape == (48, 64, 3)  # the owner thread still reads
+    assert len(errors) == 1 and isinstance(errors[0], RuntimeError)
+
+
+def _capture_error(errors: list[BaseException], call, *args) -> None:
+    try:
+        call(*args)
+    except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+        errors.append(exc)
+
+
+def test_non_ascii_file_name(tiny_video) -> None:
+    path = tiny_video(count=6, name="plongée_10m_ü.mp4")
+    assert probe(path).frame_count == 6
+    assert tiny_video.index_of(read_frames(path, 3, 3)[0]) == 3
 
 
 def test_reader_cache_is_bounded(tiny_video) -> None:
