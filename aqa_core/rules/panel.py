@@ -54,7 +54,6 @@ _CENT = Decimal("0.01")
 class TrimGroup:
     """Judges (0-based panel positions) trimmed together, and how many awards drop at each end."""
 
-    name: str
     members: tuple[int, ...]
     drop_each_end: int
 
@@ -75,18 +74,18 @@ def panel_layout(event: str, panel_size: int) -> tuple[TrimGroup, ...]:
         allowed = " or ".join(str(n) for n in PANEL_SIZES[event])
         raise RuleError(f"{event} events are judged by {allowed} judges, not {panel_size}")
     if panel_size == 7:
-        return (TrimGroup("judges", tuple(range(7)), 2),)
+        return (TrimGroup(tuple(range(7)), 2),)
     if panel_size == 5:
-        return (TrimGroup("judges", tuple(range(5)), 1),)
-    if panel_size == 11:
+        return (TrimGroup(tuple(range(5)), 1),)
+    if panel_size == 11:  # execution diver A, execution diver B, synchronisation
         return (
-            TrimGroup("execution diver A", (0, 1, 2), 1),
-            TrimGroup("execution diver B", (3, 4, 5), 1),
-            TrimGroup("synchronisation", tuple(range(6, 11)), 1),
+            TrimGroup((0, 1, 2), 1),
+            TrimGroup((3, 4, 5), 1),
+            TrimGroup(tuple(range(6, 11)), 1),
         )
-    return (
-        TrimGroup("execution", (0, 1, 2, 3), 1),
-        TrimGroup("synchronisation", tuple(range(4, 9)), 1),
+    return (  # 9 judges: execution (both divers), synchronisation
+        TrimGroup((0, 1, 2, 3), 1),
+        TrimGroup(tuple(range(4, 9)), 1),
     )
 
 
