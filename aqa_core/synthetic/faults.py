@@ -74,11 +74,16 @@ def commentary(faults: Mapping[str, float], over_rotated: bool, position: str) -
     Written for a captioning head: the words follow the same thresholds every time, so a model
     can learn them from the video.
     """
-    shape = {"B": "pike", "C": "tuck"}.get(position, "body line")
+    shape = {"B": "pike", "C": "tuck"}.get(position)
+    position_words = (
+        (f"{shape} slightly open", f"loose {shape} throughout")
+        if shape
+        else ("slightly bent at the hips", "hips and knees bent throughout")
+    )
     side = "past vertical" if over_rotated else "short of vertical"
     wording = {
         "takeoff": ("a little low off the take-off", "very little height from the take-off"),
-        "position": (f"{shape} slightly open", f"loose {shape} throughout"),
+        "position": position_words,
         "rotation": (f"slightly {side}", f"well {side} at the entry"),
         "entry": ("legs not quite together at entry", "broken body line at entry"),
     }

@@ -183,6 +183,7 @@ def skeleton(state: FrameState) -> dict[str, np.ndarray]:
         "hip": hip,
         "shoulder": shoulder,
         "head": head,
+        "hair": head + 0.45 * s["head"] * (0.6 * up - forward),  # the back of the head shows which way the diver faces
         "knee": knee,
         "ankle": ankle,
         "near_elbow": near_elbow,

@@ -32,6 +32,7 @@ class Look:
     water: tuple[int, int, int]
     skin: tuple[int, int, int]
     suit: tuple[int, int, int]
+    hair: tuple[int, int, int]
     concrete: tuple[int, int, int]
     camera_noise: float  # 0 = a perfect camera; 1 = shaky and grainy
 
@@ -45,6 +46,7 @@ class Look:
             water=jitter((40, 110, 170), 25),
             skin=jitter((215, 170, 135), 30),
             suit=tuple(int(c) for c in rng.integers(20, 235, size=3)),  # type: ignore[arg-type]
+            hair=jitter((60, 45, 30), 25),
             concrete=jitter((190, 190, 185), 20),
             camera_noise=float(rng.uniform(0.1, 0.5) if camera_noise is None else camera_noise),
         )
@@ -199,6 +201,7 @@ class Renderer:
         suit_leg = tuple(int(v) for v in hip + 0.25 * (np.array(joints["knee"]) - hip))
         cv2.line(frame, suit_top, suit_leg, look.suit, torso + 1, cv2.LINE_AA, SHIFT)
         cv2.circle(frame, joints["head"], int(SEGMENTS["head"] * ppm * SCALE), look.skin, -1, cv2.LINE_AA, SHIFT)
+        cv2.circle(frame, joints["hair"], int(0.65 * SEGMENTS["head"] * ppm * SCALE), look.hair, -1, cv2.LINE_AA, SHIFT)
         line("shoulder", "near_elbow", look.skin, limb)
         line("near_elbow", "near_wrist", look.skin, limb)
 
