@@ -10,11 +10,12 @@ import pytest
 
 from aqa_core.errors import DatasetError
 from aqa_core.paths import shared_dir
-from aqa_core.rules import apply_panel_rule, difficulty
+from aqa_core.rules import apply_panel_rule, difficulty, parse_dive
 from aqa_core.synthetic import FAULTS, generate_dive, write_dataset
 from aqa_core.synthetic.faults import commentary, quality_from_fault_matrix, quality_from_faults, sample_fault_matrix
 from aqa_core.synthetic.fit import fit_judge_model, panel_statistics, read_panels
 from aqa_core.synthetic.judges import default_judge_model
+from aqa_core.synthetic.motion import choreograph
 from aqa_core.video import probe, read_frames
 from cli.main import main as cli_main
 from trainer.datasets.own_csv import read_own_csv
@@ -145,3 +146,31 @@ def test_make_demo_data_command(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "not an empty folder" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli_main(["make-demo-data", "--n", "2", "--out", str(tmp_path / "x"), "--size", "big"])
+
+
+def _plan(code: str, height: float, **faults: float):
+    values = {name: 0.0 for name in FAULTS} | faults
+    return choreograph(parse_dive(code), height, values, over_rotated=True, n_frames=110, fps=30.0)
+
+
+@pytest.mark.parametrize(("code", "height"), [("107B", 10.0), ("205B", 3.0), ("407C", 3.0), ("626C", 10.0), ("5253B", 3.0)])
+def test_choreography_rotates_by_the_dive_number_and_enters_vertically(code: str, height: float) -> None:
+    dive = parse_dive(code)
+    plan = _plan(code, height)
+    assert len(plan.frames) == 110
+    start, end = plan.frames[0].angle, plan.frames[-1].angle
+    assert abs(abs(end - start) - np.pi * dive.half_somersaults) < 1e-6
+    # at the entry frame the body line is within a few degrees of vertical
+    tilt = (plan.frames[plan.entry_frame].angle % np.pi) / np.pi
+    assert min(tilt, 1 - tilt) < 0.1
+
+
+def test_faults_change_the_motion() -> None:
+    clean = _plan("107B", 10.0)
+    over = _plan("107B", 10.0, rotation=1.0)
+    assert np.degrees(abs(over.frames[-1].angle - clean.frames[-1].angle)) == pytest.approx(70.0)
+    low = _plan("107B", 10.0, takeoff=1.0)
+    assert min(s.hip[1] for s in low.frames) > min(s.hip[1] for s in clean.frames)  # a lower apex
+    loose = _plan("107B", 10.0, position=1.0)
+    middle = len(clean.frames) - 45
+    assert loose.frames[middle].pose.hip < clean.frames[middle].pose.hip  # the pike is more open
