@@ -130,6 +130,27 @@ def _difference(found: dict[str, tuple[int, ...]], expected: dict[str, tuple[int
     return f"tensor {name} has shape {list(found[name])}, expected {list(expected[name])}"
 
 
+def describe_data_card(card: dict[str, Any]) -> str:
+    """One line saying what a model learnt from, shown beside every score it gives.
+
+    Reads the data card keys the trainer writes: dataset, synthetic, split_sizes, validation
+    (with "rho"), intended_use. Missing keys are left out rather than guessed.
+    """
+    kind = "synthetic dives" if card.get("synthetic") else "real dives"
+    parts = [f"{kind} ({card['dataset']})" if card.get("dataset") else kind]
+    sizes = card.get("split_sizes")
+    if isinstance(sizes, dict) and sizes:
+        parts.append(" / ".join(f"{n} {split}" for split, n in sizes.items()))
+    validation = card.get("validation")
+    if isinstance(validation, dict) and isinstance(validation.get("rho"), (int, float)):
+        parts.append(f"validation Spearman {validation['rho']:.2f}")
+    if card.get("synthetic"):
+        parts.append("not validated on real footage")
+    if card.get("intended_use"):
+        parts.append(f"intended use: {card['intended_use']}")
+    return "; ".join(parts)
+
+
 def default_bundle_path() -> Path | None:
     """The shipped demo model, if it has been trained and installed into resources/."""
     path = resource(*DEMO_BUNDLE)

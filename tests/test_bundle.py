@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from aqa_core.bundle import bundle_from_model, load_bundle, save_bundle
+from aqa_core.bundle import bundle_from_model, describe_data_card, load_bundle, save_bundle
 from aqa_core.errors import BundleError
 from aqa_core.model import AQAModel
 
@@ -125,3 +125,10 @@ def test_missing_folder_and_files(tmp_path: Path, saved: tuple[AQAModel, Path]) 
     with pytest.raises(BundleError, match=r"weights\.safetensors: missing"):
         load_bundle(folder)
 
+
+
+def test_data_card_summary_says_what_the_model_learnt_from() -> None:
+    card = {"dataset": "demo", "synthetic": True, "split_sizes": {"train": 70, "val": 15}, "validation": {"rho": 0.8123}}
+    summary = describe_data_card(card)
+    assert summary == "synthetic dives (demo); 70 train / 15 val; validation Spearman 0.81; not validated on real footage"
+    assert describe_data_card({"synthetic": False}) == "real dives"

@@ -151,6 +151,11 @@ def test_rule_on_marks_matches_the_rule_on_grid_and_stays_continuous_off_it() ->
     off_grid = panel.rule_on_marks([m + 0.1 for m in marks], dive(dd=3.8))
     assert off_grid.dropped == on_grid.dropped
     assert off_grid.final == pytest.approx(on_grid.final + 0.3 * 3.8)
+    # Marks that round alike still drop the truly highest and lowest.
+    close = [5.24, 4.93, 5.14, 5.1, 4.92]
+    outcome = panel.rule_on_marks(close, dive(panel=5, dd=2.0))
+    assert outcome.dropped == [0, 4]
+    assert outcome.final == pytest.approx((4.93 + 5.14 + 5.1) * 2.0)
 
 
 def test_panel_estimate_drops_judges_and_its_interval_covers_the_panels() -> None:

@@ -7,9 +7,11 @@ judges. Any other mismatch (fewer paths than judges; synchronised panels, whose 
 synchronisation groups must each be modelled) is refused: we will not invent judges.
 
 Expectation decoding gives marks off the half-point grid, which the official rule (rightly)
-refuses. The rule then decides which judges count from the marks rounded to the nearest half,
-and the final score is the unrounded counting marks x DD x multiplier, so the decoded final stays
-continuous. Argmax marks are on the grid and go through the rule unchanged.
+refuses. Which judges count depends only on the marks' order within each trimming group, so the
+rule is run on the marks' dense ranks (as half points, which it accepts) to find the counting
+judges, and the final score is the unrounded counting marks x DD x multiplier: the decoded final
+stays continuous and the crossed-out judges are the truly highest and lowest. Argmax marks are on
+the grid and go through the rule unchanged.
 
 The final score's spread: each judge is sampled from its own distribution (independently; seeded
 so the same dive always gets the same interval), every sampled panel goes through the official
@@ -22,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import rankdata
 
 from aqa_core.decoding import estimate, estimate_from_samples, point, sample
 from aqa_core.errors import RuleError
@@ -54,10 +57,11 @@ class PanelOutcome:
 
 def rule_on_marks(marks: Sequence[float], dive: DiveInfo) -> PanelOutcome:
     """The diving rule on decoded marks, which may lie off the half-point grid (see module docstring)."""
-    on_grid = [round(m * 2) / 2 for m in marks]
-    outcome = apply_panel_rule(on_grid, dive.event, dive.difficulty)
-    if on_grid == list(marks):
+    if all(m * 2 == round(m * 2) for m in marks):
+        outcome = apply_panel_rule(marks, dive.event, dive.difficulty)
         return PanelOutcome(outcome.dropped, outcome.final)
+    ranks = (rankdata(marks, method="dense") - 1) / 2.0
+    outcome = apply_panel_rule(ranks.tolist(), dive.event, dive.difficulty)
     final = sum(marks[i] for i in outcome.kept) * dive.difficulty * outcome.multiplier
     return PanelOutcome(outcome.dropped, round(final, 2))
 

@@ -1,0 +1,96 @@
+"""``aqa-judge score``: score one dive video with a model bundle, as a table or as ScoreResult JSON.
+
+Without ``--model`` the shipped demo bundle is used; when none is installed we say so and stop
+instead of printing numbers from untrained heads, which would look like scores and mean nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from aqa_core.bundle import ModelBundle, default_bundle_path, describe_data_card, load_bundle
+from aqa_core.decoding import DECODINGS
+from aqa_core.errors import BundleError
+from aqa_core.result import ScoreResult
+from aqa_core.rules import judge_labels, make_dive_info, normalise_event
+from aqa_core.runtime import PRECISIONS, choose_runtime
+
+DEFAULT_PANEL = {"individual": 7, "synchronised": 11}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    score = subparsers.add_parser(
+        "score",
+        help="score a dive video with a trained model bundle",
+        description="Predict the judges' marks and the final score of one dive video.",
+    )
+    score.add_argument("video", type=Path, help="the dive video")
+    score.add_argument("--dive", help="FINA dive number, e.g. 107B (with --height, looks the DD up)")
+    score.add_argument("--height", type=float, help="board or platform height in metres")
+    score.add_argument("--dd", type=float, help="degree of difficulty (wins over the table)")
+    score.add_argument("--event", default="individual", help="individual (default) or synchronised")
+    score.add_argument("--judges", type=int, help="panel size: 5 or 7 individual (default 7), 9 or 11 synchronised (default 11)")
+    score.add_argument("--window", type=int, nargs=2, metavar=("START", "END"), help="first and last frame of the dive (default: whole video)")
+    score.add_argument("--model", type=Path, help="model bundle folder (default: the installed demo model)")
+    score.add_argument("--decoding", choices=DECODINGS, default="argmax", help="argmax (the papers) or expectation")
+    score.add_argument("--device", help="cpu, cuda or cuda:N (default: best available)")
+    score.add_argument("--precision", choices=PRECISIONS, default="auto", help="backbone precision (default: auto)")
+    score.add_argument("--json", action="store_true", help="print the full ScoreResult as JSON")
+    score.set_defaults(handler=run_score)
+
+
+def resolve_bundle(path: Path | None) -> ModelBundle:
+    folder = path or default_bundle_path()
+    if folder is None:
+        raise BundleError(
+            "no trained model bundle installed: resources/models/demo_musdl is missing; "
+            "train one with `aqa-judge train CONFIG` or pass --model FOLDER"
+        )
+    return load_bundle(folder)
+
+
+def run_score(args: argparse.Namespace) -> int:
+    from aqa_core.scorer import Scorer  # torch-heavy: only when actually scoring
+
+    event = normalise_event(args.event)
+    dive = make_dive_info(event, args.judges or DEFAULT_PANEL[event], args.dive, args.height, args.dd)
+    bundle = resolve_bundle(args.model)
+    scorer = Scorer(bundle, choose_runtime(args.device, args.precision), decoding=args.decoding)
+    result = scorer.score(args.video, dive, window=tuple(args.window) if args.window else None)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(format_result(result, describe_data_card(bundle.data_card)))
+    return 0
+
+
+def format_result(result: ScoreResult, card_summary: str) -> str:
+    """The human-readable table: dive sheet, judges (dropped marked), final with interval, uncertainty."""
+    dive = result.dive
+    sheet = " ".join(p for p in (dive.dive_number, dive.description, f"{dive.height:g} m" if dive.height else None) if p)
+    lines = [
+        f"{result.video}  frames {result.dive_window[0]}-{result.dive_window[1]}",
+        f"dive     {sheet + '  ' if sheet else ''}DD {_dd(dive.difficulty)}  {dive.event}, {dive.panel_size} judges",
+        f"model    {result.model_name} {result.model_version} ({result.head}, {result.decoding}) on {result.device} {result.precision}",
+    ]
+    if result.judges:
+        labels = judge_labels(dive.event, dive.panel_size)
+        lines.append("judge    score   95% interval")
+        for judge in result.judges:
+            est = judge.estimate
+            mark = "  dropped" if judge.dropped else ""
+            lines.append(f"{labels[judge.index]:<8} {est.score:5.2f}   {est.low:4.1f} - {est.high:4.1f}{mark}")
+    final = result.final
+    lines.append(f"final    {final.score:.2f}   95% interval {final.low:.2f} - {final.high:.2f}")
+    reasons = f": {'; '.join(result.uncertainty.reasons)}" if result.uncertainty.reasons else ""
+    lines.append(f"uncertainty {result.uncertainty.level} (±{result.uncertainty.value:.1f} points){reasons}")
+    lines.append(f"time     {result.timings.get('total', 0.0):.1f} s")
+    lines.append(f"trained on {card_summary}")
+    return "\n".join(lines)
+
+
+def _dd(value: float) -> str:
+    """DDs are published with one decimal (3.0, not 3); a typed 2.25 keeps its second."""
+    return f"{value:.1f}" if round(value, 1) == value else f"{value:g}"
