@@ -9,11 +9,13 @@ cut into 10 clips of 16 frames starting at 0, 10, ..., 80, 87, each fed to I3D.
 * **Spatial.** Resize keeping the aspect ratio so the short side is ``size * 256 / 224`` (256 for
   224), then centre-crop ``size`` x ``size``. We crop the source first and resize only the
   crop: the same pixels map to the same output, but a 4K frame never gets resized whole.
+  Shrinking uses area interpolation (no aliasing of the diver's thin limbs).
 * **Values.** RGB, ``x / 127.5 - 1`` (the Kinetics I3D normalisation), layout
   ``(N, 3, clip_len, size, size)`` float32.
 
 Segmentation schemes are registered in ``SEGMENTATIONS`` so a bundle can name its own
-("usdl_10x16", or ``{"name": "uniform", "clips": 6}`` for C3D-AVG-style segments).
+("usdl_10x16", or ``{"name": "uniform", "clips": 6, "num_frames": 96}`` for C3D-AVG-style
+segments).
 """
 
 from __future__ import annotations
@@ -174,4 +176,4 @@ def _assemble(
     normalised = torch.from_numpy(sequence).permute(3, 0, 1, 2).float().div_(127.5).sub_(1.0)  # (3, F, S, S)
     clips = torch.stack([normalised[:, s : s + scheme.clip_len] for s in scheme.starts])
     frame_indices = [indices[s : s + scheme.clip_len].tolist() for s in scheme.starts]
-    return DiveClips(clips=clips.contiguous(), frame_indices=frame_indices, window=window, info=info)
+    return DiveClips(clips=clips, frame_indices=frame_indices, window=window, info=info)
