@@ -47,6 +47,7 @@ class Commands(QObject):
         self._db_pool.setMaxThreadCount(1)  # writes in order: the dive before its panel's scores
         self._saved_dive: int | None = None
         self._pending_stored: ScoreResult | None = None  # a stored analysis waiting for its video
+        self._pending_real: list[float | None] | None = None  # a known panel waiting for its video
         player.video_opened.connect(self._on_video_opened)
         player.video_failed.connect(self._on_video_failed)
         player.frame_shown.connect(state.set_playhead)
@@ -62,6 +63,9 @@ class Commands(QObject):
     def _on_video_opened(self, meta: VideoMeta) -> None:
         self.state.set_video(meta)
         add_recent_file(meta.path)
+        if self._pending_real is not None:
+            self.state.set_real_scores(self._pending_real)
+            self._pending_real = None
         self.state.status_message.emit(f"{Path(meta.path).name}: {meta.frame_count} frames, {meta.fps:.2f} fps, {meta.width}x{meta.height}")
         if self._pending_stored is not None:
             result, self._pending_stored = self._pending_stored, None
@@ -72,6 +76,12 @@ class Commands(QObject):
     def _on_video_failed(self, message: str) -> None:
         self.state.set_video(None)
         self.state.report_error(message)
+
+    def open_dive(self, path: str | Path, sheet: DiveSheet, real_scores: list[float] | None = None) -> None:
+        """Open a video whose dive sheet (and maybe real panel) is already known: start list, demo."""
+        self.set_dive(sheet)
+        self.open_video(path)
+        self._pending_real = list(real_scores) if real_scores and len(real_scores) == sheet.panel_size else None
 
     # --- dive sheet --------------------------------------------------------------------------
     def set_dive(self, sheet: DiveSheet) -> DiveInfo | None:
@@ -108,7 +118,7 @@ class Commands(QObject):
         from aqa_core.bundle import load_bundle
 
         self.state.status_message.emit(f"Loading model {folder}…")
-        self._run(lambda: load_bundle(folder), f"model {folder}", self.use_bundle)
+        self.run_background(lambda: load_bundle(folder), f"model {folder}", self.use_bundle)
 
     def use_bundle(self, bundle: Any) -> None:
         self.state.set_bundle(bundle, f"{bundle.name} v{bundle.version}")
@@ -192,12 +202,12 @@ class Commands(QObject):
             from app.storage.repository import Repository
 
             dive_id = self._saved_dive
-            self._run(lambda: Repository(self.db).set_human_scores(dive_id, complete), "saving the panel's marks",
+            self.run_background(lambda: Repository(self.db).set_human_scores(dive_id, complete), "saving the panel's marks",
                       pool=self._db_pool)
 
     # --- session database --------------------------------------------------------------------
     def open_database(self, path: str | Path | None = None, on_open: Any = None) -> None:
-        from app.storage import open_database
+        from app.storage.database import open_database
 
         def opened(db: Any) -> None:
             if self.db is not None:
@@ -207,7 +217,7 @@ class Commands(QObject):
             if on_open is not None:
                 on_open(db)
 
-        self._run(lambda: open_database(path), f"database {path or 'default'}", opened, pool=self._db_pool)
+        self.run_background(lambda: open_database(path), f"database {path or 'default'}", opened, pool=self._db_pool)
 
     def _save(self, result: ScoreResult) -> None:
         """Everything is saved without pressing Save: first analysis adds the dive, later ones add analyses."""
@@ -216,13 +226,15 @@ class Commands(QObject):
         from app.storage.repository import DiveRecord, Repository
 
         db, sheet, dive_id = self.db, self.state.dive, self._saved_dive
+        real = self.state.real_scores
+        human = [float(v) for v in real if v is not None] if real and all(v is not None for v in real) else None
         record = DiveRecord(competition=DESK_COMPETITION, event=f"{sheet.height:g} m {sheet.event}",
                             athlete=sheet.diver or "unknown diver", round=sheet.round, video_path=self.state.video.path)
 
         def write() -> int:
             repo = Repository(db)
             if dive_id is None:
-                return repo.save_scored_dive(record, result).dive_id
+                return repo.save_scored_dive(record, result, human_scores=human).dive_id
             repo.save_analysis(dive_id, result)
             return dive_id
 
@@ -230,7 +242,7 @@ class Commands(QObject):
             self._saved_dive = saved_id
             self.saved.emit(saved_id)
 
-        self._run(write, "saving the analysis", done, pool=self._db_pool)
+        self.run_background(write, "saving the analysis", done, pool=self._db_pool)
 
     def open_stored(self, dive_id: int) -> None:
         """Open a dive from the session database into the desk, redrawn from its stored analysis."""
@@ -250,7 +262,7 @@ class Commands(QObject):
             self._pending_stored = result
             self._saved_dive = dive_id  # later re-scores add analyses to this dive
 
-        self._run(load, f"dive {dive_id}", show, pool=self._db_pool)
+        self.run_background(load, f"dive {dive_id}", show, pool=self._db_pool)
 
     # --- export ------------------------------------------------------------------------------
     def export_frame(self, image: QImage, path: str | Path) -> None:
@@ -267,11 +279,11 @@ class Commands(QObject):
             self.state.report_error("Score a dive before exporting it with its overlays")
             return
         video, result = self.state.video.path, self.state.result
-        self._run(lambda: export_dive_video(video, result, path), f"export {path}",
+        self.run_background(lambda: export_dive_video(video, result, path), f"export {path}",
                   lambda out: self.state.status_message.emit(f"Exported {out}"))
 
     # --- plumbing ----------------------------------------------------------------------------
-    def _run(self, fn: Any, label: str, on_done: Any = None, pool: QThreadPool | None = None) -> None:
+    def run_background(self, fn: Any, label: str, on_done: Any = None, pool: QThreadPool | None = None) -> None:
         task = run_task(fn, label, on_done, self.state.report_error, pool=pool)
         self._tasks.add(task)
         task.signals.done.connect(lambda _: self._tasks.discard(task))

@@ -1,0 +1,227 @@
+"""The application window: the judging desk, the sessions and statistics tabs, menus.
+
+torch is imported only when the model bundle loads (on a worker), so the window appears at once
+and the first interaction is never blocked by the engine's import.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QProgressDialog,
+    QTabWidget,
+    QWidget,
+)
+
+from aqa_core.paths import user_data_dir
+from app.demo import DemoDive, demo_folder, prepare_demo
+from app.settings import APPLICATION, ORGANISATION, recent_files
+from app.state import AppState
+from app.tabs.judging_desk import JudgingDesk
+from app.widgets.dive_sheet import data_card_text
+from app.widgets.help_overlay import ShortcutsDialog
+
+VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.m4v);;All files (*)"
+SESSION_TABS = (("app.tabs.sessions", "SessionsBrowser", "Sessions"), ("app.tabs.statistics", "StatisticsView", "Statistics"))
+
+
+class ProgressRelay(QObject):
+    """Carries a worker's progress callback to the GUI thread."""
+
+    progress = Signal(int, int)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, database: str | Path | None = None, open_db: bool = True) -> None:
+        super().__init__()
+        self.setWindowTitle("AQA Judge Assistant")
+        self.state = AppState()
+        self.desk = JudgingDesk(self.state)
+        self.commands = self.desk.commands
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.desk, "Judging desk")
+        self.setCentralWidget(self.tabs)
+        self.session_tabs: dict[str, QWidget] = {}
+        self.demo_list: QListWidget | None = None
+        self._progress: QProgressDialog | None = None
+        self._build_menus()
+        self.state.status_message.connect(lambda text: self.statusBar().showMessage(text))
+        self.resize(1440, 900)
+        if open_db:
+            self.commands.open_database(database, on_open=self._show_session_tabs)
+
+    # --- menus -------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        actions = self.desk.actions
+        file_menu = self.menuBar().addMenu("&File")
+        actions["open_video"].triggered.connect(self.ask_open_video)
+        file_menu.addAction(actions["open_video"])
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addAction("Open &model…", self.ask_open_model)
+        file_menu.addSeparator()
+        actions["export_frame"].triggered.connect(self.ask_export_frame)
+        file_menu.addAction(actions["export_frame"])
+        file_menu.addAction("Export dive with overlays (MP4)…", self.ask_export_video)
+        file_menu.addSeparator()
+        file_menu.addAction("&New session database…", lambda: self.ask_database(new=True))
+        file_menu.addAction("Open &session database…", lambda: self.ask_database(new=False))
+        file_menu.addSeparator()
+        file_menu.addAction("&Quit", self.close)
+        edit_menu = self.menuBar().addMenu("&Edit")
+        edit_menu.addAction("Keyboard &shortcuts…", lambda: ShortcutsDialog(actions, self).exec())
+        play_menu = self.menuBar().addMenu("&Playback")
+        for name in ("play_pause", "step_back", "step_forward", "jump_back", "jump_forward", "slower", "pause",
+                     "faster", "go_start", "go_end", "toggle_loop", "full_screen", "cancel_analysis"):
+            play_menu.addAction(actions[name])
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(actions["help"])
+        help_menu.addAction("&About", self.show_about)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in recent_files():
+            self.recent_menu.addAction(path, lambda p=path: self.commands.open_video(p))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+    def ask_open_video(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a dive video", "", VIDEO_FILTER)
+        if path:
+            self.commands.open_video(path)
+
+    def ask_open_model(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a model bundle folder")
+        if folder:
+            self.commands.load_model(folder)
+
+    def ask_export_frame(self) -> None:
+        image = self.desk.player.current_image()
+        if image is None:
+            self.state.report_error("Open a video before exporting a frame")
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export the current frame", "frame.png", "PNG (*.png)")
+        if path:
+            self.commands.export_frame(self.desk.player.view.grab().toImage(), path)
+
+    def ask_export_video(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export the dive with overlays", "dive.mp4", "MP4 (*.mp4)")
+        if path:
+            self.commands.export_video(path)
+
+    def ask_database(self, new: bool) -> None:
+        if new:
+            path, _ = QFileDialog.getSaveFileName(self, "New session database", "sessions.db", "Sessions (*.db)")
+        else:
+            path, _ = QFileDialog.getOpenFileName(self, "Open a session database", "", "Sessions (*.db);;All files (*)")
+        if path:
+            self.commands.open_database(path, on_open=self._show_session_tabs)
+
+    def show_about(self) -> None:
+        bundle = self.state.bundle
+        card = data_card_text(bundle) if bundle is not None else self.state.model_message or "No model loaded."
+        QMessageBox.about(self, "About AQA Judge Assistant",
+                          f"<p>AQA Judge Assistant: diving scores from video (USDL/MUSDL on I3D).</p><p>{card}</p>")
+
+    # --- sessions (Engineer F's widgets, when present) -----------------------------------------
+    def _show_session_tabs(self, db: Any) -> None:
+        for module_name, class_name, title in SESSION_TABS:
+            try:
+                widget_class = getattr(importlib.import_module(module_name), class_name)
+            except (ModuleNotFoundError, AttributeError):
+                continue  # that tab is not part of this build
+            old = self.session_tabs.pop(title, None)
+            if old is not None:
+                self.tabs.removeTab(self.tabs.indexOf(old))
+                old.deleteLater()
+            widget = widget_class(db)
+            self.session_tabs[title] = widget
+            self.tabs.addTab(widget, title)
+            opened = getattr(widget, "dive_opened", None)
+            if opened is not None:
+                opened.connect(self._open_stored)
+        self.commands.saved.connect(self._refresh_sessions)
+
+    def _open_stored(self, dive_id: int) -> None:
+        self.tabs.setCurrentWidget(self.desk)
+        self.commands.open_stored(dive_id)
+
+    def _refresh_sessions(self, _dive_id: int) -> None:
+        for widget in self.session_tabs.values():
+            refresh = getattr(widget, "refresh", None)
+            if refresh is not None:
+                refresh()
+
+    # --- demo ----------------------------------------------------------------------------------
+    def start_demo(self) -> None:
+        """Generate (once) and list the demo dives, then load and score the first."""
+        self._progress = QProgressDialog("Generating the demo dives…", "", 0, 1, self)
+        self._progress.setCancelButton(None)
+        self._progress.setWindowModality(Qt.WindowModality.WindowModal)
+        self._progress.setMinimumDuration(300)
+        relay = ProgressRelay(self)
+        relay.progress.connect(self._on_demo_progress)
+        progress_signal = relay.progress
+        self.commands.run_background(lambda: prepare_demo(progress=lambda done, n: progress_signal.emit(done, n)),
+                           f"demo dives in {demo_folder()}", self._show_demo)
+
+    def _on_demo_progress(self, done: int, total: int) -> None:
+        if self._progress is not None:
+            self._progress.setMaximum(total)
+            self._progress.setValue(done)
+
+    def _show_demo(self, dives: list[DemoDive]) -> None:
+        if self._progress is not None:
+            self._progress.close()
+            self._progress = None
+        self.demo_list = QListWidget()
+        for dive in dives:
+            item = QListWidgetItem(dive.label)
+            item.setData(Qt.ItemDataRole.UserRole, dive)
+            item.setToolTip(dive.commentary)
+            self.demo_list.addItem(item)
+        self.demo_list.itemActivated.connect(lambda item: self.open_demo_dive(item.data(Qt.ItemDataRole.UserRole)))
+        self.demo_list.itemClicked.connect(lambda item: self.open_demo_dive(item.data(Qt.ItemDataRole.UserRole)))
+        dock = QDockWidget("Demo session", self.desk)
+        dock.setObjectName("Demo session")
+        dock.setWidget(self.demo_list)
+        self.desk.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        if dives:
+            self.demo_list.setCurrentRow(0)
+            self.open_demo_dive(dives[0])
+
+    def open_demo_dive(self, dive: DemoDive) -> None:
+        sheet = self.state.dive.with_changes(event="individual", panel_size=len(dive.judge_scores) or 7, height=dive.height,
+                                             dive_number=dive.dive_number, difficulty=dive.difficulty,
+                                             diver="synthetic diver")
+        self.commands.open_dive(dive.video, sheet, dive.judge_scores)
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt API)
+        self.commands.shutdown()
+        super().closeEvent(event)
+
+
+def run_app(video: str | None = None, demo: bool = False, argv: list[str] | None = None) -> int:
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    app.setOrganizationName(ORGANISATION)
+    app.setApplicationName(APPLICATION)
+    window = MainWindow(database=user_data_dir() / "demo_sessions.db" if demo else None)
+    window.show()
+    window.commands.load_default_model()
+    if demo:
+        window.start_demo()
+    elif video:
+        window.commands.open_video(video)
+    return int(app.exec())
