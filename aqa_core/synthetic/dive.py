@@ -92,7 +92,8 @@ def generate_dive(
     """Render one dive deterministically from ``seed``; unspecified choices are drawn from it.
 
     ``faults`` may name only some faults (the rest are 0); ``None`` draws all of them from the
-    prior. ``size`` is (width, height). Raises RuleError for a dive number or height the DD
+    prior. ``size`` is (width, height). ``n_frames`` (default: drawn from 103-120) is raised when
+    the dive needs more (stand, take-off, flight and a settled splash: 75-95 frames). Raises RuleError for a dive number or height the DD
     table does not know.
     """
     model = judge_model or default_judge_model()

@@ -59,6 +59,7 @@ STANDING = Pose(hip=0.0, knee=0.0, near_arm=0.15, far_arm=0.15, elbow=0.1, width
 ARMS_UP = Pose(hip=0.0, knee=0.0, near_arm=2.9, far_arm=2.9, elbow=0.0, width=1.0)
 CROUCHED = Pose(hip=0.8, knee=1.2, near_arm=-0.6, far_arm=-0.6, elbow=0.2, width=1.0)
 HANDSTAND = Pose(hip=0.0, knee=0.0, near_arm=math.pi, far_arm=math.pi, elbow=0.0, width=1.0)
+HANDSTAND_PRESS = Pose(hip=0.0, knee=0.0, near_arm=math.pi, far_arm=math.pi, elbow=0.9, width=1.0)  # bent arms before the push
 TWISTING = Pose(hip=0.2, knee=0.1, near_arm=2.6, far_arm=0.6, elbow=1.0, width=1.0)  # one arm up, one wrapped
 
 
@@ -132,7 +133,7 @@ def choreograph(
             t = (index - stand_frames) / CROUCH_FRAMES
             press = math.sin(math.pi * t)
             base = HANDSTAND if armstand else ARMS_UP
-            pose = base.blend(Pose(0.0, 0.0, math.pi, math.pi, 0.9, 1.0) if armstand else CROUCHED, press)
+            pose = base.blend(HANDSTAND_PRESS if armstand else CROUCHED, press)
             dip = 0.3 * press if springboard else 0.0
             lean = spin * 0.15 * t
             frames.append(FrameState((start_x, -hip_start_height + (0.25 if not armstand else 0.1) * press + dip), start_angle + lean, facing, pose, dip))

@@ -162,7 +162,7 @@ class Renderer:
                 under[:] = cv2.addWeighted(under, 0.25, background[max(water, 0) :], 0.75, 0.0)
             self._draw_splash(frame, index, origin)
             gain = 1.0 + 0.03 * noise * self.rng.standard_normal()
-            frames[index] = np.clip(frame.astype(np.float32) * gain + grain[int(self.rng.integers(3))], 0, 255).astype(np.uint8)
+            frames[index] = cv2.addWeighted(frame, gain, grain[int(self.rng.integers(3))], 1.0, 0.0, dtype=cv2.CV_8U)
         return frames
 
     def _px(self, xy: np.ndarray | tuple[float, float], origin: tuple[int, int]) -> tuple[int, int]:
