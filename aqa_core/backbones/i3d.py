@@ -135,9 +135,14 @@ class InceptionI3d(nn.Module):
         return self.trunk(x).mean(dim=(2, 3, 4))
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
-        """Kinetics-400 logits exactly as the original: avg-pool (2, 7, 7) VALID, 1x1x1 conv, mean over time."""
-        pooled = nn.functional.avg_pool3d(self.trunk(x), (2, 7, 7), stride=1)
-        return self.Logits(pooled).mean(dim=(2, 3, 4))
+        return self.features_and_logits(x)[1]
+
+    def features_and_logits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Both outputs from one trunk pass; logits exactly as the original: avg-pool (2, 7, 7) VALID,
+        1x1x1 conv with bias, mean over the remaining time steps."""
+        trunk = self.trunk(x)
+        pooled = nn.functional.avg_pool3d(trunk, (2, 7, 7), stride=1)
+        return trunk.mean(dim=(2, 3, 4)), self.Logits(pooled).mean(dim=(2, 3, 4))
 
     def units(self) -> dict[str, Unit3D]:
         """Every conv unit by its checkpoint name (``Mixed_3b.Branch_1.Conv3d_0b_3x3``)."""
