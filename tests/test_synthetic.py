@@ -14,6 +14,7 @@ from aqa_core.rules import apply_panel_rule, difficulty, parse_dive
 from aqa_core.synthetic import FAULTS, generate_dive, write_dataset
 from aqa_core.synthetic.faults import commentary, quality_from_fault_matrix, quality_from_faults, sample_fault_matrix
 from aqa_core.synthetic.fit import fit_judge_model, panel_statistics, read_panels
+from aqa_core.synthetic.dive import dive_menu
 from aqa_core.synthetic.judges import default_judge_model
 from aqa_core.synthetic.motion import choreograph
 from aqa_core.video import probe, read_frames
@@ -50,6 +51,12 @@ def test_dive_is_a_video_of_the_agreed_shape_and_scored_by_the_rules() -> None:
     assert dive.description.startswith("Back 2½ somersaults 1½ twists")
 
 
+def test_height_alone_draws_a_dive_performed_from_that_height() -> None:
+    for seed in range(5):
+        dive = generate_dive(seed, height=3.0, size=SMALL, n_frames=80)
+        assert dive.height == 3.0 and dive.difficulty == difficulty(dive.dive_number, 3.0)
+
+
 def test_synthetic_panels_match_real_panel_statistics(real_csv: Path) -> None:
     real = panel_statistics(read_panels(real_csv)[0])
     model = default_judge_model()
@@ -61,6 +68,20 @@ def test_synthetic_panels_match_real_panel_statistics(real_csv: Path) -> None:
     assert abs(synthetic["inter_judge_correlation"] - real["inter_judge_correlation"]) < 0.02
     assert abs(synthetic["panel_mean_mean"] - real["panel_mean_mean"]) < 0.25
     assert abs(synthetic["panel_mean_std"] - real["panel_mean_std"]) < 0.25
+
+
+def test_synthetic_final_scores_resemble_real_ones(real_csv: Path) -> None:
+    with real_csv.open(newline="", encoding="utf-8") as handle:
+        real = np.array([float(row["final_score"]) for row in csv.DictReader(handle)])
+    model = default_judge_model()
+    menu, weights = dive_menu(model)
+    rng = np.random.default_rng(9)
+    qualities = quality_from_fault_matrix(sample_fault_matrix(rng, 1000))
+    panels = model.sample_scores(rng, np.array([model.panel_mean(q) for q in qualities]))
+    dives = rng.choice(len(menu), size=1000, p=weights)
+    finals = np.array([apply_panel_rule(list(p), "individual", difficulty(*menu[i])).final for p, i in zip(panels, dives)])
+    assert abs(finals.mean() - real.mean()) < 3.0
+    assert abs(finals.std() - real.std()) < 3.0
 
 
 def test_shipped_judge_model_is_what_the_fit_gives(real_csv: Path) -> None:

@@ -102,8 +102,12 @@ def generate_dive(
     )
     if dive_number is None:
         menu, weights = dive_menu(model)
-        dive_number, menu_height = menu[int(choice_rng.choice(len(menu), p=weights))]
-        height = menu_height if height is None else height
+        if height is not None:  # only the dives the real mix performs from that height
+            weights = np.array([w if h == height else 0.0 for (_, h), w in zip(menu, weights)])
+            if not weights.any():
+                raise RuleError(f"the real dive mix has no dives from {height:g} m; give a dive number")
+            weights = weights / weights.sum()
+        dive_number, height = menu[int(choice_rng.choice(len(menu), p=weights))]
     dive = parse_dive(dive_number)
     if height is None:
         height = preferred_height(dive.code)
