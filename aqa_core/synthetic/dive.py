@@ -93,8 +93,8 @@ def generate_dive(
 
     ``faults`` may name only some faults (the rest are 0); ``None`` draws all of them from the
     prior. ``size`` is (width, height). ``n_frames`` (default: drawn from 103-120) is raised when
-    the dive needs more (stand, take-off, flight and a settled splash: 75-95 frames). Raises RuleError for a dive number or height the DD
-    table does not know.
+    the dive needs more (stand, take-off, flight and a settled splash: 75-95 frames). Raises
+    RuleError for a dive number or height the DD table does not know.
     """
     model = judge_model or default_judge_model()
     choice_rng, fault_rng, judge_rng, look_rng, camera_rng = (
