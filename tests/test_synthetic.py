@@ -141,6 +141,7 @@ def test_written_dataset_reads_back_with_video_and_trainer_readers(tmp_path: Pat
     assert np.abs(first.astype(int) - original).mean() < 6
     dataset = read_own_csv(out)
     assert [r.final_score for r in dataset.records] == [float(row["final_score"]) for row in rows]
+    assert dataset.notes["synthetic"] is True
 
 
 def test_dataset_is_never_left_half_written(tmp_path: Path) -> None:

@@ -132,6 +132,7 @@ def write_dataset(
         _write_csv(staging / "synthetic_truth.csv", TRUTH_COLUMNS, truth)
         card = {
             "kind": "synthetic diving dataset (aqa_core.synthetic)",
+            "synthetic": True,  # the trainer's data card marks models trained on it as demo-only
             "dives": n,
             "seed": seed,
             "size": list(size),
