@@ -42,7 +42,8 @@ def make_demo_data(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise DatasetError(f"--n must be at least 1, not {args.n}")
-    with tqdm(total=args.n, unit="dive", desc="make-demo-data", disable=args.quiet) as bar:
+    # a short delay keeps a refused output folder from printing an empty bar before the error
+    with tqdm(total=args.n, unit="dive", desc="make-demo-data", disable=args.quiet, delay=0.3) as bar:
         folder = write_dataset(args.out, args.n, args.seed, size=args.size, progress=lambda done, total: bar.update(1))
     if not args.quiet:
         print(f"wrote {args.n} dives to {folder} (annotations.csv, videos/)")
