@@ -51,3 +51,15 @@ def fill(repo: Repository, n: int, start: datetime = datetime(2026, 5, 1, 10, 0)
                                       humans, human_final=round(sum(sorted(humans)[2:5]) * 3.0, 2) if humans else None)
         ids.append(saved.dive_id)
     return ids
+
+
+def write_until_killed(path: str, report) -> None:  # noqa: ANN001 (a multiprocessing Connection)
+    """The fault test's child: one whole scored dive per transaction, each id reported after commit."""
+    from app.storage.database import open_database
+
+    repo = Repository(open_database(path))
+    result = make_result(70.0)
+    report.send("ready")
+    for i in range(1_000_000):
+        saved = repo.save_scored_dive(DiveRecord("Cup", "10m", f"Diver {i % 5}", round=i), result, [8.0] * 7, human_final=72.0)
+        report.send(saved.dive_id)

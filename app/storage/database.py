@@ -61,10 +61,14 @@ def _alembic_config(connection: object | None = None) -> Config:
     return config
 
 
+def schema_revisions() -> list[str]:
+    """Every schema revision this app knows, oldest first (the last one is the head)."""
+    scripts = ScriptDirectory.from_config(_alembic_config()).walk_revisions()
+    return [script.revision for script in scripts][::-1]
+
+
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-    assert head is not None, "the migrations folder has no revision"
-    return head
+    return schema_revisions()[-1]
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -181,8 +185,7 @@ def open_database(path: str | Path | None = None, busy_timeout_s: float = 5.0) -
         current = _current_revision(engine, path)
         head = head_revision()
         if current != head:
-            known = {script.revision for script in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
-            if current is not None and current not in known:
+            if current is not None and current not in schema_revisions():
                 raise StorageError(f"{path}: was made by a newer AQA Judge (schema {current}); update the app to open it")
             if current is not None:
                 backup = backup_copy(path, current)
@@ -203,5 +206,6 @@ __all__ = [
     "default_database_path",
     "head_revision",
     "open_database",
+    "schema_revisions",
     "upgrade",
 ]
