@@ -10,6 +10,7 @@ emulated and slower than float32, so float32 is chosen.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -58,6 +59,7 @@ class Runtime:
         return clips.to(self.device, memory_format=self._memory_format(), non_blocking=True)
 
 
+@functools.cache
 def cpu_supports_bf16() -> bool:
     """Native bf16 dot products (AVX512-BF16 or AMX), read from /proc/cpuinfo where it exists.
 
@@ -67,9 +69,9 @@ def cpu_supports_bf16() -> bool:
     """
     if "AMX" in torch.backends.cpu.get_cpu_capability().upper():
         return True
-    cpuinfo = Path("/proc/cpuinfo")
     try:
-        flags = next((line.split(":", 1)[1].split() for line in cpuinfo.open() if line.startswith("flags")), [])
+        with Path("/proc/cpuinfo").open(encoding="utf-8") as cpuinfo:
+            flags = next((line.split(":", 1)[1].split() for line in cpuinfo if line.startswith("flags")), [])
     except OSError:
         return False
     return any(flag in flags for flag in _BF16_CPU_FLAGS)

@@ -1,0 +1,95 @@
+"""Runtime choice: device and precision rules, threads, memory format, and that autocast really applies.
+
+The real-I3D bf16-vs-float32 agreement on the real dives lives in test_backbones.py (it shares
+that file's one expensive forward pass per clip and precision).
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import aqa_core.backbones  # noqa: F401 - registers the backbones
+from aqa_core.errors import AQAError
+from aqa_core.registry import BACKBONES
+from aqa_core.runtime import choose_runtime, cpu_supports_bf16
+
+
+@pytest.fixture(autouse=True)
+def _restore_threads():
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_auto_on_cpu_uses_bf16_only_where_the_cpu_computes_it() -> None:
+    runtime = choose_runtime("cpu")
+    assert runtime.device == torch.device("cpu")
+    assert runtime.autocast_dtype == (torch.bfloat16 if cpu_supports_bf16() else None)
+    assert runtime.precision in runtime.description
+
+
+def test_explicit_precisions_and_threads() -> None:
+    float32 = choose_runtime("cpu", "float32", threads=1)
+    assert (float32.autocast_dtype, float32.precision, float32.threads) == (None, "float32", 1)
+    assert torch.get_num_threads() == 1
+    bf16 = choose_runtime("cpu", "bfloat16")
+    assert (bf16.autocast_dtype, bf16.precision) == (torch.bfloat16, "bfloat16")
+
+
+@pytest.mark.parametrize(
+    "device,precision,message",
+    [
+        ("cpu", "float16", "float16 is not supported on the CPU"),
+        ("cpu", "fp8", "unknown precision 'fp8'"),
+        ("tpu", "auto", "unknown device 'tpu'"),
+        ("mps", "auto", "'mps' is not supported"),
+    ],
+)
+def test_impossible_choices_are_user_errors(device: str, precision: str, message: str) -> None:
+    with pytest.raises(AQAError, match=message):
+        choose_runtime(device, precision)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_a_gpu_is_a_user_error() -> None:
+    with pytest.raises(AQAError, match="sees no CUDA GPU"):
+        choose_runtime("cuda")
+
+
+def test_autocast_runs_convolutions_in_bf16_without_autograd() -> None:
+    runtime = choose_runtime("cpu", "bfloat16")
+    x = torch.rand(1, 3, 4, 8, 8)
+    with runtime.autocast():
+        y = F.conv3d(x, torch.rand(2, 3, 3, 3, 3))
+        assert y.dtype == torch.bfloat16
+        assert y.is_inference()
+    with choose_runtime("cpu", "float32").autocast():
+        assert F.conv3d(x, torch.rand(2, 3, 3, 3, 3)).dtype == torch.float32
+
+
+def test_prepare_uses_channels_last_3d_and_keeps_results() -> None:
+    runtime = choose_runtime("cpu", "float32")
+    x = torch.rand(2, 3, 16, 32, 32) * 2 - 1
+    model = BACKBONES.build({"name": "tiny", "feature_dim": 16, "seed": 3})
+    with torch.inference_mode():
+        expected = model(x)
+    prepared = runtime.prepare_module(model)
+    assert not prepared.training
+    assert prepared.features[0].weight.is_contiguous(memory_format=torch.channels_last_3d)
+    batch = runtime.prepare_input(x)
+    assert batch.is_contiguous(memory_format=torch.channels_last_3d)
+    with runtime.autocast():
+        torch.testing.assert_close(prepared(batch), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_bf16_features_stay_close_to_float32_on_the_tiny_backbone() -> None:
+    x = torch.rand(4, 3, 16, 32, 32) * 2 - 1
+    model = BACKBONES.build({"name": "tiny", "feature_dim": 32, "seed": 0})
+    outputs = []
+    for precision in ("float32", "bfloat16"):
+        runtime = choose_runtime("cpu", precision)
+        with runtime.autocast():
+            outputs.append(runtime.prepare_module(model)(runtime.prepare_input(x)).float())
+    assert F.cosine_similarity(*outputs, dim=1).min() > 0.99
