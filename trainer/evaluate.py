@@ -1,22 +1,24 @@
 """From head logits to final scores and the figures a data card reports (rho, R-l2, judge MAE).
 
-Decoding follows the scorer: USDL reads the final score off its distribution; MUSDL decodes
-every judge path, applies the diving rule (aqa_core.rules) to find the counting awards and
-multiplies by DD (and 0.6 for synchronised events).
+Decoding is the scorer's own: USDL reads the final score off its distribution; MUSDL decodes
+every judge path and hands the marks to ``aqa_core.heads.panel.rule_on_marks`` (the diving rule,
+DD and the synchronised multiplier), so a model is validated exactly as it will later score.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from aqa_core.decoding import point, probabilities
 from aqa_core.errors import DatasetError
+from aqa_core.heads.panel import rule_on_marks
 from aqa_core.metrics import relative_l2, spearman
-from aqa_core.rules import apply_panel_rule
+from aqa_core.result import DiveInfo
 
 
 @dataclass
@@ -38,11 +40,11 @@ def predict(logits: torch.Tensor, bin_values: torch.Tensor, head: str, labels: L
         return points[:, 0], None
     if labels.difficulty is None:
         raise DatasetError("MUSDL needs each dive's difficulty (DD) to turn judge scores into a final score")
-    finals = np.empty(len(points))
-    for i, judges in enumerate(points):
-        halves = np.clip(np.round(judges * 2) / 2, 0.0, 10.0)
-        outcome = apply_panel_rule(halves.tolist(), labels.events[i], float(labels.difficulty[i]))
-        finals[i] = judges[outcome.kept].sum() * labels.difficulty[i] * outcome.multiplier
+    panel = points.shape[1]
+    finals = np.array([
+        rule_on_marks(marks.tolist(), DiveInfo(labels.events[i], panel, None, None, float(labels.difficulty[i]))).final
+        for i, marks in enumerate(points)
+    ])
     return finals, points
 
 
@@ -67,3 +69,38 @@ def labels_from(final: Sequence[float], judges: Sequence[Sequence[float]] | None
         difficulty=np.asarray(difficulty, dtype=np.float64) if difficulty is not None else None,
         events=list(events),
     )
+
+
+def evaluate_bundle(bundle_dir: Path, dataset_path: Path, kind: str = "auto", split: str = "test", cache_dir: Path | None = None) -> dict:
+    """A trained bundle on one split of a dataset: rho, R-l2, final MAE and per-judge MAE.
+
+    The score range for R-l2 is the evaluated dives' own min..max (CoRe's convention per dataset).
+    """
+    from aqa_core.bundle import load_bundle
+    from aqa_core.model import AQAModel
+    from aqa_core.paths import user_data_dir
+
+    from .datasets import open_dataset
+    from .features import extract_features
+
+    bundle = load_bundle(bundle_dir)
+    dataset = open_dataset(dataset_path, kind)
+    records = dataset.records if split == "all" else dataset.split(split)
+    if not records:
+        raise DatasetError(f"{dataset.source}: no dives in split '{split}' (sizes: {dataset.split_sizes()})")
+    model = AQAModel(bundle.config, with_backbone=False)
+    model.load_state_dict(bundle.state_dict)
+    model.eval()
+    if all(r.features is not None for r in records):
+        features = np.stack([r.features for r in records])
+    else:
+        features = extract_features(records, bundle.config, cache_dir or user_data_dir() / "feature_cache")
+    complete = lambda values: values if all(v is not None for v in values) else None  # noqa: E731
+    labels = labels_from(
+        [r.final_score for r in records], complete([r.judge_scores for r in records]), complete([r.difficulty for r in records]), [r.event for r in records]
+    )
+    with torch.no_grad():
+        logits = model.head_forward(torch.from_numpy(features.astype(np.float32))).logits
+    finals, judges = predict(logits, model.head.bin_values, model.head_kind, labels, bundle.data_card.get("decoding", "argmax"))
+    figures = report(finals, labels, (float(labels.final.min()), float(labels.final.max())), judges)
+    return {"bundle": str(bundle_dir), "model": bundle.name, "dataset": str(dataset.source), "split": split, "dives": len(records), **figures}

@@ -122,7 +122,8 @@ def train(config: TrainConfig, resume: bool = False, progress: ProgressStream | 
 
 def data_card(dataset: DiveDataset, config: TrainConfig, best_epoch: int, val: dict, test: dict | None) -> dict[str, Any]:
     """What the app and CLI show next to every score from this model."""
-    synthetic = bool(dataset.notes.get("synthetic", False))
+    # Engineer E's generator writes dataset.json with a "kind" naming it synthetic.
+    synthetic = bool(dataset.notes.get("synthetic")) or "synthetic" in str(dataset.notes.get("kind", "")).lower()
     return {
         "dataset": dataset.name,
         "dataset_kind": dataset.kind,
@@ -132,6 +133,7 @@ def data_card(dataset: DiveDataset, config: TrainConfig, best_epoch: int, val: d
         "intended_use": "demonstration only: trained on synthetic dives, not a judge of real footage" if synthetic else "research",
         "head": config.model["head"]["name"],
         "loss": config.loss,
+        "decoding": config.decoding,
         "mode": config.mode,
         "epochs_trained": config.epochs,
         "best_epoch": best_epoch,

@@ -1,0 +1,53 @@
+"""``aqa-judge train CONFIG`` and ``aqa-judge evaluate BUNDLE DATASET``.
+
+Training prints its progress as JSON lines on stdout (the Trainer tab reads the same stream from
+``<work_dir>/progress.jsonl``); evaluation prints a small table, or JSON with ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    train = subparsers.add_parser("train", help="train a model from a YAML/JSON config and write a model bundle")
+    train.add_argument("config", type=Path, help="training config (.yaml or .json), see configs/train/")
+    train.add_argument("--resume", action="store_true", help="continue from the last checkpoint in work_dir")
+    train.set_defaults(handler=run_train)
+
+    evaluate = subparsers.add_parser("evaluate", help="Spearman rho, relative L2 and per-judge errors of a bundle on a dataset")
+    evaluate.add_argument("bundle", type=Path, help="model bundle folder")
+    evaluate.add_argument("dataset", type=Path, help="dataset folder (annotations.csv, MTL-AQA, FineDiving) or features .npz")
+    evaluate.add_argument("--kind", default="auto", choices=["auto", "own", "mtl_aqa", "finediving", "features"])
+    evaluate.add_argument("--split", default="test", choices=["train", "val", "test", "all"])
+    evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
+    evaluate.set_defaults(handler=run_evaluate)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from trainer.config import load_config
+    from trainer.run import train
+
+    bundle = train(load_config(args.config), resume=args.resume)
+    print(f"model bundle written to {bundle}", file=sys.stderr)
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from trainer.evaluate import evaluate_bundle
+
+    figures = evaluate_bundle(args.bundle, args.dataset, args.kind, args.split)
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return 0
+    print(f"{figures['model']} on {figures['dataset']} ({figures['split']}, {figures['dives']} dives)")
+    print(f"  Spearman rho      {figures['rho']:.4f}")
+    print(f"  relative L2       {figures['rl2']:.4f}")
+    print(f"  final-score MAE   {figures['final_mae']:.2f} points")
+    if "judge_mae" in figures:
+        per_judge = "  ".join(f"J{i + 1} {v:.2f}" for i, v in enumerate(figures["judge_mae"]))
+        print(f"  judge MAE         {per_judge}  (mean {figures['judge_mae_mean']:.2f}; judges sorted low to high)")
+    return 0
