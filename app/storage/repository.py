@@ -154,7 +154,7 @@ class Repository:
             )
             session.add(dive)
             session.flush()
-            analysis_id = _add_analysis(session, dive, result)
+            analysis_id = add_analysis_row(session, dive, result)
             if human_scores is not None:
                 _set_human_scores(session, dive, human_scores, human_final)
             return SavedDive(dive.id, analysis_id)
@@ -162,7 +162,7 @@ class Repository:
     def save_analysis(self, dive_id: int, result: ScoreResult) -> int:
         """Re-scoring: a new immutable analysis that becomes the dive's latest."""
         with self.db.transaction("saving the analysis") as session:
-            return _add_analysis(session, _dive(session, dive_id), result)
+            return add_analysis_row(session, _dive(session, dive_id), result)
 
     def set_human_scores(self, dive_id: int, scores: Sequence[float], final: float | None = None) -> float:
         """Record the real panel; the final score follows the diving rules unless given."""
@@ -360,8 +360,10 @@ def _dive(session: Session, dive_id: int) -> Dive:
     return dive
 
 
-def _add_analysis(session: Session, dive: Dive, result: ScoreResult) -> int:
+def add_analysis_row(session: Session, dive: Dive, result: ScoreResult, **identity: object) -> int:
+    """Store ``result`` as the dive's newest analysis (``identity``: uuid/created_at on import)."""
     analysis = Analysis(
+        **identity,
         dive_id=dive.id,
         model_name=result.model_name,
         model_version=result.model_version,
