@@ -142,4 +142,5 @@ def data_card(dataset: DiveDataset, config: TrainConfig, best_epoch: int, val: d
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "code_version": code_version(),
         "seed": config.seed,
+        **({"backbone_note": "backbone fine-tuned; its weights are in the checkpoints, the bundle (format 1) stores heads only"} if config.mode == "finetune" else {}),
     }
