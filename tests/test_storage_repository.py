@@ -9,6 +9,7 @@ from datetime import date, datetime
 import pytest
 from storage_support import fill, make_result
 
+from aqa_core.errors import AQAError
 from app.storage.database import default_database_path, open_database
 from app.storage.errors import StorageError
 from app.storage.repository import DiveFilter, DiveRecord, Repository
@@ -121,3 +122,12 @@ def test_every_saved_field_is_listed(repo):
     (row,) = repo.list_dives()
     assert (row.dive_id, row.competition, row.event, row.athlete, row.round, row.performed_at) == (saved.dive_id, "Cup", "Women 3m", "Chloe", 3, when)
     assert (row.dive_number, row.height, row.difficulty, row.predicted_final, row.model, row.uncertainty) == ("107B", 10.0, 3.0, 66.5, "m 7", "low")
+
+
+def test_panel_final_follows_the_diving_rules_unless_given(repo):
+    saved = repo.save_scored_dive(DiveRecord("Cup", "10m", "Ana"), make_result(90.0, difficulty=3.8))
+    # 7 judges: drop the two highest and two lowest, 8.5 + 9 + 9 = 26.5, x 3.8
+    assert repo.set_human_scores(saved.dive_id, [9, 8.5, 9, 8, 9, 8.5, 9]) == pytest.approx(100.70)
+    with pytest.raises(AQAError):
+        repo.set_human_scores(saved.dive_id, [9, 8.5, 9, 8, 9, 8.5, 12])
+    assert repo.human_scores(saved.dive_id) == [9, 8.5, 9, 8, 9, 8.5, 9]  # the refused panel changed nothing

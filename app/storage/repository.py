@@ -19,6 +19,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from aqa_core.result import ScoreResult
+from aqa_core.rules import apply_panel_rule
 
 from .database import Database
 from .errors import StorageError
@@ -385,8 +386,6 @@ def add_analysis_row(session: Session, dive: Dive, result: ScoreResult, **identi
 
 def _set_human_scores(session: Session, dive: Dive, scores: Sequence[float], final: float | None) -> float:
     if final is None:
-        from aqa_core.rules import apply_panel_rule
-
         final = apply_panel_rule(list(scores), dive.event.kind, dive.difficulty).final
     dive.human_scores.clear()
     session.flush()  # the old panel's rows go before the new ones meet the unique key
