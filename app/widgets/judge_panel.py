@@ -41,8 +41,9 @@ class JudgePanel(QWidget):
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
         self.plot.setLabel("left", "mark")
-        self.bars = pg.BarGraphItem(x=[], height=[], width=0.35)
-        self.errors = pg.ErrorBarItem(x=np.array([]), y=np.array([]), pen=pg.mkPen((60, 60, 60), width=1.5))
+        self.bars = pg.BarGraphItem(x=np.array([]), height=np.array([]), width=0.35, brushes=[])
+        self.errors = pg.ErrorBarItem(x=np.array([]), y=np.array([]), top=np.array([]), bottom=np.array([]),
+                                      pen=pg.mkPen((60, 60, 60), width=1.5))
         self.real_points = pg.ScatterPlotItem(size=11, brush=pg.mkBrush(*REAL), symbol="d")
         for item in (self.bars, self.errors, self.real_points):
             self.plot.addItem(item)
@@ -131,8 +132,7 @@ class JudgePanel(QWidget):
         result = self.result
         self._draw_real()
         if result is None:
-            self.bars.setOpts(x=[], height=[])
-            self.errors.setData(x=np.array([]), y=np.array([]))
+            self._clear_bars()
             self.final_label.setText("Final —")
             self.uncertainty_label.setText("")
             self._draw_official()
@@ -146,8 +146,7 @@ class JudgePanel(QWidget):
                                 bottom=y - np.array([j.estimate.low for j in result.judges]), beam=0.15)
             self.plot.setTitle("Predicted marks (grey: dropped by the rule; ◆ real marks)")
         else:
-            self.bars.setOpts(x=[], height=[])
-            self.errors.setData(x=np.array([]), y=np.array([]))
+            self._clear_bars()
             self.plot.setTitle("This model predicts the final score only (USDL)")
         final = result.final
         self.final_label.setText(f"Final {final.score:.2f}  [{final.low:.1f} – {final.high:.1f}]")
@@ -160,6 +159,11 @@ class JudgePanel(QWidget):
                 f"⚠ J{i + 1} gave {mark:g}, outside the predicted 95% interval [{low:.1f} – {high:.1f}]"
                 for i, mark, low, high in flagged))
         self._draw_official()
+
+    def _clear_bars(self) -> None:
+        empty = np.array([])
+        self.bars.setOpts(x=empty, height=empty, brushes=[])
+        self.errors.setData(x=empty, y=empty, top=empty, bottom=empty)
 
     def _draw_real(self) -> None:
         points = [(i + 1 + 0.2, v) for i, v in enumerate(self.real) if v is not None]

@@ -54,7 +54,8 @@ class Player(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
         self.meta: VideoMeta | None = None
-        self.frame = 0
+        self.frame = 0  # on screen
+        self.requested = 0  # asked for (ahead of ``frame`` while a seek is decoding)
         self.speed = 1.0
         self.loop: tuple[int, int] | None = None
         self.playing = False
@@ -90,7 +91,7 @@ class Player(QWidget):
             self._worker.deleteLater()
             self._worker = None
         self.meta = None
-        self.frame = 0
+        self.frame = self.requested = 0
 
     def _on_opened(self, meta: VideoMeta) -> None:
         self.meta = meta
@@ -108,6 +109,7 @@ class Player(QWidget):
         if self.meta is None or self._worker is None:
             return
         frame = max(0, min(self.meta.frame_count - 1, frame))
+        self.requested = frame
         if self.playing:
             self._start_run(frame)
         else:
@@ -115,16 +117,16 @@ class Player(QWidget):
 
     def step(self, frames: int) -> None:
         self.pause()
-        self.seek(self.frame + frames)
+        self.seek(self.requested + frames)  # from the last request: fast repeated steps all count
 
     def jump_seconds(self, seconds: float) -> None:
         if self.meta is not None:
-            self.seek(self.frame + round(seconds * self.meta.fps))
+            self.seek((self.frame if self.playing else self.requested) + round(seconds * self.meta.fps))
 
     def play(self) -> None:
         if self.meta is None or self.playing:
             return
-        start = self.frame
+        start = self.requested
         if self.loop is None and start >= self.meta.frame_count - 1:
             start = 0  # replay from the start, as every player does at the end
         elif self.loop is not None and not self.loop[0] <= start <= self.loop[1]:
@@ -214,6 +216,8 @@ class Player(QWidget):
 
     def _display(self, index: int, image: QImage) -> None:
         self.frame = index
+        if self.playing:
+            self.requested = index
         total = self.meta.frame_count if self.meta else 0
         caption = f"frame {index + 1}/{total}  {self.speed:g}×"
         self.view.show_image(image, f"{caption}  {self.caption_extra}".strip())
@@ -226,7 +230,7 @@ class Player(QWidget):
         if self._worker is not None:
             self._worker.set_display_size(width, height)
             if not self.playing and self.meta is not None:
-                self._worker.seek(self.frame)
+                self._worker.seek(self.requested)  # redraw at the new size; never undo a pending seek
 
     def closeEvent(self, event: object) -> None:  # noqa: N802 (Qt API)
         self.close_video()

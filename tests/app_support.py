@@ -1,0 +1,40 @@
+"""Shared pieces of the app tests: a tiny MUSDL bundle, isolated settings, waiting for a result."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from PySide6.QtCore import QSettings
+
+from aqa_core.bundle import ModelBundle, bundle_from_model
+from aqa_core.model import AQAModel
+from aqa_core.result import ScoreResult
+from app.state import AppState
+
+CONFIG = Path(__file__).resolve().parent.parent / "configs" / "models" / "musdl_tiny.json"
+CARD = {"dataset": "none", "synthetic": True, "intended_use": "tests"}
+
+
+def tiny_bundle(seed: int = 0) -> ModelBundle:
+    torch.manual_seed(seed)
+    return bundle_from_model(AQAModel(json.loads(CONFIG.read_text())), "tiny-app", str(seed), CARD)
+
+
+@pytest.fixture
+def app_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Own data folder (analysis cache, demo) and own QSettings (shortcuts, recent files)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("AQA_JUDGE_HOME", str(home))
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    return home
+
+
+def wait_for_result(qtbot, state: AppState, timeout_ms: int = 60000) -> ScoreResult:  # noqa: ANN001 (pytest-qt)
+    qtbot.waitUntil(lambda: state.result is not None and not state.analysing, timeout=timeout_ms)
+    assert state.result is not None
+    return state.result

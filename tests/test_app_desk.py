@@ -1,0 +1,205 @@
+"""The judging desk driven through its real widgets, offscreen, on tiny videos and the tiny backbone."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from app_support import app_home, tiny_bundle, wait_for_result  # noqa: F401 (fixture)
+from PySide6.QtCore import Qt
+
+from aqa_core.rules import difficulty
+from aqa_core.runtime import choose_runtime
+from aqa_core.scorer import Scorer
+from app.state import AppState
+from app.tabs.judging_desk import JudgingDesk
+
+
+@pytest.fixture
+def desk(qtbot, app_home):  # noqa: ANN001, F811 (pytest fixtures)
+    widget = JudgingDesk(AppState())
+    qtbot.addWidget(widget)
+    widget.resize(1200, 800)
+    widget.show()
+    widget.commands.use_bundle(tiny_bundle())
+    yield widget
+    widget.commands.shutdown()
+
+
+def frame_index_on_screen(desk: JudgingDesk, factory) -> int:  # noqa: ANN001
+    image = desk.player.current_image()
+    assert image is not None
+    image = image.convertToFormat(image.Format.Format_RGB888)
+    ptr = image.constBits()
+    rows = np.frombuffer(ptr, np.uint8, image.sizeInBytes()).reshape(image.height(), image.bytesPerLine())
+    pixels = rows[:, : image.width() * 3].reshape(image.height(), image.width(), 3)
+    return factory.index_of(pixels)
+
+
+def test_open_scores_and_streams_every_clip(qtbot, desk, tiny_video) -> None:  # noqa: ANN001
+    streamed = []
+    desk.state.clip_added.connect(streamed.append)
+    desk.commands.open_video(tiny_video(count=40))
+    result = wait_for_result(qtbot, desk.state)
+    assert [c.index for c in streamed] == [c.index for c in result.clips]  # each clip reached the GUI
+    assert len(result.judges) == 7 and sum(j.dropped for j in result.judges) == 4
+    assert f"{result.final.score:.2f}" in desk.judges.final_label.text()
+    assert result.uncertainty.level in desk.judges.uncertainty_label.text()
+    assert len(desk.timeline.clips) == len(result.clips)
+    assert desk.heat_map.matrix.shape == (len(result.bins), len(result.clips))
+    x, y = desk.distribution.clip_curve.getData()
+    assert x is not None and len(y) == len(result.bins)
+
+
+def test_play_step_and_keys_show_the_right_frames(qtbot, desk, tiny_video) -> None:  # noqa: ANN001
+    path = tiny_video(count=40, fps=25.0)
+    desk.commands.open_video(path)
+    qtbot.waitUntil(lambda: desk.player.meta is not None and desk.player.current_image() is not None, timeout=10000)
+    desk.actions["play_pause"].trigger()
+    qtbot.waitUntil(lambda: desk.player.frame >= 10, timeout=10000)
+    desk.actions["play_pause"].trigger()
+    assert not desk.player.playing
+    desk.player.seek(12)
+    qtbot.waitUntil(lambda: desk.player.frame == 12, timeout=5000)
+    assert frame_index_on_screen(desk, tiny_video) == 12
+    qtbot.keyClick(desk, Qt.Key.Key_Right)
+    qtbot.waitUntil(lambda: desk.player.frame == 13, timeout=5000)
+    assert frame_index_on_screen(desk, tiny_video) == 13
+    qtbot.keyClick(desk, Qt.Key.Key_Left)
+    qtbot.keyClick(desk, Qt.Key.Key_Left)
+    qtbot.waitUntil(lambda: desk.player.frame == 11, timeout=5000)
+    qtbot.keyClick(desk, Qt.Key.Key_End)
+    qtbot.waitUntil(lambda: desk.player.frame == 39, timeout=5000)
+    qtbot.keyClick(desk, Qt.Key.Key_Home)
+    qtbot.waitUntil(lambda: desk.player.frame == 0, timeout=5000)
+    assert desk.state.playhead == 0 and desk.timeline.playhead == 0
+
+
+def test_playback_loops_the_dive_window(qtbot, desk, tiny_video) -> None:  # noqa: ANN001
+    desk.commands.open_video(tiny_video(count=40, fps=25.0))
+    wait_for_result(qtbot, desk.state)
+    desk.state.set_window((5, 12))
+    desk.transport.loop.setChecked(True)
+    seen: list[int] = []
+    desk.player.frame_shown.connect(seen.append)
+    desk.player.set_speed(2.0)
+    desk.player.play()
+    qtbot.waitUntil(lambda: seen.count(5) >= 2, timeout=10000)  # wrapped back to the start at least once
+    desk.player.pause()
+    assert set(seen) <= set(range(5, 13))
+
+
+def test_changing_the_dive_number_rescales_like_a_fresh_analysis(qtbot, desk, tiny_video) -> None:  # noqa: ANN001
+    path = tiny_video(count=40)
+    desk.commands.open_video(path)
+    before = wait_for_result(qtbot, desk.state)
+    desk.sheet.dive_number.setText("305C")
+    desk.sheet.dive_number.editingFinished.emit()
+    qtbot.waitUntil(lambda: desk.state.result is not None and desk.state.result.dive.dive_number == "305C", timeout=20000)
+    after = desk.state.result
+    assert after.dive.difficulty == difficulty("305C", 10.0) != before.dive.difficulty
+    fresh = Scorer(tiny_bundle(), choose_runtime("cpu", "float32", threads=1)).score(path, after.dive)
+    assert after.final.score == pytest.approx(fresh.final.score)
+    assert (after.final.low, after.final.high) == pytest.approx((fresh.final.low, fresh.final.high))
+    assert after.uncertainty.level == fresh.uncertainty.level
+    assert f"{fresh.final.score:.2f}" in desk.judges.final_label.text()
+    assert "Reverse" in desk.sheet.description.text()
+
+
+def test_an_unknown_dive_is_refused_with_the_reason(qtbot, desk) -> None:  # noqa: ANN001
+    desk.sheet.dive_number.setText("999Z")
+    desk.sheet.dive_number.editingFinished.emit()
+    assert desk.state.dive_info is None
+    assert "999Z" in desk.sheet.problem.text()
+
+
+def test_changing_the_panel_size_rescores(qtbot, desk, tiny_video) -> None:  # noqa: ANN001
+    desk.commands.open_video(tiny_video(count=40))
+    wait_for_result(qtbot, desk.state)
+    desk.sheet.panel.setCurrentIndex(desk.sheet.panel.findData(5))
+    qtbot.waitUntil(lambda: desk.state.result is not None and desk.state.result.dive.panel_size == 5, timeout=30000)
+    assert len(desk.judges.edits) == 5
+    assert sum(j.dropped for j in desk.state.result.judges) == 2
+
+
+def test_a_broken_file_names_the_file_and_the_problem(qtbot, desk, tmp_path) -> None:  # noqa: ANN001
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 50)
+    errors: list[str] = []
+    desk.state.error.connect(errors.append)
+    desk.commands.open_video(broken)
+    qtbot.waitUntil(lambda: bool(errors), timeout=10000)
+    assert "broken.mp4" in errors[0] and "broken.mp4" in desk.status.text()
+    assert desk.state.video is None and desk.state.result is None
+
+
+def test_real_marks_outside_the_interval_are_flagged(qtbot, desk, tiny_video) -> None:  # noqa: ANN001
+    desk.commands.open_video(tiny_video(count=40))
+    result = wait_for_result(qtbot, desk.state)
+    # Narrow every judge's interval to +-0.5 around its prediction so a mark can fall outside it.
+    narrow = replace(result, judges=[replace(j, estimate=replace(j.estimate, low=j.estimate.score - 0.5, high=j.estimate.score + 0.5))
+                                     for j in result.judges])
+    desk.state.set_result(narrow)
+    marks = [j.estimate.score for j in narrow.judges]
+    marks[2] = 10.0 if narrow.judges[2].estimate.score < 9 else 0.0
+    for edit, mark in zip(desk.judges.edits, marks, strict=True):
+        edit.setText(f"{mark:g}")
+    desk.judges.edits[-1].editingFinished.emit()
+    assert desk.state.real_scores == marks
+    assert "J3" in desk.judges.flags_label.text() and "J1 " not in desk.judges.flags_label.text()
+    assert "Real panel:" in desk.judges.official_label.text()
+
+
+def test_an_impossible_real_mark_is_refused(qtbot, desk) -> None:  # noqa: ANN001
+    desk.judges.edits[0].setText("7.3")
+    desk.judges.edits[0].editingFinished.emit()
+    assert desk.state.real_scores[0] is None
+    assert "J1" in desk.judges.flags_label.text()
+
+
+def test_cancel_stops_the_analysis(qtbot, desk, tiny_video) -> None:  # noqa: ANN001
+    desk.commands.open_video(tiny_video(count=40))
+    qtbot.waitUntil(lambda: desk.state.analysing, timeout=10000)
+    worker = desk.commands.score_worker
+    desk.actions["cancel_analysis"].trigger()
+    assert not desk.state.analysing and desk.commands.score_worker is None
+    worker.wait(30000)
+    qtbot.wait(50)
+    assert desk.state.result is None
+
+
+def test_reopening_comes_from_the_cache(qtbot, desk, tiny_video, tmp_path) -> None:  # noqa: ANN001
+    path = tiny_video(count=40)
+    desk.commands.open_video(path)
+    first = wait_for_result(qtbot, desk.state)
+    copy = tmp_path / "renamed.mp4"
+    copy.write_bytes(Path(path).read_bytes())  # same content, another name: same key
+    desk.commands.open_video(copy)
+    qtbot.waitUntil(lambda: desk.state.result is not None and desk.state.result.video == str(copy), timeout=20000)
+    assert "from the cache" in desk.status.text()
+    assert desk.state.result.final == first.final
+
+
+def test_dragging_the_dive_window_rescores_that_window(qtbot, desk, tiny_video) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QMouseEvent
+
+    desk.commands.open_video(tiny_video(count=40))
+    first = wait_for_result(qtbot, desk.state)
+    timeline = desk.timeline
+    start_x = timeline.x_of(first.dive_window[0])
+    target = 10
+
+    def mouse(kind, x: float, buttons) -> None:  # noqa: ANN001
+        event = QMouseEvent(kind, QPointF(x, timeline.height() / 2), timeline.mapToGlobal(QPointF(x, 5)),
+                            Qt.MouseButton.LeftButton, buttons, Qt.KeyboardModifier.NoModifier)
+        timeline.mouseMoveEvent(event) if kind == QMouseEvent.Type.MouseMove else (
+            timeline.mousePressEvent(event) if kind == QMouseEvent.Type.MouseButtonPress else timeline.mouseReleaseEvent(event))
+
+    mouse(QMouseEvent.Type.MouseButtonPress, start_x, Qt.MouseButton.LeftButton)
+    mouse(QMouseEvent.Type.MouseMove, timeline.x_of(target), Qt.MouseButton.LeftButton)
+    mouse(QMouseEvent.Type.MouseButtonRelease, timeline.x_of(target), Qt.MouseButton.NoButton)
+    qtbot.waitUntil(lambda: desk.state.result is not None and desk.state.result.dive_window[0] == target, timeout=30000)
+    assert all(c.start_frame >= target for c in desk.state.result.clips)
