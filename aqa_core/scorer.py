@@ -27,9 +27,8 @@ from aqa_core.decoding import assess_uncertainty, check_decoding, estimate, poin
 from aqa_core.errors import AQAError
 from aqa_core.heads.panel import clip_final, panel_estimate, panel_paths
 from aqa_core.result import ClipEstimate, DiveInfo, Estimate, JudgeEstimate, ScoreResult
+from aqa_core.rules.panel import SYNCHRO_MULTIPLIER
 from aqa_core.runtime import Runtime, choose_runtime
-
-SYNCHRO_MULTIPLIER = 0.6
 
 
 class ScoringCancelled(AQAError):
@@ -174,7 +173,7 @@ class Scorer:
 
     def _scale(self, dive: DiveInfo) -> float:
         """DD x multiplier: how far one point of the kept judges' sum moves the final score."""
-        return dive.difficulty * (SYNCHRO_MULTIPLIER if dive.event == "synchronised" else 1.0)
+        return dive.difficulty * (float(SYNCHRO_MULTIPLIER) if dive.event == "synchronised" else 1.0)
 
 
 def _check(cancel: threading.Event | None) -> None:

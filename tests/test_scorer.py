@@ -177,3 +177,16 @@ def test_real_clip_with_i3d_end_to_end(tmp_path: Path, shared_clips) -> None:
     assert seen == list(range(10))
     assert len(result.judges) == 7 and len(result.clips) == 10
     assert result.timings["backbone"] > 0
+
+
+def test_synchronised_panel_with_a_matching_model(clips: DiveClips) -> None:
+    config = model_config("musdl_tiny.json")
+    config["head"]["judges"] = 9
+    torch.manual_seed(0)
+    model = AQAModel(config)
+    marks = [7.0, 7.5, 8.0, 8.0, 6.5, 7.0, 7.0, 7.5, 8.5]  # E1-E4 then S1-S5
+    set_judge_peaks(model, marks)
+    result = Scorer(bundle_from_model(model, "sync", "1", CARD), CPU).score_clips(clips, dive(9, "synchronised", 3.0), "v")
+    outcome = apply_panel_rule(marks, "synchronised", 3.0)
+    assert result.final.score == outcome.final
+    assert [j.index for j in result.judges if j.dropped] == outcome.dropped
