@@ -68,7 +68,7 @@ def main() -> None:
     demo = load_config(DEMO_CONFIG)
     data = cached_subset(args.data, args.cache, demo.model, args.work / "data") if args.cached_only else args.data
     started = time.monotonic()
-    extract_features(open_dataset(data).records, demo.model, args.cache, ProgressStream(None, stream=None))
+    extract_features(open_dataset(data).records, demo.model, args.cache, ProgressStream(None, stdout=False))
     feature_minutes = (time.monotonic() - started) / 60
 
     usdl_head = {"name": "usdl", "bins": 101, "score_range": [0, 110], "in_dim": 1024, "hidden": demo.model["head"]["hidden"]}
@@ -95,11 +95,11 @@ def main() -> None:
     sizes = rows[0][1]["split_sizes"]
     print(f"\nLearnability on {data} (train {sizes['train']}, val {sizes['val']}, test {sizes['test']}); test split, best-validation epoch")
     print(f"I3D feature extraction in this run: {feature_minutes:.1f} min (dives already cached are not re-extracted)")
-    print(f"{'method':<14}{'rho':>8}{'R-l2':>8}{'final MAE':>11}{'judge MAE (mean; per sorted judge)':>40}{'train min':>11}")
+    print(f"{'method':<14}{'rho':>8}{'R-l2':>8}{'final MAE':>11}{'train min':>11}  judge MAE (mean; per judge, sorted low to high)")
     for method, card, minutes, _ in rows:
         test = card["test"]
         judges = f"{test['judge_mae_mean']:.2f}; " + " ".join(f"{v:.2f}" for v in test["judge_mae"]) if "judge_mae" in test else "-"
-        print(f"{method:<14}{test['rho']:>8.3f}{test['rl2']:>8.3f}{test['final_mae']:>11.2f}{judges:>40}{minutes:>11.2f}")
+        print(f"{method:<14}{test['rho']:>8.3f}{test['rl2']:>8.3f}{test['final_mae']:>11.2f}{minutes:>11.2f}  {judges}")
     if args.ship:
         target = resource("models", "demo_musdl")
         shutil.rmtree(target, ignore_errors=True)

@@ -86,3 +86,24 @@ def test_config_errors_are_user_messages(tmp_path: Path) -> None:
     bad.write_text("dataset: f.npz\nout: b\nwork_dir: w\nbatch_size: 10\naccumulate: 3\n")
     with pytest.raises(AQAError, match="not divisible"):
         load_config(bad)
+
+
+def test_cli_train_streams_json_and_evaluate_agrees_with_data_card(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from cli.main import main
+
+    make_npz(tmp_path)
+    (tmp_path / "c.json").write_text(json.dumps({
+        "dataset": "f.npz", "out": "b", "work_dir": "w", "epochs": 3, "batch_size": 16, "lr": 1e-3,
+        "model": {"head": {"name": "musdl", "judges": 7, "in_dim": D, "hidden": [16]}},
+    }))
+    assert main(["train", str(tmp_path / "c.json")]) == 0
+    streamed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [e["event"] for e in streamed] == [e["event"] for e in read_events(tmp_path / "w" / "progress.jsonl")]
+    assert main(["evaluate", str(tmp_path / "b"), str(tmp_path / "f.npz"), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    card = load_bundle(tmp_path / "b").data_card
+    assert figures["dives"] == card["split_sizes"]["test"]
+    assert figures["rho"] == pytest.approx(card["test"]["rho"]) and figures["judge_mae"] == card["test"]["judge_mae"]
+    assert main(["evaluate", str(tmp_path / "b"), str(tmp_path / "missing.npz")]) == 2

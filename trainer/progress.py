@@ -19,10 +19,16 @@ from tqdm import tqdm
 
 
 class ProgressStream:
-    def __init__(self, log_path: Path | None = None, stream: IO[str] | None = sys.stdout, bar: bool | None = None, enabled: bool = True) -> None:
-        """``enabled=False`` (non-zero ranks under torchrun) swallows everything."""
+    def __init__(
+        self, log_path: Path | None = None, stream: IO[str] | None = None, stdout: bool = True, bar: bool | None = None, enabled: bool = True
+    ) -> None:
+        """Lines go to ``stream``, else to the current ``sys.stdout`` unless ``stdout=False``.
+
+        ``enabled=False`` (non-zero ranks under torchrun) swallows everything.
+        """
         self.enabled = enabled
         self.stream = stream
+        self.stdout = stdout
         self.log_path = log_path
         if log_path is not None and enabled:
             log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -35,8 +41,9 @@ class ProgressStream:
         if not self.enabled:
             return record
         line = json.dumps(record, default=_plain)
-        if self.stream is not None:
-            print(line, file=self.stream, flush=True)
+        target = self.stream or (sys.stdout if self.stdout else None)
+        if target is not None:
+            print(line, file=target, flush=True)
         if self.log_path is not None:
             with self.log_path.open("a", encoding="utf-8") as handle:
                 handle.write(line + "\n")
