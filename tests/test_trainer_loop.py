@@ -107,3 +107,12 @@ def test_cli_train_streams_json_and_evaluate_agrees_with_data_card(tmp_path: Pat
     assert figures["dives"] == card["split_sizes"]["test"]
     assert figures["rho"] == pytest.approx(card["test"]["rho"]) and figures["judge_mae"] == card["test"]["judge_mae"]
     assert main(["evaluate", str(tmp_path / "b"), str(tmp_path / "missing.npz")]) == 2
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parent.parent / "configs" / "train").glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_configs_load_and_build_their_heads(path: Path) -> None:
+    from aqa_core.model import AQAModel
+
+    cfg = load_config(path)
+    model = AQAModel(cfg.model, with_backbone=False)
+    assert model.head_kind == cfg.model["head"]["name"]

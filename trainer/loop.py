@@ -142,8 +142,9 @@ class Trainer:
         return float(np.mean(losses))
 
     @torch.no_grad()
-    def evaluate(self, data: SplitData, chunk: int = 64) -> tuple[dict, np.ndarray, np.ndarray | None]:
+    def evaluate(self, data: SplitData) -> tuple[dict, np.ndarray, np.ndarray | None]:
         self.model.eval()
+        chunk = 256 if self.cfg.mode == "features" else self.cfg.batch_size // self.cfg.accumulate  # clips are ~100 MB a dive
         logits = []
         for start in range(0, len(data), chunk):
             idx = torch.arange(start, min(start + chunk, len(data)))
