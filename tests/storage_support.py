@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 
 import numpy as np
+from sqlalchemy import event
 
 from aqa_core.result import ClipEstimate, DiveInfo, Estimate, JudgeEstimate, ScoreResult, Uncertainty
 from app.storage.repository import DiveRecord, Repository
@@ -51,6 +53,19 @@ def fill(repo: Repository, n: int, start: datetime = datetime(2026, 5, 1, 10, 0)
                                       humans, human_final=round(sum(sorted(humans)[2:5]) * 3.0, 2) if humans else None)
         ids.append(saved.dive_id)
     return ids
+
+
+def watch_gui_thread(engine) -> list[str]:
+    """From now on, collect every SQL statement run on the GUI thread (there must be none)."""
+    offenders: list[str] = []
+    main = threading.main_thread()
+
+    def _watch(conn, cursor, statement, *args):
+        if threading.current_thread() is main:
+            offenders.append(statement)
+
+    event.listen(engine, "before_cursor_execute", _watch)
+    return offenders
 
 
 def write_until_killed(path: str, report) -> None:  # noqa: ANN001 (a multiprocessing Connection)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from PySide6.QtCore import QDate, Qt
-from sqlalchemy import event
-from storage_support import fill
+from storage_support import fill, watch_gui_thread
 
 from app.storage.database import open_database
 from app.storage.repository import Repository
@@ -20,19 +17,6 @@ def repo(tmp_path):
         repo = Repository(db)
         fill(repo, 24)
         yield repo
-
-
-def watch_gui_thread(engine) -> list[str]:
-    """From now on, collect every SQL statement run on the GUI thread (there must be none)."""
-    offenders: list[str] = []
-    main = threading.main_thread()
-
-    def _watch(conn, cursor, statement, *args):
-        if threading.current_thread() is main:
-            offenders.append(statement)
-
-    event.listen(engine, "before_cursor_execute", _watch)
-    return offenders
 
 
 def _loaded(qtbot, browser):

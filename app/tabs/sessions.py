@@ -34,6 +34,9 @@ from app.storage.repository import DiveFilter, DiveRow, FilterChoices, Repositor
 
 ANY_DATE = QDate(2000, 1, 1)  # the minimum of the date edits, shown as "any"
 ANY_SCORE = -1.0
+# "any" in the combo boxes: row ids start at 1 and model names are never empty. Not None:
+# PySide6 6.12 on Python 3.11 loses a reference to None on every currentData() returning it.
+ANY_ID, ANY_MODEL = 0, ""
 FILTER_DELAY_MS = 150  # typing a dive number re-queries once the judge pauses
 
 COLUMNS: tuple[tuple[str, Any], ...] = (
@@ -50,6 +53,11 @@ COLUMNS: tuple[tuple[str, Any], ...] = (
     ("Model", lambda r: r.model or ""),
     ("Uncertainty", lambda r: r.uncertainty or ""),
 )
+
+
+def combo_data(combo: QComboBox, default: Any) -> Any:
+    """The current item's data, without ever asking Qt for a missing (None) item's data."""
+    return combo.currentData() if combo.currentIndex() >= 0 else default
 
 
 class DiveTableModel(QAbstractTableModel):
@@ -117,15 +125,19 @@ class SessionsBrowser(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.verticalHeader().setVisible(False)
+        self.table.setWordWrap(False)
         self.table.doubleClicked.connect(lambda index: self.open_dive_requested.emit(self.table_model.data(index, Qt.ItemDataRole.UserRole)))
 
-        filters = QFormLayout()
-        filters.addRow("Competition", self.competition)
-        filters.addRow("Athlete", self.athlete)
-        filters.addRow("Dive number", self.dive_number)
-        filters.addRow("Model", self.model_name)
-        filters.addRow("From / to", _row(self.date_from, self.date_to))
-        filters.addRow("Predicted score", _row(self.score_min, self.score_max))
+        left, right = QFormLayout(), QFormLayout()
+        left.addRow("Competition", self.competition)
+        left.addRow("Athlete", self.athlete)
+        left.addRow("Dive number", self.dive_number)
+        right.addRow("Model", self.model_name)
+        right.addRow("From / to", _row(self.date_from, self.date_to))
+        right.addRow("Predicted score", _row(self.score_min, self.score_max))
+        filters = QHBoxLayout()
+        filters.addLayout(left, 1)
+        filters.addLayout(right, 1)
         buttons = _row(self.status, refresh, self.open_button)
         layout = QVBoxLayout(self)
         layout.addLayout(filters)
@@ -166,31 +178,31 @@ class SessionsBrowser(QWidget):
             return None if spin.value() == ANY_SCORE else spin.value()
 
         return DiveFilter(
-            competition_id=self.competition.currentData(),
-            athlete_id=self.athlete.currentData(),
+            competition_id=combo_data(self.competition, ANY_ID) or None,
+            athlete_id=combo_data(self.athlete, ANY_ID) or None,
             dive_number=self.dive_number.text().strip() or None,
             date_from=day(self.date_from),
             date_to=day(self.date_to),
             score_min=score(self.score_min),
             score_max=score(self.score_max),
-            model_name=self.model_name.currentData(),
+            model_name=combo_data(self.model_name, ANY_MODEL) or None,
         )
 
     # --- results (on the GUI thread) ------------------------------------------------------
 
     def _set_choices(self, choices: FilterChoices) -> None:
-        for combo, items in (
-            (self.competition, [(c.name, c.id) for c in choices.competitions]),
-            (self.athlete, [(a.name, a.id) for a in choices.athletes]),
-            (self.model_name, [(m, m) for m in choices.models]),
+        for combo, anything, items in (
+            (self.competition, ANY_ID, [(c.name, c.id) for c in choices.competitions]),
+            (self.athlete, ANY_ID, [(a.name, a.id) for a in choices.athletes]),
+            (self.model_name, ANY_MODEL, [(m, m) for m in choices.models]),
         ):
-            selected = combo.currentData()
+            selected = combo_data(combo, anything)
             combo.blockSignals(True)
             combo.clear()
-            combo.addItem("any", None)
+            combo.addItem("any", anything)
             for text, data in items:
                 combo.addItem(text, data)
-            combo.setCurrentIndex(max(0, combo.findData(selected)) if selected is not None else 0)
+            combo.setCurrentIndex(max(0, combo.findData(selected)))
             combo.blockSignals(False)
 
     def _set_rows(self, rows: list[DiveRow]) -> None:

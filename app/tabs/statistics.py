@@ -1,0 +1,171 @@
+"""The statistics view: where the model and the real panel agree, per athlete or competition.
+
+Three plots for one scope (all dives, an athlete or a competition): predicted vs human final
+scores with Spearman's rho, each human judge's bias against the model's judge path and
+against the panel, and both scores over time. The numbers come from ``compute_statistics``,
+a plain function, computed on the thread pool together with the query.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from aqa_core.metrics import spearman
+from app.storage.background import QueryRunner
+from app.storage.database import Database
+from app.storage.repository import FilterChoices, Repository, ScorePair
+from app.tabs.sessions import combo_data
+
+BAR_WIDTH = 0.38
+ALL = ("all", 0)  # item data is never None (see app.tabs.sessions.ANY_ID)
+
+
+@dataclass(frozen=True)
+class Statistics:
+    n: int
+    rho: float  # nan with fewer than two dives or a constant side
+    mean_abs_error: float  # points, predicted - human final
+    times: list[float]  # epoch seconds of each dive, oldest first
+    predicted: list[float]
+    human: list[float]
+    bias_vs_panel: list[float]  # per human judge: mean(judge - panel mean)
+    bias_vs_model: list[float]  # per human judge: mean(judge - model's same judge); empty for USDL models
+
+
+def compute_statistics(pairs: Sequence[ScorePair]) -> Statistics:
+    """Agreement numbers for dives that have both a prediction and a real panel.
+
+    Judge biases use the dives with the most common panel size only, because judge J3 of a
+    5-judge panel and J3 of a 7-judge panel are different people's seats.
+    """
+    predicted = [p.predicted_final for p in pairs]
+    human = [p.human_final for p in pairs]
+    rho = spearman(predicted, human) if len(pairs) >= 2 else float("nan")
+    mae = float(np.mean(np.abs(np.subtract(predicted, human)))) if pairs else float("nan")
+    sizes = Counter(len(p.human_scores) for p in pairs if p.human_scores).most_common(1)
+    k = sizes[0][0] if sizes else 0
+    same_panel = [p for p in pairs if k and len(p.human_scores) == k]
+    panels = np.array([p.human_scores for p in same_panel], dtype=float)
+    bias_vs_panel = (panels - panels.mean(axis=1, keepdims=True)).mean(axis=0).tolist() if same_panel else []
+    with_model = [np.subtract(p.human_scores, p.predicted_judges) for p in same_panel if len(p.predicted_judges) == k]
+    bias_vs_model = np.mean(with_model, axis=0).tolist() if with_model else []
+    return Statistics(
+        n=len(pairs),
+        rho=rho,
+        mean_abs_error=mae,
+        times=[p.performed_at.timestamp() for p in pairs],
+        predicted=predicted,
+        human=human,
+        bias_vs_panel=bias_vs_panel,
+        bias_vs_model=bias_vs_model,
+    )
+
+
+class StatisticsView(QWidget):
+    """Pick a scope; see agreement, judge biases and trends (queries on the thread pool)."""
+
+    def __init__(self, database: Database, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.repository = Repository(database)
+        self.statistics: Statistics | None = None
+        self._choices_query = QueryRunner(self)
+        self._stats_query = QueryRunner(self)
+        self._choices_query.error.connect(self._show_error)
+        self._stats_query.error.connect(self._show_error)
+
+        self.scope = QComboBox()
+        self.scope.currentIndexChanged.connect(self.reload)
+        self.summary = QLabel()
+        self.scatter_plot = pg.PlotWidget(title="Predicted vs judges' final score")
+        self.scatter_plot.setLabel("bottom", "judges' final score")
+        self.scatter_plot.setLabel("left", "predicted final score")
+        self.scatter = pg.ScatterPlotItem(size=7, brush=pg.mkBrush(40, 110, 200, 170), pen=None)
+        self.diagonal = pg.PlotDataItem(pen=pg.mkPen((150, 150, 150), style=pg.QtCore.Qt.PenStyle.DashLine))
+        self.scatter_plot.addItem(self.diagonal)
+        self.scatter_plot.addItem(self.scatter)
+
+        self.bias_plot = pg.PlotWidget(title="Judge bias (points): vs panel mean (grey), vs model (orange)")
+        self.bias_plot.setLabel("bottom", "judge")
+        self.bias_panel = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH, brush=(150, 150, 150))
+        self.bias_model = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH, brush=(230, 140, 30))
+        self.bias_plot.addItem(self.bias_panel)
+        self.bias_plot.addItem(self.bias_model)
+
+        self.trend_plot = pg.PlotWidget(title="Final scores over time", axisItems={"bottom": pg.DateAxisItem()})
+        self.trend_plot.addLegend()
+        self.trend_human = self.trend_plot.plot(name="judges", pen=pg.mkPen((210, 210, 210)), symbol="o", symbolSize=5)
+        self.trend_predicted = self.trend_plot.plot(name="model", pen=pg.mkPen((40, 110, 200)), symbol="t", symbolSize=5)
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Scope"))
+        top.addWidget(self.scope, 1)
+        top.addWidget(self.summary, 2)
+        plots = QHBoxLayout()
+        plots.addWidget(self.scatter_plot)
+        plots.addWidget(self.bias_plot)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(plots, 1)
+        layout.addWidget(self.trend_plot, 1)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Reload the scopes (athletes, competitions) and the current scope's statistics."""
+        self._choices_query.submit(self.repository.filter_choices, self._set_scopes)
+        self.reload()
+
+    def set_database(self, database: Database) -> None:
+        self.repository = Repository(database)
+        self.refresh()
+
+    def reload(self) -> None:
+        scope = combo_data(self.scope, ALL)
+        athlete_id = scope[1] if scope[0] == "athlete" else None
+        competition_id = scope[1] if scope[0] == "competition" else None
+        repository = self.repository
+        self.summary.setText("Loading…")
+        self._stats_query.submit(lambda: compute_statistics(repository.score_pairs(athlete_id, competition_id)), self._show)
+
+    @property
+    def busy(self) -> bool:
+        return self._choices_query.busy or self._stats_query.busy
+
+    def _set_scopes(self, choices: FilterChoices) -> None:
+        selected = combo_data(self.scope, ALL)
+        self.scope.blockSignals(True)
+        self.scope.clear()
+        self.scope.addItem("All dives", ALL)
+        for athlete in choices.athletes:
+            self.scope.addItem(f"Athlete: {athlete.name}", ("athlete", athlete.id))
+        for competition in choices.competitions:
+            self.scope.addItem(f"Competition: {competition.name}", ("competition", competition.id))
+        self.scope.setCurrentIndex(max(0, self.scope.findData(selected)))
+        self.scope.blockSignals(False)
+
+    def _show(self, stats: Statistics) -> None:
+        self.statistics = stats
+        rho = "n/a" if np.isnan(stats.rho) else f"{stats.rho:.2f}"
+        mae = "n/a" if np.isnan(stats.mean_abs_error) else f"{stats.mean_abs_error:.2f}"
+        self.summary.setText(f"{stats.n} dives with judges' scores · Spearman ρ = {rho} · mean |error| = {mae} points")
+        self.scatter.setData(stats.human, stats.predicted)
+        if stats.n:
+            low, high = min(stats.human + stats.predicted), max(stats.human + stats.predicted)
+            self.diagonal.setData([low, high], [low, high])
+        else:
+            self.diagonal.setData([], [])
+        self.scatter_plot.setTitle(f"Predicted vs judges' final score (ρ = {rho})")
+        judges = np.arange(1, len(stats.bias_vs_panel) + 1, dtype=float)
+        self.bias_panel.setOpts(x=judges - BAR_WIDTH / 2, height=stats.bias_vs_panel)
+        model_x = np.arange(1, len(stats.bias_vs_model) + 1, dtype=float) + BAR_WIDTH / 2
+        self.bias_model.setOpts(x=model_x, height=stats.bias_vs_model)
+        self.trend_human.setData(stats.times, stats.human)
+        self.trend_predicted.setData(stats.times, stats.predicted)
+
+    def _show_error(self, message: str) -> None:
+        self.summary.setText(message)

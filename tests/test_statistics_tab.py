@@ -1,0 +1,69 @@
+"""Statistics: the agreement numbers from plain pairs, and the view on a real temporary database."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+from scipy import stats
+from storage_support import fill, watch_gui_thread
+
+from app.storage.database import open_database
+from app.storage.repository import Repository, ScorePair
+from app.tabs.statistics import StatisticsView, compute_statistics
+
+
+def _pair(i, predicted, human, judges, model_judges):
+    return ScorePair(i, datetime(2026, 1, 1) + timedelta(days=i), predicted, human, judges, model_judges)
+
+
+def test_biases_against_model_and_panel_and_rho():
+    rng = np.random.default_rng(3)
+    offset = np.array([0, 0, 0, 1.0, 0, 0, -0.5])
+    pairs = []
+    for i in range(12):
+        model = (rng.integers(10, 19, 7) / 2).tolist()
+        human = (np.array(model) + offset).tolist()
+        pairs.append(_pair(i, float(rng.uniform(40, 90)), float(rng.uniform(40, 90)), human, model))
+    pairs.append(_pair(99, 70.0, 71.0, [8.0] * 5, [8.0] * 5))  # another panel size: not in the judge biases
+    result = compute_statistics(pairs)
+    assert result.n == 13
+    assert result.rho == pytest.approx(stats.spearmanr([p.predicted_final for p in pairs], [p.human_final for p in pairs]).statistic)
+    assert result.mean_abs_error == pytest.approx(np.mean([abs(p.predicted_final - p.human_final) for p in pairs]))
+    assert result.bias_vs_model == pytest.approx(offset.tolist())
+    panels = np.array([p.human_scores for p in pairs[:12]])
+    assert result.bias_vs_panel == pytest.approx((panels - panels.mean(axis=1, keepdims=True)).mean(axis=0).tolist())
+    assert result.times == sorted(result.times)
+
+
+def test_too_few_dives_give_no_rho_and_usdl_gives_no_model_bias():
+    assert math.isnan(compute_statistics([]).rho)
+    single = compute_statistics([_pair(0, 70.0, 72.0, [8.0] * 7, [])])
+    assert math.isnan(single.rho) and single.bias_vs_model == [] and single.bias_vs_panel == pytest.approx([0.0] * 7)
+
+
+def test_view_plots_each_scope_from_the_database(qtbot, tmp_path):
+    with open_database(tmp_path / "s.sqlite") as db:
+        repo = Repository(db)
+        fill(repo, 24)
+        everything = repo.score_pairs()
+        ana = next(c.id for c in repo.filter_choices().athletes if c.name == "Ana")
+        anas = repo.score_pairs(athlete_id=ana)
+        gui_thread_queries = watch_gui_thread(db.engine)
+        view = StatisticsView(db)
+        qtbot.addWidget(view)
+        qtbot.waitUntil(lambda: not view.busy and view.statistics is not None, timeout=5000)
+        assert view.statistics.n == len(everything) == 12
+        x, y = view.scatter.getData()
+        assert x.tolist() == [p.human_final for p in everything] and y.tolist() == [p.predicted_final for p in everything]
+        assert f"ρ = {compute_statistics(everything).rho:.2f}" in view.summary.text()
+        # fill() makes the real J4 half a point more generous than the model's J4
+        assert view.statistics.bias_vs_model[3] - np.mean(view.statistics.bias_vs_model) > 0.3
+
+        view.scope.setCurrentIndex(view.scope.findText("Athlete: Ana"))
+        qtbot.waitUntil(lambda: not view.busy and view.statistics.n == len(anas), timeout=5000)
+        _, trend = view.trend_human.getData()
+        assert trend.tolist() == [p.human_final for p in anas]
+        assert gui_thread_queries == []
