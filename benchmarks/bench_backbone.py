@@ -1,0 +1,110 @@
+"""How fast I3D turns one dive (10 clips x 16 frames x 224^2) into features, and how close to the hardware.
+
+Run: ``python benchmarks/bench_backbone.py [--repeats 3] [--device cpu] [--precision auto]``.
+
+It prints seconds per dive (best of ``--repeats``) for
+* the seeds' reference way: ten clip forward passes one after another, float32, contiguous layout;
+* float32, all clips in one batched forward, contiguous and channels_last_3d layouts;
+* the runtime ``choose_runtime`` picks (bf16/fp16 autocast where native), batched, channels_last_3d;
+with the model's achieved GFLOP/s (FLOPs counted once with FlopCounterMode) against a large
+matmul's GFLOP/s in the same dtype measured in the same run, so the figures stay comparable on a
+machine shared with other work. Timings do not depend on the weight values, so an untrained I3D
+is used and the benchmark needs no weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+import aqa_core.backbones  # noqa: F401 - registers the backbones
+from aqa_core.registry import BACKBONES
+from aqa_core.runtime import Runtime, choose_runtime
+
+CLIPS, FRAMES, SIZE = 10, 16, 224
+
+
+def best_seconds(run: Callable[[], object], repeats: int) -> float:
+    """Best wall time of ``repeats`` runs after one warm-up (the least disturbed by other load)."""
+    run()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def dive_flops() -> int:
+    """FLOPs of one dive's forward, counted on the meta device (no arithmetic is done)."""
+    with torch.device("meta"):
+        meta_model = BACKBONES.build({"name": "i3d", "pretrained": False})
+    with FlopCounterMode(display=False) as counter, torch.inference_mode():
+        meta_model(torch.empty(CLIPS, 3, FRAMES, SIZE, SIZE, device="meta"))
+    return counter.get_total_flops()
+
+
+def matmul_gflops(runtime: Runtime, dtype: torch.dtype, repeats: int, n: int = 2048) -> float:
+    a = torch.randn(n, n, device=runtime.device, dtype=dtype)
+    b = torch.randn(n, n, device=runtime.device, dtype=dtype)
+
+    def run() -> None:
+        (a @ b).sum().item()  # .item() synchronises CUDA
+
+    return 2 * n**3 / best_seconds(run, repeats) / 1e9
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--precision", default="auto")
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args()
+
+    chosen = choose_runtime(args.device, args.precision, args.threads)
+    float32 = Runtime(chosen.device, None, True, chosen.threads, "float32")
+    reference = Runtime(chosen.device, None, False, chosen.threads, "float32 reference")
+    model = BACKBONES.build({"name": "i3d", "pretrained": False})
+    clips = torch.rand(CLIPS, 3, FRAMES, SIZE, SIZE, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    flops = dive_flops()
+
+    def batched(runtime: Runtime) -> Callable[[], object]:
+        module, batch = runtime.prepare_module(model), runtime.prepare_input(clips)
+
+        def run() -> object:
+            with runtime.autocast():
+                return module(batch).float().sum().item()
+
+        return run
+
+    def one_clip_at_a_time() -> object:
+        module, batch = reference.prepare_module(model), reference.prepare_input(clips)
+        with torch.no_grad():
+            return [module(clip[None]).sum().item() for clip in batch]
+
+    print(f"device: {chosen.description}; one dive = {CLIPS} clips x {FRAMES} x {SIZE}^2 = {flops / 1e9:.1f} GFLOP")
+    matmul = {"float32": matmul_gflops(chosen, torch.float32, args.repeats)}
+    if chosen.autocast_dtype is not None:
+        matmul[chosen.precision] = matmul_gflops(chosen, chosen.autocast_dtype, args.repeats)
+    for name, rate in matmul.items():
+        print(f"{name} matmul 2048^2: {rate:.0f} GFLOP/s")
+
+    rows = [("reference: 10 passes, float32", "float32", best_seconds(one_clip_at_a_time, args.repeats))]
+    rows.append(("batched, contiguous, float32", "float32", best_seconds(batched(reference), args.repeats)))
+    rows.append(("batched, channels_last, float32", "float32", best_seconds(batched(float32), args.repeats)))
+    if chosen.autocast_dtype is not None:
+        rows.append((f"batched, channels_last, {chosen.precision}", chosen.precision, best_seconds(batched(chosen), args.repeats)))
+    base = rows[0][2]
+    print(f"\n{'variant':40} {'s/dive':>8} {'GFLOP/s':>8} {'of matmul':>10} {'speed-up':>9}")
+    for name, dtype, seconds in rows:
+        rate = flops / seconds / 1e9
+        print(f"{name:40} {seconds:8.2f} {rate:8.0f} {rate / matmul[dtype]:10.0%} {base / seconds:8.2f}x")
+
+
+if __name__ == "__main__":
+    main()
