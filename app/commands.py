@@ -107,7 +107,10 @@ class Commands(QObject):
     def load_default_model(self) -> None:
         from aqa_core.bundle import default_bundle_path
 
-        path = default_bundle_path()
+        self.use_model_path(default_bundle_path())
+
+    def use_model_path(self, path: str | Path | None) -> None:
+        """Load the bundle at ``path``; None (nothing installed) shows how to get one instead of scores."""
         if path is None:
             self.state.set_bundle(None, NO_MODEL)
             return

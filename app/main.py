@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from aqa_core.paths import user_data_dir
-from app.demo import DemoDive, demo_folder, prepare_demo
+from app.demo import DEMO_DIVES, DemoDive, demo_folder, prepare_demo
 from app.settings import APPLICATION, ORGANISATION, recent_files
 from app.state import AppState
 from app.tabs.judging_desk import JudgingDesk
@@ -165,7 +165,7 @@ class MainWindow(QMainWindow):
                 refresh()
 
     # --- demo ----------------------------------------------------------------------------------
-    def start_demo(self) -> None:
+    def start_demo(self, n: int = DEMO_DIVES) -> None:
         """Generate (once) and list the demo dives, then load and score the first."""
         self._progress = QProgressDialog("Generating the demo dives…", "", 0, 1, self)
         self._progress.setCancelButton(None)
@@ -174,7 +174,7 @@ class MainWindow(QMainWindow):
         relay = ProgressRelay(self)
         relay.progress.connect(self._on_demo_progress)
         progress_signal = relay.progress
-        self.commands.run_background(lambda: prepare_demo(progress=lambda done, n: progress_signal.emit(done, n)),
+        self.commands.run_background(lambda: prepare_demo(progress=lambda done, total: progress_signal.emit(done, total), n=n),
                            f"demo dives in {demo_folder()}", self._show_demo)
 
     def _on_demo_progress(self, done: int, total: int) -> None:

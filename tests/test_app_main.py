@@ -1,0 +1,113 @@
+"""The main window, the demo session, the session database, exports, shortcuts and `aqa-judge app`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from app_support import app_home, tiny_bundle, wait_for_result  # noqa: F401 (fixture)
+from PySide6.QtGui import QKeySequence
+
+from app.demo import prepare_demo
+from app.main import MainWindow
+from app.settings import shortcut
+from app.widgets.help_overlay import ShortcutsDialog
+from cli.main import main as cli_main
+
+
+@pytest.fixture
+def window(qtbot, app_home, tmp_path):  # noqa: ANN001, F811 (pytest fixtures)
+    win = MainWindow(database=tmp_path / "sessions.db")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.commands.db is not None, timeout=20000)
+    win.commands.use_bundle(tiny_bundle())
+    yield win
+    win.commands.shutdown()
+
+
+def test_each_analysis_is_saved_with_the_real_panel(qtbot, window, tiny_video) -> None:  # noqa: ANN001
+    from app.storage.repository import Repository
+
+    saved: list[int] = []
+    window.commands.saved.connect(saved.append)
+    window.commands.open_video(tiny_video(count=40))
+    result = wait_for_result(qtbot, window.state)
+    qtbot.waitUntil(lambda: bool(saved), timeout=20000)
+    stored = Repository(window.commands.db).latest_analysis(saved[0])
+    assert stored.to_dict() == {**result.to_dict(), "video": stored.video}
+    marks = [8.0, 8.5, 7.5, 8.0, 9.0, 8.0, 7.0]
+    window.commands.set_real_scores(marks)
+    window.commands.wait_for_background()
+    with window.commands.db.reading() as session:
+        from app.storage.models import HumanScore
+
+        rows = session.query(HumanScore).filter_by(dive_id=saved[0]).all()
+        assert sorted(r.score for r in rows) == sorted(marks)
+
+
+def test_without_a_model_the_selector_says_so(qtbot, app_home) -> None:  # noqa: ANN001, F811
+    win = MainWindow(open_db=False)
+    qtbot.addWidget(win)
+    win.commands.use_model_path(None)  # what a machine with no trained model finds
+    assert "No trained model installed" in win.desk.sheet.model_label.text()
+    assert win.state.bundle is None
+
+
+def test_demo_dives_are_generated_once(app_home) -> None:  # noqa: F811
+    calls: list[tuple[int, int]] = []
+    dives = prepare_demo(progress=lambda done, n: calls.append((done, n)), n=2)
+    assert calls[-1] == (2, 2) and len(dives) == 2
+    assert all(d.video.is_file() and len(d.judge_scores) == 7 for d in dives)
+    stamp = dives[0].video.stat().st_mtime_ns
+    again = prepare_demo(progress=lambda done, n: calls.append((done, n)), n=2)
+    assert again == dives and len(calls) == 2 and dives[0].video.stat().st_mtime_ns == stamp
+
+
+def test_demo_session_loads_and_scores_the_first_dive(qtbot, window) -> None:  # noqa: ANN001
+    window.start_demo(n=2)
+    qtbot.waitUntil(lambda: window.demo_list is not None, timeout=60000)
+    result = wait_for_result(qtbot, window.state)
+    first = window.demo_list.item(0).data(0x0100)
+    assert result.dive.dive_number == first.dive_number and result.dive.difficulty == first.difficulty
+    assert window.state.real_scores == first.judge_scores
+    assert window.demo_list.count() == 2
+
+
+def test_export_frame_and_dive_with_overlays(qtbot, window, tiny_video, tmp_path) -> None:  # noqa: ANN001
+    from aqa_core.video import probe
+
+    window.commands.open_video(tiny_video(count=40, width=160, height=120))
+    result = wait_for_result(qtbot, window.state)
+    png = tmp_path / "frame.png"
+    window.commands.export_frame(window.desk.player.view.grab().toImage(), png)
+    assert png.stat().st_size > 0
+    mp4 = tmp_path / "dive.mp4"
+    window.commands.export_video(mp4)
+    qtbot.waitUntil(lambda: "Exported" in window.desk.status.text(), timeout=30000)
+    info = probe(mp4)
+    assert info.frame_count == result.dive_window[1] - result.dive_window[0] + 1
+    assert (info.width, info.height) == (160, 120)
+
+
+def test_export_to_a_missing_folder_names_it(qtbot, window, tiny_video, tmp_path) -> None:  # noqa: ANN001
+    window.commands.open_video(tiny_video(count=40))
+    wait_for_result(qtbot, window.state)
+    errors: list[str] = []
+    window.state.error.connect(errors.append)
+    window.commands.export_frame(window.desk.player.view.grab().toImage(), tmp_path / "nowhere" / "f.png")
+    assert errors and "nowhere" in errors[0]
+
+
+def test_rebinding_a_shortcut_is_stored_and_applied(qtbot, window) -> None:  # noqa: ANN001
+    dialog = ShortcutsDialog(window.desk.actions, window)
+    dialog.editors["play_pause"].setKeySequence(QKeySequence("P"))
+    dialog.accept()
+    assert shortcut("play_pause") == "P"
+    assert window.desk.actions["play_pause"].shortcut().toString() == "P"
+    assert any(line.strip().startswith("P ") for line in window.desk.help_overlay.lines())
+
+
+def test_cli_app_refuses_a_missing_video(capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    assert cli_main(["app", str(tmp_path / "missing.mp4")]) == 2
+    assert "missing.mp4" in capsys.readouterr().err
