@@ -37,28 +37,25 @@ INSTALL_HINT = "run `aqa-judge weights install`"
 Progress = Callable[[str], None]
 
 
-def _numpy_global(module: str, name: str) -> object:
-    """The NumPy objects a pickled ndarray needs, under both NumPy 1 and NumPy 2 module names."""
-    if name in ("ndarray", "dtype"):
-        return getattr(np, name)
-    core = getattr(np, "_core", None) or np.core
-    return core.multiarray._reconstruct
-
-
-_ALLOWED_GLOBALS = {
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"),
-}
+def _allowed_globals() -> dict[tuple[str, str], object]:
+    """The NumPy objects a pickled ndarray needs, under NumPy 1 and NumPy 2 module names."""
+    core = getattr(np, "_core", None) or np.core  # NumPy 2 renamed numpy.core to numpy._core
+    reconstruct = core.multiarray._reconstruct
+    return {
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+        ("numpy.core.multiarray", "_reconstruct"): reconstruct,
+        ("numpy._core.multiarray", "_reconstruct"): reconstruct,
+    }
 
 
 class RestrictedUnpickler(pickle.Unpickler):
     """Unpickles dicts of NumPy arrays and nothing else: any other global is refused."""
 
     def find_class(self, module: str, name: str) -> object:
-        if (module, name) in _ALLOWED_GLOBALS:
-            return _numpy_global(module, name)
+        allowed = _allowed_globals().get((module, name))
+        if allowed is not None:
+            return allowed
         raise WeightsError(f"the checkpoint refers to {module}.{name}, which a weights file never needs; refusing it")
 
 
