@@ -27,7 +27,7 @@ from aqa_core.result import ScoreResult
 from .database import Database
 from .errors import StorageError
 from .models import Analysis, Athlete, Competition, Dive, DiveTag, Event, HumanScore, Note, Tag, Video
-from .repository import Repository, add_analysis_row
+from .repository import Repository, add_analysis_row, set_latest_analysis
 
 FORMAT = "aqa-judge-session"
 FORMAT_VERSION = 1
@@ -165,8 +165,8 @@ def _merge_analyses(session: Session, dive: Dive, entries: list[dict[str, Any]])
             add_analysis_row(session, dive, result, uuid=entry["uuid"], created_at=datetime.fromisoformat(entry["created_at"]))
             added += 1
     if added:  # the newest by time stays the latest, whichever side it came from
-        newest = select(Analysis.id).where(Analysis.dive_id == dive.id).order_by(Analysis.created_at.desc(), Analysis.id.desc())
-        dive.latest_analysis_id = session.scalar(newest.limit(1))
+        newest = select(Analysis).where(Analysis.dive_id == dive.id).order_by(Analysis.created_at.desc(), Analysis.id.desc())
+        set_latest_analysis(dive, session.scalars(newest.limit(1)).one())
     return added
 
 

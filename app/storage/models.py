@@ -96,8 +96,13 @@ class Dive(Base):
     window_start: Mapped[int | None] = mapped_column(Integer)
     window_end: Mapped[int | None] = mapped_column(Integer)
     human_final: Mapped[float | None] = mapped_column(Float)  # the real panel's final score
-    # Denormalised pointer so the browser joins one analysis per dive without a GROUP BY.
+    # The latest analysis, and (revision 0003) a copy of what the browser lists from it, so
+    # listing 10,000 dives never reads the large analysis rows.
     latest_analysis_id: Mapped[int | None] = mapped_column(ForeignKey("analysis.id", use_alter=True))
+    predicted_final: Mapped[float | None] = mapped_column(Float)
+    model_name: Mapped[str | None] = mapped_column(String(200))
+    model_version: Mapped[str | None] = mapped_column(String(60))
+    uncertainty_level: Mapped[str | None] = mapped_column(String(10))
 
     event: Mapped[Event] = relationship()
     athlete: Mapped[Athlete] = relationship()
