@@ -44,7 +44,9 @@ class Unit3D(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = conv3d_same(x, self.conv.weight, self.conv.bias, self.conv.stride)
-        return torch.relu(x) if self.relu else x
+        # In place: the conv output is ours alone, and on the CPU a fresh 100+ MB activation costs
+        # more in page faults than the ReLU itself (measured ~6x on a Mixed_3 sized tensor).
+        return x.relu_() if self.relu else x
 
 
 class MaxPool3dSame(nn.Module):
