@@ -30,6 +30,7 @@ from app.demo import DEMO_DIVES, DemoDive, demo_folder, prepare_demo
 from app.settings import APPLICATION, ORGANISATION, recent_files
 from app.state import AppState
 from app.tabs.judging_desk import JudgingDesk
+from app.widgets.compare_view import CompareView
 from app.widgets.dive_sheet import data_card_text
 from app.widgets.help_overlay import ShortcutsDialog
 
@@ -52,6 +53,8 @@ class MainWindow(QMainWindow):
         self.commands = self.desk.commands
         self.tabs = QTabWidget()
         self.tabs.addTab(self.desk, "Judging desk")
+        self.compare = CompareView()
+        self.tabs.addTab(self.compare, "Compare")
         self.setCentralWidget(self.tabs)
         self.session_tabs: dict[str, QWidget] = {}
         self.demo_list: QListWidget | None = None
@@ -75,6 +78,7 @@ class MainWindow(QMainWindow):
         actions["export_frame"].triggered.connect(self.ask_export_frame)
         file_menu.addAction(actions["export_frame"])
         file_menu.addAction("Export dive with overlays (MP4)…", self.ask_export_video)
+        file_menu.addAction("Compare the open dive with another…", self.compare_current)
         file_menu.addSeparator()
         file_menu.addAction("&New session database…", lambda: self.ask_database(new=True))
         file_menu.addAction("Open &session database…", lambda: self.ask_database(new=False))
@@ -101,6 +105,11 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open a dive video", "", VIDEO_FILTER)
         if path:
             self.commands.open_video(path)
+
+    def compare_current(self) -> None:
+        if self.state.video is not None:
+            self.compare.left.player.open(self.state.video.path)
+        self.tabs.setCurrentWidget(self.compare)
 
     def ask_open_model(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open a model bundle folder")
@@ -209,6 +218,8 @@ class MainWindow(QMainWindow):
         self.commands.open_dive(dive.video, sheet, dive.judge_scores)
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt API)
+        self.compare.left.player.close_video()
+        self.compare.right.player.close_video()
         self.commands.shutdown()
         super().closeEvent(event)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PySide6.QtCore import QSettings
@@ -13,6 +14,7 @@ from aqa_core.bundle import ModelBundle, bundle_from_model
 from aqa_core.model import AQAModel
 from aqa_core.result import ScoreResult
 from app.state import AppState
+from app.widgets.player import Player
 
 CONFIG = Path(__file__).resolve().parent.parent / "configs" / "models" / "musdl_tiny.json"
 CARD = {"dataset": "none", "synthetic": True, "intended_use": "tests"}
@@ -38,3 +40,12 @@ def wait_for_result(qtbot, state: AppState, timeout_ms: int = 60000) -> ScoreRes
     qtbot.waitUntil(lambda: state.result is not None and not state.analysing, timeout=timeout_ms)
     assert state.result is not None
     return state.result
+
+
+def frame_index_on_screen(player: Player, factory) -> int:  # noqa: ANN001 (conftest.TinyVideoFactory)
+    """The source frame index painted by ``player``, read back from the pixels it shows."""
+    image = player.current_image()
+    assert image is not None
+    image = image.convertToFormat(image.Format.Format_RGB888)
+    rows = np.frombuffer(image.constBits(), np.uint8, image.sizeInBytes()).reshape(image.height(), image.bytesPerLine())
+    return factory.index_of(rows[:, : image.width() * 3].reshape(image.height(), image.width(), 3))

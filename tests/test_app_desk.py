@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pytest
-from app_support import app_home, tiny_bundle, wait_for_result  # noqa: F401 (fixture)
+from app_support import app_home, frame_index_on_screen, tiny_bundle, wait_for_result  # noqa: F401 (fixture)
 from PySide6.QtCore import Qt
 
 from aqa_core.rules import difficulty
@@ -26,16 +25,6 @@ def desk(qtbot, app_home):  # noqa: ANN001, F811 (pytest fixtures)
     widget.commands.use_bundle(tiny_bundle())
     yield widget
     widget.commands.shutdown()
-
-
-def frame_index_on_screen(desk: JudgingDesk, factory) -> int:  # noqa: ANN001
-    image = desk.player.current_image()
-    assert image is not None
-    image = image.convertToFormat(image.Format.Format_RGB888)
-    ptr = image.constBits()
-    rows = np.frombuffer(ptr, np.uint8, image.sizeInBytes()).reshape(image.height(), image.bytesPerLine())
-    pixels = rows[:, : image.width() * 3].reshape(image.height(), image.width(), 3)
-    return factory.index_of(pixels)
 
 
 def test_open_scores_and_streams_every_clip(qtbot, desk, tiny_video) -> None:  # noqa: ANN001
@@ -63,10 +52,10 @@ def test_play_step_and_keys_show_the_right_frames(qtbot, desk, tiny_video) -> No
     assert not desk.player.playing
     desk.player.seek(12)
     qtbot.waitUntil(lambda: desk.player.frame == 12, timeout=5000)
-    assert frame_index_on_screen(desk, tiny_video) == 12
+    assert frame_index_on_screen(desk.player, tiny_video) == 12
     qtbot.keyClick(desk, Qt.Key.Key_Right)
     qtbot.waitUntil(lambda: desk.player.frame == 13, timeout=5000)
-    assert frame_index_on_screen(desk, tiny_video) == 13
+    assert frame_index_on_screen(desk.player, tiny_video) == 13
     qtbot.keyClick(desk, Qt.Key.Key_Left)
     qtbot.keyClick(desk, Qt.Key.Key_Left)
     qtbot.waitUntil(lambda: desk.player.frame == 11, timeout=5000)
