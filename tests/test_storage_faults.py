@@ -113,3 +113,9 @@ def test_a_read_only_folder_is_reported(tmp_path):
             open_database(folder / "s.sqlite")
     finally:
         folder.chmod(0o755)
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc, a folder nobody may create files in")
+def test_a_folder_nobody_can_write_is_reported(tmp_path):
+    with pytest.raises(StorageError, match="aqa-sessions.sqlite: cannot be written: the file or its folder is read-only"):
+        open_database(Path("/proc/self/aqa-sessions.sqlite"))

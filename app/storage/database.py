@@ -51,7 +51,7 @@ def storage_error(path: Path, exc: BaseException, action: str) -> StorageError:
         reason = "refused the change: analyses are immutable, re-score to add a new one"
     else:
         reason = f"failed: {getattr(exc, 'orig', None) or exc}"
-    return StorageError(f"{path}: {action} {reason}")
+    return StorageError(f"{path}: {reason} (while {action})")
 
 
 def _alembic_config(connection: object | None = None) -> Config:

@@ -106,7 +106,7 @@ def import_document(db: Database, document: dict[str, Any], source: Path) -> Imp
         raise StorageError(f"{source}: was exported by a newer AQA Judge (format {document['format_version']})")
     added = present = analyses_added = 0
     try:
-        with db.transaction(f"importing {source.name} into") as session:
+        with db.transaction(f"importing {source.name}") as session:
             for entry in document["dives"]:
                 dive, is_new = _merge_dive(session, entry)
                 added += is_new
