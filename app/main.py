@@ -6,7 +6,6 @@ and the first interaction is never blocked by the engine's import.
 
 from __future__ import annotations
 
-import importlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressDialog,
     QTabWidget,
-    QWidget,
 )
 
 from aqa_core.paths import user_data_dir
@@ -30,12 +28,13 @@ from app.demo import DEMO_DIVES, DemoDive, demo_folder, prepare_demo
 from app.settings import APPLICATION, ORGANISATION, recent_files
 from app.state import AppState
 from app.tabs.judging_desk import JudgingDesk
+from app.tabs.sessions import SessionsBrowser
+from app.tabs.statistics import StatisticsView
 from app.widgets.compare_view import CompareView
 from app.widgets.dive_sheet import data_card_text
 from app.widgets.help_overlay import ShortcutsDialog
 
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.m4v);;All files (*)"
-SESSION_TABS = (("app.tabs.sessions", "SessionsBrowser", "Sessions"), ("app.tabs.statistics", "StatisticsView", "Statistics"))
 
 
 class ProgressRelay(QObject):
@@ -56,7 +55,9 @@ class MainWindow(QMainWindow):
         self.compare = CompareView()
         self.tabs.addTab(self.compare, "Compare")
         self.setCentralWidget(self.tabs)
-        self.session_tabs: dict[str, QWidget] = {}
+        self.sessions: SessionsBrowser | None = None
+        self.statistics: StatisticsView | None = None
+        self.commands.saved.connect(self._refresh_sessions)
         self.demo_list: QListWidget | None = None
         self._progress: QProgressDialog | None = None
         self._build_menus()
@@ -144,34 +145,27 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About AQA Judge Assistant",
                           f"<p>AQA Judge Assistant: diving scores from video (USDL/MUSDL on I3D).</p><p>{card}</p>")
 
-    # --- sessions (Engineer F's widgets, when present) -----------------------------------------
+    # --- sessions ---------------------------------------------------------------------------
     def _show_session_tabs(self, db: Any) -> None:
-        for module_name, class_name, title in SESSION_TABS:
-            try:
-                widget_class = getattr(importlib.import_module(module_name), class_name)
-            except (ModuleNotFoundError, AttributeError):
-                continue  # that tab is not part of this build
-            old = self.session_tabs.pop(title, None)
-            if old is not None:
-                self.tabs.removeTab(self.tabs.indexOf(old))
-                old.deleteLater()
-            widget = widget_class(db)
-            self.session_tabs[title] = widget
-            self.tabs.addTab(widget, title)
-            opened = getattr(widget, "dive_opened", None)
-            if opened is not None:
-                opened.connect(self._open_stored)
-        self.commands.saved.connect(self._refresh_sessions)
+        """Browser and statistics on the session database just opened (created once, then re-pointed)."""
+        if self.sessions is None or self.statistics is None:
+            self.sessions = SessionsBrowser(db)
+            self.statistics = StatisticsView(db)
+            self.tabs.addTab(self.sessions, "Sessions")
+            self.tabs.addTab(self.statistics, "Statistics")
+            self.sessions.open_dive_requested.connect(self._open_stored)
+            return
+        self.sessions.set_database(db)
+        self.statistics.set_database(db)
 
     def _open_stored(self, dive_id: int) -> None:
         self.tabs.setCurrentWidget(self.desk)
         self.commands.open_stored(dive_id)
 
     def _refresh_sessions(self, _dive_id: int) -> None:
-        for widget in self.session_tabs.values():
-            refresh = getattr(widget, "refresh", None)
-            if refresh is not None:
-                refresh()
+        for widget in (self.sessions, self.statistics):
+            if widget is not None:
+                widget.refresh()
 
     # --- demo ----------------------------------------------------------------------------------
     def start_demo(self, n: int = DEMO_DIVES) -> None:

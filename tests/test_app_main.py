@@ -134,3 +134,27 @@ def test_compare_view_keeps_two_dives_aligned_on_the_event(qtbot, window, tiny_v
     qtbot.waitUntil(lambda: (compare.left.player.frame, compare.right.player.frame) == (10, 17), timeout=5000)
     assert frame_index_on_screen(compare.left.player, tiny_video) == 10
     assert frame_index_on_screen(compare.right.player, tiny_video) == 17
+
+
+def test_a_stored_dive_opens_from_the_browser_without_rescoring(qtbot, window, tiny_video) -> None:  # noqa: ANN001
+    saved: list[int] = []
+    window.commands.saved.connect(saved.append)
+    window.commands.open_video(tiny_video(count=40))
+    result = wait_for_result(qtbot, window.state)
+    qtbot.waitUntil(lambda: bool(saved), timeout=20000)
+    qtbot.waitUntil(lambda: window.sessions.table_model.rowCount() == 1, timeout=20000)
+    window.commands.set_dive(window.state.dive.with_changes(dive_number="305C"))  # a correction, saved too
+    latest = window.state.result
+    assert latest.dive.dive_number == "305C" and latest.final != result.final
+    window.commands.wait_for_background()
+    window.commands.player.close_video()
+    window.state.set_video(None)  # the desk moves on to nothing
+    window.state.set_dive(window.state.dive.with_changes(dive_number="107B"), None)
+    started: list[bool] = []
+    window.state.analysis_started.connect(lambda: started.append(True))
+    window.sessions.open_dive_requested.emit(saved[0])
+    qtbot.waitUntil(lambda: window.state.result is not None, timeout=20000)
+    assert not started  # redrawn from the stored analysis, not scored again
+    assert window.state.result.final == latest.final and window.state.dive.dive_number == "305C"
+    assert window.tabs.currentWidget() is window.desk
+    assert f"{latest.final.score:.2f}" in window.desk.judges.final_label.text()
