@@ -2,8 +2,8 @@
 
 Each writing method is one transaction (``Database.transaction``): saving a scored dive stores
 competition, athlete, video, dive, analysis and the panel's scores together or not at all.
-Reading methods return plain dataclasses (no live ORM objects), so a worker thread can hand
-them to the GUI thread safely.
+Reading methods return plain dataclasses and tuples (no live ORM objects), so a worker thread
+can hand them to the GUI thread safely.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -223,7 +223,7 @@ class Repository:
             return list(session.scalars(query))
 
     def list_dives(self, filters: DiveFilter = DiveFilter(), limit: int | None = None) -> list[DiveRow]:
-        """The browser's rows, newest first, with each dive's latest analysis."""
+        """The browser's rows, newest first, with each dive's latest prediction (no analysis read)."""
         query = _filtered(
             select(
                 Dive.id,
