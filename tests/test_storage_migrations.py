@@ -67,6 +67,18 @@ def test_older_database_is_backed_up_and_migrated_with_its_data(tmp_path, revisi
         assert again.backup is None
 
 
+def test_a_failing_migration_leaves_the_database_as_it_was(tmp_path):
+    path = tmp_path / "club.sqlite"
+    _old_database(path, EARLIER[-1])
+    with sqlite3.connect(path) as raw:  # a column the next revision wants to add: its ALTER fails
+        raw.execute("ALTER TABLE dive ADD COLUMN predicted_final REAL")
+    with pytest.raises(StorageError, match=f"club.sqlite: .*updating it from schema {EARLIER[-1]} to {head_revision()}; it is unchanged, and a copy is at"):
+        open_database(path)
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchone()[0] == EARLIER[-1]
+        assert raw.execute("SELECT name, human_final FROM dive JOIN athlete ON athlete.id = dive.athlete_id").fetchall() == [("Ana", 75.0)]
+
+
 def test_a_text_file_is_refused_by_name(tmp_path):
     path = tmp_path / "notes.sqlite"
     path.write_text("not a database at all, just some text that is long enough")

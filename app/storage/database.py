@@ -192,7 +192,8 @@ def open_database(path: str | Path | None = None, busy_timeout_s: float = 5.0) -
             upgrade(engine)
     except (DBAPIError, sqlite3.Error, OSError) as exc:
         engine.dispose()
-        raise storage_error(path, exc, "opening") from exc
+        action = f"updating it from schema {current} to {head}; it is unchanged, and a copy is at {backup}" if backup else "opening"
+        raise storage_error(path, exc, action) from exc
     except StorageError:
         engine.dispose()
         raise
