@@ -61,7 +61,6 @@ class MainWindow(QMainWindow):
         self.demo_list: QListWidget | None = None
         self._progress: QProgressDialog | None = None
         self._build_menus()
-        self.state.status_message.connect(lambda text: self.statusBar().showMessage(text))
         self.resize(1440, 900)
         if open_db:
             self.commands.open_database(database, on_open=self._show_session_tabs)

@@ -80,7 +80,7 @@ class DiveSheetWidget(QWidget):
         dd_row.addWidget(self.round)
         form.addRow("DD", dd_row)
         form.addRow("", self.problem)
-        sheet_box = QGroupBox("Dive sheet")
+        sheet_box = QGroupBox()  # the dock around it is titled "Dive sheet"
         sheet_box.setLayout(form)
         self.model_label = QLabel("No model loaded")
         self.model_label.setWordWrap(True)
