@@ -16,7 +16,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import NamedTuple
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from aqa_core.result import ScoreResult
@@ -234,7 +234,7 @@ class Repository:
                 Dive.dive_number,
                 Dive.height,
                 Dive.difficulty,
-                Dive.performed_at,
+                type_coerce(Dive.performed_at, String),  # parsed below: SQLAlchemy's SQLite parser is a regex per row
                 Dive.human_final,
                 Dive.predicted_final,
                 Dive.model_name + " " + Dive.model_version,
@@ -245,7 +245,8 @@ class Repository:
         if limit is not None:
             query = query.limit(limit)
         with self.db.reading("listing dives") as session:
-            return list(map(DiveRow._make, session.connection().execute(query).all()))
+            rows = session.connection().execute(query).all()
+        return [DiveRow(*row[:8], datetime.fromisoformat(row[8]), *row[9:]) for row in rows]
 
     def filter_choices(self) -> FilterChoices:
         with self.db.reading("listing filters") as session:
