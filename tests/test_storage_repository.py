@@ -7,11 +7,14 @@ import sqlite3
 from datetime import date, datetime
 
 import pytest
+from sqlalchemy import select
 from storage_support import fill, make_result
 
 from aqa_core.errors import AQAError
+from aqa_core.video import probe
 from app.storage.database import default_database_path, open_database
 from app.storage.errors import StorageError
+from app.storage.models import Dive, Video
 from app.storage.repository import DiveFilter, DiveRecord, Repository
 
 
@@ -131,3 +134,16 @@ def test_panel_final_follows_the_diving_rules_unless_given(repo):
     with pytest.raises(AQAError):
         repo.set_human_scores(saved.dive_id, [9, 8.5, 9, 8, 9, 8.5, 12])
     assert repo.human_scores(saved.dive_id) == [9, 8.5, 9, 8, 9, 8.5, 9]  # the refused panel changed nothing
+
+
+def test_video_is_stored_with_its_probed_metadata(repo, tiny_video):
+    clip = tiny_video(count=30, width=64, height=48, fps=25.0)
+    info = probe(clip)
+    saved = repo.save_scored_dive(DiveRecord("Cup", "10m", "Ana", video_path=clip, video_info=info), make_result(70.0))
+    again = repo.save_scored_dive(DiveRecord("Cup", "10m", "Ana", video_path=clip), make_result(71.0))
+    with repo.db.reading() as session:
+        videos = session.scalars(select(Video)).all()
+        assert len(videos) == 1  # one file, known by its content
+        assert (videos[0].fps, videos[0].frame_count, videos[0].width, videos[0].height) == (info.fps, info.frame_count, 64, 48)
+        assert videos[0].size_bytes == clip.stat().st_size
+        assert {session.get(Dive, d).video_id for d in (saved.dive_id, again.dive_id)} == {videos[0].id}

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy import Select, String, func, select, type_coerce
 from sqlalchemy.orm import Session
@@ -24,6 +24,9 @@ from aqa_core.rules import apply_panel_rule
 
 from .database import Database
 from .errors import StorageError
+if TYPE_CHECKING:
+    from aqa_core.video import VideoInfo
+
 from .models import Analysis, Athlete, Competition, Dive, DiveTag, Event, HumanScore, ModelEntry, Note, Tag, Video
 
 
@@ -38,6 +41,7 @@ class DiveRecord:
     round: int | None = None
     performed_at: datetime | None = None
     video_path: str | Path | None = None
+    video_info: VideoInfo | None = None  # what the desk probed: fps, frames and size are stored with the video
 
 
 @dataclass(frozen=True)
@@ -139,7 +143,7 @@ class Repository:
             if event.height is None:
                 event.height = result.dive.height
             athlete = _get_or_add(session, Athlete, name=record.athlete, country=record.country)
-            video = _video_row(session, *video_hash) if video_hash else None
+            video = _video_row(session, *video_hash, record.video_info) if video_hash else None
             dive = Dive(
                 event_id=event.id,
                 athlete_id=athlete.id,
@@ -344,14 +348,15 @@ def _get_or_add(session: Session, model: type, **values: object):  # type: ignor
     return row
 
 
-def _video_row(session: Session, path: Path, digest: str, size: int) -> Video:
+def _video_row(session: Session, path: Path, digest: str, size: int, info: VideoInfo | None) -> Video:
     video = session.scalar(select(Video).where(Video.content_hash == digest))
     if video is None:
         video = Video(path=str(path), content_hash=digest, size_bytes=size)
         session.add(video)
-        session.flush()
-    else:
-        video.path = str(path)
+    video.path = str(path)
+    if info is not None:
+        video.fps, video.frame_count, video.width, video.height = info.fps, info.frame_count, info.width, info.height
+    session.flush()
     return video
 
 
