@@ -20,9 +20,11 @@ CONFIG = Path(__file__).resolve().parent.parent / "configs" / "models" / "musdl_
 CARD = {"dataset": "none", "synthetic": True, "intended_use": "tests"}
 
 
-def tiny_bundle(seed: int = 0) -> ModelBundle:
+def tiny_bundle(seed: int = 0, judges: int = 7) -> ModelBundle:
     torch.manual_seed(seed)
-    return bundle_from_model(AQAModel(json.loads(CONFIG.read_text())), "tiny-app", str(seed), CARD)
+    config = json.loads(CONFIG.read_text())
+    config["head"]["judges"] = judges
+    return bundle_from_model(AQAModel(config), f"tiny-app-{judges}", str(seed), CARD)
 
 
 @pytest.fixture

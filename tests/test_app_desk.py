@@ -104,6 +104,16 @@ def test_an_unknown_dive_is_refused_with_the_reason(qtbot, desk) -> None:  # noq
     assert "999Z" in desk.sheet.problem.text()
 
 
+def test_a_panel_the_model_cannot_serve_is_explained(qtbot, desk, tiny_video) -> None:  # noqa: ANN001
+    errors: list[str] = []
+    desk.state.error.connect(errors.append)
+    desk.commands.open_video(tiny_video(count=40))
+    wait_for_result(qtbot, desk.state)
+    desk.sheet.event_box.setCurrentText("synchronised")  # 9 judges; the tiny model has 7 judge paths
+    qtbot.waitUntil(lambda: bool(errors), timeout=30000)
+    assert "9" in errors[0] and desk.state.result is None and not desk.state.analysing
+
+
 def test_changing_the_panel_size_rescores(qtbot, desk, tiny_video) -> None:  # noqa: ANN001
     desk.commands.open_video(tiny_video(count=40))
     wait_for_result(qtbot, desk.state)
@@ -192,3 +202,18 @@ def test_dragging_the_dive_window_rescores_that_window(qtbot, desk, tiny_video) 
     mouse(QMouseEvent.Type.MouseButtonRelease, timeline.x_of(target), Qt.MouseButton.NoButton)
     qtbot.waitUntil(lambda: desk.state.result is not None and desk.state.result.dive_window[0] == target, timeout=30000)
     assert all(c.start_frame >= target for c in desk.state.result.clips)
+
+
+def test_a_synchronised_panel_is_labelled_and_trimmed_by_group(qtbot, desk, tiny_video) -> None:  # noqa: ANN001
+    from aqa_core.rules import judge_labels
+
+    desk.commands.use_bundle(tiny_bundle(judges=9))
+    desk.commands.open_video(tiny_video(count=40))
+    wait_for_result(qtbot, desk.state)
+    desk.sheet.event_box.setCurrentText("synchronised")
+    qtbot.waitUntil(lambda: desk.state.result is not None and desk.state.result.dive.panel_size == 9, timeout=30000)
+    result = desk.state.result
+    assert result.dive.event == "synchronised" and len(result.judges) == 9
+    assert sum(j.dropped for j in result.judges) == 4  # 4 execution -> 2 kept, 5 synchronisation -> 3 kept
+    assert [e.placeholderText() for e in desk.judges.edits] == judge_labels("synchronised", 9)
+    assert f"{result.final.score:.2f}" in desk.judges.final_label.text()

@@ -41,6 +41,8 @@ class DistributionPlot(pg.PlotWidget):
         self.aggregate_curve.setData([], [])
         self.clip_curve.setData([], [])
         self.setTitle("")
+        low, high = (float(bins[0]), float(bins[-1])) if bins is not None else (0.0, 10.0)
+        self.setXRange(low, high)
 
     def add_clip(self, clip: ClipEstimate) -> None:
         self.clips.append(clip)

@@ -36,6 +36,9 @@ class HeatMap(pg.PlotWidget):
         self.matrix = np.zeros((0, 0))
         self.image.clear()
         self.playhead_line.hide()
+        low, high = (float(bins[0]), float(bins[-1])) if bins is not None else (0.0, 10.0)
+        self.setXRange(0.5, 10.5, padding=0)  # the usual 10 clips, before any has arrived
+        self.setYRange(low, high, padding=0)
 
     def set_clips(self, clips: list[ClipEstimate], bins: np.ndarray | None) -> None:
         self.clips = sorted(clips, key=lambda c: c.index)

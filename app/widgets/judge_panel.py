@@ -73,6 +73,15 @@ class JudgePanel(QWidget):
         self.difficulty = 0.0
         self.set_panel_size(7)
 
+    def labels(self) -> list[str]:
+        """J1..Jn, or E1..(execution) and S1..(synchronisation) for synchronised panels."""
+        from aqa_core.rules import judge_labels
+
+        try:
+            return judge_labels(self.event_kind, len(self.edits))
+        except RuleError:
+            return [f"J{i + 1}" for i in range(len(self.edits))]
+
     def set_panel_size(self, size: int) -> None:
         if size == len(self.edits):
             return
@@ -88,10 +97,18 @@ class JudgePanel(QWidget):
             self.edits.append(edit)
         self.real = [None] * size
         self.plot.setXRange(0.5, size + 0.5)
+        self._relabel()
         self._redraw()
+
+    def _relabel(self) -> None:
+        labels = self.labels()
+        for edit, label in zip(self.edits, labels, strict=True):
+            edit.setPlaceholderText(label)
+        self.plot.getAxis("bottom").setTicks([[(i + 1, label) for i, label in enumerate(labels)]])
 
     def set_dive(self, event: str, difficulty: float) -> None:
         self.event_kind, self.difficulty = event, difficulty
+        self._relabel()
         self._redraw()
 
     def set_result(self, result: ScoreResult | None) -> None:
@@ -122,7 +139,8 @@ class JudgePanel(QWidget):
             except (ValueError, RuleError) as exc:
                 scores.append(None)
                 edit.setStyleSheet("background: #ffd0d0;")
-                problems.append(f"J{i + 1}: {exc}" if isinstance(exc, RuleError) else f"J{i + 1}: '{text}' is not a number")
+                label = self.labels()[i]
+                problems.append(f"{label}: {exc}" if isinstance(exc, RuleError) else f"{label}: '{text}' is not a number")
         self.flags_label.setText("; ".join(problems))
         self.real = scores
         self.real_scores_edited.emit(scores)
@@ -154,10 +172,10 @@ class JudgePanel(QWidget):
         reasons = "; ".join(unc.reasons) if unc.reasons else "no particular reason"
         self.uncertainty_label.setText(f"Uncertainty: {unc.level} (±{unc.value:.1f} points): {reasons}")
         if not problems_shown:
-            flagged = outliers(result, self.real)
+            flagged, labels = outliers(result, self.real), self.labels()
             self.flags_label.setText("\n".join(
-                f"⚠ J{i + 1} gave {mark:g}, outside the predicted 95% interval [{low:.1f} – {high:.1f}]"
-                for i, mark, low, high in flagged))
+                f"⚠ {labels[i] if i < len(labels) else f'J{i + 1}'} gave {mark:g}, outside the predicted 95% interval "
+                f"[{low:.1f} – {high:.1f}]" for i, mark, low, high in flagged))
         self._draw_official()
 
     def _clear_bars(self) -> None:
@@ -180,4 +198,5 @@ class JudgePanel(QWidget):
         except RuleError as exc:
             self.official_label.setText(str(exc))
             return
-        self.official_label.setText(f"Real panel: {outcome.final:.2f} (kept J{', J'.join(str(i + 1) for i in outcome.kept)})")
+        labels = self.labels()
+        self.official_label.setText(f"Real panel: {outcome.final:.2f} (kept {', '.join(labels[i] for i in outcome.kept)})")
