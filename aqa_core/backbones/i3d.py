@@ -133,7 +133,10 @@ class InceptionI3d(nn.Module):
         return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Mixed_5c averaged over time and space: the clip feature the AQA heads read."""
+        """Mixed_5c averaged over time and space: the clip feature the AQA heads read.
+
+        For a 16x224x224 clip Mixed_5c is 2x7x7, so this equals the original (2, 7, 7) average pool.
+        """
         return self.trunk(x).mean(dim=(2, 3, 4))
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
