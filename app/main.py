@@ -72,7 +72,7 @@ class MainWindow(QMainWindow):
         actions["open_video"].triggered.connect(self.ask_open_video)
         file_menu.addAction(actions["open_video"])
         self.recent_menu = file_menu.addMenu("Open &recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.recent_menu.aboutToShow.connect(self.fill_recent_menu)
         file_menu.addAction("Open &model…", self.ask_open_model)
         file_menu.addSeparator()
         actions["export_frame"].triggered.connect(self.ask_export_frame)
@@ -94,7 +94,7 @@ class MainWindow(QMainWindow):
         help_menu.addAction(actions["help"])
         help_menu.addAction("&About", self.show_about)
 
-    def _fill_recent(self) -> None:
+    def fill_recent_menu(self) -> None:
         self.recent_menu.clear()
         for path in recent_files():
             self.recent_menu.addAction(path, lambda p=path: self.commands.open_video(p))

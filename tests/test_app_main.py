@@ -158,3 +158,19 @@ def test_a_stored_dive_opens_from_the_browser_without_rescoring(qtbot, window, t
     assert window.state.result.final == latest.final and window.state.dive.dive_number == "305C"
     assert window.tabs.currentWidget() is window.desk
     assert f"{latest.final.score:.2f}" in window.desk.judges.final_label.text()
+
+
+def test_help_overlay_and_recent_files(qtbot, window, tiny_video) -> None:  # noqa: ANN001
+    from app.settings import recent_files
+
+    window.desk.actions["help"].trigger()
+    overlay = window.desk.help_overlay
+    assert overlay.isVisible() and any("Play / pause" in line and shortcut("play_pause") in line for line in overlay.lines())
+    window.desk.actions["help"].trigger()
+    assert not overlay.isVisible()
+    path = tiny_video(count=10)
+    window.commands.open_video(path)
+    qtbot.waitUntil(lambda: window.state.video is not None, timeout=10000)
+    assert recent_files()[0] == str(path)
+    window.fill_recent_menu()
+    assert [a.text() for a in window.recent_menu.actions()][0] == str(path)
