@@ -24,6 +24,10 @@ from aqa_core.errors import AQAError
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 _DTYPES = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
 _BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+# PyTorch's own default: one thread per physical core. SMT siblings share the vector units that
+# convolutions saturate, so more threads than that only add contention; read it before anyone
+# calls torch.set_num_threads.
+_TORCH_DEFAULT_THREADS = torch.get_num_threads()
 
 
 @dataclass(frozen=True)
@@ -109,7 +113,8 @@ def choose_runtime(device: str | None = None, precision: str = "auto", threads: 
     """Pick device, precision, layout and CPU threads; also applies the thread count to torch.
 
     ``precision="auto"`` picks 16-bit only where the hardware computes it natively. ``threads``
-    defaults to every CPU this process may use (intra-op parallelism is where I3D's time goes).
+    defaults to PyTorch's physical-core count, capped by the CPUs this process may use (a
+    container's CPU set), since intra-op parallelism is where I3D's time goes.
     """
     if precision not in PRECISIONS:
         raise AQAError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
@@ -117,7 +122,7 @@ def choose_runtime(device: str | None = None, precision: str = "auto", threads: 
     dtype = _auto_dtype(resolved) if precision == "auto" else _DTYPES[precision]
     if resolved.type == "cpu" and dtype == torch.float16:
         raise AQAError("float16 is not supported on the CPU; use bfloat16 or float32")
-    count = threads or available_cpus()
+    count = threads or min(_TORCH_DEFAULT_THREADS, available_cpus())
     torch.set_num_threads(count)
     if resolved.type == "cuda":
         where = f"CUDA {torch.cuda.get_device_name(resolved)}"

@@ -13,6 +13,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+import torch
+
 import aqa_core
 from aqa_core.backbones.kinetics import clip_probabilities, top_classes
 from aqa_core.clips import load_dive_clips
@@ -77,6 +79,8 @@ def _doctor(args: argparse.Namespace) -> int:
     for distribution in _REPORTED_PACKAGES:
         print(f"{distribution} {_version(distribution)}")
     print(f"device: {runtime.description}")
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    print(f"cuda: {gpus} GPU(s)" if gpus else f"cuda: none (PyTorch built for {'CUDA ' + torch.version.cuda if torch.version.cuda else 'CPU only'})")
     ok, line = _weights_line()
     print(f"weights: {line}")
     if args.video is not None:

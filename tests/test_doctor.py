@@ -24,7 +24,7 @@ def test_doctor_reports_versions_device_and_weights(isolated_home: Path, capsys:
     out = capsys.readouterr().out
     assert f"torch {metadata.version('torch')}" in out
     assert f"PySide6 {metadata.version('PySide6')}" in out
-    assert "device: CPU" in out and "float32" in out
+    assert "device: CPU" in out and "float32" in out and "\ncuda: " in out
     assert "weights: I3D weights not found" in out
 
 
