@@ -23,6 +23,11 @@ def same_pads(size: int, kernel: int, stride: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
+def _pad_argument(pads: list[tuple[int, int]]) -> list[int]:
+    """``F.pad`` order: last dimension first, (W_before, W_after, H_before, H_after, T_before, T_after)."""
+    return [p for before, after in reversed(pads) for p in (before, after)]
+
+
 def _torch_ceil_out(size: int, kernel: int, stride: int, pad: int) -> int:
     """Output length of a PyTorch pool with ``ceil_mode=True`` (the rule of ``pooling_output_shape``)."""
     out = math.ceil((size + 2 * pad - kernel) / stride) + 1
@@ -37,8 +42,7 @@ def conv3d_same(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
     pads = [same_pads(n, k, s) for n, k, s in zip(x.shape[2:], kernel, stride, strict=True)]
     if all(before == after for before, after in pads):
         return F.conv3d(x, weight, bias, stride, padding=tuple(before for before, _ in pads))
-    # F.pad takes the last dimension first: (W_before, W_after, H_before, H_after, T_before, T_after).
-    x = F.pad(x, [p for before, after in reversed(pads) for p in (before, after)])
+    x = F.pad(x, _pad_argument(pads))
     return F.conv3d(x, weight, bias, stride)
 
 
@@ -57,5 +61,5 @@ def max_pool3d_same(x: torch.Tensor, kernel: Triple, stride: Triple) -> torch.Te
     )
     if native:
         return F.max_pool3d(x, kernel, stride, padding=tuple(before for before, _ in pads), ceil_mode=True)
-    x = F.pad(x, [p for before, after in reversed(pads) for p in (before, after)], value=float("-inf"))
+    x = F.pad(x, _pad_argument(pads), value=float("-inf"))
     return F.max_pool3d(x, kernel, stride)
