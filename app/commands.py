@@ -42,6 +42,7 @@ class Commands(QObject):
         self.cache = cache if cache is not None else AnalysisCache()
         self.db: Any = None  # app.storage Database
         self.score_worker: ScoreWorker | None = None
+        self._running: set[ScoreWorker] = set()  # current and cancelled-but-finishing analyses
         self._tasks: set[Task] = set()
         self._db_pool = QThreadPool(self)
         self._db_pool.setMaxThreadCount(1)  # writes in order: the dive before its panel's scores
@@ -148,7 +149,9 @@ class Commands(QObject):
         worker.result_ready.connect(self._on_result)
         worker.failed.connect(self._on_failed)
         worker.cancelled.connect(self._on_cancelled)
+        worker.finished.connect(lambda: self._running.discard(worker))
         worker.finished.connect(worker.deleteLater)
+        self._running.add(worker)
         self.score_worker = worker
         state.status_message.emit(f"Scoring {Path(state.video.path).name}…")
         worker.start()
@@ -299,6 +302,9 @@ class Commands(QObject):
 
     def shutdown(self) -> None:
         self.cancel_analysis()
+        for worker in list(self._running):
+            worker.cancel()
+            worker.wait()  # a QThread must not be destroyed while it runs
         self.player.close_video()
         self.wait_for_background()
         if self.db is not None:

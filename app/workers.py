@@ -19,7 +19,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -198,8 +198,8 @@ class ScoreWorker(QThread):
     failed = Signal(str)
     cancelled = Signal()
 
-    _scorers: dict[int, Any] = {}
-    _scorers_lock = threading.Lock()
+    _scorer: tuple[Any, Any] | None = None  # (bundle, Scorer): only the active model stays in memory
+    _scorer_lock = threading.Lock()
 
     def __init__(self, bundle: Any, video: str, dive: Any, window: tuple[int, int] | None,
                  cache: AnalysisCache, parent: QObject | None = None) -> None:
@@ -217,14 +217,13 @@ class ScoreWorker(QThread):
         from aqa_core.runtime import choose_runtime
         from aqa_core.scorer import Scorer
 
-        with cls._scorers_lock:
-            scorer = cls._scorers.get(id(bundle))
-            if scorer is None:
-                runtime = choose_runtime()
-                # Leave a core for decoding so playback stays smooth while a dive is scored.
-                runtime = replace(runtime, threads=max(1, min(runtime.threads, (os.cpu_count() or 2) - 1)))
-                scorer = Scorer(bundle, runtime=runtime)
-                cls._scorers = {id(bundle): scorer}  # keep only the active model in memory
+        with cls._scorer_lock:
+            if cls._scorer is not None and cls._scorer[0] is bundle:
+                return cls._scorer[1]
+            # Leave a core for decoding so playback stays smooth while a dive is scored.
+            runtime = choose_runtime(threads=max(1, (os.cpu_count() or 2) - 1))
+            scorer = Scorer(bundle, runtime=runtime)
+            cls._scorer = (bundle, scorer)
             return scorer
 
     def run(self) -> None:
