@@ -217,3 +217,18 @@ def test_a_synchronised_panel_is_labelled_and_trimmed_by_group(qtbot, desk, tiny
     assert sum(j.dropped for j in result.judges) == 4  # 4 execution -> 2 kept, 5 synchronisation -> 3 kept
     assert [e.placeholderText() for e in desk.judges.edits] == judge_labels("synchronised", 9)
     assert f"{result.final.score:.2f}" in desk.judges.final_label.text()
+
+
+@pytest.mark.shared
+def test_a_real_720p_dive_plays_and_scores(qtbot, desk, shared_clips) -> None:  # noqa: ANN001
+    dive_a, _ = shared_clips
+    desk.commands.open_video(dive_a)
+    qtbot.waitUntil(lambda: desk.state.video is not None, timeout=20000)
+    assert (desk.state.video.width, desk.state.video.height, desk.state.video.frame_count) == (1280, 720, 109)
+    result = wait_for_result(qtbot, desk.state)
+    assert result.dive_window == (0, 108) and len(result.clips) == 10
+    desk.player.seek(60)
+    qtbot.waitUntil(lambda: desk.player.frame == 60, timeout=10000)
+    image = desk.player.current_image()
+    assert abs(image.width() / image.height() - 16 / 9) < 0.02  # scaled for the screen, aspect kept
+    assert desk.heat_map.playhead_line.isVisible()
