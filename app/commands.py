@@ -106,23 +106,34 @@ class Commands(QObject):
 
     # --- model -------------------------------------------------------------------------------
     def load_default_model(self) -> None:
-        from aqa_core.bundle import default_bundle_path
+        """Find and load the shipped model on a worker: importing torch alone takes seconds."""
 
-        self.use_model_path(default_bundle_path())
+        def find_and_load() -> Any:
+            from aqa_core.bundle import default_bundle_path, load_bundle
 
-    def use_model_path(self, path: str | Path | None) -> None:
-        """Load the bundle at ``path``; None (nothing installed) shows how to get one instead of scores."""
-        if path is None:
+            path = default_bundle_path()
+            return None if path is None else load_bundle(path)
+
+        self.run_background(find_and_load, "the default model", self.show_bundle)
+
+    def show_bundle(self, bundle: Any) -> None:
+        """Use ``bundle``; None (no trained model installed) says how to get one instead of scores."""
+        if bundle is None:
             self.state.set_bundle(None, NO_MODEL)
+            self.state.status_message.emit(NO_MODEL)
             return
-        self.load_model(path)
+        self.use_bundle(bundle)
 
     def load_model(self, folder: str | Path) -> None:
         """Load a bundle on a worker (the first torch import takes seconds)."""
-        from aqa_core.bundle import load_bundle
+
+        def load() -> Any:
+            from aqa_core.bundle import load_bundle
+
+            return load_bundle(folder)
 
         self.state.status_message.emit(f"Loading model {folder}…")
-        self.run_background(lambda: load_bundle(folder), f"model {folder}", self.use_bundle)
+        self.run_background(load, f"model {folder}", self.use_bundle)
 
     def use_bundle(self, bundle: Any) -> None:
         self.state.set_bundle(bundle, f"{bundle.name} v{bundle.version}")

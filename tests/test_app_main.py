@@ -49,7 +49,7 @@ def test_each_analysis_is_saved_with_the_real_panel(qtbot, window, tiny_video) -
 def test_without_a_model_the_selector_says_so(qtbot, app_home) -> None:  # noqa: ANN001, F811
     win = MainWindow(open_db=False)
     qtbot.addWidget(win)
-    win.commands.use_model_path(None)  # what a machine with no trained model finds
+    win.commands.show_bundle(None)  # what a machine with no trained model finds
     assert "No trained model installed" in win.desk.sheet.model_label.text()
     assert win.state.bundle is None
 
