@@ -232,3 +232,16 @@ def test_a_real_720p_dive_plays_and_scores(qtbot, desk, shared_clips) -> None:  
     image = desk.player.current_image()
     assert abs(image.width() / image.height() - 16 / 9) < 0.02  # scaled for the screen, aspect kept
     assert desk.heat_map.playhead_line.isVisible()
+
+
+def test_dropping_a_file_opens_it(qtbot, desk, tiny_video) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    path = tiny_video(count=12)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    desk.dropEvent(event)
+    qtbot.waitUntil(lambda: desk.state.video is not None, timeout=10000)
+    assert desk.state.video.path == str(path) and desk.state.video.frame_count == 12
