@@ -54,7 +54,11 @@ class FitResult:
 
 
 class _Forward(nn.Module):
-    """What DDP wraps: features -> pooled logits, or clips -> pooled logits."""
+    """What DDP wraps: features (or clips, end to end) -> pooled logits (B, P, bins).
+
+    Training needs only the pooled distribution; ``AQAModel.head_forward`` also runs the head on
+    every clip for display, which would cost ten times the compute per step.
+    """
 
     def __init__(self, model: AQAModel, end_to_end: bool) -> None:
         super().__init__()
@@ -62,12 +66,19 @@ class _Forward(nn.Module):
         self.end_to_end = end_to_end
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        return (self.model(inputs) if self.end_to_end else self.model.head_forward(inputs)).logits
+        if self.end_to_end:
+            batch, clips = inputs.shape[:2]
+            inputs = self.model.features(inputs.flatten(0, 1)).float().view(batch, clips, -1)
+        return self.model.head(self.model.aggregator(inputs))
 
 
 class Trainer:
     def __init__(self, config: TrainConfig, model: AQAModel, ctx: DistContext, progress: ProgressStream, score_range: tuple[float, float]) -> None:
         self.cfg = config
+        if config.mode == "features" and ctx.device.type == "cpu":
+            # Heads on cached features are a few small matrices per step: extra intra-op threads
+            # only add synchronisation, and on a busy CPU they made each step 3x slower (measured).
+            torch.set_num_threads(1)
         self.model = model.to(ctx.device)
         self.ctx = ctx
         self.progress = progress
@@ -78,7 +89,8 @@ class Trainer:
         self.sigma = config.sigma if config.sigma is not None else 5.0 * spacing  # the seed code: std 5 bins
         if config.mode == "finetune" and model.backbone is not None:
             model.backbone.requires_grad_(True)
-        self.net = wrap(_Forward(self.model, config.mode == "finetune"), ctx)
+        self.pooled = _Forward(self.model, config.mode == "finetune")
+        self.net = wrap(self.pooled, ctx)
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
         self.amp_dtype = self._amp_dtype()
@@ -149,9 +161,7 @@ class Trainer:
         for start in range(0, len(data), chunk):
             idx = torch.arange(start, min(start + chunk, len(data)))
             with self._autocast():
-                inputs = data.fetch(idx).to(self.ctx.device)
-                out = self.model(inputs) if self.cfg.mode == "finetune" else self.model.head_forward(inputs)
-            logits.append(out.logits.float().cpu())
+                logits.append(self.pooled(data.fetch(idx).to(self.ctx.device)).float().cpu())
         finals, judges = predict(torch.cat(logits), self.bins, self.head, data.labels, self.cfg.decoding)
         return report(finals, data.labels, self.score_range, judges), finals, judges
 
