@@ -80,13 +80,13 @@ class Commands(QObject):
 
     def open_dive(self, path: str | Path, sheet: DiveSheet, real_scores: list[float] | None = None) -> None:
         """Open a video whose dive sheet (and maybe real panel) is already known: start list, demo."""
-        self.set_dive(sheet)
+        self._apply_sheet(sheet)
         self.open_video(path)
         self._pending_real = list(real_scores) if real_scores and len(real_scores) == sheet.panel_size else None
 
     # --- dive sheet --------------------------------------------------------------------------
-    def set_dive(self, sheet: DiveSheet) -> DiveInfo | None:
-        """Validate and store the sheet; a DD-only change re-expresses the current result."""
+    def _apply_sheet(self, sheet: DiveSheet) -> DiveInfo | None:
+        """Validate and store the sheet (the reason is shown when the rules refuse it)."""
         try:
             info = validate_sheet(sheet)
         except AQAError as exc:
@@ -94,8 +94,23 @@ class Commands(QObject):
             self.state.set_dive(sheet, None)
             return None
         self.state.set_dive(sheet, info)
+        return info
+
+    def set_dive(self, sheet: DiveSheet) -> DiveInfo | None:
+        """Store the sheet and bring the analysis in line with it.
+
+        A DD-only change re-expresses the current result (no network run); another event or
+        panel, an analysis still running for the old sheet, or a sheet that was invalid until now
+        means scoring again.
+        """
+        info = self._apply_sheet(sheet)
+        if info is None:
+            return None
         result = self.state.result
-        if result is not None and result.dive != info:
+        if result is None:
+            if self.state.analysing or self.state.video is not None:
+                self.score()
+        elif result.dive != info:
             adapted = adapt_to_dive(result, info, result.video)
             if adapted is not None:
                 self.state.set_result(adapted)

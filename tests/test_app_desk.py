@@ -245,3 +245,11 @@ def test_dropping_a_file_opens_it(qtbot, desk, tiny_video) -> None:  # noqa: ANN
     desk.dropEvent(event)
     qtbot.waitUntil(lambda: desk.state.video is not None, timeout=10000)
     assert desk.state.video.path == str(path) and desk.state.video.frame_count == 12
+
+
+def test_a_sheet_edited_during_the_analysis_wins(qtbot, desk, tiny_video) -> None:  # noqa: ANN001
+    desk.commands.open_video(tiny_video(count=40))
+    qtbot.waitUntil(lambda: desk.state.analysing, timeout=10000)
+    desk.sheet.panel.setCurrentIndex(desk.sheet.panel.findData(5))
+    qtbot.waitUntil(lambda: desk.state.result is not None and not desk.state.analysing, timeout=30000)
+    assert desk.state.result.dive.panel_size == 5 and len(desk.state.result.judges) == 5
