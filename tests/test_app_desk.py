@@ -253,3 +253,15 @@ def test_a_sheet_edited_during_the_analysis_wins(qtbot, desk, tiny_video) -> Non
     desk.sheet.panel.setCurrentIndex(desk.sheet.panel.findData(5))
     qtbot.waitUntil(lambda: desk.state.result is not None and not desk.state.analysing, timeout=30000)
     assert desk.state.result.dive.panel_size == 5 and len(desk.state.result.judges) == 5
+
+
+def test_full_screen_shows_the_player_alone_and_comes_back(qtbot, desk) -> None:  # noqa: ANN001
+    from PySide6.QtWidgets import QDockWidget
+
+    desk.actions["full_screen"].trigger()
+    qtbot.waitUntil(desk.isFullScreen, timeout=5000)
+    assert not any(d.isVisible() for d in desk.findChildren(QDockWidget)) and not desk.heat_map.isVisible()
+    assert desk.player.isVisible()
+    desk.actions["full_screen"].trigger()
+    qtbot.waitUntil(lambda: not desk.isFullScreen(), timeout=5000)
+    assert all(d.isVisible() for d in desk.findChildren(QDockWidget)) and desk.heat_map.isVisible()

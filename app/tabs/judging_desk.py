@@ -154,8 +154,16 @@ class JudgingDesk(QMainWindow):
             self.player.play()
 
     def _toggle_full_screen(self) -> None:
+        """Full screen is for watching: the player and its controls only, docks and heat map hidden."""
         window = self.window()
-        window.showNormal() if window.isFullScreen() else window.showFullScreen()
+        entering = not window.isFullScreen()
+        for dock in self.findChildren(QDockWidget):
+            dock.setVisible(not entering)
+        self.heat_map.setVisible(not entering)
+        if entering:
+            window.showFullScreen()
+        else:
+            window.showNormal()
 
     def _wire(self) -> None:
         state, commands = self.state, self.commands
