@@ -66,7 +66,7 @@ def main() -> None:
     args = parser.parse_args()
 
     demo = load_config(DEMO_CONFIG)
-    data = cached_subset(args.data, args.cache, demo.model, args.work / "data") if args.cached_only else args.data
+    data = cached_subset(args.data, args.cache, demo.model, args.work / f"{args.data.name}_cached") if args.cached_only else args.data
     started = time.monotonic()
     extract_features(open_dataset(data).records, demo.model, args.cache, ProgressStream(None, stdout=False))
     feature_minutes = (time.monotonic() - started) / 60
