@@ -1,5 +1,1 @@
-"""app package."""
-
-from app.qt_refcount_guard import make_singletons_immortal
-
-make_singletons_immortal()
+"""The desktop app (PySide6): judging desk, sessions, statistics; the only layer that imports Qt."""
