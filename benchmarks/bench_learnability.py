@@ -86,8 +86,7 @@ def main() -> None:
             raw["epochs"] = args.epochs
         config = config_from_dict(raw, ROOT, f"{method} config")
         start = time.monotonic()
-        with (folder.parent / f"{folder.name}.jsonl").open("w") as log:
-            bundle = train(config, progress=ProgressStream(folder / "progress.jsonl", stream=log, bar=False))
+        bundle = train(config, progress=ProgressStream(folder / "progress.jsonl", stdout=False, bar=False))
         minutes = (time.monotonic() - start) / 60
         card = load_bundle(bundle).data_card
         rows.append((method, card, minutes, bundle))

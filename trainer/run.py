@@ -110,7 +110,7 @@ def train(config: TrainConfig, resume: bool = False, progress: ProgressStream | 
         model.load_state_dict(fit.best_state)
         test = trainer.evaluate(data["test"])[0] if sizes["test"] else None
         progress.emit("test", figures=test, best_epoch=fit.best_epoch)
-        card = data_card(dataset, config, fit.best_epoch, fit.best_val, test)
+        card = data_card(dataset, config, len(fit.history), fit.best_epoch, fit.best_val, test)
         if ctx.is_main:
             save_bundle(bundle_from_model(model, config.name, config.version, card), config.out)
         barrier(ctx)
@@ -120,7 +120,7 @@ def train(config: TrainConfig, resume: bool = False, progress: ProgressStream | 
         shutdown(ctx)
 
 
-def data_card(dataset: DiveDataset, config: TrainConfig, best_epoch: int, val: dict, test: dict | None) -> dict[str, Any]:
+def data_card(dataset: DiveDataset, config: TrainConfig, epochs_run: int, best_epoch: int, val: dict, test: dict | None) -> dict[str, Any]:
     """What the app and CLI show next to every score from this model."""
     # Engineer E's generator writes dataset.json with a "kind" naming it synthetic.
     synthetic = bool(dataset.notes.get("synthetic")) or "synthetic" in str(dataset.notes.get("kind", "")).lower()
@@ -135,7 +135,7 @@ def data_card(dataset: DiveDataset, config: TrainConfig, best_epoch: int, val: d
         "loss": config.loss,
         "decoding": config.decoding,
         "mode": config.mode,
-        "epochs_trained": config.epochs,
+        "epochs_trained": epochs_run,  # fewer than configured when early stopping ended the run
         "best_epoch": best_epoch,
         "validation": val,
         "test": test,
