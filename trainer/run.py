@@ -81,10 +81,11 @@ def prepare_splits(dataset: DiveDataset, config: TrainConfig, progress: Progress
             feats = np.stack([r.features for r in records]) if records else np.zeros((0, 1, 1), np.float32)
         else:
             cache = config.feature_cache or config.work_dir / "features"
-            if ctx.is_main:
-                extract_features(records, config.model, cache, progress)
+            # Rank 0 extracts; the other ranks wait, then read the finished cache.
+            feats = extract_features(records, config.model, cache, progress) if ctx.is_main else None
             barrier(ctx)
-            feats = extract_features(records, config.model, cache)
+            if feats is None:
+                feats = extract_features(records, config.model, cache)
         out[name] = _split(records, _feature_fetch(feats))
     return out
 
