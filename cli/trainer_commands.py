@@ -2,12 +2,15 @@
 
 Training prints its progress as JSON lines on stdout (the Trainer tab reads the same stream from
 ``<work_dir>/progress.jsonl``); evaluation prints a small table, or JSON with ``--json``.
+Multi-GPU: ``torchrun --nproc_per_node N -m cli.main train CONFIG`` runs the same command under
+DistributedDataParallel (trainer/distributed.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -32,7 +35,8 @@ def run_train(args: argparse.Namespace) -> int:
     from trainer.run import train
 
     bundle = train(load_config(args.config), resume=args.resume)
-    print(f"model bundle written to {bundle}", file=sys.stderr)
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, say it once
+        print(f"model bundle written to {bundle}", file=sys.stderr)
     return 0
 
 
