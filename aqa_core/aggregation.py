@@ -1,11 +1,15 @@
 """Temporal aggregation of clip features, registered in ``AGGREGATORS``.
 
 The MUSDL code pools at feature level on MTL-AQA ("temporal pooling at feature-level ... for
-better results"): clip features are averaged before the head. Learned aggregators (weight-decider)
-can register here later under their own names.
+better results"): clip features are averaged before the head. Averaging treats every clip alike,
+though, and in diving the telling moments (entry, a late opening) sit in a few clips: the
+Weight-Decider (Farabi et al., "Improving AQA Using Weighted Aggregation") learns, per clip and per
+feature dimension, how much that clip's feature counts.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -19,3 +23,34 @@ class AverageAggregator(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return features.mean(dim=1)
+
+
+@AGGREGATORS.register("weight_decider")
+class WeightDecider(nn.Module):
+    """Per-feature softmax weights over the clips: ``f = sum_i softmax_i(WD(f_i)) * f_i``.
+
+    ``WD`` is a small MLP applied to each clip's feature on its own (the paper's 128->64->32->64->128;
+    here ``in_dim -> hidden... -> in_dim``); the softmax runs over the clip axis separately for each
+    dimension, so every dimension's weights sum to one. The last layer starts at zero, so an
+    untrained Weight-Decider is exactly averaging and training only departs from it where the
+    data says a clip matters more.
+    """
+
+    def __init__(self, in_dim: int = 1024, hidden: Sequence[int] = (64,), dropout: float = 0.0) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Dropout(dropout)] if dropout else []
+        width = in_dim
+        for size in hidden:
+            layers += [nn.Linear(width, size), nn.ReLU()]
+            width = size
+        last = nn.Linear(width, in_dim)
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+        self.scorer = nn.Sequential(*layers, last)
+
+    def weights(self, features: torch.Tensor) -> torch.Tensor:
+        """``(B, N, D) -> (B, N, D)`` weights, summing to one over the clip axis."""
+        return torch.softmax(self.scorer(features), dim=1)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return (self.weights(features) * features).sum(dim=1)

@@ -1,6 +1,6 @@
 """Model bundles: a folder with ``bundle.json`` (config, data card, tensor list) and ``weights.safetensors``.
 
-Only the trainable parts (aggregator and head) are stored; the frozen backbone is named in the
+Only the trainable parts (neck statistics, aggregator and head) are stored; the frozen backbone is named in the
 config and rebuilt from the installed weights, so a bundle is a few hundred kB instead of 50 MB.
 Loading checks everything a hand-edited or half-copied bundle can get wrong (format version,
 JSON, tensor names and shapes against the config) and refuses it with a ``BundleError`` that

@@ -1,14 +1,15 @@
-"""``AQAModel``: backbone -> temporal aggregation -> distribution head, composed from a config dict.
+"""``AQAModel``: backbone -> neck -> temporal aggregation -> distribution head, from a config dict.
 
 Config shape (also what a bundle stores)::
 
     {"backbone": {"name": "i3d", "pretrained": true},
      "segmentation": "usdl_10x16",
+     "neck": {"name": "standardize"},            # optional; default identity
      "aggregation": {"name": "average"},
      "head": {"name": "musdl", "judges": 7, "in_dim": 1024}}
 
 The backbone is frozen (the papers fine-tune only the MLP head on I3D features), so only the
-aggregator and head are "trainable parts" saved in a bundle. The trainer works on cached features
+neck (its fitted statistics), aggregator and head are "trainable parts" saved in a bundle. The trainer works on cached features
 and builds the model with ``with_backbone=False``.
 """
 
@@ -23,9 +24,11 @@ from torch import nn
 import aqa_core.aggregation  # noqa: F401  (registers aggregators)
 import aqa_core.heads  # noqa: F401  (registers heads)
 from aqa_core.heads import DistributionHead, HeadOutput
+from aqa_core.neck import NECKS
 from aqa_core.registry import AGGREGATORS, BACKBONES, HEADS
 
 DEFAULT_AGGREGATION = {"name": "average"}
+DEFAULT_NECK = {"name": "identity"}
 
 
 class AQAModel(nn.Module):
@@ -34,6 +37,7 @@ class AQAModel(nn.Module):
         self.config = dict(config)
         self.aggregator: nn.Module = AGGREGATORS.build(self.config.get("aggregation", DEFAULT_AGGREGATION))
         self.head: DistributionHead = HEADS.build(self.config["head"])
+        self.neck: nn.Module = NECKS.build({**self.config.get("neck", DEFAULT_NECK), "dim": self.head.in_dim})
         self.backbone: nn.Module | None = None
         if with_backbone:
             import aqa_core.backbones  # noqa: F401  (registers backbones; heavy, so only when needed)
@@ -66,9 +70,23 @@ class AQAModel(nn.Module):
             raise RuntimeError("this AQAModel was built without its backbone")
         return self.backbone(clips)
 
+    def fit_neck(self, features: torch.Tensor) -> None:
+        """Learn the neck's statistics from training clip features ``(B, N, D)``; no-op for the identity."""
+        fit = getattr(self.neck, "fit", None)
+        if fit is not None:
+            fit(features)
+
+    def pooled_logits(self, features: torch.Tensor) -> torch.Tensor:
+        """``(B, N, D)`` clip features -> ``(B, P, bins)``: the head on the aggregated feature."""
+        return self.head(self.aggregator(self.neck(features)))
+
+    def clip_logits(self, features: torch.Tensor) -> torch.Tensor:
+        """``(..., D)`` clip features -> ``(..., P, bins)``: the head on each clip's own feature."""
+        return self.head(self.neck(features))
+
     def head_forward(self, features: torch.Tensor) -> HeadOutput:
         """``(B, N, D)`` clip features -> per-clip and pooled logits."""
-        return HeadOutput(clip_logits=self.head(features), logits=self.head(self.aggregator(features)))
+        return HeadOutput(clip_logits=self.clip_logits(features), logits=self.pooled_logits(features))
 
     def forward(self, clips: torch.Tensor) -> HeadOutput:
         """``(B, N, 3, T, H, W)`` clips -> ``HeadOutput``."""

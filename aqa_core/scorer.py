@@ -110,7 +110,7 @@ class Scorer:
         features = features.to(self.runtime.device, torch.float32)
         clips = self._clip_estimates(features, 0, frame_indices, dive)
         with torch.inference_mode():
-            pooled = self.model.head(self.model.aggregator(features[None]))[0]
+            pooled = self.model.pooled_logits(features[None])[0]
         aggregate = probabilities(pooled.cpu().numpy())[paths]
         judges: list[JudgeEstimate] = []
         if self.head_kind == "musdl":
@@ -158,7 +158,7 @@ class Scorer:
     ) -> list[ClipEstimate]:
         """Each clip's own distributions (the head on that clip's feature) and point score."""
         with torch.inference_mode():
-            logits = self.model.head(features.float())
+            logits = self.model.clip_logits(features.float())
         dists = probabilities(logits.cpu().numpy())[:, self._serving_paths(dive)]
         estimates = []
         for offset, clip in enumerate(dists):

@@ -69,7 +69,7 @@ class _Forward(nn.Module):
         if self.end_to_end:
             batch, clips = inputs.shape[:2]
             inputs = self.model.features(inputs.flatten(0, 1)).float().view(batch, clips, -1)
-        return self.model.head(self.model.aggregator(inputs))
+        return self.model.pooled_logits(inputs)
 
 
 class Trainer:

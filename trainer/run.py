@@ -106,6 +106,8 @@ def train(config: TrainConfig, resume: bool = False, progress: ProgressStream | 
         progress.emit("start", dataset=str(dataset.source), kind=dataset.kind, splits=sizes, world_size=ctx.world_size, config=config.to_json())
         data = prepare_splits(dataset, config, progress, ctx)
         model = AQAModel(config.model, with_backbone=config.mode == "finetune")
+        if config.mode == "features":  # end to end, the features change as the backbone trains
+            model.fit_neck(data["train"].fetch(torch.arange(len(data["train"]))))
         trainer = Trainer(config, model, ctx, progress, score_range)
         fit = trainer.fit(data["train"], data["val"], config.work_dir / CHECKPOINTS, resume=resume)
         model.load_state_dict(fit.best_state)
