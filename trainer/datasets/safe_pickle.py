@@ -12,14 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from aqa_core.errors import DatasetError
+from aqa_core.safe_pickle import NUMPY_ARRAYS, restricted_load
 
-_ALLOWED = {
-    ("numpy.core.multiarray", "_reconstruct"),
+ANNOTATION_GLOBALS = NUMPY_ARRAYS | {
     ("numpy.core.multiarray", "scalar"),
-    ("numpy._core.multiarray", "_reconstruct"),
     ("numpy._core.multiarray", "scalar"),
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
     ("_codecs", "encode"),  # how protocol-2 pickles carry numpy's raw bytes
     ("builtins", "set"),
     ("builtins", "frozenset"),
@@ -28,18 +25,11 @@ _ALLOWED = {
 }
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in _ALLOWED:
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
-        return super().find_class(module, name)
-
-
 def load_annotation_pickle(path: Path) -> Any:
     """Unpickle plain data only; Python-2 byte strings are decoded as latin-1 like numpy expects."""
     try:
         with Path(path).open("rb") as handle:
-            return _RestrictedUnpickler(handle, encoding="latin1").load()
+            return restricted_load(handle, ANNOTATION_GLOBALS, encoding="latin1")
     except OSError as exc:
         raise DatasetError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
