@@ -23,6 +23,7 @@ from pathlib import Path
 
 from aqa_core.bundle import load_bundle
 from aqa_core.paths import resource
+from aqa_core.synthetic import write_dataset
 from trainer.config import config_from_dict, load_config
 from trainer.datasets import open_dataset
 from trainer.features import cache_key, extract_features
@@ -66,6 +67,10 @@ def main() -> None:
     args = parser.parse_args()
 
     demo = load_config(DEMO_CONFIG)
+    started = time.monotonic()
+    if not (args.data / "annotations.csv").is_file():
+        write_dataset(args.data, n=300, seed=2026)  # the demo dataset of configs/train/demo_musdl.yaml
+    generate_minutes = (time.monotonic() - started) / 60
     data = cached_subset(args.data, args.cache, demo.model, args.work / f"{args.data.name}_cached") if args.cached_only else args.data
     started = time.monotonic()
     extract_features(open_dataset(data).records, demo.model, args.cache, ProgressStream(None, stdout=False))
@@ -93,6 +98,7 @@ def main() -> None:
 
     sizes = rows[0][1]["split_sizes"]
     print(f"\nLearnability on {data} (train {sizes['train']}, val {sizes['val']}, test {sizes['test']}); test split, best-validation epoch")
+    print(f"synthetic dataset generation in this run: {generate_minutes:.1f} min (skipped when it exists)")
     print(f"I3D feature extraction in this run: {feature_minutes:.1f} min (dives already cached are not re-extracted)")
     print(f"{'method':<14}{'rho':>8}{'R-l2':>8}{'final MAE':>11}{'train min':>11}  judge MAE (mean; per judge, sorted low to high)")
     for method, card, minutes, _ in rows:
