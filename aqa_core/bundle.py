@@ -18,6 +18,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from aqa_core.data_card import describe_data_card  # noqa: F401  (re-exported: the CLI prints it beside scores)
 from aqa_core.errors import BundleError
 from aqa_core.model import AQAModel
 from aqa_core.paths import resource
@@ -128,27 +129,6 @@ def _difference(found: dict[str, tuple[int, ...]], expected: dict[str, tuple[int
         return f"unexpected tensor {extra[0]}" + (f" and {len(extra) - 1} more" if len(extra) > 1 else "")
     name = next(k for k in sorted(expected) if found[k] != expected[k])
     return f"tensor {name} has shape {list(found[name])}, expected {list(expected[name])}"
-
-
-def describe_data_card(card: dict[str, Any]) -> str:
-    """One line saying what a model learnt from, shown beside every score it gives.
-
-    Reads the data card keys the trainer writes: dataset, synthetic, split_sizes, validation
-    (with "rho"), intended_use. Missing keys are left out rather than guessed.
-    """
-    kind = "synthetic dives" if card.get("synthetic") else "real dives"
-    parts = [f"{kind} ({card['dataset']})" if card.get("dataset") else kind]
-    sizes = card.get("split_sizes")
-    if isinstance(sizes, dict) and sizes:
-        parts.append(" / ".join(f"{n} {split}" for split, n in sizes.items()))
-    validation = card.get("validation")
-    if isinstance(validation, dict) and isinstance(validation.get("rho"), (int, float)):
-        parts.append(f"validation Spearman {validation['rho']:.2f}")
-    if card.get("synthetic"):
-        parts.append("not validated on real footage")
-    if card.get("intended_use"):
-        parts.append(f"intended use: {card['intended_use']}")
-    return "; ".join(parts)
 
 
 def default_bundle_path() -> Path | None:

@@ -132,3 +132,5 @@ def test_data_card_summary_says_what_the_model_learnt_from() -> None:
     summary = describe_data_card(card)
     assert summary == "synthetic dives (demo); 70 train / 15 val; validation Spearman 0.81; not validated on real footage"
     assert describe_data_card({"synthetic": False}) == "real dives"
+    with_test = describe_data_card({**card, "test": {"rho": 0.6855}})
+    assert "validation Spearman 0.81; held-out test Spearman 0.69;" in with_test

@@ -7,6 +7,7 @@ words, the DD looked up, or the reason it is refused); validation itself is the 
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from aqa_core.data_card import describe_data_card
 from aqa_core.result import DiveInfo
 from app.state import DiveSheet
 
@@ -36,9 +38,9 @@ def data_card_text(bundle: Any) -> str:
     lines = [f"<b>{bundle.name}</b> v{bundle.version} ({bundle.config.get('head', {}).get('name', '?')} head)"]
     if card.get("synthetic"):
         lines.append("<span style='color:#b05000'>Trained on synthetic dives: a demonstration, not a judge.</span>")
-    for key in ("dataset", "split_sizes", "val", "test", "date", "intended_use"):
-        if key in card:
-            lines.append(f"{key.replace('_', ' ')}: {card[key]}")
+    lines.append(html.escape(describe_data_card(card)))
+    if card.get("date"):
+        lines.append(f"trained {html.escape(str(card['date'])[:10])}")
     return "<br>".join(lines)
 
 

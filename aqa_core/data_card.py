@@ -1,0 +1,32 @@
+"""The model's data card in words, for every place that shows a score (CLI, app).
+
+Kept apart from ``bundle`` so the GUI can describe a model without importing torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def describe_data_card(card: dict[str, Any]) -> str:
+    """One line saying what a model learnt from, shown beside every score it gives.
+
+    Reads the data card keys the trainer writes: dataset, synthetic, split_sizes, validation
+    (with "rho"), intended_use. Missing keys are left out rather than guessed.
+    """
+    kind = "synthetic dives" if card.get("synthetic") else "real dives"
+    parts = [f"{kind} ({card['dataset']})" if card.get("dataset") else kind]
+    sizes = card.get("split_sizes")
+    if isinstance(sizes, dict) and sizes:
+        parts.append(" / ".join(f"{n} {split}" for split, n in sizes.items()))
+    validation = card.get("validation")
+    if isinstance(validation, dict) and isinstance(validation.get("rho"), (int, float)):
+        parts.append(f"validation Spearman {validation['rho']:.2f}")
+    test = card.get("test")
+    if isinstance(test, dict) and isinstance(test.get("rho"), (int, float)):
+        parts.append(f"held-out test Spearman {test['rho']:.2f}")
+    if card.get("synthetic"):
+        parts.append("not validated on real footage")
+    if card.get("intended_use"):
+        parts.append(f"intended use: {card['intended_use']}")
+    return "; ".join(parts)
