@@ -16,7 +16,7 @@ from pathlib import Path
 from aqa_core.errors import DatasetError
 
 from .base import DiveDataset, DiveRecord, parse_float, parse_judges, require_unique_keys
-from .safe_pickle import load_annotation_pickle
+from .safe_pickle import load_annotation_pickle, load_split_list
 
 ANNOTATION_FILES = ("FineDiving_fine-grained_annotation.pkl", "fine-grained_annotation_aqa.pkl")
 FRAME_DIRS = ("FINADiving_MTL_256s", "FineDiving", ".")
@@ -38,11 +38,7 @@ def read_finediving(root: Path) -> DiveDataset:
     records = []
     for split in ("train", "test"):
         split_path = anno_path.parent / f"{split}_split.pkl"
-        if not split_path.is_file():
-            raise DatasetError(f"{split_path}: split file is missing")
-        keys = load_annotation_pickle(split_path)
-        if not isinstance(keys, (list, tuple)):
-            raise DatasetError(f"{split_path}: expected a list of (event, index) pairs")
+        keys = load_split_list(split_path, "(event, index) pairs")
         for key in keys:
             where = f"{anno_path}, dive {key!r}"
             if not isinstance(key, tuple) or len(key) != 2:

@@ -18,7 +18,7 @@ from pathlib import Path
 from aqa_core.errors import DatasetError
 
 from .base import DiveDataset, DiveRecord, parse_float, parse_judges, require_unique_keys
-from .safe_pickle import load_annotation_pickle
+from .safe_pickle import load_annotation_pickle, load_split_list
 
 ANNOTATION_FILES = ("augmented_final_annotations_dict.pkl", "final_annotations_dict.pkl")
 INFO_DIRS = (".", "info", "data/info")
@@ -56,11 +56,7 @@ def _from_pickles(path: Path) -> tuple[Mapping, dict[tuple[int, int], str], Path
     splits: dict[tuple[int, int], str] = {}
     for split in ("train", "test"):
         split_path = path.parent / f"{split}_split_0.pkl"
-        if not split_path.is_file():
-            raise DatasetError(f"{split_path}: split file is missing")
-        keys = load_annotation_pickle(split_path)
-        if not isinstance(keys, (list, tuple)):
-            raise DatasetError(f"{split_path}: expected a list of (video, clip) pairs")
+        keys = load_split_list(split_path, "(video, clip) pairs")
         for item in keys:
             key = _key(item, split_path)
             if key in splits:

@@ -34,3 +34,13 @@ def load_annotation_pickle(path: Path) -> Any:
         raise DatasetError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
         raise DatasetError(f"{path}: not a plain-data annotation pickle ({exc})") from None
+
+
+def load_split_list(path: Path, what: str) -> list[Any] | tuple[Any, ...]:
+    """A research dataset's split file: a pickled list of dive keys (``what`` names their form)."""
+    if not path.is_file():
+        raise DatasetError(f"{path}: split file is missing")
+    keys = load_annotation_pickle(path)
+    if not isinstance(keys, (list, tuple)):
+        raise DatasetError(f"{path}: expected a list of {what}")
+    return keys
