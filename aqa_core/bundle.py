@@ -18,7 +18,6 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from aqa_core.data_card import describe_data_card  # noqa: F401  (re-exported: the CLI prints it beside scores)
 from aqa_core.errors import BundleError
 from aqa_core.model import AQAModel
 from aqa_core.paths import resource

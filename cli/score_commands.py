@@ -10,7 +10,8 @@ import argparse
 import json
 from pathlib import Path
 
-from aqa_core.bundle import ModelBundle, default_bundle_path, describe_data_card, load_bundle
+from aqa_core.bundle import ModelBundle, default_bundle_path, load_bundle
+from aqa_core.data_card import describe_data_card
 from aqa_core.decoding import DECODINGS
 from aqa_core.errors import BundleError
 from aqa_core.result import ScoreResult

@@ -9,7 +9,8 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from aqa_core.bundle import bundle_from_model, describe_data_card, load_bundle, save_bundle
+from aqa_core.bundle import bundle_from_model, load_bundle, save_bundle
+from aqa_core.data_card import describe_data_card
 from aqa_core.errors import BundleError
 from aqa_core.model import AQAModel
 
