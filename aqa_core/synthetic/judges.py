@@ -32,7 +32,7 @@ def judge_model_path() -> Path:
 
 def round_half(x: np.ndarray) -> np.ndarray:
     """Clamp to [0, 10] and round to the half points judges may award."""
-    return np.clip(np.round(np.asarray(x, dtype=np.float64) * 2.0) / 2.0, 0.0, 10.0)
+    return np.clip(np.round(np.asarray(x, dtype=np.float64) * 2.0) / 2.0, 0.0, 10.0) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 @dataclass(frozen=True)
