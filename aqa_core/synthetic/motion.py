@@ -33,6 +33,7 @@ class Pose:
     far_arm: float
     elbow: float
     width: float  # apparent body width (1 = side-on); a twist makes it oscillate
+    spread: float = 0.0  # angle between the legs (0 = together): a loose shape or a stumble splits them
 
     def blend(self, other: Pose, t: float) -> Pose:
         t = min(max(t, 0.0), 1.0)
@@ -61,6 +62,8 @@ CROUCHED = Pose(hip=0.8, knee=1.2, near_arm=-0.6, far_arm=-0.6, elbow=0.2, width
 HANDSTAND = Pose(hip=0.0, knee=0.0, near_arm=math.pi, far_arm=math.pi, elbow=0.0, width=1.0)
 HANDSTAND_PRESS = Pose(hip=0.0, knee=0.0, near_arm=math.pi, far_arm=math.pi, elbow=0.9, width=1.0)  # bent arms before the push
 TWISTING = Pose(hip=0.2, knee=0.1, near_arm=2.6, far_arm=0.6, elbow=1.0, width=1.0)  # one arm up, one wrapped
+# a botched take-off: bent legs apart, one arm thrown forward and one back to catch the balance
+STUMBLE = Pose(hip=0.9, knee=1.3, near_arm=1.9, far_arm=-1.0, elbow=1.1, width=1.0, spread=1.1)
 
 
 def _smooth(t: float) -> float:
@@ -69,19 +72,26 @@ def _smooth(t: float) -> float:
 
 
 def shape_pose(position: str, looseness: float) -> Pose:
-    """The body shape held during the somersaults; ``looseness`` (the position fault) opens it."""
-    tight = 1.0 - 0.55 * looseness
+    """The body shape held during the somersaults; ``looseness`` (the position fault) opens it.
+
+    The opening is deliberately large (hips open by up to 70 %, legs split, arms off the legs):
+    a video model sees the diver as a blob of a few dozen pixels, so a loose shape has to change
+    the silhouette, not a joint angle by a few degrees.
+    """
+    tight = 1.0 - 0.7 * looseness
+    spread = 1.0 * looseness
     if position == "C":  # tuck: knees to the chest, hands on the shins
-        return Pose(hip=2.6 * tight, knee=2.5 * tight, near_arm=1.2, far_arm=1.3, elbow=1.2, width=1.0)
+        return Pose(hip=2.6 * tight, knee=2.5 * tight, near_arm=1.2 + 1.2 * looseness, far_arm=1.3 - 1.0 * looseness, elbow=1.2 * tight, width=1.0, spread=spread)
     if position == "B":  # pike: straight legs folded at the hips, hands towards the feet
-        return Pose(hip=2.6 * tight, knee=0.5 * looseness, near_arm=2.4 * tight, far_arm=2.3 * tight, elbow=0.0, width=1.0)
+        return Pose(hip=2.6 * tight, knee=1.2 * looseness, near_arm=2.4 * tight, far_arm=2.3 * tight, elbow=0.0, width=1.0, spread=spread)
     # straight / free: one line, bent at hips and knees when loose
-    return Pose(hip=0.6 * looseness, knee=0.4 * looseness, near_arm=0.2, far_arm=0.2, elbow=0.0, width=1.0)
+    return Pose(hip=1.2 * looseness, knee=1.3 * looseness, near_arm=0.2 + 1.0 * looseness, far_arm=0.2, elbow=0.0, width=1.0, spread=spread)
 
 
 def entry_pose(head_first: bool, line_fault: float) -> Pose:
+    """The line held into the water; ``line_fault`` (the entry fault) breaks it at hips and knees and splits the legs."""
     arms = math.pi if head_first else 0.1
-    return Pose(hip=0.8 * line_fault, knee=0.5 * line_fault, near_arm=arms, far_arm=arms - 0.5 * line_fault, elbow=0.0, width=1.0)
+    return Pose(hip=1.3 * line_fault, knee=1.5 * line_fault, near_arm=arms, far_arm=arms - 1.2 * line_fault, elbow=0.6 * line_fault, width=1.0, spread=0.8 * line_fault)
 
 
 def choreograph(
@@ -99,11 +109,12 @@ def choreograph(
     facing = 1 if direction in (1, 3) else -1  # forward/reverse face the water, back/inward the board
     spin = 1 if direction in (1, 2) else -1  # forward/back rotate towards the water, reverse/inward towards the board
     start_angle = math.pi if armstand else 0.0
-    rotation_error = math.radians(70.0) * faults["rotation"] * (1 if over_rotated else -1)
-    total_rotation = spin * (math.pi * dive.half_somersaults + rotation_error)
+    rotation_error = spin * math.radians(70.0) * faults["rotation"] * (1 if over_rotated else -1)
+    total_rotation = spin * math.pi * dive.half_somersaults
     head_first = (dive.half_somersaults + (1 if armstand else 0)) % 2 == 1
 
-    jump = (0.35 if armstand else 1.2 if springboard else 0.9) * (1.0 - 0.6 * faults["takeoff"])
+    stumble = faults["takeoff"]
+    jump = (0.35 if armstand else 1.2 if springboard else 0.9) * (1.0 - 0.75 * stumble)
     v_up = math.sqrt(2 * GRAVITY * jump)
     hip_start_height = height + (1.13 if armstand else 0.9)
     flight_time = (v_up + math.sqrt(v_up**2 + 2 * GRAVITY * hip_start_height)) / GRAVITY
@@ -133,9 +144,9 @@ def choreograph(
             t = (index - stand_frames) / CROUCH_FRAMES
             press = math.sin(math.pi * t)
             base = HANDSTAND if armstand else ARMS_UP
-            pose = base.blend(HANDSTAND_PRESS if armstand else CROUCHED, press)
+            pose = base.blend(HANDSTAND_PRESS if armstand else CROUCHED, press).blend(STUMBLE, stumble * t)
             dip = 0.3 * press if springboard else 0.0
-            lean = spin * 0.15 * t
+            lean = spin * (0.15 - 0.5 * stumble) * t  # a bad take-off leans back from the rotation
             frames.append(FrameState((start_x, -hip_start_height + (0.25 if not armstand else 0.1) * press + dip), start_angle + lean, facing, pose, dip))
         else:
             t = (index - takeoff_frame) / fps
@@ -145,11 +156,15 @@ def choreograph(
             # rotation is fastest in the middle, where the shape is tight
             progress = 0.5 * p + 0.5 * (p - math.sin(2 * math.pi * p) / (2 * math.pi))
             angle = start_angle + 0.15 * spin + (total_rotation - 0.15 * spin) * progress
+            # over- or under-rotation builds up in the second half, so the tilt shows before the entry
+            angle += rotation_error * _smooth((p - 0.4) / 0.6)
             if t > flight_time:
                 # under water the diver slows down quickly
                 sink = t - flight_time
                 y = (GRAVITY * flight_time - v_up) * 0.25 * (1 - math.exp(-4 * sink))
             pose = launch.blend(shape, _smooth(p / 0.15)).blend(entry, _smooth((p - 0.72) / 0.18))
+            # a stumble off the board carries into the first part of the flight
+            pose = pose.blend(STUMBLE, stumble * (1.0 - _smooth(p / 0.35)))
             if dive.half_twists:
                 # the twist opens the shape, wraps the arms and turns the body face-on and back
                 twist = math.pi * dive.half_twists * _smooth((p - 0.2) / 0.5)
@@ -176,8 +191,10 @@ def skeleton(state: FrameState) -> dict[str, np.ndarray]:
     pose = state.pose
     shoulder = hip + s["torso"] * up
     head = shoulder + (s["neck"] + s["head"]) * up
-    knee = limb(hip, pose.hip, s["thigh"])
-    ankle = limb(knee, pose.hip - pose.knee, s["shin"])
+    knee = limb(hip, pose.hip + 0.5 * pose.spread, s["thigh"])
+    ankle = limb(knee, pose.hip + 0.5 * pose.spread - pose.knee, s["shin"])
+    far_knee = limb(hip, pose.hip - 0.5 * pose.spread, s["thigh"])
+    far_ankle = limb(far_knee, pose.hip - 0.5 * pose.spread - pose.knee, s["shin"])
     near_elbow = limb(shoulder, pose.near_arm, s["upper_arm"])
     far_elbow = limb(shoulder, pose.far_arm, s["upper_arm"])
     return {
@@ -187,6 +204,8 @@ def skeleton(state: FrameState) -> dict[str, np.ndarray]:
         "hair": head + 0.45 * s["head"] * (0.6 * up - forward),  # the back of the head shows which way the diver faces
         "knee": knee,
         "ankle": ankle,
+        "far_knee": far_knee,
+        "far_ankle": far_ankle,
         "near_elbow": near_elbow,
         "near_wrist": limb(near_elbow, pose.near_arm + pose.elbow, s["forearm"]),
         "far_elbow": far_elbow,

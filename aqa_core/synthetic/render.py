@@ -19,8 +19,10 @@ from aqa_core.synthetic.motion import SEGMENTS, Choreography, FrameState, skelet
 
 SHIFT = 4  # fixed-point bits for cv2 drawing: 1/16 pixel precision
 SCALE = 1 << SHIFT
-DIVER_FRACTION = 0.30  # a standing diver's height as a fraction of the frame height
-EDGE_FRACTION = 0.38  # where the board's edge sits across the frame
+# a standing diver's height as a fraction of the frame height: after I3D's resize and centre crop
+# the diver must still span ~100 pixels, or the shape faults vanish into a few blurred pixels
+DIVER_FRACTION = 0.50
+EDGE_FRACTION = 0.32  # where the board's edge sits across the frame (the flight stays inside a centre crop)
 MARGIN = 6  # extra world pixels on each side for camera shake
 
 
@@ -45,11 +47,21 @@ class Look:
             wall=jitter((120, 135, 160), 35),
             water=jitter((40, 110, 170), 25),
             skin=jitter((215, 170, 135), 30),
-            suit=tuple(int(c) for c in rng.integers(20, 235, size=3)),  # type: ignore[arg-type]
+            suit=_saturated(rng),
             hair=jitter((60, 45, 30), 25),
             concrete=jitter((190, 190, 185), 20),
             camera_noise=float(rng.uniform(0.1, 0.5) if camera_noise is None else camera_noise),
         )
+
+
+def _saturated(rng: np.random.Generator) -> tuple[int, int, int]:
+    """A vivid swimsuit colour (one channel high, one low) that stands out from wall, water and skin."""
+    channels = rng.permutation(3)
+    colour = np.empty(3, int)
+    colour[channels[0]] = rng.integers(200, 256)
+    colour[channels[1]] = rng.integers(0, 50)
+    colour[channels[2]] = rng.integers(0, 256)
+    return tuple(int(c) for c in colour)  # type: ignore[return-value]
 
 
 class Scene:
@@ -127,14 +139,14 @@ class Renderer:
     def __init__(self, scene: Scene, plan: Choreography, splash: float, rng: np.random.Generator) -> None:
         self.scene = scene
         self.plan = plan
-        self.splash = 0.12 + 0.88 * splash  # even a rip entry shows a little water
+        self.splash = 0.04 + 0.96 * splash  # even a rip entry shows a little water
         self.rng = rng
         size = self.splash
-        count = int(6 + 40 * size)
+        count = int(3 + 60 * size)
         # droplets: start spread across the entry hole, fly up and out, fall back
-        self.drops_x = rng.normal(0.0, 0.15 + 0.3 * size, count)
-        self.drops_vx = rng.normal(0.0, 0.8 + 1.5 * size, count)
-        self.drops_vy = -rng.uniform(1.5, 2.0 + 6.5 * size, count)
+        self.drops_x = rng.normal(0.0, 0.1 + 0.35 * size, count)
+        self.drops_vx = rng.normal(0.0, 0.5 + 1.8 * size, count)
+        self.drops_vy = -rng.uniform(1.0, 1.5 + 7.0 * size, count)
         self.crown = rng.uniform(0.55, 1.0, 9)
 
     def render(self) -> np.ndarray:
@@ -182,9 +194,9 @@ class Renderer:
     def _draw_diver(self, frame: np.ndarray, state: FrameState, origin: tuple[int, int]) -> None:
         look, ppm = self.scene.look, self.scene.ppm
         joints = {name: self._px(point, origin) for name, point in skeleton(state).items()}
-        limb = max(2, int(round(0.11 * ppm)))
-        leg = max(2, int(round(0.15 * ppm)))
-        torso = max(2, int(round(0.27 * ppm * state.pose.width)))
+        limb = max(2, int(round(0.13 * ppm)))
+        leg = max(2, int(round(0.19 * ppm)))
+        torso = max(2, int(round(0.32 * ppm * state.pose.width)))
         far_skin = tuple(int(c * 0.75) for c in look.skin)
 
         def line(a: str, b: str, colour: tuple[int, int, int], thickness: int) -> None:
@@ -192,14 +204,18 @@ class Renderer:
 
         line("shoulder", "far_elbow", far_skin, limb)
         line("far_elbow", "far_wrist", far_skin, limb)
+        line("hip", "far_knee", far_skin, leg)
+        line("far_knee", "far_ankle", far_skin, leg)
         line("hip", "knee", look.skin, leg)
         line("knee", "ankle", look.skin, leg)
         line("hip", "shoulder", look.skin, torso)
-        # the swimsuit: hips and the top of the thighs
+        # the swimsuit: most of the torso and the top of the thighs, in a vivid colour, so the
+        # hip fold of a tuck or pike (and its opening) is a high-contrast edge
         hip = np.array(joints["hip"], np.float64)
-        suit_top = tuple(int(v) for v in hip + 0.3 * (np.array(joints["shoulder"]) - hip))
-        suit_leg = tuple(int(v) for v in hip + 0.25 * (np.array(joints["knee"]) - hip))
-        cv2.line(frame, suit_top, suit_leg, look.suit, torso + 1, cv2.LINE_AA, SHIFT)
+        suit_top = tuple(int(v) for v in hip + 0.6 * (np.array(joints["shoulder"]) - hip))
+        suit_leg = tuple(int(v) for v in hip + 0.3 * (np.array(joints["knee"]) - hip))
+        cv2.line(frame, suit_top, tuple(int(v) for v in hip), look.suit, torso + 1, cv2.LINE_AA, SHIFT)
+        cv2.line(frame, tuple(int(v) for v in hip), suit_leg, look.suit, leg + 1, cv2.LINE_AA, SHIFT)
         cv2.circle(frame, joints["head"], int(SEGMENTS["head"] * ppm * SCALE), look.skin, -1, cv2.LINE_AA, SHIFT)
         cv2.circle(frame, joints["hair"], int(0.65 * SEGMENTS["head"] * ppm * SCALE), look.hair, -1, cv2.LINE_AA, SHIFT)
         line("shoulder", "near_elbow", look.skin, limb)
@@ -213,15 +229,15 @@ class Renderer:
         size, x0 = self.splash, self.plan.entry_x
         white = (235, 242, 248)
         overlay = frame.copy()
-        # foam on the surface: spreads and stays
-        half_width = (0.3 + 0.9 * size) * (0.6 + 0.4 * min(t / 0.4, 1.0))
+        # foam on the surface: spreads and stays (a rip entry leaves only a small ring)
+        half_width = (0.12 + 1.1 * size) * (0.6 + 0.4 * min(t / 0.4, 1.0))
         centre = self._px((x0, 0.0), origin)
         axes = (int(half_width * self.scene.ppm * SCALE), int(0.1 * self.scene.ppm * SCALE))
         cv2.ellipse(overlay, centre, axes, 0, 0, 360, white, -1, cv2.LINE_AA, SHIFT)
-        # the column: rises for a few frames, then collapses
-        envelope = min(since / 4.0, 1.0) * max(0.0, 1.0 - since / 20.0)
+        # the column: rises for a few frames, then collapses; a big splash stands longer
+        envelope = min(since / 4.0, 1.0) * max(0.0, 1.0 - since / (8.0 + 22.0 * size))
         if envelope > 0:
-            column_height = 2.6 * size * envelope
+            column_height = 3.0 * size * envelope
             xs = np.linspace(-half_width * 0.6, half_width * 0.6, len(self.crown))
             crown = [(x0 + x, -column_height * c * (1 - (x / (half_width + 1e-6)) ** 2)) for x, c in zip(xs, self.crown)]
             polygon = np.array([self._px(p, origin) for p in [(x0 + xs[-1], 0.0), (x0 + xs[0], 0.0)] + crown], np.int32)
