@@ -78,6 +78,19 @@ def test_regression_baseline_and_usdl_train(tmp_path: Path) -> None:
         assert card["loss"] == loss and np.isfinite(card["test"]["rho"])
 
 
+def test_gpu_out_of_memory_names_a_batch_size_that_fits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An OOM in a step becomes one message with a smaller batch and the accumulate alternative."""
+    import trainer.loop
+
+    def exhausted(self, inputs: torch.Tensor) -> torch.Tensor:
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(trainer.loop._Forward, "forward", exhausted)
+    make_npz(tmp_path)
+    with pytest.raises(AQAError, match=r"micro-batches of 8 dives; try batch_size 8 or accumulate 4"):
+        train(config(tmp_path, "oom", batch_size=16, accumulate=2))
+
+
 def test_config_errors_are_user_messages(tmp_path: Path) -> None:
     bad = tmp_path / "c.yaml"
     bad.write_text("dataset: f.npz\nout: b\nwork_dir: w\nepochz: 3\n")
