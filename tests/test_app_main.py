@@ -64,6 +64,27 @@ def test_demo_dives_are_generated_once(app_home) -> None:  # noqa: F811
     assert again == dives and len(calls) == 2 and dives[0].video.stat().st_mtime_ns == stamp
 
 
+def test_demo_dives_are_new_dives_in_the_demo_models_venue(app_home) -> None:  # noqa: F811
+    """The shipped model saw one hall: the demo films new dives there, none of its training dives."""
+    import csv
+    import json
+    from dataclasses import asdict
+
+    from app.demo import DEMO_MODEL_DATA_SEED, demo_folder
+    from aqa_core.paths import resource
+    from aqa_core.synthetic.dataset import dataset_venue, dive_seed
+
+    card = json.loads(resource("models", "demo_musdl", "bundle.json").read_text())["data_card"]
+    assert card["dataset_notes"]["seed"] == DEMO_MODEL_DATA_SEED
+    prepare_demo(n=2)
+    made = json.loads((demo_folder() / "dataset.json").read_text())
+    assert made["venue"] == json.loads(json.dumps(asdict(dataset_venue(DEMO_MODEL_DATA_SEED))))
+    with (demo_folder() / "synthetic_truth.csv").open(newline="") as handle:
+        seeds = {int(row["seed"]) for row in csv.DictReader(handle)}
+    trained_on = {dive_seed(DEMO_MODEL_DATA_SEED, i) for i in range(card["dataset_notes"]["dives"])}
+    assert seeds and not seeds & trained_on
+
+
 def test_demo_session_loads_and_scores_the_first_dive(qtbot, window) -> None:  # noqa: ANN001
     window.start_demo(n=2)
     qtbot.waitUntil(lambda: window.demo_list is not None, timeout=60000)

@@ -12,6 +12,7 @@ from aqa_core.errors import DatasetError
 from aqa_core.paths import shared_dir
 from aqa_core.rules import apply_panel_rule, difficulty, parse_dive
 from aqa_core.synthetic import FAULTS, generate_dive, write_dataset
+from aqa_core.synthetic.dataset import dataset_venue
 from aqa_core.synthetic.faults import commentary, quality_from_fault_matrix, quality_from_faults, sample_fault_matrix
 from aqa_core.synthetic.fit import fit_judge_model, panel_statistics, read_panels
 from aqa_core.synthetic.dive import dive_menu
@@ -104,6 +105,33 @@ def test_bigger_faults_lower_quality_and_scores() -> None:
         assert quality_from_faults({**clean, name: 0.9}) < quality_from_faults(clean)
 
 
+def test_fault_prior_chains_the_phases_yet_every_fault_occurs_on_its_own() -> None:
+    faults = sample_fault_matrix(np.random.default_rng(3), 5000)
+    corr = np.corrcoef(faults.T)
+    index = {name: i for i, name in enumerate(FAULTS)}
+    # a low take-off rushes the rotation; a crooked entry throws water
+    assert corr[index["takeoff"], index["rotation"]] > 0.4
+    assert corr[index["rotation"], index["splash"]] > 0.4 and corr[index["entry"], index["splash"]] > 0.4
+    # the position fault has no cause but the diver's form, so it stays the least tied
+    assert corr[index["position"], index["takeoff"]] < 0.3
+    for name in FAULTS:  # blown phases: every fault reaches the bad end of its range
+        assert (faults[:, index[name]] > 0.6).mean() > 0.01, name
+    assert faults.min() >= 0.0 and faults.max() <= 1.0
+    assert abs(faults.mean() - 0.25) < 0.05
+
+
+def test_dives_of_one_dataset_share_the_venue_not_the_diver() -> None:
+    def wall(dive) -> np.ndarray:  # the top rows of the first frame: wall, no diver
+        return np.median(dive.frames[0, :8].reshape(-1, 3), axis=0)
+
+    venue, other = dataset_venue(1), dataset_venue(2)
+    assert venue == dataset_venue(1) and venue != other
+    first, second = (generate_dive(seed, "107B", 10.0, size=SMALL, venue=venue, camera_noise=0.0) for seed in (1, 2))
+    elsewhere = generate_dive(1, "107B", 10.0, size=SMALL, venue=other, camera_noise=0.0)
+    assert np.abs(wall(first) - wall(second)).max() <= 12
+    assert np.abs(wall(first) - wall(elsewhere)).max() > np.abs(wall(first) - wall(second)).max()
+
+
 def test_splash_fault_shows_as_white_water_after_entry() -> None:
     def white_pixels(splash: float) -> int:
         dive = generate_dive(2, "407C", 3.0, faults={"splash": splash}, size=SMALL, camera_noise=0.0)
@@ -137,7 +165,7 @@ def test_written_dataset_reads_back_with_video_and_trainer_readers(tmp_path: Pat
     assert first.shape == (5, SMALL[1], SMALL[0], 3)
     # the decoded video is the generated one (up to MP4 compression)
     seed = int(next(csv.DictReader((out / "synthetic_truth.csv").open()))["seed"])
-    original = generate_dive(seed, size=SMALL).frames[:5].astype(int)
+    original = generate_dive(seed, size=SMALL, venue=dataset_venue(1)).frames[:5].astype(int)
     assert np.abs(first.astype(int) - original).mean() < 6
     dataset = read_own_csv(out)
     assert [r.final_score for r in dataset.records] == [float(row["final_score"]) for row in rows]

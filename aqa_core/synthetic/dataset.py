@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 import cv2
@@ -26,6 +27,7 @@ from aqa_core.errors import DatasetError
 from aqa_core.synthetic.dive import DEFAULT_SIZE, SyntheticDive, generate_dive
 from aqa_core.synthetic.faults import FAULTS
 from aqa_core.synthetic.judges import PANEL_SIZE, default_judge_model
+from aqa_core.synthetic.render import Venue
 
 SPLITS = ("train", "val", "test")
 ANNOTATION_COLUMNS = (
@@ -33,12 +35,18 @@ ANNOTATION_COLUMNS = (
     + [f"judge{i}" for i in range(1, PANEL_SIZE + 1)]
     + ["final_score", "split", "commentary"]
 )
+VENUE_STREAM = 0x7E7E  # keeps the venue's draws apart from the dives' (whose streams are [seed, index])
 TRUTH_COLUMNS = ["video", "seed", "quality", "panel_mean", "over_rotated", *FAULTS]
 
 
 def dive_seed(dataset_seed: int, index: int) -> int:
     """The seed of dive ``index``: independent of n, so a smaller dataset is a prefix of a larger one."""
     return int(np.random.SeedSequence([dataset_seed, index]).generate_state(1)[0])
+
+
+def dataset_venue(dataset_seed: int) -> Venue:
+    """The hall and camera every dive of a dataset shares, from its own stream of the dataset seed."""
+    return Venue.sample(np.random.default_rng(np.random.SeedSequence([dataset_seed, VENUE_STREAM])))
 
 
 def assign_splits(n: int, seed: int, fractions: Sequence[float]) -> list[str]:
@@ -104,16 +112,20 @@ def write_dataset(
     split_fractions: Sequence[float] = (0.7, 0.15, 0.15),
     size: tuple[int, int] = DEFAULT_SIZE,
     progress: Callable[[int, int], None] | None = None,
+    venue: Venue | None = None,
 ) -> Path:
     """Generate ``n`` dives into ``out_dir`` (which must not exist or be empty); returns the folder.
 
-    ``size`` is (width, height); ``progress(done, n)`` is called after each dive.
+    ``size`` is (width, height); ``progress(done, n)`` is called after each dive. All dives are
+    filmed at one venue (a dataset is one competition's broadcast): ``venue``, by default the one
+    drawn from ``seed``.
     """
     out = Path(out_dir)
     if n < 1:
         raise DatasetError(f"{out}: the number of dives must be at least 1, not {n}")
     _prepare_target(out)
     splits = assign_splits(n, seed, split_fractions)
+    venue = venue or dataset_venue(seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
@@ -122,7 +134,7 @@ def write_dataset(
         annotations, truth = [], []
         for index in range(n):
             seed_i = dive_seed(seed, index)
-            dive = generate_dive(seed_i, size=size)
+            dive = generate_dive(seed_i, size=size, venue=venue)
             video = f"videos/dive_{index + 1:05d}.mp4"
             write_video(staging / video, dive)
             annotations.append(_annotation_row(video, dive, splits[index]))
@@ -138,6 +150,7 @@ def write_dataset(
             "size": list(size),
             "split_fractions": list(split_fractions),
             "judge_model": default_judge_model().source,
+            "venue": asdict(venue),
         }
         (staging / "dataset.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
         _write_csv(staging / "annotations.csv", ANNOTATION_COLUMNS, annotations)

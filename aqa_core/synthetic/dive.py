@@ -7,7 +7,7 @@ compare the same dive done well and done badly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -17,7 +17,7 @@ from aqa_core.rules import apply_panel_rule, difficulty, heights_with_difficulty
 from aqa_core.synthetic.faults import commentary, quality_from_faults, sample_faults, validate_faults
 from aqa_core.synthetic.judges import JudgeModel, default_judge_model
 from aqa_core.synthetic.motion import choreograph
-from aqa_core.synthetic.render import Look, Renderer, Scene
+from aqa_core.synthetic.render import Look, Renderer, Scene, Venue
 
 FPS = 30.0
 FRAME_RANGE = (103, 120)  # like the MTL-AQA dive windows
@@ -88,12 +88,14 @@ def generate_dive(
     n_frames: int | None = None,
     camera_noise: float | None = None,
     judge_model: JudgeModel | None = None,
+    venue: Venue | None = None,
 ) -> SyntheticDive:
     """Render one dive deterministically from ``seed``; unspecified choices are drawn from it.
 
     ``faults`` may name only some faults (the rest are 0); ``None`` draws all of them from the
     prior. ``size`` is (width, height). ``n_frames`` (default: drawn from 103-120) is raised when
-    the dive needs more (stand, take-off, flight and a settled splash: 75-95 frames). Raises
+    the dive needs more (stand, take-off, flight and a settled splash: 75-95 frames). ``venue``
+    (default: drawn from the seed) is the hall and camera; ``camera_noise`` overrides its noise. Raises
     RuleError for a dive number or height the DD table does not know.
     """
     model = judge_model or default_judge_model()
@@ -122,7 +124,10 @@ def generate_dive(
 
     plan = choreograph(dive, float(height), fault_values, over_rotated, frame_count, FPS)
     apex = max(-state.hip[1] for state in plan.frames) - float(height)
-    look = Look.sample(look_rng, camera_noise)
+    venue = venue or Venue.sample(look_rng)
+    if camera_noise is not None:
+        venue = replace(venue, camera_noise=float(camera_noise))
+    look = Look.sample(look_rng, venue)
     scene = Scene(size, float(height), apex, look_rng, look)
     frames = Renderer(scene, plan, fault_values["splash"], camera_rng).render()
 

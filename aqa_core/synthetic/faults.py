@@ -47,19 +47,40 @@ def validate_faults(faults: Mapping[str, float]) -> dict[str, float]:
     return result
 
 
+# A diver's form on the day runs through the whole dive: this share of each phase's own error is
+# common to all phases, the rest is that phase's own slip.
+FORM_SHARE = 0.35
+
+# How much of each downstream fault is inherited from the faults before it, in the order a dive
+# happens: a low take-off leaves too little time to finish the rotation; a rotation error or a
+# loose shape makes the line hard to save at the entry; a crooked or broken entry throws water.
+# The rest of each fault is the diver's own error at that phase. The splash keeps only about a
+# third of its own, like a panel that reads most of the dive from how it enters the water.
+FAULT_CAUSES: dict[str, dict[str, float]] = {
+    "rotation": {"takeoff": 0.40},
+    "entry": {"rotation": 0.30, "position": 0.20},
+    "splash": {"rotation": 0.35, "entry": 0.30},
+}
+
+
 def sample_fault_matrix(rng: np.random.Generator, n: int) -> np.ndarray:
     """Draw ``n`` dives' faults from the generator's prior: shape (n, len(FAULTS)), columns in FAULTS order.
 
-    Most dives are decent (Beta(1.3, 4) per fault, mean about 0.25); one in twelve has a blown
-    part (one fault near 1), which gives the long low tail real panels show. The splash mixes
-    in the rotation and entry errors because a crooked entry throws more water.
+    Each phase's own error mixes the dive's form (``FORM_SHARE``) with the phase's own slip, both
+    Beta(1.3, 4) (mean about 0.25). Faults then pass down the dive in order as ``FAULT_CAUSES``
+    says, so the phases correlate the way they do in real dives (a low take-off and a big splash
+    go together). One dive in twelve has a blown phase, at least 0.7 whatever came before, which
+    carries on into the later phases and gives the long low tail real panels show.
     """
-    faults = rng.beta(1.3, 4.0, size=(n, len(FAULTS)))
-    blown = rng.random(n) < 1 / 12
-    which = rng.integers(len(FAULTS), size=n)
-    faults[blown, which[blown]] = rng.uniform(0.7, 1.0, size=int(blown.sum()))
-    splash, rotation, entry = (FAULTS.index(name) for name in ("splash", "rotation", "entry"))
-    faults[:, splash] = np.clip(0.6 * faults[:, splash] + 0.2 * faults[:, rotation] + 0.2 * faults[:, entry], 0.0, 1.0)
+    form = rng.beta(1.3, 4.0, size=(n, 1))
+    faults = (1.0 - FORM_SHARE) * rng.beta(1.3, 4.0, size=(n, len(FAULTS))) + FORM_SHARE * form
+    blown = np.where(rng.random(n) < 1 / 12, rng.integers(len(FAULTS), size=n), -1)
+    accident = rng.uniform(0.7, 1.0, size=n)
+    for column, name in enumerate(FAULTS):  # dive order: a phase's causes are final before it
+        causes = FAULT_CAUSES.get(name, {})
+        inherited = sum(weight * faults[:, FAULTS.index(cause)] for cause, weight in causes.items())
+        faults[:, column] = np.clip((1.0 - sum(causes.values())) * faults[:, column] + inherited, 0.0, 1.0)
+        faults[blown == column, column] = np.maximum(faults[blown == column, column], accident[blown == column])
     return faults
 
 

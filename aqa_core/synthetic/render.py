@@ -27,8 +27,32 @@ MARGIN = 6  # extra world pixels on each side for camera shake
 
 
 @dataclass(frozen=True)
+class Venue:
+    """The pool hall and broadcast camera of one competition: every dive filmed there shares them.
+
+    Real AQA datasets are cut from a few broadcasts, so within a dataset the hall, the water and
+    the camera barely change while the divers (skin, hair, swimsuit) do; a dataset drawn with one
+    venue has the same structure.
+    """
+
+    wall: tuple[int, int, int]
+    water: tuple[int, int, int]
+    concrete: tuple[int, int, int]
+    camera_noise: float  # 0 = a perfect camera; 1 = shaky and grainy
+
+    @classmethod
+    def sample(cls, rng: np.random.Generator, camera_noise: float | None = None) -> Venue:
+        return cls(
+            wall=_jitter(rng, (120, 135, 160), 35),
+            water=_jitter(rng, (40, 110, 170), 25),
+            concrete=_jitter(rng, (190, 190, 185), 20),
+            camera_noise=float(rng.uniform(0.1, 0.5) if camera_noise is None else camera_noise),
+        )
+
+
+@dataclass(frozen=True)
 class Look:
-    """Colours and camera character of one video (drawn from the seed)."""
+    """Colours and camera character of one video: its venue's, and the diver's own."""
 
     wall: tuple[int, int, int]
     water: tuple[int, int, int]
@@ -36,22 +60,24 @@ class Look:
     suit: tuple[int, int, int]
     hair: tuple[int, int, int]
     concrete: tuple[int, int, int]
-    camera_noise: float  # 0 = a perfect camera; 1 = shaky and grainy
+    camera_noise: float
 
     @classmethod
-    def sample(cls, rng: np.random.Generator, camera_noise: float | None = None) -> Look:
-        def jitter(base: tuple[int, int, int], amount: int) -> tuple[int, int, int]:
-            return tuple(int(np.clip(c + rng.integers(-amount, amount + 1), 0, 255)) for c in base)  # type: ignore[return-value]
-
+    def sample(cls, rng: np.random.Generator, venue: Venue) -> Look:
+        """A diver drawn from ``rng`` filmed at ``venue``."""
         return cls(
-            wall=jitter((120, 135, 160), 35),
-            water=jitter((40, 110, 170), 25),
-            skin=jitter((215, 170, 135), 30),
+            wall=venue.wall,
+            water=venue.water,
+            skin=_jitter(rng, (215, 170, 135), 30),
             suit=_saturated(rng),
-            hair=jitter((60, 45, 30), 25),
-            concrete=jitter((190, 190, 185), 20),
-            camera_noise=float(rng.uniform(0.1, 0.5) if camera_noise is None else camera_noise),
+            hair=_jitter(rng, (60, 45, 30), 25),
+            concrete=venue.concrete,
+            camera_noise=venue.camera_noise,
         )
+
+
+def _jitter(rng: np.random.Generator, base: tuple[int, int, int], amount: int) -> tuple[int, int, int]:
+    return tuple(int(np.clip(c + rng.integers(-amount, amount + 1), 0, 255)) for c in base)  # type: ignore[return-value]
 
 
 def _saturated(rng: np.random.Generator) -> tuple[int, int, int]:
