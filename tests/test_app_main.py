@@ -26,14 +26,20 @@ def window(qtbot, app_home, tmp_path):  # noqa: ANN001, F811 (pytest fixtures)
     win.commands.shutdown()
 
 
-def test_each_analysis_is_saved_with_the_real_panel(qtbot, window, tiny_video) -> None:  # noqa: ANN001
-    from app.storage.repository import Repository
-
+def score_and_save(qtbot, window, tiny_video):  # noqa: ANN001, ANN201
+    """Open a tiny video, wait for its analysis and for the save; returns (result, saved dive ids)."""
     saved: list[int] = []
     window.commands.saved.connect(saved.append)
     window.commands.open_video(tiny_video(count=40))
     result = wait_for_result(qtbot, window.state)
     qtbot.waitUntil(lambda: bool(saved), timeout=20000)
+    return result, saved
+
+
+def test_each_analysis_is_saved_with_the_real_panel(qtbot, window, tiny_video) -> None:  # noqa: ANN001
+    from app.storage.repository import Repository
+
+    result, saved = score_and_save(qtbot, window, tiny_video)
     stored = Repository(window.commands.db).latest_analysis(saved[0])
     assert stored.to_dict() == {**result.to_dict(), "video": stored.video}
     marks = [8.0, 8.5, 7.5, 8.0, 9.0, 8.0, 7.0]
@@ -158,11 +164,7 @@ def test_compare_view_keeps_two_dives_aligned_on_the_event(qtbot, window, tiny_v
 
 
 def test_a_stored_dive_opens_from_the_browser_without_rescoring(qtbot, window, tiny_video) -> None:  # noqa: ANN001
-    saved: list[int] = []
-    window.commands.saved.connect(saved.append)
-    window.commands.open_video(tiny_video(count=40))
-    result = wait_for_result(qtbot, window.state)
-    qtbot.waitUntil(lambda: bool(saved), timeout=20000)
+    result, saved = score_and_save(qtbot, window, tiny_video)
     qtbot.waitUntil(lambda: window.sessions.table_model.rowCount() == 1, timeout=20000)
     window.commands.set_dive(window.state.dive.with_changes(dive_number="305C"))  # a correction, saved too
     latest = window.state.result

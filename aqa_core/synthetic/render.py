@@ -41,12 +41,12 @@ class Venue:
     camera_noise: float  # 0 = a perfect camera; 1 = shaky and grainy
 
     @classmethod
-    def sample(cls, rng: np.random.Generator, camera_noise: float | None = None) -> Venue:
+    def sample(cls, rng: np.random.Generator) -> Venue:
         return cls(
             wall=_jitter(rng, (120, 135, 160), 35),
             water=_jitter(rng, (40, 110, 170), 25),
             concrete=_jitter(rng, (190, 190, 185), 20),
-            camera_noise=float(rng.uniform(0.1, 0.5) if camera_noise is None else camera_noise),
+            camera_noise=float(rng.uniform(0.1, 0.5)),
         )
 
 
