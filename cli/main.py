@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "cli.trainer_commands",  # train, evaluate
     "cli.app_commands",  # app
     "cli.session_commands",  # sessions export/import
+    "cli.dataset_commands",  # dataset check
 )
 
 

@@ -9,32 +9,35 @@ import numpy as np
 import pytest
 
 from aqa_core.errors import DatasetError
-from trainer.datasets import carve_validation, detect_kind, open_dataset
+from trainer.datasets import carve_validation, detect_kind, inspect_dataset, open_dataset
 
 HEADER = "video,start_frame,end_frame,event,dive_number,height,difficulty,judge1,judge2,judge3,judge4,judge5,judge6,judge7,final_score,split,commentary\n"
 
 
-def write_own(folder: Path, rows: list[str]) -> Path:
+def write_own(folder: Path, rows: list[str], tiny_video) -> Path:
+    """annotations.csv plus a real 24-frame video for every row (the reader probes each one)."""
     folder.mkdir(parents=True, exist_ok=True)
     for row in rows:
-        (folder / row.split(",")[0]).write_bytes(b"x")
+        name = row.split(",")[0]
+        if not (folder / name).exists():
+            (folder / name).write_bytes(tiny_video(count=24, name=name).read_bytes())
     (folder / "annotations.csv").write_text(HEADER + "".join(r + "\n" for r in rows))
     return folder
 
 
-GOOD = [
+GOOD = [  # final scores as the 7-judge rule gives them: 24 x 3.0 and 18 x 3.4
     "a.mp4,,,individual,107B,10,3.0,8,8.5,8,7.5,8,8,9,72.0,train,nice",
-    "b.mp4,3,90,individual,5253B,3,3.4,6,6,6.5,6,5.5,6,6,61.2,val,",
+    "b.mp4,3,20,individual,5253B,3,3.4,6,6,6.5,6,5.5,6,6,61.2,val,",
     "c.mp4,,,individual,,,,,,,,,,,50.5,test,",
 ]
 
 
-def test_own_layout_reads_every_field(tmp_path: Path) -> None:
-    ds = open_dataset(write_own(tmp_path / "d", GOOD))
-    assert ds.kind == "own" and ds.split_sizes() == {"train": 1, "val": 1, "test": 1}
+def test_own_layout_reads_every_field(tmp_path: Path, tiny_video) -> None:
+    ds = open_dataset(write_own(tmp_path / "d", GOOD, tiny_video))
+    assert ds.kind == "own" and ds.split_sizes() == {"train": 1, "val": 1, "test": 1} and not ds.problems
     a, b, c = ds.records
     assert a.judge_scores == (8, 8.5, 8, 7.5, 8, 8, 9) and a.window is None and a.commentary == "nice"
-    assert b.window == (3, 90) and b.height == 3.0 and b.difficulty == 3.4 and b.video == (tmp_path / "d" / "b.mp4").resolve()
+    assert b.window == (3, 20) and b.height == 3.0 and b.difficulty == 3.4 and b.video == (tmp_path / "d" / "b.mp4").resolve()
     assert c.judge_scores is None and c.difficulty is None and c.dive_number is None
 
 
@@ -49,19 +52,23 @@ def test_own_layout_reads_every_field(tmp_path: Path) -> None:
         ("d.mp4,,,team,107B,10,3.0,8,8.5,8,7.5,8,8,9,72,train,", "event"),
     ],
 )
-def test_own_layout_refuses_bad_rows_naming_file_and_row(tmp_path: Path, bad: str, reason: str) -> None:
-    folder = write_own(tmp_path / "d", [*GOOD, bad])
+def test_own_layout_lists_bad_rows_and_strict_refuses_them(tmp_path: Path, tiny_video, bad: str, reason: str) -> None:
+    folder = write_own(tmp_path / "d", [*GOOD, bad], tiny_video)
+    ds = open_dataset(folder)  # default: the bad row is left out and listed, the good ones train
+    assert len(ds.records) == 3 and len(ds.problems) == 1
+    assert ds.problems[0].problem.startswith("row 5: ") and reason in ds.problems[0].problem
     with pytest.raises(DatasetError) as err:
-        open_dataset(folder)
+        open_dataset(folder, strict=True)
     message = str(err.value)
-    assert "annotations.csv" in message and "row 5" in message and reason in message
+    assert "annotations.csv" in message and "row 5" in message and reason in message and "\n" not in message
 
 
-def test_own_layout_refuses_missing_video(tmp_path: Path) -> None:
-    folder = write_own(tmp_path / "d", GOOD)
+def test_own_layout_refuses_missing_video_unless_partial(tmp_path: Path, tiny_video) -> None:
+    folder = write_own(tmp_path / "d", GOOD, tiny_video)
     (folder / "b.mp4").unlink()
-    with pytest.raises(DatasetError, match=r"row 3: video b.mp4 does not exist"):
+    with pytest.raises(DatasetError, match=r"frames or video unusable for 1 dive \(b.mp4@3-20: row 3: video .*b.mp4 does not exist\)"):
         open_dataset(folder)
+    assert [r.key for r in open_dataset(folder, partial=True).records] == ["a.mp4", "c.mp4"]
 
 
 def _pickle(path: Path, obj: object, protocol: int = 2) -> None:
@@ -81,22 +88,30 @@ def test_mtl_aqa_layout_with_frame_folders(tmp_path: Path) -> None:
     _pickle(info / "test_split_0.pkl", [(1, 1)])
     for v, c in labels:
         (tmp_path / "frames" / f"{v:02d}_{c:02d}").mkdir(parents=True)
+        (tmp_path / "frames" / f"{v:02d}_{c:02d}" / "00000.jpg").write_bytes(b"jpeg")
     assert detect_kind(tmp_path) == "mtl_aqa"
     ds = open_dataset(tmp_path)
-    assert [r.key for r in ds.records] == ["01_01", "01_02", "02_01"]
+    assert [r.key for r in ds.records] == ["01_01", "01_02", "02_01"] and not ds.problems
     first = ds.records[0]
     assert first.split == "test" and first.final_score == 88.0 and first.judge_scores[4] == 8.5
-    assert first.video == tmp_path / "frames" / "01_01" and first.window is None
+    assert first.video == tmp_path / "frames" / "01_01" and first.frames == (tmp_path / "frames" / "01_01" / "00000.jpg",)
 
 
-def test_mtl_aqa_whole_video_uses_annotated_window(tmp_path: Path) -> None:
-    _pickle(tmp_path / "final_annotations_dict.pkl", {(3, 1): {"final_score": 50.0, "difficulty": 2.5, "judge_scores": [6.5] * 7, "start_frame": 100, "end_frame": 190}})
-    _pickle(tmp_path / "train_split_0.pkl", [(3, 1)])
+def test_mtl_aqa_whole_video_uses_annotated_window(tmp_path: Path, tiny_video) -> None:
+    labels = {
+        (3, 1): {"final_score": 48.75, "difficulty": 2.5, "judge_scores": [6.5] * 7, "start_frame": 4, "end_frame": 20},
+        (3, 2): {"final_score": 48.75, "difficulty": 2.5, "judge_scores": [6.5] * 7, "start_frame": 10, "end_frame": 40},
+    }
+    _pickle(tmp_path / "final_annotations_dict.pkl", labels)
+    _pickle(tmp_path / "train_split_0.pkl", [(3, 1), (3, 2)])
     _pickle(tmp_path / "test_split_0.pkl", [])
     (tmp_path / "whole_videos").mkdir()
-    (tmp_path / "whole_videos" / "03.mp4").write_bytes(b"x")
-    (record,) = open_dataset(tmp_path).records
-    assert record.video == tmp_path / "whole_videos" / "03.mp4" and record.window == (100, 190)
+    tiny_video(count=24, name="whole_videos/03.mp4")
+    ds = inspect_dataset(tmp_path)
+    (record,) = ds.records
+    assert record.video == tmp_path / "whole_videos" / "03.mp4" and record.window == (4, 20)
+    (problem,) = ds.problems
+    assert problem.dive == "03_02" and "window 10-40 ends past the video's last frame (23)" in problem.problem
 
 
 def test_restricted_unpickler_refuses_code(tmp_path: Path) -> None:
@@ -113,7 +128,10 @@ def test_mtl_aqa_refuses_missing_pixels(tmp_path: Path) -> None:
     _pickle(tmp_path / "final_annotations_dict.pkl", {(1, 1): {"final_score": 50.0, "difficulty": 2.5, "judge_scores": [6.5] * 7}})
     _pickle(tmp_path / "train_split_0.pkl", [(1, 1)])
     _pickle(tmp_path / "test_split_0.pkl", [])
-    with pytest.raises(DatasetError, match="dive 01_01: no frames/01_01/ folder"):
+    with pytest.raises(DatasetError, match="no MTL-AQA frames or videos found"):
+        open_dataset(tmp_path)
+    (tmp_path / "frames").mkdir()
+    with pytest.raises(DatasetError, match=r"unusable for 1 dive \(01_01: frame folder .*01_01 is missing\)"):
         open_dataset(tmp_path)
 
 
@@ -128,10 +146,14 @@ def test_mtl_aqa_csv_equivalent_reads_real_labels(tmp_path: Path) -> None:
     header, *rows = text.splitlines()
     for row in rows:
         video, clip = row.split(",")[:2]
-        (tmp_path / "frames" / f"{int(video):02d}_{int(clip):02d}").mkdir(parents=True)
+        folder = tmp_path / "frames" / f"{int(video):02d}_{int(clip):02d}"
+        folder.mkdir(parents=True)
+        (folder / "00000.jpg").write_bytes(b"jpeg")
     ds = open_dataset(tmp_path)
-    assert ds.kind == "mtl_aqa" and len(ds.records) == len(rows)
-    assert ds.split_sizes() == {"train": 1059, "val": 0, "test": 353}
+    assert ds.kind == "mtl_aqa" and ds.layout == "mtl_aqa_csv"
+    # The 30 rows whose final score the 7-judge rule does not give (tests/test_rules_mtl_aqa.py) are left out.
+    assert len(ds.records) == len(rows) - 30 and len(ds.problems) == 30
+    assert ds.listed_sizes() == {"train": 1059, "val": 0, "test": 353}
     assert ds.judges == 7 and all(r.dive_number for r in ds.records)
 
 
@@ -146,6 +168,7 @@ def test_finediving_layout(tmp_path: Path) -> None:
     _pickle(anno / "test_split.pkl", [("FullMenSynchronised10mPlatform_Tokyo2020Replays_2", 3)], protocol=4)
     for event, idx in labels:
         (tmp_path / "FINADiving_MTL_256s" / event / str(idx)).mkdir(parents=True)
+        (tmp_path / "FINADiving_MTL_256s" / event / str(idx) / "00489.jpg").write_bytes(b"jpeg")
     ds = open_dataset(tmp_path)
     assert ds.kind == "finediving"
     ind, sync = ds.records

@@ -35,6 +35,9 @@ class TrainConfig:
     out: Path  # the model bundle folder written at the end
     work_dir: Path  # checkpoints, progress log, feature cache
     dataset_kind: str = "auto"
+    frames_root: Path | None = None  # frames/videos kept apart from the annotations (FineDiving's FINADiving_MTL_256s)
+    strict: bool = False  # refuse a dataset with any problem dive instead of leaving those dives out
+    partial: bool = False  # train on the dives whose frames are present (a partial download)
     model: dict[str, Any] = field(default_factory=lambda: json.loads(json.dumps(DEFAULT_MODEL)))
     loss: str = "kl"  # "kl" (USDL/MUSDL) | "mse" | "l1" (regression on the head's expected score)
     sigma: float | None = None  # soft-label std in score units; None: 5 bins (the seed code's std=5)
@@ -58,7 +61,7 @@ class TrainConfig:
         return {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self).items()}
 
 
-_PATHS = ("dataset", "out", "work_dir", "feature_cache")
+_PATHS = ("dataset", "out", "work_dir", "feature_cache", "frames_root")
 
 
 def config_from_dict(raw: dict[str, Any], base: Path, where: str) -> TrainConfig:

@@ -1,9 +1,13 @@
 """Frozen-backbone feature cache: run the backbone once per dive, train heads on the cache.
 
-One ``.npy`` file per dive, named by a hash of the dive's pixels (file bytes or frame-folder
-bytes) + window + backbone config + segmentation, written atomically. Re-running skips every dive
-already cached, so an interrupted extraction resumes where it stopped, and changing the backbone
-or the segmentation can never mix stale features into a run.
+One ``.npy`` file per dive, named by a hash of the dive's pixels (file bytes, or the names and
+bytes of its own frame images) + window + backbone config + segmentation, written atomically.
+Re-running skips every dive already cached, so an interrupted extraction resumes where it
+stopped, and changing the backbone or the segmentation can never mix stale features into a run.
+
+Before the first dive is hashed or extracted, every record's pixels are checked again
+(``check_pixels``): a frame deleted or a video replaced since the dataset was read fails now,
+with every such dive named, not hours into the run.
 """
 
 from __future__ import annotations
@@ -25,21 +29,26 @@ from aqa_core.registry import BACKBONES
 from aqa_core.runtime import Runtime, choose_runtime
 
 from .datasets import DiveRecord
+from .datasets.pixels import check_video_window, frame_files
 from .progress import ProgressStream
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
+
+def _pixel_files(record: DiveRecord) -> list[Path]:
+    """The image files of a dive (its checked frame list, or a folder's images cut to the window)."""
+    assert record.video is not None
+    if record.frames is not None:
+        return list(record.frames)
+    files = frame_files(record.video)
+    return files[record.window[0] : record.window[1] + 1] if record.window is not None else files
 
 
-def _frame_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-
-
-def content_hash(path: Path) -> str:
-    """SHA-256 of a video file's bytes, or of a frame folder's file names and bytes."""
+def content_hash(record: DiveRecord) -> str:
+    """SHA-256 of a video file's bytes, or of the names and bytes of the dive's frame images."""
+    assert record.video is not None
     digest = hashlib.sha256()
-    files = _frame_files(path) if path.is_dir() else [path]
-    for file in files:
-        digest.update(file.name.encode() if path.is_dir() else b"")
+    images = record.frames is not None or record.video.is_dir()
+    for file in _pixel_files(record) if images else [record.video]:
+        digest.update(file.name.encode() if images else b"")
         with file.open("rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
@@ -47,20 +56,37 @@ def content_hash(path: Path) -> str:
 
 
 def cache_key(record: DiveRecord, backbone: dict[str, Any], segmentation: Any) -> str:
-    assert record.video is not None
-    spec = {"pixels": content_hash(record.video), "window": record.window, "backbone": backbone, "segmentation": segmentation}
+    spec = {"pixels": content_hash(record), "window": record.window, "backbone": backbone, "segmentation": segmentation}
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:40]
 
 
+def check_pixels(records: Sequence[DiveRecord]) -> None:
+    """Every dive's frames or video window is still usable; else one error naming them all."""
+    bad = []
+    for record in records:
+        try:
+            if record.video is None:
+                raise DatasetError("has no video to extract features from")
+            if record.frames is not None:
+                missing = next((f for f in record.frames if not f.is_file()), None)
+                if missing is not None:
+                    raise DatasetError(f"frame {missing} is missing")
+            elif not record.video.is_dir():
+                check_video_window(record.video, record.window)
+        except DatasetError as exc:
+            bad.append(f"{record.key}: {exc}")
+    if bad:
+        more = f"; and {len(bad) - 3} more" if len(bad) > 3 else ""
+        raise DatasetError(f"pixels unusable for {len(bad)} dive(s), nothing extracted: {'; '.join(bad[:3])}{more}")
+
+
 def load_record_clips(record: DiveRecord, segmentation: Any, size: int = 224) -> DiveClips:
-    """Clips of one dive from its video file or its folder of frame images."""
+    """Clips of one dive from its video file or its frame images."""
     if record.video is None:
         raise DatasetError(f"dive {record.key}: has no video to extract features from")
-    if not record.video.is_dir():
+    if record.frames is None and not record.video.is_dir():
         return load_dive_clips(record.video, record.window, segmentation, size)
-    files = _frame_files(record.video)
-    if record.window is not None:
-        files = files[record.window[0] : record.window[1] + 1]
+    files = _pixel_files(record)
     if not files:
         raise DatasetError(f"{record.video}: no frame images for dive {record.key}")
     frames = []
@@ -89,6 +115,7 @@ def extract_features(
     """(N, clips, D) features for ``records``, computing only the dives not yet cached."""
     import aqa_core.backbones  # noqa: F401  (registers backbones)
 
+    check_pixels(records)
     cache_dir.mkdir(parents=True, exist_ok=True)
     segmentation = model_config.get("segmentation", "usdl_10x16")
     keys = [cache_key(r, model_config["backbone"], segmentation) for r in records]

@@ -96,14 +96,19 @@ def train(config: TrainConfig, resume: bool = False, progress: ProgressStream | 
     try:
         progress = progress or ProgressStream(config.work_dir / LOG, enabled=ctx.is_main)
         torch.manual_seed(config.seed)
-        dataset = carve_validation(open_dataset(config.dataset, config.dataset_kind), config.val_fraction, config.seed)
+        opened = open_dataset(config.dataset, config.dataset_kind, config.frames_root, strict=config.strict, partial=config.partial)
+        listed = opened.listed_sizes()
+        dataset = carve_validation(opened, config.val_fraction, config.seed)
         _check_labels(dataset, config)
         sizes = dataset.split_sizes()
         if not sizes["train"] or not sizes["val"]:
             raise DatasetError(f"{dataset.source}: need training and validation dives, have {sizes}")
         finals = np.array([r.final_score for r in dataset.records])
         score_range = (float(finals.min()), float(finals.max()))
-        progress.emit("start", dataset=str(dataset.source), kind=dataset.kind, splits=sizes, world_size=ctx.world_size, config=config.to_json())
+        progress.emit(
+            "start", dataset=str(dataset.source), kind=dataset.kind, layout=dataset.layout or dataset.kind, splits=sizes, listed=listed,
+            left_out=[p.to_dict() for p in dataset.problems], world_size=ctx.world_size, config=config.to_json(),
+        )
         data = prepare_splits(dataset, config, progress, ctx)
         model = AQAModel(config.model, with_backbone=config.mode == "finetune")
         if config.mode == "features":  # end to end, the features change as the backbone trains
@@ -113,7 +118,7 @@ def train(config: TrainConfig, resume: bool = False, progress: ProgressStream | 
         model.load_state_dict(fit.best_state)
         test = trainer.evaluate(data["test"])[0] if sizes["test"] else None
         progress.emit("test", figures=test, best_epoch=fit.best_epoch)
-        card = data_card(dataset, config, len(fit.history), fit.best_epoch, fit.best_val, test)
+        card = data_card(dataset, config, len(fit.history), fit.best_epoch, fit.best_val, test) | dataset_use(dataset, listed)
         if ctx.is_main:
             save_bundle(bundle_from_model(model, config.name, config.version, card), config.out)
         barrier(ctx)
@@ -121,6 +126,16 @@ def train(config: TrainConfig, resume: bool = False, progress: ProgressStream | 
         return config.out
     finally:
         shutdown(ctx)
+
+
+def dataset_use(dataset: DiveDataset, listed: dict[str, int]) -> dict[str, Any]:
+    """Exactly which dives the model saw: the layout, dives used of those listed, and each left out and why."""
+    return {
+        "dataset_layout": dataset.layout or dataset.kind,
+        "split_sizes_listed": listed,  # what the dataset's own split files name (MTL-AQA / FineDiving have no val)
+        "left_out": [{"dive": dive, "problems": reasons} for dive, reasons in dataset.left_out().items()],
+        **({"judge_scores": dataset.notes["judge_scores"]} if "judge_scores" in dataset.notes else {}),
+    }
 
 
 def data_card(dataset: DiveDataset, config: TrainConfig, epochs_run: int, best_epoch: int, val: dict, test: dict | None) -> dict[str, Any]:

@@ -1,8 +1,13 @@
 """One dataset interface for every source (our CSV layout, MTL-AQA, FineDiving, feature files).
 
-Readers turn a source into a ``DiveDataset`` of ``DiveRecord`` rows. Each reader validates the
-whole source before returning anything, so a malformed row never yields a half-imported
-dataset: the first problem raises ``DatasetError`` naming the file, the row and the reason.
+Readers turn a source into a ``DiveDataset`` of ``DiveRecord`` rows. Each reader reads and checks
+the whole source before returning anything (labels, splits, every dive's frames or video window),
+so nothing is extracted or trained before all of it has been seen. A file that cannot be read at
+all raises ``DatasetError``; a problem with one dive (a typo in a mark, a final score the rule
+does not give, missing frames) is collected as a ``Problem`` and that dive is kept out of
+``records``. ``apply_policy`` then decides: by default label problems are left out and listed,
+missing pixels refuse unless ``partial`` is asked for, and ``strict`` refuses any problem. Labels
+are never repaired.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from aqa_core.errors import DatasetError
 
 SPLITS = ("train", "val", "test")
 PANEL_SIZES = (5, 7, 9, 11)
+LABEL, PIXELS = "label", "pixels"  # Problem kinds: a wrong value, or frames/video not usable
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,28 @@ class DiveRecord:
     window: tuple[int, int] | None = None  # first and last frame (inclusive) inside ``video``
     commentary: str = ""
     features: np.ndarray | None = field(default=None, compare=False, repr=False)  # (clips, D)
+    # The dive's frame images in order, resolved and checked by the reader (None: read ``video``).
+    frames: tuple[Path, ...] | None = field(default=None, compare=False, repr=False)
+    caption: tuple[str, ...] | None = None  # MTL-AQA commentary tokens (<sos> ... <eos>)
+    # FineDiving's judge_scores are only the marks that count (3 individual, 5 synchronised):
+    # their rule is sum x DD (x 0.6 synchronised), with no judges dropped.
+    judges_counted: bool = False
+    transit_frames: tuple[int, ...] | None = None  # FineDiving steps_transit_frames
+    frame_labels: tuple[int, ...] | None = None  # FineDiving sub-action label of every frame
+    sub_action_types: tuple[tuple[int, str], ...] | None = None  # FineDiving sub-action id -> name
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one dive; ``dive`` is the dataset's own key written plainly."""
+
+    dive: str
+    problem: str
+    kind: str = LABEL  # LABEL: left out by default; PIXELS: refused unless training is partial
+    split: str | None = None
+
+    def to_dict(self) -> dict[str, str]:
+        return {"dive": self.dive, "problem": self.problem}
 
 
 @dataclass
@@ -45,14 +73,34 @@ class DiveDataset:
     name: str
     source: Path
     kind: str
-    records: list[DiveRecord]
+    records: list[DiveRecord]  # the usable dives only
     notes: dict[str, object] = field(default_factory=dict)
+    layout: str = ""  # which release this was read as, e.g. "mtl_aqa_core"
+    problems: list[Problem] = field(default_factory=list)  # dives kept out of ``records`` and why
+    vocab: dict[str, int] | None = None  # MTL-AQA caption vocabulary (word -> index)
+    sub_action_names: dict[int, str] | None = None  # FineDiving Sub_action_Types_Table
 
     def split(self, name: str) -> list[DiveRecord]:
         return [r for r in self.records if r.split == name]
 
     def split_sizes(self) -> dict[str, int]:
         return {name: len(self.split(name)) for name in SPLITS}
+
+    def listed_sizes(self) -> dict[str, int]:
+        """Dives each split names, usable or not (the data card says how many of them were used)."""
+        left_out = {p.dive: p.split for p in self.problems}
+        sizes = self.split_sizes()
+        for split in left_out.values():
+            if split in sizes:
+                sizes[split] += 1
+        return sizes
+
+    def left_out(self) -> dict[str, list[str]]:
+        """Each problem dive and all its reasons, in the order found."""
+        reasons: dict[str, list[str]] = {}
+        for p in self.problems:
+            reasons.setdefault(p.dive, []).append(p.problem)
+        return reasons
 
     @property
     def judges(self) -> int | None:
@@ -79,44 +127,89 @@ def carve_validation(dataset: DiveDataset, fraction: float = 0.15, seed: int = 0
     return dataclasses.replace(dataset, records=records, notes=notes)
 
 
-def parse_float(text: object, where: str, what: str, *, low: float | None = None, high: float | None = None) -> float:
+def apply_policy(dataset: DiveDataset, strict: bool = False, partial: bool = False) -> DiveDataset:
+    """Refuse, or keep the problem dives out and say so in ``notes`` (hence in the data card).
+
+    Why two kinds: a typo in a few labels is normal in real releases and leaving those dives out
+    loses little, but missing frames usually mean an unfinished download, which must not turn
+    silently into a smaller dataset.
+    """
+    problems = dataset.problems
+    if not problems:
+        return dataset
+    if strict:
+        raise DatasetError(f"{dataset.source}: --strict refuses {_count(problems)} with problems: {_sample(problems)}")
+    missing = [p for p in problems if p.kind == PIXELS]
+    if missing and not partial:
+        raise DatasetError(
+            f"{dataset.source}: frames or video unusable for {_count(missing)} ({_sample(missing)}); "
+            "train on the dives that are present with the partial option, or fix the download"
+        )
+    notes = {**dataset.notes, "left_out": f"{len(dataset.left_out())} dives with problems left out (listed in the data card)"}
+    return dataclasses.replace(dataset, notes=notes)
+
+
+def _count(problems: Sequence[Problem]) -> str:
+    dives = len({p.dive for p in problems})
+    return f"{dives} dive{'s' if dives != 1 else ''}"
+
+
+def _sample(problems: Sequence[Problem], shown: int = 3) -> str:
+    text = "; ".join(f"{p.dive}: {p.problem}" for p in problems[:shown])
+    return text + (f"; and {len(problems) - shown} more (aqa-judge dataset check lists them all)" if len(problems) > shown else "")
+
+
+def _at(where: str | None, message: str) -> str:
+    return f"{where}: {message}" if where else message
+
+
+def parse_float(text: object, where: str | None, what: str, *, low: float | None = None, high: float | None = None) -> float:
     """A finite number inside [low, high], or DatasetError saying which value is wrong."""
     try:
         value = float(text)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise DatasetError(f"{where}: {what} {text!r} is not a number") from None
+        raise DatasetError(_at(where, f"{what} {text!r} is not a number")) from None
     if not np.isfinite(value) or (low is not None and value < low) or (high is not None and value > high):
-        raise DatasetError(f"{where}: {what} {value} is out of range [{low}, {high}]")
+        raise DatasetError(_at(where, f"{what} {value:g} is out of range [{low:g}, {high:g}]" if low is not None and high is not None else f"{what} {value} is out of range"))
     return value
 
 
-def parse_judges(values: Sequence[object], where: str) -> tuple[float, ...] | None:
-    """Judge scores 0-10 in half points, in a panel of 5, 7, 9 or 11; None when all are blank."""
+def parse_judges(values: Sequence[object], where: str | None, sizes: Sequence[int] = PANEL_SIZES) -> tuple[float, ...] | None:
+    """Judge scores 0-10 in half points, as many as one of ``sizes``; None when all are blank."""
     present = [v for v in values if v is not None and str(v).strip() != ""]
     if not present:
         return None
-    if len(present) != len(values) or len(present) not in PANEL_SIZES:
-        raise DatasetError(f"{where}: expected 5, 7, 9 or 11 judge scores, got {len(present)} of {len(values)}")
+    if len(present) != len(values) or len(present) not in sizes:
+        allowed = ", ".join(str(n) for n in sizes[:-1]) + f" or {sizes[-1]}" if len(sizes) > 1 else str(sizes[0])
+        raise DatasetError(_at(where, f"expected {allowed} judge scores, got {len(present)} of {len(values)}"))
     scores = tuple(parse_float(v, where, "judge score", low=0.0, high=10.0) for v in present)
     for s in scores:
         if s * 2 != round(s * 2):
-            raise DatasetError(f"{where}: judge score {s} is not a half point")
+            raise DatasetError(_at(where, f"judge score {s:g} is not a half point"))
     return scores
 
 
-def parse_split(text: str, where: str) -> str:
+def parse_split(text: str, where: str | None) -> str:
     aliases = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
-    split = aliases.get(text.strip().lower())
+    split = aliases.get(str(text).strip().lower())
     if split is None:
-        raise DatasetError(f"{where}: split {text!r} is not one of train, val, test")
+        raise DatasetError(_at(where, f"split {text!r} is not one of train, val, test"))
     return split
 
 
-def require_unique_keys(records: Sequence[DiveRecord], source: Path) -> None:
-    seen: set[str] = set()
-    for r in records:
-        if r.key in seen:
-            raise DatasetError(f"{source}: dive {r.key} appears twice")
-        seen.add(r.key)
-    if not records:
+def duplicate_problems(keys: Sequence[tuple[str, str | None]]) -> list[Problem]:
+    """A dive named twice (in one split file, in both, or on two rows) is a problem, not a merge."""
+    seen: dict[str, int] = {}
+    for key, _ in keys:
+        seen[key] = seen.get(key, 0) + 1
+    problems, told = [], set()
+    for key, split in keys:
+        if seen[key] > 1 and key not in told:
+            told.add(key)
+            problems.append(Problem(key, f"listed {seen[key]} times", LABEL, split))
+    return problems
+
+
+def require_dives(records: Sequence[DiveRecord], problems: Sequence[Problem], source: Path) -> None:
+    if not records and not problems:
         raise DatasetError(f"{source}: no dives found")
