@@ -11,14 +11,20 @@ from typing import Any
 def describe_data_card(card: dict[str, Any]) -> str:
     """One line saying what a model learnt from, shown beside every score it gives.
 
-    Reads the data card keys the trainer writes: dataset, synthetic, split_sizes, validation
-    (with "rho"), intended_use. Missing keys are left out rather than guessed.
+    Reads the data card keys the trainer writes: dataset, synthetic, split_sizes, left_out,
+    judge_scores, validation (with "rho"), intended_use. Missing keys are left out rather than
+    guessed.
     """
     kind = "synthetic dives" if card.get("synthetic") else "real dives"
     parts = [f"{kind} ({card['dataset']})" if card.get("dataset") else kind]
     sizes = card.get("split_sizes")
     if isinstance(sizes, dict) and sizes:
         parts.append(" / ".join(f"{n} {split}" for split, n in sizes.items()))
+    left_out = card.get("left_out")
+    if isinstance(left_out, list) and left_out:
+        parts.append(f"{len(left_out)} dive{'s' if len(left_out) != 1 else ''} with label or frame problems left out")
+    if isinstance(card.get("judge_scores"), str):
+        parts.append("judges: only the counting marks were labelled (final = their sum x DD)")
     validation = card.get("validation")
     if isinstance(validation, dict) and isinstance(validation.get("rho"), (int, float)):
         parts.append(f"validation Spearman {validation['rho']:.2f}")

@@ -65,7 +65,8 @@ def report(pred_final: np.ndarray, labels: Labels, score_range: tuple[float, flo
 def labels_from(final: Sequence[float], judges: Sequence[Sequence[float]] | None, difficulty: Sequence[float] | None, events: Sequence[str]) -> Labels:
     return Labels(
         final=np.asarray(final, dtype=np.float64),
-        judges=np.sort(np.asarray(judges, dtype=np.float64), axis=1) if judges is not None else None,
+        # Panels of different sizes (FineDiving: 3, 5 or 7 marks) have no per-judge-path comparison.
+        judges=np.sort(np.asarray(judges, dtype=np.float64), axis=1) if judges is not None and len({len(j) for j in judges}) == 1 else None,
         difficulty=np.asarray(difficulty, dtype=np.float64) if difficulty is not None else None,
         events=list(events),
     )

@@ -1,0 +1,117 @@
+"""FineDiving as released: a fixture of our own in its real structure (see tests/dataset_layouts.py).
+
+Truth by hand: the fixture's counted marks give dive_score by sum x DD (x 0.6 synchronised),
+except Men3m/2 whose 6.5 x 3 x 3.1 = 60.45 was written 60.0; the MTL-AQA dive's 7 marks go
+through the 7-judge rule (drop 8.5 8.5 and 9.5 9.5, keep 9 + 9 + 9.5 = 27.5; x 3.2 = 88.0).
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+from pathlib import Path
+
+import pytest
+
+from aqa_core.errors import DatasetError
+from cli.main import main
+from dataset_layouts import build_finediving, tiny_jpegs, write_pickle
+from trainer.datasets import detect_kind, inspect_dataset, open_dataset
+from trainer.datasets.consistency import counted_marks_final
+
+IND, SYNC = "FINADivingWorldCup2021_Men3m_final_r1", "FullMenSynchronised10mPlatform_Tokyo2020Replays_2"
+
+
+@pytest.fixture
+def finediving(tmp_path: Path) -> Path:
+    build_finediving(tmp_path / "FineDiving", tiny_jpegs(tmp_path / "palette"))
+    return tmp_path / "FineDiving"
+
+
+def test_counted_marks_rule_by_hand() -> None:
+    assert counted_marks_final((8.0, 8.0, 8.0), "individual", 3.4) == 81.6
+    assert counted_marks_final((7.0, 7.0, 7.5, 7.5, 7.0), "synchronised", 3.25) == 70.2  # 36 x 3.25 x 0.6
+
+
+def test_finediving_as_released(finediving: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert detect_kind(finediving) == detect_kind(finediving / "Annotations") == "finediving"
+    assert main(["dataset", "check", str(finediving), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["layout"] == "finediving" and report["dives"] == 5
+    assert report["splits"] == {"train": 3, "val": 0, "test": 2} and report["listed"] == {"train": 4, "val": 0, "test": 2}
+    assert report["with_judge_scores"] == report["with_sub_actions"] == report["with_dive_number"] == 5
+    assert report["problems"] == [{"dive": f"{IND}/2", "problem": "final score 60 contradicts judges x DD (60.45 by the rule)"}]
+    assert "counting marks only" in report["notes"]["judge_scores"]
+    ds = open_dataset(finediving)
+    by_key = {r.key: r for r in ds.records}
+    ind, sync, mtl = by_key[f"{IND}/0"], by_key[f"{SYNC}/3"], by_key["MTL-AQA_WorldChampionships_10m/5"]
+    assert (ind.event, ind.height, ind.dive_number, ind.judges_counted, ind.judge_scores) == ("individual", 3.0, "307C", True, (8.0, 8.0, 8.0))
+    assert (sync.event, sync.height, sync.judges_counted, len(sync.judge_scores)) == ("synchronised", 10.0, True, 5)
+    assert (mtl.judges_counted, len(mtl.judge_scores), mtl.height) == (False, 7, 10.0)
+    assert ind.transit_frames == (4, 8) and ind.frame_labels[:5] == (0, 0, 0, 0, 3) and len(ind.frame_labels) == len(ind.frames) == 12
+    assert ind.sub_action_types == ((0, "Forward"), (3, "Pike"), (28, "Entry")) and ds.sub_action_names[28] == "Entry"
+    assert ind.window == (489, 500) and ind.frames[0].name == "00489.jpg" and ind.frames[-1].name == "00500.jpg"
+    with pytest.raises(DatasetError, match=f"--strict refuses 1 dive with problems: {IND}/2: final score 60 contradicts"):
+        open_dataset(finediving, strict=True)
+
+
+def test_frames_root_anywhere(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    frames = tmp_path / "elsewhere" / "FINADiving_MTL_256s"
+    build_finediving(tmp_path / "FineDiving", tiny_jpegs(tmp_path / "palette"), frames_root=frames)
+    assert main(["dataset", "check", str(tmp_path / "FineDiving")]) == 2
+    assert "no FineDiving frames folder (FINADiving_MTL_256s or FineDiving) beside Annotations/" in capsys.readouterr().err
+    assert len(open_dataset(tmp_path / "FineDiving", frames_root=frames).records) == 5
+    # The README draws the frames folder as FineDiving/ beside the annotations: found as well.
+    shutil.move(frames, tmp_path / "FineDiving" / "FineDiving")
+    assert len(open_dataset(tmp_path / "FineDiving").records) == 5
+
+
+def test_tuple_annotations_alone_train_without_judges(finediving: Path) -> None:
+    for name in ("FineDiving_coarse_annotation.pkl", "FineDiving_fine-grained_annotation.pkl"):
+        (finediving / "Annotations" / name).unlink()
+    ds = inspect_dataset(finediving)
+    assert len(ds.records) == 6 and not ds.problems  # the tuple file has no judge marks to contradict
+    assert all(r.judge_scores is None and r.frame_labels is not None for r in ds.records)
+
+
+def test_key_outside_the_frames_root_is_a_problem_never_a_read(finediving: Path) -> None:
+    """``../../OUTSIDE`` as an event name must not reach frames outside FINADiving_MTL_256s/."""
+    anno = finediving / "Annotations"
+    outside = finediving.parent / "OUTSIDE" / "0"
+    outside.mkdir(parents=True)
+    shutil.copy(finediving.parent / "palette" / "tone0.jpg", outside / "00001.jpg")
+    hostile = {("../../OUTSIDE", 0), ("..", 0), (str(finediving.parent / "OUTSIDE"), 0)}
+    coarse = pickle.loads((anno / "FineDiving_coarse_annotation.pkl").read_bytes())
+    fine = pickle.loads((anno / "FineDiving_fine-grained_annotation.pkl").read_bytes())
+    template = next(iter(coarse.values()))
+    for key in hostile:
+        coarse[key] = template
+        fine[key] = next(iter(fine.values()))
+    write_pickle(anno / "FineDiving_coarse_annotation.pkl", coarse)
+    write_pickle(anno / "FineDiving_fine-grained_annotation.pkl", fine)
+    write_pickle(anno / "train_split.pkl", [*pickle.loads((anno / "train_split.pkl").read_bytes()), *sorted(hostile)])
+    ds = inspect_dataset(finediving)
+    problems = {p.dive: p.problem for p in ds.problems}
+    assert all("is not a plain folder name" in problems[f"{e}/{i}"] for e, i in hostile)
+    assert all(outside not in (r.frames[0].parent, r.video) for r in ds.records)
+    with pytest.raises(DatasetError, match="frames or video unusable for 3 dives"):
+        open_dataset(finediving)
+
+
+def test_trains_unchanged_and_the_data_card_says_what_was_used(finediving: Path) -> None:
+    from aqa_core.bundle import load_bundle
+    from aqa_core.data_card import describe_data_card
+    from trainer.config import config_from_dict
+    from trainer.run import train
+
+    raw = {
+        "dataset": "FineDiving", "work_dir": "run", "out": "run/bundle", "epochs": 2, "batch_size": 2, "val_fraction": 0.34,
+        "model": {"backbone": {"name": "tiny", "feature_dim": 8, "seed": 0}, "head": {"name": "usdl", "in_dim": 8, "hidden": [4]}},
+    }
+    card = load_bundle(train(config_from_dict(raw, finediving.parent, "test config"))).data_card
+    assert card["dataset_layout"] == "finediving" and card["split_sizes"] == {"train": 2, "val": 1, "test": 2}
+    assert card["split_sizes_listed"] == {"train": 4, "val": 0, "test": 2}
+    assert card["left_out"] == [{"dive": f"{IND}/2", "problems": ["final score 60 contradicts judges x DD (60.45 by the rule)"]}]
+    assert "counting marks only" in card["judge_scores"]
+    assert "1 dive with label or frame problems left out" in describe_data_card(card) and "counting marks" in describe_data_card(card)
