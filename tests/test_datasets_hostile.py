@@ -88,3 +88,54 @@ def test_whole_check_runs_before_the_first_feature(tmp_path: Path, tiny_video) -
     with pytest.raises(DatasetError, match=r"pixels unusable for 1 dive\(s\), nothing extracted: b.mp4@2-20: window 2-20 ends past the video's last frame \(9\)"):
         extract_features(records, TINY, cache)
     assert not cache.exists() or not any(cache.iterdir())
+
+
+# Fuzz: whatever plain data the annotation files hold, a reader answers with a dataset (problems
+# listed) or one DatasetError, never a traceback. Bounded in examples so it stays fast.
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floats(allow_nan=True), st.text(max_size=12))
+VALUES = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=8), st.tuples(inner, inner), st.dictionaries(st.text(max_size=12), inner, max_size=6)), max_leaves=20)
+VALID = {"final_score": 72.0, "dive_score": 72.0, "difficulty": 3.0, "judge_scores": [8.0, 8.5, 8.0, 7.5, 8.0, 8.0, 9.0], "start_frame": 1, "end_frame": 5,
+         "action_type": "107B", "steps_transit_frames": [1.0, 3.0], "frames_labels": [0, 0, 3, 3, 28], "sub-action_types": {0: "a", 3: "b", 28: "c"}}
+# A valid label with some fields replaced by anything plain data can hold.
+LABELS = st.one_of(st.dictionaries(st.sampled_from(sorted(VALID)), VALUES, max_size=4).map(lambda bad: {**VALID, **bad}), VALUES)
+POOL = [(1, 1), ("Men3m", 0)]  # keys whose frame folders exist
+KEYS = st.one_of(st.sampled_from(POOL), st.sampled_from(POOL), st.sampled_from(POOL), st.tuples(st.integers(-5, 30), st.integers(-5, 30)), st.tuples(st.text(max_size=10), st.integers(-3, 5)), SCALARS)
+
+
+def _answers(read) -> None:
+    try:
+        read()
+    except DatasetError as exc:
+        assert "\n" not in str(exc)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(labels=st.dictionaries(KEYS, LABELS, max_size=4), train=st.lists(KEYS, max_size=4), test=st.lists(KEYS, max_size=2))
+def test_fuzzed_annotation_pickles_never_crash_a_reader(tmp_path_factory: pytest.TempPathFactory, labels, train, test) -> None:
+    import pickle
+
+    root = tmp_path_factory.mktemp("fuzz")
+    (root / "info").mkdir()
+    (root / "Annotations").mkdir()
+    for folder in (root / "frames" / "01_01", root / "FINADiving_MTL_256s" / "Men3m" / "0"):
+        folder.mkdir(parents=True)
+        (folder / "00001.jpg").write_bytes(b"jpeg")
+    for path, obj in ((root / "info" / "augmented_final_annotations_dict.pkl", labels), (root / "info" / "train_split_0.pkl", train), (root / "info" / "test_split_0.pkl", test),
+                      (root / "Annotations" / "FineDiving_coarse_annotation.pkl", labels), (root / "Annotations" / "FineDiving_fine-grained_annotation.pkl", labels), (root / "Annotations" / "train_split.pkl", train), (root / "Annotations" / "test_split.pkl", test)):
+        try:
+            path.write_bytes(pickle.dumps(obj, protocol=4))
+        except (ValueError, OverflowError):
+            return
+    _answers(lambda: inspect_dataset(root, "mtl_aqa"))
+    _answers(lambda: inspect_dataset(root, "finediving"))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.text(alphabet=st.sampled_from(list(",\"\n\r;x.0123456789-e/ \ufeff\x00abcdefghijklmnopqrstuvwxyz")), max_size=400), header=st.booleans())
+def test_fuzzed_csv_never_crashes_the_reader(tmp_path_factory: pytest.TempPathFactory, body: str, header: bool) -> None:
+    folder = tmp_path_factory.mktemp("csv")
+    (folder / "annotations.csv").write_text((HEADER if header else "") + body, encoding="utf-8")
+    _answers(lambda: inspect_dataset(folder, "own"))

@@ -163,6 +163,31 @@ def _at(where: str | None, message: str) -> str:
     return f"{where}: {message}" if where else message
 
 
+def as_int(value: object) -> int | None:
+    """A whole number from an annotation (int, numpy int, integral float, digit string), else None.
+
+    Why not ``int()``: it truncates 1.5 to 1 and raises OverflowError on infinity.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return int(value) if np.isfinite(value) and value == int(value) else None
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def as_list(value: object, what: str) -> list[object]:
+    """A list, tuple or 1-d array from an annotation as a list; DatasetError for anything else."""
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    raise DatasetError(f"{what} {value!r} is not a list")
+
+
 def parse_float(text: object, where: str | None, what: str, *, low: float | None = None, high: float | None = None) -> float:
     """A finite number inside [low, high], or DatasetError saying which value is wrong."""
     try:

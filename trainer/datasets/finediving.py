@@ -33,7 +33,7 @@ from typing import Any
 from aqa_core.errors import DatasetError
 from aqa_core.rules import HEIGHTS
 
-from .base import LABEL, PIXELS, DiveDataset, DiveRecord, Problem, duplicate_problems, parse_float, parse_judges, require_dives
+from .base import LABEL, PIXELS, DiveDataset, as_int, as_list, DiveRecord, Problem, duplicate_problems, parse_float, parse_judges, require_dives
 from .consistency import rule_problem
 from .pixels import dive_folder_frames, inside, plain_name
 from .safe_pickle import load_annotation_pickle, load_split_list
@@ -108,11 +108,8 @@ def _keyed(path: Path) -> dict:
 
 def _normal_key(item: object) -> object:
     """(event, index) with the index as an int, so keys from every file compare equal."""
-    if isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str):
-        try:
-            return (item[0], int(item[1]))
-        except (TypeError, ValueError):
-            pass
+    if isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str) and as_int(item[1]) is not None:
+        return (item[0], as_int(item[1]))
     return item
 
 
@@ -218,7 +215,7 @@ def _judges(values: object, event: str) -> tuple[tuple[float, ...] | None, bool]
     """The marks and whether they are the counting ones (see the module docstring)."""
     if values is None:
         return None, False
-    marks = list(values)  # type: ignore[call-overload]
+    marks = as_list(values, "judge_scores")
     if not marks:
         return None, False
     sizes = (COUNTED[event], MTL_AQA_PANEL) if event == "individual" else (COUNTED[event],)
@@ -227,18 +224,20 @@ def _judges(values: object, event: str) -> tuple[tuple[float, ...] | None, bool]
 
 
 def _window(label: Mapping) -> tuple[int, int] | None:
-    start, end = label.get("start_frame"), label.get("end_frame")
-    if start is None or end is None:
+    if label.get("start_frame") is None and label.get("end_frame") is None:
         return None
-    return int(start), int(end)
+    start, end = as_int(label.get("start_frame")), as_int(label.get("end_frame"))
+    if start is None or end is None or start < 0 or end < start:
+        raise DatasetError(f"start_frame/end_frame {label.get('start_frame')!r}/{label.get('end_frame')!r} are not a frame window")
+    return start, end
 
 
 def _ints(values: object, what: str) -> tuple[int, ...] | None:
     if values is None:
         return None
     try:
-        numbers = [float(v) for v in values]  # type: ignore[union-attr]
-    except (TypeError, ValueError):
+        numbers = [float(v) for v in as_list(values, what)]  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
         raise DatasetError(f"{what} is not a list of numbers") from None
     if not all(math.isfinite(v) and v == int(v) for v in numbers):
         raise DatasetError(f"{what} holds a value that is not a whole frame number or label")

@@ -29,7 +29,7 @@ from typing import Any
 
 from aqa_core.errors import DatasetError
 
-from .base import LABEL, PIXELS, DiveDataset, DiveRecord, Problem, duplicate_problems, parse_float, parse_judges, require_dives
+from .base import LABEL, PIXELS, DiveDataset, as_int, as_list, DiveRecord, Problem, duplicate_problems, parse_float, parse_judges, require_dives
 from .consistency import rule_problem
 from .pixels import check_video_window, dive_folder_frames, numbered_frames, parse_window, window_frames
 from .safe_pickle import load_annotation_pickle, load_split_list
@@ -202,7 +202,7 @@ def _record(key: tuple[int, int], label: object, split: str, caption: tuple[str,
             split=split,
             final_score=parse_float(label["final_score"], None, "final score", low=0.0, high=200.0),
             difficulty=parse_float(label["difficulty"], None, "difficulty", low=0.5, high=5.0),
-            judge_scores=parse_judges(list(judges), None, (7,)) if judges is not None else None,
+            judge_scores=parse_judges(as_list(judges, "judge_scores"), None, (7,)) if judges is not None else None,
             dive_number=str(label.get("dive_number") or "").strip() or None,
             window=parse_window(label.get("start_frame"), label.get("end_frame")),
             caption=caption,
@@ -292,11 +292,10 @@ def _classify(folder: Path) -> str | None:
 
 
 def _key(item: object) -> tuple[int, int] | None:
-    try:
-        video, clip = item  # type: ignore[misc]
-        return int(video), int(clip)
-    except (TypeError, ValueError):
+    if not isinstance(item, (tuple, list)) or len(item) != 2:
         return None
+    video, clip = as_int(item[0]), as_int(item[1])
+    return (video, clip) if video is not None and clip is not None else None
 
 
 def _name(key: tuple[int, int]) -> str:

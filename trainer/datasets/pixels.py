@@ -16,6 +16,8 @@ from pathlib import Path
 from aqa_core.errors import AQAError, DatasetError
 from aqa_core.video import probe
 
+from .base import as_int
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 _PLAIN_NAME = re.compile(r"^[^/\\\x00]+$")
 
@@ -106,10 +108,9 @@ def parse_window(start: object, end: object) -> tuple[int, int] | None:
     blank = lambda v: v is None or str(v).strip() == ""  # noqa: E731
     if blank(start) and blank(end):
         return None
-    try:
-        first, last = int(str(start).strip()), int(str(end).strip())
-    except ValueError:
-        raise DatasetError(f"start_frame/end_frame {start!r}/{end!r} are not whole numbers") from None
+    first, last = as_int(start), as_int(end)
+    if first is None or last is None:
+        raise DatasetError(f"start_frame/end_frame {start!r}/{end!r} are not whole numbers")
     if first < 0 or last < first:
         raise DatasetError(f"frame window {first}-{last} is empty or negative")
     return first, last
