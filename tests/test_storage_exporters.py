@@ -74,17 +74,19 @@ def test_bad_session_files_are_refused_by_name(repo, tmp_path):
 
 
 def test_dataset_export_is_read_by_the_trainer(repo, tmp_path, tiny_video):
-    videos = [tiny_video(count=20 + i, name=f"dive{i}.mp4") for i in range(3)]
+    # The trainer checks what it reads: the window (12-115) must fit the video, and the panel's
+    # final must be what the rule gives (7.5 x 3 kept, x DD 3.0 = 67.5).
+    videos = [tiny_video(count=116 + i, name=f"dive{i}.mp4") for i in range(3)]
     for i, video in enumerate(videos):
         saved = repo.save_scored_dive(DiveRecord("Cup", "10m", "Ana", video_path=video), make_result(60.0 + i))
         if i < 2:
-            repo.set_human_scores(saved.dive_id, [7.0, 7.5, 7.5, 8.0, 7.0, 7.5, 8.0], final=66.0 + i)
+            repo.set_human_scores(saved.dive_id, [7.0, 7.5, 7.5, 8.0, 7.0, 7.5, 8.0], final=67.5)
             repo.add_note(saved.dive_id, f"note {i}")
     repo.save_scored_dive(DiveRecord("Cup", "10m", "Ben"), make_result(50.0), [6.0] * 7, human_final=54.0)  # no video
     out = tmp_path / "dataset"
     assert export_dataset(repo.db, out) == 2
     dataset = read_own_csv(out)
-    assert sorted(r.final_score for r in dataset.records) == [66.0, 67.0]
+    assert [r.final_score for r in dataset.records] == [67.5, 67.5] and not dataset.problems
     assert all(r.judge_scores == (7.0, 7.5, 7.5, 8.0, 7.0, 7.5, 8.0) and r.window == (12, 115) for r in dataset.records)
     assert {r.commentary for r in dataset.records} == {"note 0", "note 1"}
     assert {r.video.read_bytes() for r in dataset.records} == {videos[0].read_bytes(), videos[1].read_bytes()}
