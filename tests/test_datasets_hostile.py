@@ -139,3 +139,25 @@ def test_fuzzed_csv_never_crashes_the_reader(tmp_path_factory: pytest.TempPathFa
     folder = tmp_path_factory.mktemp("csv")
     (folder / "annotations.csv").write_text((HEADER if header else "") + body, encoding="utf-8")
     _answers(lambda: inspect_dataset(folder, "own"))
+
+
+def test_training_checks_every_split_before_extracting_any(tmp_path: Path, tiny_video, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test-split dive gone after reading stops training before the train split is extracted."""
+    import trainer.run as run
+    from trainer.config import config_from_dict
+
+    rows = [f"a.mp4,,,individual,{MARKS},train,", f"a.mp4,0,20,individual,{MARKS},train,", f"a.mp4,0,10,individual,{MARKS},val,", f"b.mp4,,,individual,{MARKS},test,"]
+    folder = dataset(tmp_path / "d", tiny_video, rows)
+    opened = run.open_dataset
+
+    def open_then_lose_a_video(*args, **kwargs):
+        ds = opened(*args, **kwargs)
+        (folder / "b.mp4").unlink()
+        return ds
+
+    monkeypatch.setattr(run, "open_dataset", open_then_lose_a_video)
+    raw = {"dataset": "d", "work_dir": "w", "out": "w/bundle", "feature_cache": "cache", "epochs": 1, "batch_size": 2,
+           "model": {"backbone": TINY["backbone"], "head": {"name": "usdl", "in_dim": 8, "hidden": [4]}}}
+    with pytest.raises(DatasetError, match=r"pixels unusable for 1 dive\(s\), nothing extracted: b.mp4: video .*b.mp4 does not exist"):
+        run.train(config_from_dict(raw, tmp_path, "test config"))
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())

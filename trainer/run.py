@@ -23,7 +23,7 @@ from .config import TrainConfig
 from .datasets import DiveDataset, DiveRecord, carve_validation, open_dataset
 from .distributed import DistContext, barrier, init_distributed, shutdown
 from .evaluate import labels_from
-from .features import extract_features, load_record_clips
+from .features import check_pixels, extract_features, load_record_clips
 from .loop import SplitData, Trainer
 from .progress import ProgressStream
 
@@ -72,6 +72,8 @@ def _clip_fetch(records: list[DiveRecord], segmentation: Any):
 
 def prepare_splits(dataset: DiveDataset, config: TrainConfig, progress: ProgressStream, ctx: DistContext) -> dict[str, SplitData]:
     splits = {name: dataset.split(name) for name in ("train", "val", "test")}
+    # Every split's pixels are checked before the first one is extracted or fine-tuned on.
+    check_pixels([r for r in dataset.records if r.features is None])
     out = {}
     for name, records in splits.items():
         if config.mode == "finetune":
