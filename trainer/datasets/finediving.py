@@ -136,46 +136,52 @@ def _frames_root(root: Path, frames_root: Path | None) -> Path:
 
 
 def _record(key: object, fine: object, coarse: object, split: str, frames_root: Path, problems: list[Problem]) -> DiveRecord | None:
+    """The dive's labels and its frames, each checked; every problem found goes to ``problems``."""
     name = _name(key)
+    try:
+        event_name, index = _split_key(key)
+    except DatasetError as exc:
+        problems.append(Problem(name, str(exc), LABEL, split))
+        return None
     found: list[Problem] = []
     record = None
     try:
-        event_name, index = _split_key(key)
-        label = _merge(fine, coarse)
-        event = "synchronised" if "sync" in event_name.lower() else "individual"
-        judges, counted = _judges(label.get("judge_scores"), event)
-        height = _HEIGHT.search(event_name)
-        record = DiveRecord(
-            key=name,
-            split=split,
-            final_score=parse_float(label.get("dive_score"), None, "dive score", low=0.0, high=200.0),
-            difficulty=parse_float(label.get("difficulty"), None, "difficulty", low=0.5, high=5.0),
-            judge_scores=judges,
-            judges_counted=counted,
-            event=event,
-            dive_number=str(label.get("action_type") or "").strip() or None,
-            height=float(height.group(1)) if height and float(height.group(1)) in HEIGHTS else None,
-            window=_window(label),
-            transit_frames=_ints(label.get("steps_transit_frames"), "steps_transit_frames"),
-            frame_labels=_ints(label.get("frames_labels"), "frames_labels"),
-            sub_action_types=_sub_action_pairs(label.get("sub-action_types")),
-        )
+        record = _labelled(name, event_name, split, _merge(fine, coarse))
         mismatch = rule_problem(record)
         if mismatch:
             found.append(Problem(name, mismatch, LABEL, split))
     except DatasetError as exc:
         found.append(Problem(name, str(exc), LABEL, split))
     try:
-        event_name, index = _split_key(key)
         folder = inside(frames_root, f"{plain_name(event_name, 'event name')}/{index}")
         frames = dive_folder_frames(folder)
     except DatasetError as exc:
-        if not any(str(exc) == p.problem for p in found):
-            found.append(Problem(name, str(exc), PIXELS, split))
+        found.append(Problem(name, str(exc), PIXELS, split))
     problems.extend(found)
     if found or record is None:
         return None
     return dataclasses.replace(record, video=folder, frames=frames)
+
+
+def _labelled(name: str, event_name: str, split: str, label: Mapping[str, Any]) -> DiveRecord:
+    event = "synchronised" if "sync" in event_name.lower() else "individual"
+    judges, counted = _judges(label.get("judge_scores"), event)
+    height = _HEIGHT.search(event_name)
+    return DiveRecord(
+        key=name,
+        split=split,
+        final_score=parse_float(label.get("dive_score"), None, "dive score", low=0.0, high=200.0),
+        difficulty=parse_float(label.get("difficulty"), None, "difficulty", low=0.5, high=5.0),
+        judge_scores=judges,
+        judges_counted=counted,
+        event=event,
+        dive_number=str(label.get("action_type") or "").strip() or None,
+        height=float(height.group(1)) if height and float(height.group(1)) in HEIGHTS else None,
+        window=_window(label),
+        transit_frames=_ints(label.get("steps_transit_frames"), "steps_transit_frames"),
+        frame_labels=_ints(label.get("frames_labels"), "frames_labels"),
+        sub_action_types=_sub_action_pairs(label.get("sub-action_types")),
+    )
 
 
 def _split_key(key: object) -> tuple[str, int]:
