@@ -195,3 +195,21 @@ def test_features_npz_refuses_mismatched_lengths(tmp_path: Path) -> None:
     np.savez(path, features=np.zeros((5, 8)), final_score=np.zeros(4))
     with pytest.raises(DatasetError, match="f.npz: 'final_score' has 4 rows but 'features' has 5"):
         open_dataset(path)
+
+
+def test_mtl_aqa_split_dirt_is_listed_per_dive(tmp_path: Path) -> None:
+    good = {"final_score": 48.75, "difficulty": 2.5, "judge_scores": [6.5] * 7}
+    _pickle(tmp_path / "info" / "final_annotations_dict.pkl", {(1, 1): good, (1, 2): good, (1, 3): {**good, "judge_scores": [6.5] * 6 + [6.3]}})
+    _pickle(tmp_path / "info" / "train_split_0.pkl", [(1, 1), (1, 2), (9, 9), (1, 3)])
+    _pickle(tmp_path / "info" / "test_split_0.pkl", [(1, 2), "junk"])
+    for clip in (1, 2, 3):
+        (tmp_path / "frames" / f"01_{clip:02d}").mkdir(parents=True)
+        (tmp_path / "frames" / f"01_{clip:02d}" / "00000.jpg").write_bytes(b"jpeg")
+    ds = inspect_dataset(tmp_path)
+    assert [r.key for r in ds.records] == ["01_01"]
+    assert sorted((p.dive, p.problem) for p in ds.problems) == [
+        ("'junk'", "entry of test_split_0.pkl is not a (video, clip) pair"),
+        ("01_02", "listed 2 times"),
+        ("01_03", "judge score 6.3 is not a half point"),
+        ("09_09", "listed in a split file but has no annotation"),
+    ]
