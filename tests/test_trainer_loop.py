@@ -74,7 +74,7 @@ def test_regression_baseline_and_usdl_train(tmp_path: Path) -> None:
     make_npz(tmp_path)
     usdl = {"head": {"name": "usdl", "in_dim": D, "hidden": [32, 16], "score_range": [0, 100]}}
     for loss in ("kl", "mse"):
-        card = load_bundle(train(config(tmp_path, f"usdl_{loss}", epochs=2, loss=loss, model=usdl))).data_card
+        card = load_bundle(train(config(tmp_path, f"usdl_{loss}", epochs=2, loss=loss, model=usdl, decoding="expectation"))).data_card
         assert card["loss"] == loss and np.isfinite(card["test"]["rho"])
 
 
@@ -118,7 +118,9 @@ def test_cli_train_streams_json_and_evaluate_agrees_with_data_card(tmp_path: Pat
     figures = json.loads(capsys.readouterr().out)
     card = load_bundle(tmp_path / "b").data_card
     assert figures["dives"] == card["split_sizes"]["test"]
-    assert figures["rho"] == pytest.approx(card["test"]["rho"]) and figures["judge_mae"] == card["test"]["judge_mae"]
+    assert figures["spearman"] == pytest.approx(card["test"]["rho"]) and figures["rl2"] == pytest.approx(card["test"]["rl2"])
+    assert figures["judge_mae_per_path"] == card["test"]["judge_mae"] and figures["judge_mae"] == pytest.approx(card["test"]["judge_mae_mean"])
+    assert figures["coverage"] == pytest.approx(card["test"]["coverage"])
     assert main(["evaluate", str(tmp_path / "b"), str(tmp_path / "missing.npz")]) == 2
 
 

@@ -6,7 +6,9 @@ checkpoints and the bundle.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -17,18 +19,21 @@ import torch
 from aqa_core import __version__
 from aqa_core.bundle import bundle_from_model, save_bundle
 from aqa_core.errors import DatasetError
+from aqa_core.familiarity import fit_familiarity
 from aqa_core.model import AQAModel
 
-from .config import TrainConfig
+from .config import ConfigError, TrainConfig
 from .datasets import DiveDataset, DiveRecord, carve_validation, open_dataset
 from .distributed import DistContext, barrier, init_distributed, shutdown
-from .evaluate import labels_from
-from .features import extract_features, load_record_clips
-from .loop import SplitData, Trainer
+from .evaluate import calibrate, coverages, dive_predictions, labels_from, median_panel_spread
+from .features import content_hash, extract_features, load_record_clips
+from .loop import FitResult, SplitData, Trainer
 from .progress import ProgressStream
+from .ridge import fit_ridge_head
 
 CHECKPOINTS = "checkpoints"
 LOG = "progress.jsonl"
+LEAK_RHO = 0.99  # a validation rho above this usually means the features saw the labels
 
 
 def code_version() -> str:
@@ -44,6 +49,7 @@ def code_version() -> str:
 
 def _check_labels(dataset: DiveDataset, config: TrainConfig) -> None:
     head = config.model["head"]
+    _check_score_range(dataset, config)
     for r in dataset.records:
         where = f"{dataset.source}, dive {r.key}"
         if head["name"] == "musdl":
@@ -52,6 +58,44 @@ def _check_labels(dataset: DiveDataset, config: TrainConfig) -> None:
                 raise DatasetError(f"{where}: a MUSDL head with {judges} judges needs {judges} judge scores")
             if r.difficulty is None:
                 raise DatasetError(f"{where}: a MUSDL head needs the dive's difficulty (DD)")
+
+
+def _check_score_range(dataset: DiveDataset, config: TrainConfig) -> None:
+    """Refuse a head whose bins cannot reach the labels: it would train towards the range's edge."""
+    head = config.model["head"]
+    if "score_range" not in head:
+        return
+    low, high = (float(v) for v in head["score_range"])
+    if head["name"] == "musdl":
+        values = [s for r in dataset.records for s in (r.judge_scores or ())]
+        what = "judge marks"
+    else:
+        values = [r.final_score for r in dataset.records]
+        what = "final scores"
+    if values and (min(values) < low or max(values) > high):
+        raise ConfigError(
+            f"{dataset.source}: the {what} span {min(values):g}..{max(values):g} but the head's score_range is "
+            f"[{low:g}, {high:g}]; widen score_range (or use score_range: auto)"
+        )
+
+
+def resolve_auto(config: TrainConfig, dataset: DiveDataset) -> TrainConfig:
+    """Fill ``in_dim: auto`` from the features and ``score_range: auto`` from the final scores (USDL)."""
+    model = json.loads(json.dumps(config.model))
+    head = model["head"]
+    feats = next((r.features for r in dataset.records if r.features is not None), None)
+    for part in (head, model.get("aggregation", {})):
+        if part.get("in_dim") == "auto":
+            if feats is None:
+                raise ConfigError(f"{dataset.source}: in_dim: auto needs a features dataset (.npz)")
+            part["in_dim"] = int(feats.shape[-1])
+    if head.get("score_range") == "auto":
+        if head["name"] != "usdl":
+            raise ConfigError("score_range: auto is for a usdl head (a MUSDL head scores marks 0-10)")
+        finals = [r.final_score for r in dataset.records]
+        margin = 0.05 * (max(finals) - min(finals))  # room for dives a little better or worse than any seen
+        head["score_range"] = [max(0.0, min(finals) - margin), max(finals) + margin]
+    return dataclasses.replace(config, model=model)
 
 
 def _split(records: list[DiveRecord], inputs: Any) -> SplitData:
@@ -96,7 +140,8 @@ def train(config: TrainConfig, resume: bool = False, progress: ProgressStream | 
     try:
         progress = progress or ProgressStream(config.work_dir / LOG, enabled=ctx.is_main)
         torch.manual_seed(config.seed)
-        dataset = carve_validation(open_dataset(config.dataset, config.dataset_kind), config.val_fraction, config.seed)
+        dataset = carve_validation(open_dataset(config.dataset, config.dataset_kind), config.val_fraction, config.val_seed)
+        config = resolve_auto(config, dataset)
         _check_labels(dataset, config)
         sizes = dataset.split_sizes()
         if not sizes["train"] or not sizes["val"]:
@@ -109,18 +154,92 @@ def train(config: TrainConfig, resume: bool = False, progress: ProgressStream | 
         if config.mode == "features":  # end to end, the features change as the backbone trains
             model.fit_neck(data["train"].fetch(torch.arange(len(data["train"]))))
         trainer = Trainer(config, model, ctx, progress, score_range)
-        fit = trainer.fit(data["train"], data["val"], config.work_dir / CHECKPOINTS, resume=resume)
+        if config.loss == "ridge":
+            fit = _fit_ridge(trainer, model, data)
+        else:
+            fit = trainer.fit(data["train"], data["val"], config.work_dir / CHECKPOINTS, resume=resume)
         model.load_state_dict(fit.best_state)
+        warnings = _leak_warning(fit.best_val)
+        for message in warnings:
+            progress.emit("warning", message=message)
+        fitted, held_out = fit_state(model, trainer, data, config)
         test = trainer.evaluate(data["test"])[0] if sizes["test"] else None
+        if test is not None:
+            test.update(held_out)
         progress.emit("test", figures=test, best_epoch=fit.best_epoch)
         card = data_card(dataset, config, len(fit.history), fit.best_epoch, fit.best_val, test)
+        card.update(score_range=list(score_range), warnings=warnings, **_fitted_card(fitted))
         if ctx.is_main:
-            save_bundle(bundle_from_model(model, config.name, config.version, card), config.out)
+            bundle = bundle_from_model(model, config.name, config.version, card)
+            bundle.fitted = fitted
+            save_bundle(bundle, config.out)
         barrier(ctx)
         progress.emit("done", bundle=config.out, best_epoch=fit.best_epoch, val=fit.best_val, test=test)
         return config.out
     finally:
         shutdown(ctx)
+
+
+def _fit_ridge(trainer: Trainer, model: AQAModel, data: dict[str, SplitData]) -> FitResult:
+    train, val = data["train"], data["val"]
+    chosen = fit_ridge_head(model, train.fetch(torch.arange(len(train))), train.labels.final, val.fetch(torch.arange(len(val))), val.labels.final)
+    figures = {**trainer.evaluate(val)[0], **chosen}
+    state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+    return FitResult(state, 0, figures, [])
+
+
+def _leak_warning(val: dict) -> list[str]:
+    rho = val.get("rho")
+    if isinstance(rho, float) and rho > LEAK_RHO:
+        return [f"validation Spearman rho {rho:.3f} is above {LEAK_RHO}: this usually means the features saw the labels (check how they were made)"]
+    return []
+
+
+def fit_state(model: AQAModel, trainer: Trainer, data: dict[str, SplitData], config: TrainConfig) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Calibration (validation split) and the training-feature summary; with the test split's figures for them.
+
+    Both are fitted after the weights, on dives the weights never trained on (validation), and
+    checked once on test, like the weights.
+    """
+    def predictions(split: SplitData, calibration=None):
+        logits = _pooled_logits(trainer, split)
+        return dive_predictions(logits, model.head.bin_values, model.head_kind, split.labels, config.decoding, calibration)
+
+    calibration = calibrate(predictions(data["val"]), data["val"].labels, model.head_kind)
+    fitted: dict[str, Any] = {"calibration": calibration.to_dict()}
+    held_out: dict[str, Any] = {}
+    if config.mode == "features":  # fine-tuned backbones change the features the summary would describe
+        train, val = data["train"], data["val"]
+        familiarity = fit_familiarity(train.fetch(torch.arange(len(train))).numpy(), val.fetch(torch.arange(len(val))).numpy())
+        fitted["familiarity"] = familiarity.to_dict()
+        if len(data["test"]):
+            distances = familiarity.distance(data["test"].fetch(torch.arange(len(data["test"]))).numpy())
+            held_out["unfamiliar_rate"] = float(np.mean(distances > familiarity.threshold))
+    if len(data["test"]):
+        test = predictions(data["test"], calibration)
+        held_out.update(coverages(test, data["test"].labels))
+        spread = median_panel_spread(test)
+        if spread is not None:
+            held_out["median_panel_spread"] = spread
+    return fitted, held_out
+
+
+def _pooled_logits(trainer: Trainer, split: SplitData) -> torch.Tensor:
+    trainer.model.eval()
+    with torch.no_grad():
+        return trainer.pooled(split.fetch(torch.arange(len(split))).to(trainer.ctx.device)).float().cpu()
+
+
+def _fitted_card(fitted: dict[str, Any]) -> dict[str, Any]:
+    """What the data card says about the fitted state (the arrays themselves stay in ``fitted``)."""
+    card: dict[str, Any] = {}
+    if "calibration" in fitted:
+        c = fitted["calibration"]
+        card["calibration"] = f"{c['method']} ({c['dives']} dives), central intervals at 80% and 95%"
+    if "familiarity" in fitted:
+        f = fitted["familiarity"]
+        card["familiarity"] = f"{f['method']} of {f['dives']} training dives; unfamiliar above {f['threshold']:.3g}"
+    return card
 
 
 def data_card(dataset: DiveDataset, config: TrainConfig, epochs_run: int, best_epoch: int, val: dict, test: dict | None) -> dict[str, Any]:
@@ -129,6 +248,8 @@ def data_card(dataset: DiveDataset, config: TrainConfig, epochs_run: int, best_e
     synthetic = bool(dataset.notes.get("synthetic")) or "synthetic" in str(dataset.notes.get("kind", "")).lower()
     return {
         "dataset": dataset.name,
+        "dataset_path": str(dataset.source),
+        "dataset_sha256": dataset_hash(dataset.source),
         "dataset_kind": dataset.kind,
         "dataset_notes": {k: v for k, v in dataset.notes.items() if isinstance(v, (str, int, float, bool))},
         "split_sizes": dataset.split_sizes(),
@@ -145,5 +266,15 @@ def data_card(dataset: DiveDataset, config: TrainConfig, epochs_run: int, best_e
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "code_version": code_version(),
         "seed": config.seed,
+        "val_seed": config.val_seed,
         **({"backbone_note": "backbone fine-tuned; its weights are in the checkpoints, the bundle (format 1) stores heads only"} if config.mode == "finetune" else {}),
     }
+
+
+def dataset_hash(source: Path) -> str:
+    """SHA-256 of a features file, or of the annotation file a dataset folder is read from."""
+    source = Path(source)
+    if source.is_file():
+        return content_hash(source)
+    annotations = source / "annotations.csv"
+    return content_hash(annotations) if annotations.is_file() else ""
