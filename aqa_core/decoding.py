@@ -106,12 +106,12 @@ def assess_uncertainty(
     low_max, medium_max = bounds if bounds is not None else (LOW_MAX, MEDIUM_MAX)
     level = "low" if relative <= low_max else "medium" if relative <= medium_max else "high"
     reasons = []
-    if familiarity is not None and familiarity.unfamiliar:
-        reasons.append(familiarity.message or "")
-        level = "high"
     if level != "low":
         what = "wide interval: the calibrated" if final.intervals else "wide distribution: the"
         reasons.append(f"{what} 95% interval is ±{half_width:.1f} points")
+    if familiarity is not None and familiarity.unfamiliar:
+        reasons.insert(0, familiarity.message or "")
+        level = "high"
     if len(judge_scores) and max(judge_scores) - min(judge_scores) > JUDGE_SPREAD:
         reasons.append(f"judges disagree: predicted marks range from {min(judge_scores):g} to {max(judge_scores):g}")
         level = "medium" if level == "low" else level

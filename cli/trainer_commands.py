@@ -24,6 +24,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--work-dir", type=Path, help="checkpoints, progress log and feature cache (overrides the config's)")
     train.set_defaults(handler=run_train)
 
+    calibrate = subparsers.add_parser(
+        "calibrate",
+        help="fit a trained bundle's calibrated intervals and training-feature summary again (weights untouched)",
+        description="Fit the conformal intervals on the validation split and the unfamiliar-footage summary on the "
+        "training split of the dataset the bundle was trained on, check them on test, and write the bundle.",
+    )
+    calibrate.add_argument("bundle", type=Path, help="model bundle folder")
+    calibrate.add_argument("dataset", type=Path, help="the dataset the bundle was trained on")
+    calibrate.add_argument("--out", type=Path, help="bundle folder to write (default: replace BUNDLE)")
+    calibrate.add_argument("--cache", type=Path, help="feature cache folder (default: the user data folder's)")
+    calibrate.add_argument("--kind", default="auto", choices=["auto", "own", "mtl_aqa", "finediving", "features"])
+    calibrate.set_defaults(handler=run_calibrate)
+
     evaluate = subparsers.add_parser("evaluate", help="Spearman rho, relative L2 and per-judge errors of a bundle on a dataset")
     evaluate.add_argument("bundle", type=Path, help="model bundle folder")
     evaluate.add_argument("dataset", type=Path, help="dataset folder (annotations.csv, MTL-AQA, FineDiving) or features .npz")
@@ -42,6 +55,15 @@ def run_train(args: argparse.Namespace) -> int:
     bundle = train(config, resume=args.resume)
     if os.environ.get("RANK", "0") == "0":  # under torchrun, say it once
         print(f"model bundle written to {bundle}", file=sys.stderr)
+    return 0
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    from aqa_core.paths import user_data_dir
+    from trainer.run import refit
+
+    out = refit(args.bundle, args.dataset, args.out or args.bundle, args.cache or user_data_dir() / "feature_cache", args.kind)
+    print(f"calibrated bundle written to {out}", file=sys.stderr)
     return 0
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from aqa_core import __version__
-from aqa_core.bundle import bundle_from_model, save_bundle
+from aqa_core.bundle import bundle_from_model, load_bundle, save_bundle
 from aqa_core.errors import DatasetError
 from aqa_core.familiarity import fit_familiarity
 from aqa_core.model import AQAModel
@@ -162,7 +162,7 @@ def train(config: TrainConfig, resume: bool = False, progress: ProgressStream | 
         warnings = _leak_warning(fit.best_val)
         for message in warnings:
             progress.emit("warning", message=message)
-        fitted, held_out = fit_state(model, trainer, data, config)
+        fitted, held_out = fit_state(model, data, config.decoding, config.mode == "features")
         test = trainer.evaluate(data["test"])[0] if sizes["test"] else None
         if test is not None:
             test.update(held_out)
@@ -195,20 +195,28 @@ def _leak_warning(val: dict) -> list[str]:
     return []
 
 
-def fit_state(model: AQAModel, trainer: Trainer, data: dict[str, SplitData], config: TrainConfig) -> tuple[dict[str, Any], dict[str, Any]]:
+def fit_state(model: AQAModel, data: dict[str, SplitData], decoding: str, features_mode: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     """Calibration (validation split) and the training-feature summary; with the test split's figures for them.
 
     Both are fitted after the weights, on dives the weights never trained on (validation), and
     checked once on test, like the weights.
     """
+    device = next(model.parameters()).device
+    model.eval()
+
     def predictions(split: SplitData, calibration=None):
-        logits = _pooled_logits(trainer, split)
-        return dive_predictions(logits, model.head.bin_values, model.head_kind, split.labels, config.decoding, calibration)
+        chunk, parts = (256 if features_mode else 2), []  # clips are ~100 MB a dive
+        with torch.no_grad():
+            for start in range(0, len(split), chunk):
+                inputs = split.fetch(torch.arange(start, min(start + chunk, len(split)))).to(device)
+                parts.append((model.pooled_logits(inputs) if features_mode else model(inputs).logits).float().cpu())
+        logits = torch.cat(parts)
+        return dive_predictions(logits, model.head.bin_values, model.head_kind, split.labels, decoding, calibration)
 
     calibration = calibrate(predictions(data["val"]), data["val"].labels, model.head_kind)
     fitted: dict[str, Any] = {"calibration": calibration.to_dict()}
     held_out: dict[str, Any] = {}
-    if config.mode == "features":  # fine-tuned backbones change the features the summary would describe
+    if features_mode:  # fine-tuned backbones change the features the summary would describe
         train, val = data["train"], data["val"]
         familiarity = fit_familiarity(train.fetch(torch.arange(len(train))).numpy(), val.fetch(torch.arange(len(val))).numpy())
         fitted["familiarity"] = familiarity.to_dict()
@@ -224,10 +232,36 @@ def fit_state(model: AQAModel, trainer: Trainer, data: dict[str, SplitData], con
     return fitted, held_out
 
 
-def _pooled_logits(trainer: Trainer, split: SplitData) -> torch.Tensor:
-    trainer.model.eval()
-    with torch.no_grad():
-        return trainer.pooled(split.fetch(torch.arange(len(split))).to(trainer.ctx.device)).float().cpu()
+def refit(bundle_dir: Path, dataset_path: Path, out: Path, cache_dir: Path, kind: str = "auto") -> Path:
+    """Fit a trained bundle's calibration and feature summary again (or for the first time), weights untouched.
+
+    For a bundle trained before calibration existed, or on a dataset whose validation split has
+    grown. The dataset must be the one the bundle was trained on (same splits), or the fitted
+    state would describe other dives; the data card's dataset hash is checked when it has one.
+    """
+    bundle = load_bundle(bundle_dir)
+    card = dict(bundle.data_card)
+    dataset = open_dataset(dataset_path, kind)
+    if card.get("dataset_sha256") and card["dataset_sha256"] != dataset_hash(dataset.source):
+        raise DatasetError(f"{dataset.source}: not the dataset bundle '{bundle.name}' was trained on (content hash differs)")
+    dataset = carve_validation(dataset, float(card.get("val_fraction", 0.15)), int(card.get("val_seed", card.get("seed", 0))))
+    model = AQAModel(bundle.config, with_backbone=False)
+    model.load_state_dict(bundle.state_dict)
+    splits = {}
+    for name in ("train", "val", "test"):
+        records = dataset.split(name)
+        if all(r.features is not None for r in records):
+            feats = np.stack([r.features for r in records])
+        else:
+            feats = extract_features(records, bundle.config, cache_dir)
+        splits[name] = _split(records, _feature_fetch(feats))
+    fitted, held_out = fit_state(model, splits, card.get("decoding", "argmax"), card.get("mode", "features") == "features")
+    if isinstance(card.get("test"), dict):
+        card["test"] = {**card["test"], **held_out}
+    card.update(dataset_path=str(dataset.source), dataset_sha256=dataset_hash(dataset.source), **_fitted_card(fitted))
+    card.setdefault("score_range", [min(r.final_score for r in dataset.records), max(r.final_score for r in dataset.records)])
+    bundle.data_card, bundle.fitted = card, fitted
+    return save_bundle(bundle, out)
 
 
 def _fitted_card(fitted: dict[str, Any]) -> dict[str, Any]:
@@ -267,6 +301,7 @@ def data_card(dataset: DiveDataset, config: TrainConfig, epochs_run: int, best_e
         "code_version": code_version(),
         "seed": config.seed,
         "val_seed": config.val_seed,
+        "val_fraction": config.val_fraction,
         **({"backbone_note": "backbone fine-tuned; its weights are in the checkpoints, the bundle (format 1) stores heads only"} if config.mode == "finetune" else {}),
     }
 
