@@ -14,7 +14,8 @@ import numpy as np
 from scipy.special import softmax
 from scipy.stats import entropy
 
-from aqa_core.result import Estimate, Familiarity, Uncertainty
+from aqa_core.result import DiveInfo, Estimate, Familiarity, Uncertainty
+from aqa_core.rules.panel import SYNCHRO_MULTIPLIER
 
 DECODINGS = ("argmax", "expectation")
 INTERVAL = (0.025, 0.975)  # central 95%
@@ -85,6 +86,21 @@ def estimate_from_samples(samples: np.ndarray, score: float) -> Estimate:
         low=float(low),
         high=float(high),
     )
+
+
+def score_scale(dive: DiveInfo) -> float:
+    """DD x multiplier: how far one point of the kept judges' sum moves the final score."""
+    return dive.difficulty * (float(SYNCHRO_MULTIPLIER) if dive.event == "synchronised" else 1.0)
+
+
+def uncertainty_scale(head: str, dive: DiveInfo, calibrated: bool) -> float:
+    """What a final's width is divided by before it is judged (``assess_uncertainty``'s ``scale``).
+
+    A MUSDL final is DD x multiplier x the kept marks, so its width is judged per point of the
+    kept judges' sum. A calibrated USDL head predicts the final itself and its level bounds are in
+    final-score points (DD never enters it), so 1; an uncalibrated one keeps the per-DD rule.
+    """
+    return score_scale(dive) if head == "musdl" or not calibrated else 1.0
 
 
 def assess_uncertainty(

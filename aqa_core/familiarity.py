@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 COMPONENTS = 16
-THRESHOLD_MARGIN = 1.25  # x the largest validation distance: see fit_familiarity
+THRESHOLD_MARGIN = 3.0  # x the largest validation distance: see fit_familiarity
 
 
 @dataclass(frozen=True)

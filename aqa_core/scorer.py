@@ -24,12 +24,11 @@ import torch
 from aqa_core.bundle import ModelBundle, build_model
 from aqa_core.calibration import LEVELS, Calibration
 from aqa_core.clips import DEFAULT_SCHEME, DiveClips, load_dive_clips
-from aqa_core.decoding import assess_uncertainty, check_decoding, estimate, point, probabilities
+from aqa_core.decoding import assess_uncertainty, check_decoding, estimate, point, probabilities, uncertainty_scale
 from aqa_core.errors import AQAError
 from aqa_core.familiarity import FeatureSummary
 from aqa_core.heads.panel import clip_final, panel_estimate, panel_paths
 from aqa_core.result import ClipEstimate, DiveInfo, Estimate, Familiarity, JudgeEstimate, ScoreResult
-from aqa_core.rules.panel import SYNCHRO_MULTIPLIER
 from aqa_core.runtime import Runtime, choose_runtime
 
 
@@ -38,11 +37,6 @@ class ScoringCancelled(AQAError):
 
 
 ClipCallback = Callable[[ClipEstimate], None]
-
-
-def score_scale(dive: DiveInfo) -> float:
-    """DD x multiplier: how far one point of the kept judges' sum moves the final score."""
-    return dive.difficulty * (float(SYNCHRO_MULTIPLIER) if dive.event == "synchronised" else 1.0)
 
 
 def calibrated(est: Estimate, interval: Callable[[str], tuple[float, float]]) -> Estimate:
@@ -69,10 +63,9 @@ def dive_estimates(
             for i, (est, dropped) in enumerate(zip(ests, panel.dropped, strict=True))
         ]
         final = panel.final
-        scale = score_scale(dive)
     else:
         final = estimate(aggregate[0], values, decoding)
-        scale = 1.0  # a USDL head predicts the final score itself, DD included
+    scale = uncertainty_scale(head_kind, dive, calibrated=True)  # a USDL head predicts the final itself, DD included
     if calibration is not None:
         final = calibrated(final, lambda level: calibration.final_interval(final.score, final.std, scale, level))
     return judges, final
@@ -161,8 +154,7 @@ class Scorer:
             distance = float(self.familiarity.distance(features.cpu().numpy()))
             familiarity = Familiarity(distance, self.familiarity.threshold, distance > self.familiarity.threshold)
         bounds = self.calibration.level_bounds if self.calibration is not None else None
-        # calibrated USDL widths are in final-score points (dive_estimates), uncalibrated ones per DD as before
-        scale = score_scale(dive) if self.head_kind == "musdl" or bounds is None else 1.0
+        scale = uncertainty_scale(self.head_kind, dive, bounds is not None)
         head_s = perf_counter() - start
         return ScoreResult(
             video=video_label,

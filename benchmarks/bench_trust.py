@@ -57,21 +57,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bundle", type=Path, default=default_bundle_path())
     parser.add_argument("--data", type=Path, default=ROOT / "build" / "demo_data")
-    parser.add_argument("--new-venue", type=Path, default=ROOT / "build" / "new_venue")
+    parser.add_argument("--new-venue", type=Path, nargs="+", default=[ROOT / "build" / "new_venue"],
+                        help="held-out datasets of other venues (the first is generated with seed 7 when missing)")
     parser.add_argument("--new-venue-dives", type=int, default=45)
     parser.add_argument("--cache", type=Path, default=ROOT / "build" / "demo_musdl_work" / "features")
     parser.add_argument("--clips", type=Path, default=ROOT.parent / "shared" / "data" / "clips")
     parser.add_argument("--annotations", type=Path, default=ROOT.parent / "shared" / "data" / "mtl_aqa" / "annotations.csv")
     args = parser.parse_args()
 
-    if not (args.new_venue / "annotations.csv").is_file():
-        write_dataset(args.new_venue, args.new_venue_dives, NEW_VENUE_SEED)
+    if not (args.new_venue[0] / "annotations.csv").is_file():
+        write_dataset(args.new_venue[0], args.new_venue_dives, NEW_VENUE_SEED)
     demo = evaluate_bundle(args.bundle, args.data, split="test", cache_dir=args.cache)
-    venue = evaluate_bundle(args.bundle, args.new_venue, split="all", cache_dir=args.cache)
+    venues = [evaluate_bundle(args.bundle, folder, split="all", cache_dir=args.cache) for folder in args.new_venue]
     print(f"\nTrust figures of {args.bundle} (calibrated central intervals; flag = unfamiliar footage)")
     print(f"{'held-out dives':<28}{'dives':>6}{'rho':>7}{'fin 80':>8}{'fin 95':>8}{'mrk 80':>8}{'mrk 95':>8}{'spread':>9}{'flagged':>11}")
     print(row("demo venue (test split)", demo))
-    print(row(f"new venue (seed {NEW_VENUE_SEED}, all dives)", venue))
+    for folder, venue in zip(args.new_venue, venues):
+        print(row(f"new venue {folder.name} (all)", venue))
     if args.annotations.is_file():
         print(f"real MTL-AQA panels: median within-dive spread (std of 7 marks) {real_panel_spread(args.annotations):.2f}")
     videos = sorted(args.clips.glob("*.mp4")) if args.clips.is_dir() else []

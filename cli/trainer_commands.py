@@ -34,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     calibrate.add_argument("dataset", type=Path, help="the dataset the bundle was trained on")
     calibrate.add_argument("--out", type=Path, help="bundle folder to write (default: replace BUNDLE)")
     calibrate.add_argument("--cache", type=Path, help="feature cache folder (default: the user data folder's)")
+    calibrate.add_argument("--version", help="the bundle's new version (analyses cached under the old one then no longer match)")
     calibrate.add_argument("--kind", default="auto", choices=["auto", "own", "mtl_aqa", "finediving", "features"])
     calibrate.set_defaults(handler=run_calibrate)
 
@@ -62,7 +63,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from aqa_core.paths import user_data_dir
     from trainer.run import refit
 
-    out = refit(args.bundle, args.dataset, args.out or args.bundle, args.cache or user_data_dir() / "feature_cache", args.kind)
+    out = refit(args.bundle, args.dataset, args.out or args.bundle, args.cache or user_data_dir() / "feature_cache", args.kind, args.version)
     print(f"calibrated bundle written to {out}", file=sys.stderr)
     return 0
 

@@ -220,3 +220,12 @@ def test_evaluate_json_has_the_documented_keys(tmp_path: Path, capsys: pytest.Ca
     assert {"predicted", "true", "intervals"} <= set(first["judges"][0])
     marks = [j["true"] for j in first["judges"]]
     assert marks == sorted(marks)  # true marks in path order (ascending), as the paths predict them
+
+
+def test_every_head_card_carries_the_ridge_bar_and_warns_below_it(tmp_path: Path) -> None:
+    make_npz(tmp_path)  # features linear in the quality: ridge does well, a head after one epoch does not
+    card = load_bundle(train(config(tmp_path, "w", epochs=1, lr=1e-5))).data_card
+    bar = card["ridge_baseline"]
+    assert {"rho", "rl2"} <= set(bar["validation"]) and {"rho", "rl2"} <= set(bar["test"])
+    assert card["validation"]["rho"] < bar["validation"]["rho"]
+    assert any("does not beat the ridge baseline" in w for w in card["warnings"])

@@ -15,12 +15,12 @@ import numpy as np
 import torch
 
 from aqa_core.calibration import LEVELS, Calibration, coverage, fit_calibration
-from aqa_core.decoding import check_decoding, point, probabilities
+from aqa_core.decoding import check_decoding, point, probabilities, uncertainty_scale
 from aqa_core.errors import DatasetError
 from aqa_core.heads.panel import rule_on_marks
 from aqa_core.metrics import relative_l2, spearman
 from aqa_core.result import DiveInfo, Estimate, JudgeEstimate
-from aqa_core.scorer import dive_estimates, score_scale
+from aqa_core.scorer import dive_estimates
 
 
 @dataclass
@@ -96,7 +96,7 @@ def dive_predictions(
     for i, dist in enumerate(probs):
         difficulty = float(labels.difficulty[i]) if labels.difficulty is not None else 1.0
         dive = DiveInfo(labels.events[i], dist.shape[0], None, None, difficulty)
-        scale = score_scale(dive) if head == "musdl" else 1.0
+        scale = uncertainty_scale(head, dive, calibrated=True)
         out.append(DivePrediction(*dive_estimates(dist, values, dive, decoding, head, calibration), scale=scale))
     return out
 

@@ -61,3 +61,27 @@ def fit_ridge_head(model: AQAModel, train_x: torch.Tensor, train_y: np.ndarray, 
         layer.weight.copy_((values[:, None] * torch.from_numpy(w)[None, :] / s**2).float())
         layer.bias.copy_((values * b / s**2 - values**2 / (2 * s**2)).float())
     return {"alpha": alpha, "residual_std": residual}
+
+
+def ridge_baseline(train_x: torch.Tensor, train_y: np.ndarray, val_x: torch.Tensor, val_y: np.ndarray,
+                   test_x: torch.Tensor | None, test_y: np.ndarray | None, score_range: tuple[float, float]) -> dict:
+    """Validation and test figures of ``loss: ridge`` on the same features and split, for a head's data card."""
+    from .evaluate import labels_from, predict, report
+
+    margin = 0.05 * (score_range[1] - score_range[0])
+    head = {"name": "usdl", "bins": 201, "score_range": [max(0.0, score_range[0] - margin), score_range[1] + margin],
+            "in_dim": int(train_x.shape[-1]), "hidden": []}
+    model = AQAModel({"neck": {"name": "standardize"}, "aggregation": {"name": "average"}, "head": head}, with_backbone=False)
+    model.fit_neck(train_x)
+    chosen = fit_ridge_head(model, train_x, train_y, val_x, val_y)
+
+    def figures(x: torch.Tensor, y: np.ndarray) -> dict:
+        labels = labels_from(y, None, None, ["individual"] * len(y))
+        with torch.no_grad():
+            finals, _ = predict(model.pooled_logits(x.float()), model.head.bin_values, "usdl", labels, "expectation")
+        return report(finals, labels, score_range)
+
+    out = {"method": "ridge on standardised clip-averaged features (loss: ridge)", **chosen, "validation": figures(val_x, val_y)}
+    if test_x is not None and test_y is not None and len(test_y):
+        out["test"] = figures(test_x, test_y)
+    return out

@@ -29,7 +29,7 @@ from .evaluate import calibrate, coverages, dive_predictions, labels_from, media
 from .features import content_hash, extract_features, load_record_clips
 from .loop import FitResult, SplitData, Trainer
 from .progress import ProgressStream
-from .ridge import fit_ridge_head
+from .ridge import fit_ridge_head, ridge_baseline
 
 CHECKPOINTS = "checkpoints"
 LOG = "progress.jsonl"
@@ -160,6 +160,14 @@ def train(config: TrainConfig, resume: bool = False, progress: ProgressStream | 
             fit = trainer.fit(data["train"], data["val"], config.work_dir / CHECKPOINTS, resume=resume)
         model.load_state_dict(fit.best_state)
         warnings = _leak_warning(fit.best_val)
+        baseline = None
+        if config.mode == "features" and config.loss != "ridge":
+            baseline = ridge_baseline(*_inputs(data["train"]), *_inputs(data["val"]), *_inputs(data["test"]), score_range)
+            if baseline["validation"]["rho"] > fit.best_val["rho"]:
+                warnings.append(
+                    f"the {config.model['head']['name']} head does not beat the ridge baseline on validation "
+                    f"(rho {fit.best_val['rho']:.3f} vs {baseline['validation']['rho']:.3f}): tune it, or train loss: ridge"
+                )
         for message in warnings:
             progress.emit("warning", message=message)
         fitted, held_out = fit_state(model, data, config.decoding, config.mode == "features")
@@ -169,6 +177,8 @@ def train(config: TrainConfig, resume: bool = False, progress: ProgressStream | 
         progress.emit("test", figures=test, best_epoch=fit.best_epoch)
         card = data_card(dataset, config, len(fit.history), fit.best_epoch, fit.best_val, test)
         card.update(score_range=list(score_range), warnings=warnings, **_fitted_card(fitted))
+        if baseline is not None:
+            card["ridge_baseline"] = baseline
         if ctx.is_main:
             bundle = bundle_from_model(model, config.name, config.version, card)
             bundle.fitted = fitted
@@ -186,6 +196,10 @@ def _fit_ridge(trainer: Trainer, model: AQAModel, data: dict[str, SplitData]) ->
     figures = {**trainer.evaluate(val)[0], **chosen}
     state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
     return FitResult(state, 0, figures, [])
+
+
+def _inputs(split: SplitData) -> tuple[torch.Tensor, np.ndarray]:
+    return split.fetch(torch.arange(len(split))), split.labels.final
 
 
 def _leak_warning(val: dict) -> list[str]:
@@ -232,7 +246,7 @@ def fit_state(model: AQAModel, data: dict[str, SplitData], decoding: str, featur
     return fitted, held_out
 
 
-def refit(bundle_dir: Path, dataset_path: Path, out: Path, cache_dir: Path, kind: str = "auto") -> Path:
+def refit(bundle_dir: Path, dataset_path: Path, out: Path, cache_dir: Path, kind: str = "auto", version: str | None = None) -> Path:
     """Fit a trained bundle's calibration and feature summary again (or for the first time), weights untouched.
 
     For a bundle trained before calibration existed, or on a dataset whose validation split has
@@ -261,6 +275,7 @@ def refit(bundle_dir: Path, dataset_path: Path, out: Path, cache_dir: Path, kind
     card.update(dataset_path=str(dataset.source), dataset_sha256=dataset_hash(dataset.source), **_fitted_card(fitted))
     card.setdefault("score_range", [min(r.final_score for r in dataset.records), max(r.final_score for r in dataset.records)])
     bundle.data_card, bundle.fitted = card, fitted
+    bundle.version = version or bundle.version
     return save_bundle(bundle, out)
 
 
