@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -125,9 +126,14 @@ def test_cli_train_streams_json_and_evaluate_agrees_with_data_card(tmp_path: Pat
 
 
 @pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parent.parent / "configs" / "train").glob("*.yaml")), ids=lambda p: p.name)
-def test_shipped_configs_load_and_build_their_heads(path: Path) -> None:
+def test_shipped_configs_load_and_build_their_heads(path: Path, tmp_path: Path) -> None:
     from aqa_core.model import AQAModel
 
     cfg = load_config(path)
+    if "auto" in json.dumps(cfg.model):  # in_dim / score_range read from the dataset at training time
+        from trainer.datasets import open_dataset
+        from trainer.run import resolve_auto
+
+        cfg = resolve_auto(cfg, open_dataset(make_npz(tmp_path)))
     model = AQAModel(cfg.model, with_backbone=False)
     assert model.head_kind == cfg.model["head"]["name"]

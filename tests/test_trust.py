@@ -229,3 +229,23 @@ def test_every_head_card_carries_the_ridge_bar_and_warns_below_it(tmp_path: Path
     assert {"rho", "rl2"} <= set(bar["validation"]) and {"rho", "rl2"} <= set(bar["test"])
     assert card["validation"]["rho"] < bar["validation"]["rho"]
     assert any("does not beat the ridge baseline" in w for w in card["warnings"])
+
+
+def test_final_score_config_infers_dimension_and_range_and_takes_path_overrides(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cli.main import main
+
+    rng = np.random.default_rng(3)
+    q = rng.uniform(0, 1, 60)
+    feats = rng.normal(size=(60, 4, 12)) * 0.3 + q[:, None, None]
+    np.savez(tmp_path / "final.npz", features=feats, final_score=20 + 60 * q, split=np.array(["train"] * 45 + ["test"] * 15))
+    shipped = Path(__file__).resolve().parent.parent / "configs" / "train" / "features_final_score.yaml"
+    argv = ["train", str(shipped), "--dataset", str(tmp_path / "final.npz"), "--out", str(tmp_path / "b"), "--work-dir", str(tmp_path / "w")]
+    assert main(argv) == 0
+    capsys.readouterr()
+    bundle = load_bundle(tmp_path / "b")
+    head = bundle.config["head"]
+    assert head["in_dim"] == 12 and bundle.config["aggregation"]["in_dim"] == 12
+    finals = 20 + 60 * q
+    spread = finals.max() - finals.min()
+    assert head["score_range"] == pytest.approx([finals.min() - 0.05 * spread, finals.max() + 0.05 * spread])
+    assert bundle.data_card["dataset_path"] == str(tmp_path / "final.npz") and "ridge_baseline" in bundle.data_card
