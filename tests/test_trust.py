@@ -249,3 +249,42 @@ def test_final_score_config_infers_dimension_and_range_and_takes_path_overrides(
     spread = finals.max() - finals.min()
     assert head["score_range"] == pytest.approx([finals.min() - 0.05 * spread, finals.max() + 0.05 * spread])
     assert bundle.data_card["dataset_path"] == str(tmp_path / "final.npz") and "ridge_baseline" in bundle.data_card
+
+
+def test_dive_ids_from_the_npz_name_the_predictions_and_duplicates_are_refused(tmp_path: Path) -> None:
+    from aqa_core.errors import DatasetError
+    from trainer.datasets import open_dataset
+    from trainer.evaluate import evaluate_bundle
+
+    path = make_npz(tmp_path)
+    data = dict(np.load(path))
+    ids = np.array([f"dive-{i:03d}" for i in range(90)])
+    np.savez(path, **data, dive_id=ids)
+    out = train(config(tmp_path, "w", epochs=1))
+    figures = evaluate_bundle(out, path, split="test")
+    assert [p["dive_id"] for p in figures["predictions"]] == list(ids[data["split"] == "test"])
+    ids[5] = ids[4]
+    np.savez(tmp_path / "dup.npz", **data, dive_id=ids)
+    with pytest.raises(DatasetError, match="dup.npz: dive dive-004 appears twice"):
+        open_dataset(tmp_path / "dup.npz")
+
+
+def test_score_json_carries_the_data_card_and_every_caveat(tiny_video, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cli.main import main
+
+    torch.manual_seed(0)
+    config_json = json.loads((Path(__file__).resolve().parent.parent / "configs" / "models" / "musdl_tiny.json").read_text())
+    model = AQAModel(config_json, with_backbone=False)
+    bundle = bundle_from_model(model, "tiny", "1", {"dataset": "unit-test dives", "synthetic": True})
+    feats = np.random.default_rng(0).normal(size=(20, 10, model.head.in_dim))
+    bundle.fitted = {"familiarity": {**fit_familiarity(feats[:15], feats[15:]).to_dict(), "threshold": 0.0}}
+    folder = save_bundle(bundle, tmp_path / "b")
+    argv = ["score", str(tiny_video(count=20)), "--dd", "3.0", "--model", str(folder), "--device", "cpu", "--precision", "float32"]
+    assert main([*argv, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["data_card"] == bundle.data_card and data["familiarity"]["unfamiliar"] is True
+    assert UNFAMILIAR_MESSAGE in data["caveats"] and any("not calibrated" in c for c in data["caveats"])
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    for caveat in data["caveats"]:
+        assert caveat.split(" (")[0] in text  # the text output says every caveat the JSON lists

@@ -25,7 +25,7 @@ from aqa_core.model import AQAModel
 from .config import ConfigError, TrainConfig
 from .datasets import DiveDataset, DiveRecord, carve_validation, open_dataset
 from .distributed import DistContext, barrier, init_distributed, shutdown
-from .evaluate import calibrate, coverages, dive_predictions, labels_from, median_panel_spread
+from .evaluate import calibrate, coverages, dive_predictions, labels_from, median_panel_spread, predict, report
 from .features import content_hash, extract_features, load_record_clips
 from .loop import FitResult, SplitData, Trainer
 from .progress import ProgressStream
@@ -269,11 +269,16 @@ def refit(bundle_dir: Path, dataset_path: Path, out: Path, cache_dir: Path, kind
         else:
             feats = extract_features(records, bundle.config, cache_dir)
         splits[name] = _split(records, _feature_fetch(feats))
-    fitted, held_out = fit_state(model, splits, card.get("decoding", "argmax"), card.get("mode", "features") == "features")
-    if isinstance(card.get("test"), dict):
-        card["test"] = {**card["test"], **held_out}
-    card.update(dataset_path=str(dataset.source), dataset_sha256=dataset_hash(dataset.source), **_fitted_card(fitted))
+    decoding = card.get("decoding", "argmax")
+    fitted, held_out = fit_state(model, splits, decoding, card.get("mode", "features") == "features")
     card.setdefault("score_range", [min(r.final_score for r in dataset.records), max(r.final_score for r in dataset.records)])
+    if len(splits["test"]):  # the test figures again, decoded as the scorer now decodes (ordered paths)
+        test = splits["test"]
+        with torch.no_grad():
+            logits = model.pooled_logits(test.fetch(torch.arange(len(test))))
+        finals, judges = predict(logits, model.head.bin_values, model.head_kind, test.labels, decoding)
+        card["test"] = {**report(finals, test.labels, tuple(card["score_range"]), judges), **held_out}
+    card.update(dataset_path=str(dataset.source), dataset_sha256=dataset_hash(dataset.source), **_fitted_card(fitted))
     bundle.data_card, bundle.fitted = card, fitted
     bundle.version = version or bundle.version
     return save_bundle(bundle, out)
