@@ -33,6 +33,7 @@ from .ridge import fit_ridge_head, ridge_baseline
 
 CHECKPOINTS = "checkpoints"
 LOG = "progress.jsonl"
+RL2_DEFINITION = "CoRe's relative L2: 100 x mean(((predicted - true) / (high - low))^2), [low, high] = score_range (the training dataset's final scores)"
 LEAK_RHO = 0.99  # a validation rho above this usually means the features saw the labels
 
 
@@ -176,7 +177,7 @@ def train(config: TrainConfig, resume: bool = False, progress: ProgressStream | 
             test.update(held_out)
         progress.emit("test", figures=test, best_epoch=fit.best_epoch)
         card = data_card(dataset, config, len(fit.history), fit.best_epoch, fit.best_val, test)
-        card.update(score_range=list(score_range), warnings=warnings, **_fitted_card(fitted))
+        card.update(score_range=list(score_range), rl2=RL2_DEFINITION, warnings=warnings, **_fitted_card(fitted))
         if baseline is not None:
             card["ridge_baseline"] = baseline
         if ctx.is_main:
@@ -272,6 +273,7 @@ def refit(bundle_dir: Path, dataset_path: Path, out: Path, cache_dir: Path, kind
     decoding = card.get("decoding", "argmax")
     fitted, held_out = fit_state(model, splits, decoding, card.get("mode", "features") == "features")
     card.setdefault("score_range", [min(r.final_score for r in dataset.records), max(r.final_score for r in dataset.records)])
+    card.setdefault("rl2", RL2_DEFINITION)
     if len(splits["test"]):  # the test figures again, decoded as the scorer now decodes (ordered paths)
         test = splits["test"]
         with torch.no_grad():
