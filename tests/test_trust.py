@@ -288,3 +288,23 @@ def test_score_json_carries_the_data_card_and_every_caveat(tiny_video, tmp_path:
     text = capsys.readouterr().out
     for caveat in data["caveats"]:
         assert caveat.split(" (")[0] in text  # the text output says every caveat the JSON lists
+
+
+def test_calibrate_adds_fitted_state_to_an_old_bundle_and_keeps_its_weights(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cli.main import main
+
+    make_npz(tmp_path)
+    old = load_bundle(train(config(tmp_path, "w", epochs=2)))
+    old.fitted = {}
+    old.data_card = {k: v for k, v in old.data_card.items() if k not in ("calibration", "familiarity", "ridge_baseline")}
+    save_bundle(old, tmp_path / "old")
+    capsys.readouterr()
+    assert main(["calibrate", str(tmp_path / "old"), str(tmp_path / "f.npz"), "--out", str(tmp_path / "new"), "--version", "2"]) == 0
+    new = load_bundle(tmp_path / "new")
+    assert new.version == "2" and {"calibration", "familiarity"} <= set(new.fitted) and "ridge_baseline" in new.data_card
+    assert set(new.data_card["test"]["coverage"]) == {"0.8", "0.95"}
+    for name, tensor in old.state_dict.items():
+        assert torch.equal(tensor, new.state_dict[name])
+    np.savez(tmp_path / "other.npz", **{**dict(np.load(tmp_path / "f.npz")), "final_score": np.load(tmp_path / "f.npz")["final_score"] + 1})
+    assert main(["calibrate", str(tmp_path / "new"), str(tmp_path / "other.npz")]) == 2
+    assert "not the dataset bundle 'model' was trained on" in capsys.readouterr().err

@@ -280,6 +280,8 @@ def refit(bundle_dir: Path, dataset_path: Path, out: Path, cache_dir: Path, kind
             logits = model.pooled_logits(test.fetch(torch.arange(len(test))))
         finals, judges = predict(logits, model.head.bin_values, model.head_kind, test.labels, decoding)
         card["test"] = {**report(finals, test.labels, tuple(card["score_range"]), judges), **held_out}
+    if card.get("mode", "features") == "features" and card.get("loss") != "ridge":
+        card["ridge_baseline"] = ridge_baseline(*_inputs(splits["train"]), *_inputs(splits["val"]), *_inputs(splits["test"]), tuple(card["score_range"]))
     card.update(dataset_path=str(dataset.source), dataset_sha256=dataset_hash(dataset.source), **_fitted_card(fitted))
     bundle.data_card, bundle.fitted = card, fitted
     bundle.version = version or bundle.version
