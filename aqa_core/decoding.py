@@ -115,7 +115,8 @@ def assess_uncertainty(
     ``bounds``: a calibrated bundle's low | medium | high limits on the 95% half-width per scale
     (the terciles of its validation dives, aqa_core.calibration), so the level ranks this dive
     among dives whose intervals are known to hold; without them the fixed LOW_MAX / MEDIUM_MAX.
-    Unfamiliar footage is always "high": no interval fitted on other footage holds for it.
+    Unfamiliar footage is always "high": no interval fitted on other footage holds for it;
+    footage beyond the calibrated range (``Familiarity.beyond_calibration``) at least "medium".
     """
     half_width = (final.high - final.low) / 2.0
     relative = half_width / scale
@@ -125,9 +126,9 @@ def assess_uncertainty(
     if level != "low":
         what = "wide interval: the calibrated" if final.intervals else "wide distribution: the"
         reasons.append(f"{what} 95% interval is ±{half_width:.1f} points")
-    if familiarity is not None and familiarity.unfamiliar:
-        reasons.insert(0, familiarity.message or "")
-        level = "high"
+    if familiarity is not None and familiarity.message:
+        reasons.insert(0, familiarity.message)
+        level = "high" if familiarity.unfamiliar else "medium" if level == "low" else level
     if len(judge_scores) and max(judge_scores) - min(judge_scores) > JUDGE_SPREAD:
         reasons.append(f"judges disagree: predicted marks range from {min(judge_scores):g} to {max(judge_scores):g}")
         level = "medium" if level == "low" else level

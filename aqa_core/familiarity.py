@@ -11,6 +11,9 @@ dives is singular). The distance of a new video is
 
 and the footage is "unfamiliar" above a threshold fitted on validation dives (dives the summary
 was not fitted on, so their distances are what held-out footage of the same kind gives).
+Between the farthest validation dive and the threshold the footage is of the familiar kind
+but farther out than any dive the intervals were calibrated on (the demo model: other synthetic
+venues, where its errors are biased and its intervals cover less), and the result says so.
 Kept as JSON numbers (a few thousand) so it travels in ``bundle.json``.
 """
 
@@ -34,6 +37,7 @@ class FeatureSummary:
     residual_variance: float  # per dimension, outside the k directions
     threshold: float
     dives: int  # training dives summarised
+    validation_max: float = float("inf")  # farthest validation dive: the intervals were calibrated up to here
 
     def distance(self, features: np.ndarray) -> np.ndarray:
         """``(clips, D)`` features of one dive -> a scalar; ``(N, clips, D)`` -> ``(N,)``."""
@@ -57,6 +61,7 @@ class FeatureSummary:
             "variances": floats(self.variances),
             "residual_variance": float(self.residual_variance),
             "threshold": float(self.threshold),
+            "validation_max": float(self.validation_max),
             "dives": self.dives,
         }
 
@@ -70,6 +75,7 @@ class FeatureSummary:
             residual_variance=float(data["residual_variance"]),
             threshold=float(data["threshold"]),
             dives=int(data["dives"]),
+            validation_max=float(data.get("validation_max", float(data["threshold"]) / THRESHOLD_MARGIN)),
         )
 
 
@@ -98,5 +104,5 @@ def fit_familiarity(train: np.ndarray, val: np.ndarray, components: int = COMPON
     a property of every model: bench_trust.py measures it again for any bundle.
     """
     summary = summarise(train, components)
-    threshold = THRESHOLD_MARGIN * float(np.max(summary.distance(val)))
-    return FeatureSummary(**{**summary.__dict__, "threshold": threshold})
+    farthest = float(np.max(summary.distance(val)))
+    return FeatureSummary(**{**summary.__dict__, "threshold": THRESHOLD_MARGIN * farthest, "validation_max": farthest})

@@ -12,6 +12,9 @@ from typing import Any
 
 SCHEMA_VERSION = 2  # 2: calibrated intervals, level bounds and the unfamiliar-footage score
 UNFAMILIAR_MESSAGE = "unfamiliar footage: the model was not trained on dives like this"
+BEYOND_CALIBRATION_MESSAGE = (
+    "footage farther from the training dives than any it was calibrated on: the intervals may be too narrow"
+)
 
 
 @dataclass(frozen=True)
@@ -77,10 +80,17 @@ class Familiarity:
     score: float  # distance to the training-feature summary; larger is less familiar
     threshold: float  # calibrated on validation dives; above it the footage is unfamiliar
     unfamiliar: bool
+    calibrated_within: float | None = None  # the farthest validation dive's score; None: not recorded
+
+    @property
+    def beyond_calibration(self) -> bool:
+        return not self.unfamiliar and self.calibrated_within is not None and self.score > self.calibrated_within
 
     @property
     def message(self) -> str | None:
-        return UNFAMILIAR_MESSAGE if self.unfamiliar else None
+        if self.unfamiliar:
+            return UNFAMILIAR_MESSAGE
+        return BEYOND_CALIBRATION_MESSAGE if self.beyond_calibration else None
 
 
 @dataclass(frozen=True)

@@ -152,7 +152,8 @@ class Scorer:
         familiarity = None
         if self.familiarity is not None:
             distance = float(self.familiarity.distance(features.cpu().numpy()))
-            familiarity = Familiarity(distance, self.familiarity.threshold, distance > self.familiarity.threshold)
+            summary = self.familiarity
+            familiarity = Familiarity(distance, summary.threshold, distance > summary.threshold, summary.validation_max)
         bounds = self.calibration.level_bounds if self.calibration is not None else None
         scale = uncertainty_scale(self.head_kind, dive, bounds is not None)
         head_s = perf_counter() - start

@@ -7,7 +7,8 @@ On data the model never trained on, for a bundle (default: the shipped demo mode
   (another dataset seed, every dive held out);
 * the median within-dive spread of the predicted panel (std of the seven marks) against the real
   MTL-AQA panels' (annotations.csv);
-* how often the unfamiliar-footage flag fires on those synthetic dives and on real footage.
+* how often the unfamiliar-footage flag fires on those synthetic dives and on real footage, and
+  how often a dive lies beyond the calibrated range (intervals "may be too narrow").
 
     python benchmarks/bench_trust.py --data build/demo_data --new-venue build/new_venue \\
         --clips ../shared/data/clips --annotations ../shared/data/mtl_aqa/annotations.csv
@@ -49,7 +50,7 @@ def row(name: str, figures: dict) -> str:
     return (
         f"{name:<28}{figures['dives']:>6}{figures['spearman']:>7.3f}{cov.get('0.8', np.nan):>8.0%}{cov.get('0.95', np.nan):>8.0%}"
         f"{jcov.get('0.8', np.nan):>8.0%}{jcov.get('0.95', np.nan):>8.0%}{'' if spread is None else f'{spread:>9.2f}':>9}"
-        f"{figures.get('unfamiliar_rate', np.nan):>11.0%}"
+        f"{figures.get('unfamiliar_rate', np.nan):>11.0%}{figures.get('beyond_calibration_rate', np.nan):>9.0%}"
     )
 
 
@@ -69,8 +70,8 @@ def main() -> None:
         write_dataset(args.new_venue[0], args.new_venue_dives, NEW_VENUE_SEED)
     demo = evaluate_bundle(args.bundle, args.data, split="test", cache_dir=args.cache)
     venues = [evaluate_bundle(args.bundle, folder, split="all", cache_dir=args.cache) for folder in args.new_venue]
-    print(f"\nTrust figures of {args.bundle} (calibrated central intervals; flag = unfamiliar footage)")
-    print(f"{'held-out dives':<28}{'dives':>6}{'rho':>7}{'fin 80':>8}{'fin 95':>8}{'mrk 80':>8}{'mrk 95':>8}{'spread':>9}{'flagged':>11}")
+    print(f"\nTrust figures of {args.bundle} (calibrated central intervals; flagged = unfamiliar footage; beyond = farther than the calibration dives)")
+    print(f"{'held-out dives':<28}{'dives':>6}{'rho':>7}{'fin 80':>8}{'fin 95':>8}{'mrk 80':>8}{'mrk 95':>8}{'spread':>9}{'flagged':>11}{'beyond':>9}")
     print(row("demo venue (test split)", demo))
     for folder, venue in zip(args.new_venue, venues):
         print(row(f"new venue {folder.name} (all)", venue))

@@ -89,5 +89,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if "median_panel_spread" in figures:
         print(f"  panel spread      median std of the predicted marks {figures['median_panel_spread']:.2f}")
     if "unfamiliar_rate" in figures:
-        print(f"  unfamiliar        {figures['unfamiliar_rate']:.0%} of the dives flagged as unlike the training footage")
+        print(f"  unfamiliar        {figures['unfamiliar_rate']:.0%} of the dives flagged as unlike the training footage, "
+              f"{figures['beyond_calibration_rate']:.0%} farther out than the calibration dives")
     return 0

@@ -308,3 +308,20 @@ def test_calibrate_adds_fitted_state_to_an_old_bundle_and_keeps_its_weights(tmp_
     np.savez(tmp_path / "other.npz", **{**dict(np.load(tmp_path / "f.npz")), "final_score": np.load(tmp_path / "f.npz")["final_score"] + 1})
     assert main(["calibrate", str(tmp_path / "new"), str(tmp_path / "other.npz")]) == 2
     assert "not the dataset bundle 'model' was trained on" in capsys.readouterr().err
+
+
+def test_footage_beyond_the_calibration_dives_says_the_intervals_may_be_too_narrow() -> None:
+    from aqa_core.result import BEYOND_CALIBRATION_MESSAGE
+
+    est = Estimate(60.0, 60.0, 1.0, 1.0, 59.0, 61.0, {"0.8": (59.5, 60.5), "0.95": (59.0, 61.0)})
+    inside, beyond, far = (Familiarity(d, 6.0, d > 6.0, calibrated_within=2.0) for d in (1.5, 3.0, 7.0))
+    assert inside.message is None and not inside.beyond_calibration
+    assert beyond.beyond_calibration and beyond.message == BEYOND_CALIBRATION_MESSAGE
+    assert far.message == UNFAMILIAR_MESSAGE and not far.beyond_calibration
+    levels = [assess_uncertainty(est, 3.0, [8.0] * 7, (1.0, 2.0), f).level for f in (inside, beyond, far)]
+    assert levels == ["low", "medium", "high"]
+    rng = np.random.default_rng(4)
+    train_f, val_f = rng.normal(size=(100, 3, 32)), rng.normal(size=(30, 3, 32))
+    summary = fit_familiarity(train_f, val_f)
+    assert summary.validation_max == pytest.approx(summary.distance(val_f).max())
+    assert summary.threshold == pytest.approx(3.0 * summary.validation_max)

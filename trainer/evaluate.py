@@ -202,10 +202,13 @@ def evaluate_bundle(
     all_finals = [r.final_score for r in dataset.records]
     score_range = tuple(bundle.data_card.get("score_range") or (min(all_finals), max(all_finals)))
     figures = report(finals, labels, score_range, judges)  # type: ignore[arg-type]
-    unfamiliar = None
+    unfamiliar, familiar_figures = None, {}
     if "familiarity" in bundle.fitted:
         summary = FeatureSummary.from_dict(bundle.fitted["familiarity"])
-        unfamiliar = (summary.distance(features) > summary.threshold).tolist()
+        distance = summary.distance(features)
+        unfamiliar = (distance > summary.threshold).tolist()
+        beyond = (distance > summary.validation_max) & ~np.array(unfamiliar)
+        familiar_figures = {"unfamiliar_rate": float(np.mean(unfamiliar)), "beyond_calibration_rate": float(np.mean(beyond))}
     return {
         "bundle": str(bundle_dir),
         "model": bundle.name,
@@ -220,6 +223,6 @@ def evaluate_bundle(
         **({"judge_mae": figures["judge_mae_mean"], "judge_mae_per_path": figures["judge_mae"]} if "judge_mae" in figures else {}),
         **coverages(predictions, labels),
         **({"median_panel_spread": median_panel_spread(predictions)} if judges is not None else {}),
-        **({"unfamiliar_rate": float(np.mean(unfamiliar))} if unfamiliar is not None else {}),
+        **familiar_figures,
         "predictions": prediction_rows([r.key for r in records], predictions, labels, unfamiliar),
     }
