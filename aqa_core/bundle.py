@@ -36,6 +36,9 @@ class ModelBundle:
     data_card: dict[str, Any]  # dataset, split sizes, val/test figures, date, code version, synthetic, intended_use
     state_dict: dict[str, torch.Tensor] = field(repr=False)
     format_version: int = FORMAT_VERSION
+    # Fitted after training, JSON only: interval calibration, training-feature summary (see
+    # aqa_core.calibration, aqa_core.familiarity). Empty for a bundle that has none.
+    fitted: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 def bundle_from_model(model: AQAModel, name: str, version: str, data_card: dict[str, Any]) -> ModelBundle:
@@ -55,6 +58,7 @@ def save_bundle(bundle: ModelBundle, folder: str | Path) -> Path:
         "format_version": bundle.format_version,
         "config": bundle.config,
         "data_card": bundle.data_card,
+        **({"fitted": bundle.fitted} if bundle.fitted else {}),
         "tensors": {k: {"shape": list(v.shape), "dtype": str(v.dtype).removeprefix("torch.")} for k, v in tensors.items()},
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -79,6 +83,8 @@ def _read_manifest(folder: Path) -> dict[str, Any]:
     for key, kind in (("name", str), ("version", str), ("config", dict), ("data_card", dict), ("tensors", dict)):
         if not isinstance(manifest.get(key), kind):
             raise BundleError(f"{path}: '{key}' is missing or not a {kind.__name__}")
+    if not isinstance(manifest.get("fitted", {}), dict):
+        raise BundleError(f"{path}: 'fitted' is not a dict")
     return manifest
 
 
@@ -116,6 +122,7 @@ def load_bundle(folder: str | Path) -> ModelBundle:
         config=manifest["config"],
         data_card=manifest["data_card"],
         state_dict=state,
+        fitted=manifest.get("fitted", {}),
     )
 
 

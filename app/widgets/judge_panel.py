@@ -167,7 +167,9 @@ class JudgePanel(QWidget):
             self._clear_bars()
             self.plot.setTitle("This model predicts the final score only (USDL)")
         final = result.final
-        self.final_label.setText(f"Final {final.score:.2f}  [{final.low:.1f} – {final.high:.1f}]")
+        eighty = final.intervals.get("0.8")  # present when the bundle is calibrated (aqa_core.calibration)
+        self.final_label.setText(f"Final {final.score:.2f}  95% [{final.low:.1f} – {final.high:.1f}]"
+                                 + (f"  80% [{eighty[0]:.1f} – {eighty[1]:.1f}], calibrated" if eighty else ""))
         unc = result.uncertainty
         reasons = "; ".join(unc.reasons) if unc.reasons else "no particular reason"
         self.uncertainty_label.setText(f"Uncertainty: {unc.level} (±{unc.value:.1f} points): {reasons}")
