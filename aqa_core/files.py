@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +86,48 @@ def parse_json(data: bytes, source: Path | str, max_depth: int, error: type[AQAE
 def read_json(path: Path, limit: int, max_depth: int, what: str, error: type[AQAError]) -> Any:
     """``read_limited`` then ``parse_json``: a bounded JSON file reader."""
     return parse_json(read_limited(path, limit, what, error), path, max_depth, error)
+
+
+def load_npz(path: Path, max_bytes: int, error: type[AQAError], max_ratio: int = 50) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` (no pickles), with each ``.npy`` header checked before allocating.
+
+    A lying header (shape larger than the member's data), a member that inflates ``max_ratio``
+    times past its compressed size (a zip bomb; real arrays of floats compress less than 2x), or
+    more than ``max_bytes`` in all are refused with ``error`` naming the file and the array.
+    """
+    path = Path(path)
+    arrays: dict[str, np.ndarray] = {}
+    total = 0
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                name = info.filename.removesuffix(".npy")
+                total += info.file_size
+                if total > max_bytes:
+                    raise error(f"{path}: arrays unpack to more than {size_text(max_bytes)}; refusing it")
+                if info.file_size > (1 << 20) and info.file_size > max_ratio * max(info.compress_size, 1):
+                    raise error(f"{path}: array '{name}' inflates {info.file_size // max(info.compress_size, 1)}x (a zip bomb?); refusing it")
+                with archive.open(info) as handle:
+                    arrays[name] = _read_npy(handle, info.file_size, f"{path}: array '{name}'", error)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError) as exc:
+        raise error(f"{path}: not a readable .npz file ({exc})") from None
+    return arrays
+
+
+def _read_npy(handle: Any, member_size: int, where: str, error: type[AQAError]) -> np.ndarray:
+    version = np.lib.format.read_magic(handle)
+    if version not in ((1, 0), (2, 0)):
+        raise error(f"{where}: unsupported .npy version {version[0]}.{version[1]}")
+    reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, fortran, dtype = reader(handle, max_header_size=10_000)
+    if dtype.hasobject:
+        raise error(f"{where}: holds Python objects (pickles); refusing it")
+    nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if min(shape, default=0) < 0 or nbytes > member_size:
+        raise error(f"{where}: header claims shape {shape} ({size_text(nbytes)}) but the file holds {size_text(member_size)}")
+    data = bytearray(nbytes)
+    got = handle.readinto(data)
+    if got != nbytes:
+        raise error(f"{where}: truncated ({got} of {nbytes} bytes)")
+    array = np.frombuffer(data, dtype=dtype)
+    return array.reshape(shape[::-1]).transpose() if fortran else array.reshape(shape)
