@@ -121,7 +121,7 @@ def _read_manifest(folder: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict):
         raise BundleError(f"{path}: expected a JSON object")
     version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
+    if type(version) is not int or version != FORMAT_VERSION:  # true and 1.0 compare equal to 1
         raise BundleError(f"{path}: format_version {version!r} is not supported (this program reads version {FORMAT_VERSION})")
     for key, kind in (("name", str), ("version", str), ("config", dict), ("data_card", dict), ("tensors", dict)):
         if not isinstance(manifest.get(key), kind):
