@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import shutil
 import uuid as uuid_module
@@ -47,7 +48,7 @@ CSV_COLUMNS = (
     "dive_uuid", "competition_uuid", "competition", "event_uuid", "event", "event_kind", "event_height",
     "athlete_uuid", "athlete", "country", "round", "performed_at", "dive_number", "height", "difficulty",
     "panel_size", "window_start", "window_end", "video_path", "video_hash", "video_size", "human_final",
-    *JUDGE_COLUMNS, "tags", "predicted_final", "model", "analysis_uuid", "analysis_created_at", "analysis_json",
+    *JUDGE_COLUMNS, "tags", "predicted_final", "model_name", "model_version", "analysis_uuid", "analysis_created_at", "analysis_json",
 )  # fmt: skip
 SPLITS = (("train", 0.7), ("val", 0.85), ("test", 1.0))
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -449,7 +450,7 @@ def _csv_row(entry: dict[str, Any]) -> dict[str, Any]:
         "video_path": video.get("path"), "video_hash": video.get("content_hash"), "video_size": video.get("size_bytes"),
         "human_final": csv_number(entry["human_final"]), **marks,
         "tags": ";".join(entry["tags"]), "predicted_final": csv_number(result["final"]["score"]) if result else None,
-        "model": f"{result['model_name']} {result['model_version']}" if result else None,
+        "model_name": result["model_name"] if result else None, "model_version": result["model_version"] if result else None,
         "analysis_uuid": latest["uuid"] if latest else None, "analysis_created_at": latest["created_at"] if latest else None,
         "analysis_json": json.dumps(result) if result else None,
     }  # fmt: skip
@@ -462,15 +463,15 @@ def _csv_entries(data: bytes, path: Path) -> list[dict[str, Any]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise StorageError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    reader = csv.DictReader(text.splitlines())
-    entries = []
+    reader = csv.DictReader(io.StringIO(text, newline=""))  # newline="": a quoted cell keeps its line breaks
+    entries: list[dict[str, Any]] = []
     try:
-        for row in reader:
+        for row in reader:  # rows are numbered as a spreadsheet shows them: the header is row 1
             if len(entries) >= MAX_DIVES:
                 raise StorageError(f"{path}: holds more than {MAX_DIVES} dives")
-            entries.append(_csv_entry({k: _restore(v) for k, v in row.items() if isinstance(k, str) and isinstance(v, str)}, path, reader.line_num))
+            entries.append(_csv_entry({k: _restore(v) for k, v in row.items() if isinstance(k, str) and isinstance(v, str)}, path, len(entries) + 2))
     except csv.Error as exc:
-        raise StorageError(f"{path}, line {reader.line_num}: not a readable CSV row ({exc})") from None
+        raise StorageError(f"{path}, row {len(entries) + 2}: not a readable CSV row ({exc})") from None
     return entries
 
 

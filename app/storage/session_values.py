@@ -62,11 +62,13 @@ class EntryChecker:
             raise self.fail(field, f"is {len(value)} characters long (at most {TEXT_LIMITS[limit]})")
         return value
 
-    def number(self, value: Any, field: str, low: float, high: float, optional: bool = False) -> float | None:
+    def number(self, value: Any, field: str, low: float = -math.inf, high: float = math.inf, optional: bool = False) -> float | None:
         if value is None and optional:
             return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not low <= value <= high:
-            raise self.fail(field, f"{shown(value)} is not a number from {low:g} to {high:g}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise self.fail(field, f"{shown(value)} is not a number")
+        if not low <= value <= high:
+            raise self.fail(field, f"{shown(value)} is outside {low:g} to {high:g}")
         return float(value)
 
     def integer(self, value: Any, field: str, low: int, high: int, optional: bool = False) -> int | None:
@@ -147,7 +149,7 @@ def _check_sheet(c: EntryChecker, entry: dict[str, Any], event: dict[str, Any]) 
     number = entry.get("dive_number")
     if number is not None and not isinstance(number, str):
         raise c.fail("dive_number", f"{shown(number)} is not a text")
-    difficulty = c.number(entry.get("difficulty"), "difficulty", 0.0, math.inf)
+    difficulty = c.number(entry.get("difficulty"), "difficulty")  # its range is the rules' (validate_difficulty)
     try:
         sheet = make_dive_info(str(event["kind"]), panel_size, number or None, entry.get("height"), difficulty)  # type: ignore[arg-type]
         event["height"] = None if event.get("height") is None else validate_height(event["height"])
@@ -155,8 +157,10 @@ def _check_sheet(c: EntryChecker, entry: dict[str, Any], event: dict[str, Any]) 
         raise c.fail("dive sheet", f"is refused by the rules: {exc}") from None
     event["kind"] = sheet.event
     scores = c.listed(entry.get("human_scores"), "human_scores", 11)
+    if any(isinstance(s, bool) or not isinstance(s, (int, float)) for s in scores):
+        raise c.fail("human_scores", f"{shown(scores)} is not a list of numbers")
     try:
-        marks = [validate_judge_score(s) if not isinstance(s, bool) else validate_judge_score(str(s)) for s in scores]
+        marks = [validate_judge_score(s) for s in scores]
     except AQAError as exc:
         raise c.fail("human_scores", f"are refused by the rules: {exc}") from None
     if marks and len(marks) != panel_size:
@@ -185,7 +189,7 @@ def _check_analysis(c: EntryChecker, analysis: Any) -> dict[str, Any]:
     c.text(result.model_name, "analysis.model_name", "name")
     c.text(result.model_version, "analysis.model_version", "model_version")
     c.number(result.final.score, "analysis.final.score", 0.0, 1000.0)
-    c.number(result.uncertainty.value, "analysis.uncertainty.value", 0.0, math.inf)
+    c.number(result.uncertainty.value, "analysis.uncertainty.value", 0.0)
     for name in ("head", "decoding"):
         if not isinstance(getattr(result, name), str) or len(getattr(result, name)) > 20:
             raise c.fail(f"analysis.{name}", "is not a short text")
@@ -196,7 +200,7 @@ def _check_analysis(c: EntryChecker, analysis: Any) -> dict[str, Any]:
     if not isinstance(result.timings, dict):
         raise c.fail("analysis.timings", "is not an object")
     for seconds in result.timings.values():
-        c.number(seconds, "analysis.timings", 0.0, math.inf)
+        c.number(seconds, "analysis.timings", 0.0)
     return {"uuid": uuid, "created_at": created, "result": result.to_dict()}
 
 
