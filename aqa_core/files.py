@@ -109,7 +109,7 @@ def load_npz(path: Path, max_bytes: int, error: type[AQAError], max_ratio: int =
                     raise error(f"{path}: array '{name}' inflates {info.file_size // max(info.compress_size, 1)}x (a zip bomb?); refusing it")
                 with archive.open(info) as handle:
                     arrays[name] = _read_npy(handle, info.file_size, f"{path}: array '{name}'", error)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError) as exc:  # RuntimeError: "encrypted"
         raise error(f"{path}: not a readable .npz file ({exc})") from None
     return arrays
 

@@ -10,13 +10,16 @@ tree whose walk visits billions of leaves (the same list shared at every level),
 dict crashes any recursive consumer. So after unpickling, the result is walked once, iteratively,
 counting every visit (a shared node counts each time it is reached, which is what a consumer pays)
 and refused when it is deeper, has more nodes, or holds more array bytes than ``PickleLimits``
-allow. The input itself is read through a counter that stops at ``max_input_bytes``.
+allow. Before unpickling, the input (at most ``max_input_bytes``) is scanned opcode by opcode:
+a 6-byte ``LONG_BINPUT 200000000`` makes the C unpickler allocate a 1.6 GB memo table, while a
+real pickler numbers its memo slots in order, so a slot beyond the instructions seen is refused.
 """
 
 from __future__ import annotations
 
 import io
 import pickle
+import pickletools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO, Any
@@ -61,36 +64,6 @@ class PickleTooLarge(pickle.UnpicklingError):
     """The pickle (or what it unpickles to) exceeds a ``PickleLimits`` bound."""
 
 
-class _CountingReader(io.RawIOBase):
-    """Passes reads through and refuses once more than ``limit`` bytes were asked for."""
-
-    def __init__(self, handle: IO[bytes], limit: int) -> None:
-        super().__init__()
-        self._handle = handle
-        self._left = limit
-        self._limit = limit
-
-    def readable(self) -> bool:
-        return True
-
-    def _take(self, data: bytes) -> bytes:
-        self._left -= len(data)
-        if self._left < 0:
-            raise PickleTooLarge(f"is larger than {self._limit} bytes, more than this file can be; refusing it")
-        return data
-
-    def read(self, size: int = -1) -> bytes:
-        return self._take(self._handle.read(size if size is not None and size >= 0 else self._left + 1))
-
-    def readline(self, size: int = -1) -> bytes:
-        return self._take(self._handle.readline(size if size is not None and size >= 0 else self._left + 1))
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
 class _RestrictedUnpickler(pickle.Unpickler):
     def __init__(self, handle: IO[bytes], allowed: frozenset[tuple[str, str]], encoding: str) -> None:
         super().__init__(handle, encoding=encoding)
@@ -127,6 +100,16 @@ def check_tree(tree: Any, limits: PickleLimits = DEFAULT_LIMITS) -> None:
             stack.extend((item, depth + 1) for item in node)
 
 
+_MEMO_PUTS = frozenset({"PUT", "BINPUT", "LONG_BINPUT"})
+
+
+def _check_opcodes(data: bytes) -> None:
+    """Refuse memo slots a real pickler never writes (see module docstring); genops itself allocates nothing large."""
+    for count, (opcode, argument, _) in enumerate(pickletools.genops(data)):
+        if opcode.name in _MEMO_PUTS and argument > count:
+            raise PickleTooLarge(f"stores memo slot {argument} after {count} instructions, which no real pickle does; refusing it")
+
+
 def restricted_load(
     handle: IO[bytes],
     allowed: frozenset[tuple[str, str]],
@@ -135,12 +118,21 @@ def restricted_load(
 ) -> Any:
     """Unpickle ``handle`` admitting only ``allowed`` (module, name) globals, within ``limits``.
 
-    Raises ``UnpicklingError`` (``RefusedGlobal``, ``PickleTooLarge``) or the ValueError/EOFError
-    family for a corrupt stream; ``RecursionError`` and ``MemoryError`` become ``PickleTooLarge``.
+    Every failure is an ``UnpicklingError``: ``RefusedGlobal``, ``PickleTooLarge`` (also for
+    ``RecursionError`` and ``MemoryError``), or a plain one naming what a corrupt stream broke
+    (a corrupt stream can raise almost anything from inside NumPy or the unpickler).
     """
+    raw = handle.read(limits.max_input_bytes + 1)
+    if len(raw) > limits.max_input_bytes:
+        raise PickleTooLarge(f"is larger than {limits.max_input_bytes} bytes, more than this file can be; refusing it")
     try:
-        data = _RestrictedUnpickler(_CountingReader(handle, limits.max_input_bytes), allowed, encoding).load()  # type: ignore[arg-type]
+        _check_opcodes(raw)
+        data = _RestrictedUnpickler(io.BytesIO(raw), allowed, encoding).load()
         check_tree(data, limits)
     except (RecursionError, MemoryError) as exc:
         raise PickleTooLarge(f"needs more memory or nesting than this file can ({type(exc).__name__}); refusing it") from None
+    except pickle.UnpicklingError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - see docstring
+        raise pickle.UnpicklingError(f"corrupt pickle ({type(exc).__name__}: {exc})") from None
     return data
