@@ -42,7 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    """An exception in a destructor (NumPy freeing an array a corrupt file half-built) is one line too."""
+    print(f"aqa-judge: ignored {type(unraisable.exc_value).__name__} while cleaning up: {terminal_safe(unraisable.exc_value)}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    if not os.environ.get("AQA_JUDGE_DEBUG"):
+        sys.unraisablehook = _one_line_unraisable
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
