@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ PREPROCESSING = "rgb x/127.5-1, short side x256/224, centre crop 224 (aqa_core.c
 MAX_MANIFEST_BYTES = 4 << 20  # the demo manifest is 7 kB; a fitted state adds at most a few hundred kB
 MAX_MANIFEST_DEPTH = 32
 MAX_WEIGHTS_BYTES = 256 << 20  # heads only; the demo's are 2.5 MB
+MAX_NAME, MAX_VERSION = 200, 60  # the sessions database's model_name / model_version columns
 
 
 @dataclass
@@ -127,7 +129,25 @@ def _read_manifest(folder: Path) -> dict[str, Any]:
         if not isinstance(manifest.get(key), kind):
             raise BundleError(f"{path}: '{key}' is missing or not a {kind.__name__}")
     _check_fingerprint(manifest, path)
+    _check_shown_text(manifest, path)
     return manifest
+
+
+def _check_shown_text(manifest: dict[str, Any], path: Path) -> None:
+    """Name, version and data card are printed beside every score and stored with it: short, no terminal escapes."""
+    for key, limit in (("name", MAX_NAME), ("version", MAX_VERSION)):
+        if not 0 < len(manifest[key]) <= limit:
+            raise BundleError(f"{path}: '{key}' must be 1 to {limit} characters, not {len(manifest[key])}")
+    stack: list[Any] = [manifest["name"], manifest["version"], manifest["data_card"]]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str) and any(unicodedata.category(ch) in ("Cc", "Cf") for ch in item):
+            raise BundleError(f"{path}: the name, version or data card holds control characters ({item[:40]!r}); refusing it")
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def _check_fingerprint(manifest: dict[str, Any], path: Path) -> None:

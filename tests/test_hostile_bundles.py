@@ -158,6 +158,30 @@ def test_missing_or_mistyped_keys(tiny: Path, key: str, kind: str, value: object
     assert_refused(lambda: load_bundle(tiny), f"{tiny / 'bundle.json'}: '{key}' is missing or not a {kind}", BundleError)
 
 
+SHOWN_TEXT = {
+    "escape in the name": (("name",), "t\x1b[2J", "the name, version or data card holds control characters ('t\\x1b[2J'); refusing it"),
+    "bell in the version": (("version",), "1\x07", "the name, version or data card holds control characters ('1\\x07'); refusing it"),
+    "escape in the card": (("data_card", "dataset"), "demo\x1b]0;owned\x07", "the name, version or data card holds control characters ('demo\\x1b]0;owned\\x07'); refusing it"),
+    "bidi override in a card key": (("data_card", "\u202eevil"), "x", "the name, version or data card holds control characters ('\\u202eevil'); refusing it"),
+    "newline in the card": (("data_card", "intended_use"), "a\nb", "the name, version or data card holds control characters ('a\\nb'); refusing it"),
+    "name of 201 characters": (("name",), "n" * 201, "'name' must be 1 to 200 characters, not 201"),
+    "empty name": (("name",), "", "'name' must be 1 to 200 characters, not 0"),
+    "version of 61 characters": (("version",), "v" * 61, "'version' must be 1 to 60 characters, not 61"),
+}
+
+
+@pytest.mark.parametrize("name", SHOWN_TEXT)
+def test_text_shown_beside_scores_is_short_and_printable(tiny: Path, name: str) -> None:
+    keys, value, reason = SHOWN_TEXT[name]
+    data = manifest(tiny)
+    node = data
+    for key in keys[:-1]:
+        node = node[key]
+    node[keys[-1]] = value
+    write(tiny, data, reseal=True)
+    assert_refused(lambda: load_bundle(tiny), f"{tiny / 'bundle.json'}: {reason}", BundleError)
+
+
 def test_bundle_without_fingerprint_is_refused_with_the_policy(tiny: Path) -> None:
     data = manifest(tiny)
     del data["fingerprint"]
