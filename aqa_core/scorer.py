@@ -36,6 +36,19 @@ class ScoringCancelled(AQAError):
     """The user cancelled scoring; nothing was produced."""
 
 
+class NonFiniteScores(AQAError):
+    """Features, logits or probabilities hold NaN or infinity: no score exists, so none is shown."""
+
+
+def _finite_probabilities(logits: torch.Tensor, what: str, model: str) -> np.ndarray:
+    """Softmax of ``logits``, refusing NaN/infinity in the logits or the result (argmax of NaN is bin 0)."""
+    values = logits.cpu().numpy()
+    dists = probabilities(values) if np.isfinite(values).all() else None
+    if dists is None or not np.isfinite(dists).all():
+        raise NonFiniteScores(f"model '{model}' gave NaN or infinite {what}; no score can be given (check the bundle and the video)")
+    return dists
+
+
 ClipCallback = Callable[[ClipEstimate], None]
 
 
@@ -144,10 +157,12 @@ class Scorer:
         paths = self._serving_paths(dive)
         start = perf_counter()
         features = features.to(self.runtime.device, torch.float32)
+        if not torch.isfinite(features).all():
+            raise NonFiniteScores(f"{video_label}: the backbone gave NaN or infinite clip features; no score can be given")
         clips = self._clip_estimates(features, 0, frame_indices, dive)
         with torch.inference_mode():
             pooled = self.model.pooled_logits(features[None])[0]
-        aggregate = probabilities(pooled.cpu().numpy())[paths]
+        aggregate = _finite_probabilities(pooled, "pooled logits", self.bundle.name)[paths]
         judges, final = dive_estimates(aggregate, self.values, dive, self.decoding, self.head_kind, self.calibration)
         familiarity = None
         if self.familiarity is not None:
@@ -195,7 +210,7 @@ class Scorer:
         """Each clip's own distributions (the head on that clip's feature) and point score."""
         with torch.inference_mode():
             logits = self.model.clip_logits(features.float())
-        dists = probabilities(logits.cpu().numpy())[:, self._serving_paths(dive)]
+        dists = _finite_probabilities(logits, "clip logits", self.bundle.name)[:, self._serving_paths(dive)]
         estimates = []
         for offset, clip in enumerate(dists):
             index = first + offset

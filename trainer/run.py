@@ -7,7 +7,6 @@ checkpoints and the bundle.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import datetime as dt
 import json
 import subprocess
@@ -21,6 +20,7 @@ from aqa_core import __version__
 from aqa_core.bundle import bundle_from_model, load_bundle, save_bundle
 from aqa_core.errors import DatasetError
 from aqa_core.familiarity import fit_familiarity
+from aqa_core.files import file_sha256
 from aqa_core.model import AQAModel
 
 from .config import ConfigError, TrainConfig
@@ -352,4 +352,4 @@ def dataset_hash(source: Path) -> str:
     """SHA-256 of a features file, or of the annotation file a dataset folder is read from."""
     source = Path(source)
     file = source if source.is_file() else source / "annotations.csv"
-    return hashlib.sha256(file.read_bytes()).hexdigest() if file.is_file() else ""
+    return file_sha256(file) if file.is_file() else ""

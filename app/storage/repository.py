@@ -8,7 +8,6 @@ can hand them to the GUI thread safely.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from sqlalchemy import Select, String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
+from aqa_core.files import file_sha256
 from aqa_core.result import ScoreResult
 from aqa_core.rules import apply_panel_rule
 
@@ -105,11 +105,6 @@ class ScorePair:
     human_final: float
     human_scores: list[float]  # by judge index
     predicted_judges: list[float]  # empty for a USDL model
-
-
-def file_sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _day_start(day: date) -> datetime:

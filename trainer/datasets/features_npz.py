@@ -8,23 +8,23 @@ from them needs no backbone at all.
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from aqa_core.errors import DatasetError
+from aqa_core.files import load_npz
 
 from .base import DiveDataset, DiveRecord, parse_float, parse_judges, parse_split, duplicate_problems
 
 
+# 100,000 dives x 10 clips x 1024 float32 features is 4 GB; no real features file is larger.
+MAX_NPZ_BYTES = 4 << 30
+
+
 def read_features_npz(path: Path) -> DiveDataset:
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise DatasetError(f"{path}: not a readable .npz file ({exc})") from None
+    arrays = load_npz(path, MAX_NPZ_BYTES, DatasetError)
     for name in ("features", "final_score"):
         if name not in arrays:
             raise DatasetError(f"{path}: missing array '{name}'")
@@ -33,6 +33,8 @@ def read_features_npz(path: Path) -> DiveDataset:
         features = features[:, None, :]
     if features.ndim != 3 or features.shape[0] == 0:
         raise DatasetError(f"{path}: 'features' must be N x D or N x clips x D, got shape {arrays['features'].shape}")
+    if features.shape[1] == 0 or features.shape[2] == 0:
+        raise DatasetError(f"{path}: 'features' has shape {arrays['features'].shape}: every dive needs at least one clip of at least one feature")
     if not np.isfinite(features).all():
         raise DatasetError(f"{path}: 'features' contains NaN or infinity")
     n = features.shape[0]
