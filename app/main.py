@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from aqa_core.paths import user_data_dir
 from app.demo import DEMO_DIVES, DemoDive, demo_folder, prepare_demo
 from app.settings import APPLICATION, ORGANISATION, recent_files
-from app.state import AppState
+from app.state import AppState, DiveSheet
 from app.tabs.judging_desk import JudgingDesk
 from app.tabs.sessions import SessionsBrowser
 from app.tabs.statistics import StatisticsView
@@ -44,7 +44,7 @@ class ProgressRelay(QObject):
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, database: str | Path | None = None, open_db: bool = True) -> None:
+    def __init__(self, database: str | Path | None = None, open_db: bool = True, demo_database: str | Path | None = None) -> None:
         super().__init__()
         self.setWindowTitle("AQA Judge Assistant")
         self.state = AppState()
@@ -55,6 +55,8 @@ class MainWindow(QMainWindow):
         self.compare = CompareView()
         self.tabs.addTab(self.compare, "Compare")
         self.setCentralWidget(self.tabs)
+        self.tabs.currentChanged.connect(lambda _: self.desk.set_shortcuts_active(self.tabs.currentWidget() is self.desk))
+        self.desk.start_list.import_requested.connect(self.ask_import_start_list)
         self.sessions: SessionsBrowser | None = None
         self.statistics: StatisticsView | None = None
         self.commands.saved.connect(self._refresh_sessions)
@@ -64,6 +66,8 @@ class MainWindow(QMainWindow):
         self.resize(1440, 900)
         if open_db:
             self.commands.open_database(database, on_open=self._show_session_tabs)
+        if demo_database is not None:  # the demo's synthetic dives never mix with the user's real ones
+            self.commands.open_database(demo_database, demo=True)
 
     # --- menus -------------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -74,6 +78,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self.fill_recent_menu)
         file_menu.addAction("Open &model…", self.ask_open_model)
+        file_menu.addAction("Import start &list (CSV)…", self.ask_import_start_list)
         file_menu.addSeparator()
         actions["export_frame"].triggered.connect(self.ask_export_frame)
         file_menu.addAction(actions["export_frame"])
@@ -103,8 +108,15 @@ class MainWindow(QMainWindow):
 
     def ask_open_video(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a dive video", "", VIDEO_FILTER)
+        self.desk.player.setFocus()  # the dialog hands focus back to the last field; the video wants it
         if path:
             self.commands.open_video(path)
+
+    def ask_import_start_list(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import a start list", "", "Start lists (*.csv);;All files (*)")
+        self.desk.player.setFocus()
+        if path:
+            self.commands.import_start_list(path)
 
     def compare_current(self) -> None:
         if self.state.video is not None:
@@ -159,11 +171,18 @@ class MainWindow(QMainWindow):
 
     def _open_stored(self, dive_id: int) -> None:
         self.tabs.setCurrentWidget(self.desk)
-        self.commands.open_stored(dive_id)
+        self.commands.open_stored(dive_id, self.sessions.repository.db if self.sessions is not None else None)
 
     def _refresh_sessions(self, _dive_id: int) -> None:
+        """After a save: the browser shows the database the desk's dive went to, refreshed."""
+        stored_in = self.commands.saved_db
         for widget in (self.sessions, self.statistics):
-            if widget is not None:
+            if widget is None:
+                continue
+            if stored_in is not None and widget.repository.db is not stored_in:
+                widget.set_database(stored_in)
+                self.state.status_message.emit(f"Saved in {stored_in.path} (the Sessions tab now shows it)")
+            else:
                 widget.refresh()
 
     # --- demo ----------------------------------------------------------------------------------
@@ -205,9 +224,8 @@ class MainWindow(QMainWindow):
             self.open_demo_dive(dives[0])
 
     def open_demo_dive(self, dive: DemoDive) -> None:
-        sheet = self.state.dive.with_changes(event="individual", panel_size=len(dive.judge_scores) or 7, height=dive.height,
-                                             dive_number=dive.dive_number, difficulty=dive.difficulty,
-                                             diver="synthetic diver")
+        sheet = DiveSheet(event="individual", panel_size=len(dive.judge_scores) or 7, height=dive.height,
+                          dive_number=dive.dive_number, difficulty=dive.difficulty, diver="synthetic diver")
         self.commands.open_dive(dive.video, sheet, dive.judge_scores)
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt API)
@@ -217,11 +235,23 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
+def install_error_hook(window: MainWindow) -> None:
+    """A bug in a GUI-thread handler reaches the status line (and stderr), and the app goes on."""
+    previous = sys.excepthook
+
+    def hook(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
+        previous(kind, exc, tb)
+        if isinstance(exc, Exception):  # the traceback went to stderr above
+            window.state.report_error(f"Internal error: {kind.__name__}: {exc} (the app is still usable)")
+
+    sys.excepthook = hook
+
+
 def run_app(video: str | None = None, demo: bool = False, argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
-    window = MainWindow(database=user_data_dir() / "demo_sessions.db" if demo else None)
+    install_error_hook(window := MainWindow(demo_database=user_data_dir() / "demo_sessions.db" if demo else None))
     window.show()
     window.commands.load_default_model()
     if demo:

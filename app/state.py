@@ -17,15 +17,25 @@ from aqa_core.result import ClipEstimate, DiveInfo, ScoreResult
 
 @dataclass(frozen=True)
 class DiveSheet:
-    """What the judge types about the dive; ``difficulty=None`` means "look it up"."""
+    """What the judge types about the dive; ``difficulty=None`` means "look it up".
+
+    The defaults are the clean sheet every new video starts with: no diver and no dive number,
+    so nothing from the previous dive is ever stored as this one's.
+    """
 
     event: str = "individual"
     height: float = 10.0
     panel_size: int = 7
     diver: str = ""
-    dive_number: str = "107B"
+    dive_number: str = ""
     difficulty: float | None = None
     round: int = 1
+    note: str = ""
+
+    @property
+    def blank(self) -> bool:
+        """Nothing typed yet to score with (no dive number, no DD)."""
+        return not self.dive_number and self.difficulty is None
 
     def with_changes(self, **changes: Any) -> DiveSheet:
         return replace(self, **changes)
@@ -61,6 +71,7 @@ class AppState(QObject):
         self.video: VideoMeta | None = None
         self.dive: DiveSheet = DiveSheet()
         self.dive_info: DiveInfo | None = None
+        self.sheet_problem: str = ""  # why ``dive`` does not validate ("" when it does)
         self.bundle: Any = None  # aqa_core.bundle.ModelBundle (imported lazily: torch)
         self.model_message: str = ""
         self.clips: list[ClipEstimate] = []
@@ -85,10 +96,11 @@ class AppState(QObject):
         self.real_scores_changed.emit(self.real_scores)
         self.playhead_changed.emit(0)
 
-    def set_dive(self, dive: DiveSheet, info: DiveInfo | None) -> None:
+    def set_dive(self, dive: DiveSheet, info: DiveInfo | None, problem: str = "") -> None:
         panel_changed = dive.panel_size != self.dive.panel_size
         self.dive = dive
         self.dive_info = info
+        self.sheet_problem = "" if info is not None else problem
         self.dive_changed.emit(dive)
         self.dive_info_changed.emit(info)
         if panel_changed:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from app_support import app_home, frame_index_on_screen, tiny_bundle, wait_for_result  # noqa: F401 (fixture)
+from app_support import SHEET, app_home, frame_index_on_screen, tiny_bundle, wait_for_result  # noqa: F401 (fixture)
 from PySide6.QtGui import QKeySequence
 
 from app.demo import prepare_demo
@@ -30,8 +30,9 @@ def score_and_save(qtbot, window, tiny_video):  # noqa: ANN001, ANN201
     """Open a tiny video, wait for its analysis and for the save; returns (result, saved dive ids)."""
     saved: list[int] = []
     window.commands.saved.connect(saved.append)
-    window.commands.open_video(tiny_video(count=40))
+    window.commands.open_video(tiny_video(count=40), SHEET)
     result = wait_for_result(qtbot, window.state)
+    window.commands.wait_for_background()  # the dive's saves land in order: row, then its analysis
     qtbot.waitUntil(lambda: bool(saved), timeout=20000)
     return result, saved
 
@@ -104,7 +105,7 @@ def test_demo_session_loads_and_scores_the_first_dive(qtbot, window) -> None:  #
 def test_export_frame_and_dive_with_overlays(qtbot, window, tiny_video, tmp_path) -> None:  # noqa: ANN001
     from aqa_core.video import probe
 
-    window.commands.open_video(tiny_video(count=40, width=160, height=120))
+    window.commands.open_video(tiny_video(count=40, width=160, height=120), SHEET)
     result = wait_for_result(qtbot, window.state)
     png = tmp_path / "frame.png"
     window.commands.export_frame(window.desk.player.view.grab().toImage(), png)
@@ -118,7 +119,7 @@ def test_export_frame_and_dive_with_overlays(qtbot, window, tiny_video, tmp_path
 
 
 def test_export_to_a_missing_folder_names_it(qtbot, window, tiny_video, tmp_path) -> None:  # noqa: ANN001
-    window.commands.open_video(tiny_video(count=40))
+    window.commands.open_video(tiny_video(count=40), SHEET)
     wait_for_result(qtbot, window.state)
     errors: list[str] = []
     window.state.error.connect(errors.append)
@@ -192,7 +193,7 @@ def test_help_overlay_and_recent_files(qtbot, window, tiny_video) -> None:  # no
     window.desk.actions["help"].trigger()
     assert not overlay.isVisible()
     path = tiny_video(count=10)
-    window.commands.open_video(path)
+    window.commands.open_video(path, SHEET)
     qtbot.waitUntil(lambda: window.state.video is not None, timeout=10000)
     assert recent_files()[0] == str(path)
     window.fill_recent_menu()

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QDockWidget,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QMainWindow,
     QPushButton,
     QSplitter,
@@ -34,7 +36,40 @@ from app.widgets.heat_map import HeatMap
 from app.widgets.help_overlay import HelpOverlay
 from app.widgets.judge_panel import JudgePanel
 from app.widgets.player import SPEEDS, Player
+from app.widgets.start_list_panel import StartListPanel
 from app.widgets.timeline import Timeline
+
+HAND_BACK_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape)
+
+
+class FocusToPlayer(QObject):
+    """Enter or Esc in a field of the desk gives the keyboard back to the player.
+
+    Installed on every field of the sheet and the judge panel: Enter first lets the field
+    finish (its ``editingFinished`` saves the edit), Esc is kept from the window's Esc shortcut
+    (cancel analysis), and a combo box hands focus back once a choice is made, so Space and the
+    arrows drive the video again straight after typing.
+    """
+
+    def __init__(self, player: QWidget, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.player = player
+
+    def watch(self, widget: QWidget) -> None:
+        widget.installEventFilter(self)
+        if isinstance(widget, QComboBox):
+            widget.activated.connect(lambda _: self.player.setFocus(Qt.FocusReason.OtherFocusReason))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Escape:
+            event.accept()  # Esc belongs to the field, not to "cancel analysis"
+            return True
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) and event.key() in HAND_BACK_KEYS:
+            if event.key() != Qt.Key.Key_Escape and isinstance(watched, QLineEdit | QAbstractSpinBox):
+                watched.event(event)  # the field takes its Enter first (editingFinished)
+            self.player.setFocus(Qt.FocusReason.OtherFocusReason)
+            return True
+        return False
 
 
 class TransportBar(QWidget):
@@ -81,6 +116,7 @@ class JudgingDesk(QMainWindow):
         self.judges = JudgePanel()
         self.status = QLabel("")
         self.status.setWordWrap(True)
+        self.start_list = StartListPanel()
 
         centre = QWidget()
         centre_layout = QVBoxLayout(centre)
@@ -101,12 +137,25 @@ class JudgingDesk(QMainWindow):
         self._dock("Dive sheet", self.sheet)
         self._dock("Score distribution", self.distribution)
         self._dock("Judges", self.judges)
+        self._dock("Start list", self.start_list)
         self.setAcceptDrops(True)
         self.help_overlay = HelpOverlay(centre)
         self.actions = self._make_actions()
         self._wire()
+        self.focus_to_player = FocusToPlayer(self.player, self)
+        for field in self.sheet.findChildren(QLineEdit) + self.sheet.findChildren(QComboBox) + self.sheet.findChildren(QAbstractSpinBox):
+            self.focus_to_player.watch(field)
+        self.judges.edits_created.connect(lambda edits: [self.focus_to_player.watch(e) for e in edits])
+        for edit in self.judges.edits:
+            self.focus_to_player.watch(edit)
         self.sheet.set_sheet(state.dive)
         self.commands.set_dive(state.dive)
+
+    def set_shortcuts_active(self, active: bool) -> None:
+        """Playback keys act while the desk is the tab on screen, and not from other tabs' widgets."""
+        for name, action in self.actions.items():
+            if name not in ("open_video", "export_frame"):
+                action.setEnabled(active)
 
     def _dock(self, title: str, widget: QWidget) -> None:
         dock = QDockWidget(title, self)
@@ -179,6 +228,10 @@ class JudgingDesk(QMainWindow):
         state.model_changed.connect(lambda bundle: self.sheet.show_model(bundle, state.model_message))
         state.real_scores_changed.connect(self.judges.set_real_scores)
         state.status_message.connect(self.status.setText)
+        self.player.video_opened.connect(lambda _: self.player.setFocus(Qt.FocusReason.OtherFocusReason))
+        self.start_list.entry_chosen.connect(commands.apply_start_entry)
+        self.start_list.next_chosen.connect(commands.set_start_next)
+        commands.start_list_changed.connect(lambda: self.start_list.show_entries(commands.start_list, commands.start_next))
         self.timeline.scrubbed.connect(self.player.seek)
         self.timeline.window_edited.connect(commands.rescore_window)
         self.judges.real_scores_edited.connect(commands.set_real_scores)
@@ -250,8 +303,7 @@ class JudgingDesk(QMainWindow):
             self.transport.speed.blockSignals(False)
 
     def _on_dive_info(self, info: object) -> None:
-        problem = "" if info is not None else self.status.text()
-        self.sheet.show_validation(info, problem)  # type: ignore[arg-type]
+        self.sheet.show_validation(info, self.state.sheet_problem)  # type: ignore[arg-type]
         if info is not None:
             self.judges.set_dive(info.event, info.difficulty)  # type: ignore[attr-defined]
 

@@ -1,4 +1,4 @@
-"""The dive sheet (event, height, panel, diver, dive number, DD, round) and the model selector.
+"""The dive sheet (event, height, panel, diver, dive number, DD, round, note) and the model selector.
 
 The widget only collects what the judge types and shows what the rules answer (the dive in
 words, the DD looked up, or the reason it is refused); validation itself is the command's job
@@ -44,6 +44,11 @@ def data_card_text(bundle: Any) -> str:
     return "<br>".join(lines)
 
 
+def format_dd(difficulty: float | None) -> str:
+    """DD as the rules print it, one decimal (3.0, not 3); empty when there is none."""
+    return "" if difficulty is None else f"{difficulty:.1f}"
+
+
 class DiveSheetWidget(QWidget):
     sheet_edited = Signal(object)  # DiveSheet
     choose_model_requested = Signal()
@@ -66,6 +71,8 @@ class DiveSheetWidget(QWidget):
         self.dd.setMaximumWidth(70)
         self.round = QSpinBox()
         self.round.setRange(1, 12)
+        self.note = QLineEdit()
+        self.note.setPlaceholderText("note on this dive (saved with it)")
         self.problem = QLabel("")
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet("color: #c02020;")
@@ -81,6 +88,7 @@ class DiveSheetWidget(QWidget):
         dd_row.addWidget(QLabel("Round"))
         dd_row.addWidget(self.round)
         form.addRow("DD", dd_row)
+        form.addRow("Note", self.note)
         form.addRow("", self.problem)
         sheet_box = QGroupBox()  # the dock around it is titled "Dive sheet"
         sheet_box.setLayout(form)
@@ -106,6 +114,7 @@ class DiveSheetWidget(QWidget):
         self.dive_number.editingFinished.connect(lambda: self._emit(difficulty=None))
         self.dd.editingFinished.connect(self._on_dd)
         self.round.valueChanged.connect(lambda _: self._emit())
+        self.note.editingFinished.connect(self._emit)
         self.model_button.clicked.connect(self.choose_model_requested)
 
     def _fill_panels(self, event: str) -> None:
@@ -124,15 +133,15 @@ class DiveSheetWidget(QWidget):
         self.diver.setText(sheet.diver)
         self.dive_number.setText(sheet.dive_number)
         self.round.setValue(sheet.round)
-        if sheet.difficulty is not None:
-            self.dd.setText(f"{sheet.difficulty:g}")
+        self.note.setText(sheet.note)
+        self.dd.setText(format_dd(sheet.difficulty))  # a looked-up DD is filled in by show_validation
         self._filling = False
 
     def show_validation(self, info: DiveInfo | None, problem: str) -> None:
+        """The rules' answer for the sheet on screen; a refused sheet shows no stale description or DD."""
         self.problem.setText(problem)
-        if info is not None:
-            self.description.setText(info.description or "")
-            self.dd.setText(f"{info.difficulty:g}")
+        self.description.setText(info.description or "" if info is not None else "")
+        self.dd.setText(format_dd(info.difficulty if info is not None else self.sheet.difficulty))
 
     def show_model(self, bundle: Any, message: str) -> None:
         self.model_label.setText(data_card_text(bundle) if bundle is not None else f"<b>{message}</b>")
@@ -151,6 +160,7 @@ class DiveSheetWidget(QWidget):
             value = float(text) if text else None
         except ValueError:
             self.problem.setText(f"DD '{text}' is not a number")
+            self.description.setText("")
             return
         self._emit(difficulty=value)
 
@@ -164,6 +174,7 @@ class DiveSheetWidget(QWidget):
             "diver": self.diver.text().strip(),
             "dive_number": self.dive_number.text().strip().upper(),
             "round": self.round.value(),
+            "note": self.note.text().strip(),
         }
         fields.update(overrides)
         self.sheet = self.sheet.with_changes(**fields)

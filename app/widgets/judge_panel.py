@@ -32,6 +32,7 @@ def outliers(result: ScoreResult, real: list[float | None]) -> list[tuple[int, f
 
 class JudgePanel(QWidget):
     real_scores_edited = Signal(list)  # list[float | None]
+    edits_created = Signal(list)  # the new mark fields after a panel-size change (focus handling)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -99,6 +100,7 @@ class JudgePanel(QWidget):
         self.plot.setXRange(0.5, size + 0.5)
         self._relabel()
         self._redraw()
+        self.edits_created.emit(self.edits)
 
     def _relabel(self) -> None:
         labels = self.labels()
