@@ -58,6 +58,7 @@ class AppState(QObject):
     dive_info_changed = Signal(object)  # DiveInfo | None (validated sheet)
     model_changed = Signal(object)  # ModelBundle | None
     analysis_started = Signal()
+    analysis_ended = Signal()  # failed or cancelled (a result comes through result_changed)
     clip_added = Signal(object)  # ClipEstimate
     result_changed = Signal(object)  # ScoreResult | None
     playhead_changed = Signal(int)
@@ -133,6 +134,7 @@ class AppState(QObject):
 
     def end_analysis(self) -> None:
         self.analysing = False
+        self.analysis_ended.emit()
 
     def set_playhead(self, frame: int) -> None:
         if frame != self.playhead:

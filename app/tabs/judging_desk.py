@@ -218,6 +218,7 @@ class JudgingDesk(QMainWindow):
         state, commands = self.state, self.commands
         state.video_changed.connect(self._on_video)
         state.analysis_started.connect(self._on_analysis_started)
+        state.analysis_ended.connect(self._on_analysis_ended)
         state.clip_added.connect(self._on_clip)
         state.result_changed.connect(self._on_result)
         state.playhead_changed.connect(self._on_playhead)
@@ -258,6 +259,10 @@ class JudgingDesk(QMainWindow):
         self.timeline.set_clips([])
         self.transport.progress.setText("analysing…")
         self.transport.cancel.setVisible(True)
+
+    def _on_analysis_ended(self) -> None:
+        self.transport.progress.setText("")
+        self.transport.cancel.setVisible(False)
 
     def _on_clip(self, clip: object) -> None:
         self.distribution.add_clip(clip)  # type: ignore[arg-type]
