@@ -176,12 +176,15 @@ class MainWindow(QMainWindow):
     def _refresh_sessions(self, _dive_id: int) -> None:
         """After a save: the browser shows the database the desk's dive went to, refreshed."""
         stored_in = self.commands.saved_db
+        if stored_in is not None:
+            kind = "the demo session's database" if stored_in is self.commands.demo_db else "your sessions database"
+            self.desk.storage.setText(f"Saved in {kind}: {stored_in.path}")
+            self.desk.storage.setToolTip(str(stored_in.path))
         for widget in (self.sessions, self.statistics):
             if widget is None:
                 continue
             if stored_in is not None and widget.repository.db is not stored_in:
                 widget.set_database(stored_in)
-                self.state.status_message.emit(f"Saved in {stored_in.path} (the Sessions tab now shows it)")
             else:
                 widget.refresh()
 
