@@ -148,6 +148,11 @@ class ScorePair:
     human_final: float
     human_scores: list[float]  # by judge index
     predicted_judges: list[float]  # empty for a USDL model
+    competition_date: date | None = None  # what trends are drawn over (the recording time when unknown)
+
+    @property
+    def when(self) -> datetime:
+        return _day_start(self.competition_date) if self.competition_date is not None else self.performed_at
 
 
 def file_sha256(path: Path) -> str:
@@ -360,10 +365,11 @@ class Repository:
         """Dives with a prediction and a real panel, oldest first (for trends)."""
         filters = DiveFilter(athlete_id=athlete_id, competition_id=competition_id)
         query = (
-            _filtered(select(Dive.id, Dive.performed_at, Dive.predicted_final, Dive.human_final, Analysis.result_json), filters)
+            _filtered(select(Dive.id, Dive.performed_at, Dive.predicted_final, Dive.human_final, Analysis.result_json,
+                             Competition.start_date), filters)
             .join(Analysis, Dive.latest_analysis_id == Analysis.id)
             .where(Dive.human_final.is_not(None))
-            .order_by(Dive.performed_at, Dive.id)
+            .order_by(func.coalesce(Competition.start_date, Dive.performed_at), Dive.performed_at, Dive.id)
         )
         with self.db.reading("reading statistics") as session:
             rows = session.execute(query).all()
@@ -375,12 +381,17 @@ class Repository:
             ):
                 scores.setdefault(dive_id, []).append(score)
         pairs = []
-        for dive_id, performed_at, predicted, human, result_json in rows:
+        for dive_id, performed_at, predicted, human, result_json, competition_date in rows:
             judges = json.loads(result_json)["judges"]
-            pairs.append(
-                ScorePair(dive_id, performed_at, predicted, human, scores.get(dive_id, []), [j["estimate"]["score"] for j in judges])
-            )
+            pairs.append(ScorePair(dive_id, performed_at, predicted, human, scores.get(dive_id, []),
+                                   [j["estimate"]["score"] for j in judges], competition_date))
         return pairs
+
+    def count_marked(self, athlete_id: int | None = None, competition_id: int | None = None) -> int:
+        """Dives with the real panel's final, with or without a prediction (statistics say how many)."""
+        query = _filtered(select(func.count(Dive.id)), DiveFilter(athlete_id=athlete_id, competition_id=competition_id))
+        with self.db.reading("reading statistics") as session:
+            return session.scalar(query.where(Dive.human_final.is_not(None))) or 0
 
     def locate_video(self, dive_id: int, search_dirs: Iterable[str | Path] = ()) -> Path:
         """The dive's video, found again by content hash if it moved (the new place is saved).

@@ -292,8 +292,10 @@ class JudgingDesk(QMainWindow):
         self.timeline.set_playhead(frame)
         self.distribution.set_playhead(frame)
         self.heat_map.set_playhead(frame)
-        total = self.state.video.frame_count if self.state.video else 0
-        self.transport.frame_label.setText(f"frame {frame + 1}/{total}")
+        video = self.state.video
+        total = video.frame_count if video else 0
+        seconds = f"  {frame / video.fps:.2f} s" if video and video.fps else ""
+        self.transport.frame_label.setText(f"frame {frame + 1}/{total}{seconds}")  # people count frames from 1
 
     def _on_window(self, window: tuple[int, int] | None) -> None:
         self.timeline.set_window(window)
