@@ -71,7 +71,7 @@ def test_view_plots_each_scope_from_the_database(qtbot, tmp_path):
         assert view.statistics.n == len(everything) == 12
         x, y = view.scatter.getData()
         assert x.tolist() == [p.human_final for p in everything] and y.tolist() == [p.predicted_final for p in everything]
-        assert f"ρ = {compute_statistics(everything).rho:.2f} (n = 12)" in view.summary.text()
+        assert f"ρ = {compute_statistics(everything).rho:.2f}, n = 12" in view.summary.text()
         assert view.statistics.marked == marked >= 12
         # fill() makes the real J4 half a point more generous than the model's J4
         assert view.statistics.bias_vs_model[3] - np.mean(view.statistics.bias_vs_model) > 0.3

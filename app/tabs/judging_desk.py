@@ -139,10 +139,12 @@ class JudgingDesk(QMainWindow):
         status_row.addWidget(self.storage)
         centre_layout.addLayout(status_row)
         self.setCentralWidget(centre)
-        self._dock("Dive sheet", self.sheet)
+        sheet_dock = self._dock("Dive sheet", self.sheet)
         self._dock("Score distribution", self.distribution)
         self._dock("Judges", self.judges)
-        self._dock("Start list", self.start_list)
+        # The start list shares the sheet's place (a tab): it fills the sheet, so one of them at a time.
+        self.tabifyDockWidget(sheet_dock, self._dock("Start list", self.start_list))
+        sheet_dock.raise_()
         self.setAcceptDrops(True)
         self.help_overlay = HelpOverlay(centre)
         self.actions = self._make_actions()
@@ -162,12 +164,13 @@ class JudgingDesk(QMainWindow):
             if name not in ("open_video", "export_frame"):
                 action.setEnabled(active)
 
-    def _dock(self, title: str, widget: QWidget) -> None:
+    def _dock(self, title: str, widget: QWidget) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(title)
         dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        return dock
 
     def _make_actions(self) -> dict[str, QAction]:
         player = self.player

@@ -26,6 +26,11 @@ from app.tabs.sessions import combo_data
 
 BAR_WIDTH = 0.38
 MIN_RHO_DIVES = 5
+DAY_S = 86400.0
+
+
+def dives(n: int) -> str:
+    return f"{n} dive{'' if n == 1 else 's'}"
 ALL = ("all", 0)  # item data is never None (see app.tabs.sessions.ANY_ID)
 
 
@@ -100,7 +105,8 @@ class StatisticsView(QWidget):
         self.bias_plot = pg.PlotWidget(background="w", title="Judge bias")
         self.bias_plot.setLabel("bottom", "judge (seat in the panel)")
         self.bias_plot.setLabel("left", "mean difference (points)")
-        self.bias_plot.addLegend(offset=(10, 10))
+        legend = self.bias_plot.addLegend(offset=(-10, 5), brush=pg.mkBrush(255, 255, 255, 220), pen=pg.mkPen(200, 200, 200))
+        legend.setZValue(10)
         self.bias_panel = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH, brush=(150, 150, 150), name="judge − panel mean")
         self.bias_model = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH, brush=(230, 140, 30), name="judge − model's judge")
         self.bias_plot.addItem(self.bias_panel)
@@ -163,11 +169,11 @@ class StatisticsView(QWidget):
 
     def _show(self, stats: Statistics) -> None:
         self.statistics = stats
-        rho = f"needs ≥ {MIN_RHO_DIVES} dives" if np.isnan(stats.rho) else f"{stats.rho:.2f}"
+        rho = f"ρ n/a (needs ≥ {MIN_RHO_DIVES} dives)" if np.isnan(stats.rho) else f"ρ = {stats.rho:.2f}"
         mae = "n/a" if np.isnan(stats.mean_abs_error) else f"{stats.mean_abs_error:.2f}"
         unpredicted = stats.marked - stats.n
         pending = f" ({unpredicted} not yet analysed)" if unpredicted > 0 else ""
-        self.summary.setText(f"{stats.marked} dives with the judges' marks{pending} · Spearman ρ = {rho} (n = {stats.n}) · "
+        self.summary.setText(f"{dives(stats.marked)} with the judges' marks{pending} · Spearman {rho}, n = {stats.n} · "
                              f"mean |error| = {mae} points")
         self.scatter.setData(stats.human, stats.predicted)
         if stats.n:
@@ -175,8 +181,8 @@ class StatisticsView(QWidget):
             self.diagonal.setData([low, high], [low, high])
         else:
             self.diagonal.setData([], [])
-        self.scatter_plot.setTitle(f"Predicted vs judges' final score (ρ = {rho}, n = {stats.n})")
-        self.bias_plot.setTitle(f"Judge bias (n = {stats.bias_n} dives)")
+        self.scatter_plot.setTitle(f"Predicted vs judges' final score ({rho}, n = {stats.n})")
+        self.bias_plot.setTitle(f"Judge bias (n = {dives(stats.bias_n)})")
         self.trend_plot.setTitle(f"Final scores by competition date (n = {stats.n})")
         judges = np.arange(1, len(stats.bias_vs_panel) + 1, dtype=float)
         self.bias_panel.setOpts(x=judges - BAR_WIDTH / 2, height=stats.bias_vs_panel)
@@ -184,6 +190,8 @@ class StatisticsView(QWidget):
         self.bias_model.setOpts(x=model_x, height=stats.bias_vs_model)
         self.trend_human.setData(stats.times, stats.human)
         self.trend_predicted.setData(stats.times, stats.predicted)
+        if stats.times:  # at least a day either side, so a single competition reads as a date, not seconds
+            self.trend_plot.setXRange(min(stats.times) - DAY_S, max(stats.times) + DAY_S)
 
     def _show_error(self, message: str) -> None:
         self.summary.setText(message)

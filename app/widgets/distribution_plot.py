@@ -27,9 +27,10 @@ class DistributionPlot(pg.PlotWidget):
         self.showGrid(x=True, y=False, alpha=0.3)
         self.setLabel("bottom", "judge's mark (0–10)")
         self.setLabel("left", "probability")
+        self.getAxis("left").enableAutoSIPrefix(False)  # probabilities, not "x0.001"
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
-        self.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        self.addLegend(offset=(-10, 5), labelTextSize="8pt", brush=pg.mkBrush(255, 255, 255, 220))
         self.aggregate_curve = self.plot([], [], pen=pg.mkPen((150, 150, 150), width=1),
                                          fillLevel=0, brush=pg.mkBrush(200, 200, 200, 120), name="whole dive (aggregate)")
         self.clip_curve = self.plot([], [], pen=pg.mkPen((20, 90, 200), width=2), name="clip under the playhead")
@@ -76,6 +77,10 @@ class DistributionPlot(pg.PlotWidget):
             return
         bins = self.bins if self.bins is not None and len(self.bins) == len(self.aggregate) else np.arange(len(self.aggregate))
         self.aggregate_curve.setData(bins, self.aggregate)
+        peak = float(self.aggregate.max()) if self.aggregate.size else 0.0
+        if index is not None:
+            peak = max(peak, float(mean_distribution(self.clips[index].distributions).max()))
+        self.setYRange(0, peak * 1.9 if peak > 0 else 1.0, padding=0)  # headroom: the legend sits above the curves
         if index is None:
             self.clip_curve.setData([], [])
             self.setTitle("Playhead outside the analysed clips", size="9pt")
