@@ -141,29 +141,6 @@ def test_cli_app_refuses_a_missing_video(capsys, tmp_path: Path) -> None:  # noq
     assert "missing.mp4" in capsys.readouterr().err
 
 
-def test_compare_view_keeps_two_dives_aligned_on_the_event(qtbot, window, tiny_video, tmp_path) -> None:  # noqa: ANN001
-    compare = window.compare
-    a = tiny_video(count=30, name="a.mp4")
-    b = tiny_video(count=30, name="b.mp4")
-    compare.left.player.open(str(a))
-    compare.right.player.open(str(b))
-    qtbot.waitUntil(lambda: compare.left.player.meta is not None and compare.right.player.meta is not None, timeout=10000)
-    assert not compare.align()  # nothing marked yet
-    compare.event_box.setCurrentText("entry")
-    compare.left.player.seek(8)
-    compare.left.mark_button.click()
-    compare.right.player.seek(15)
-    compare.right.mark_button.click()
-    compare.left.player.seek(0)
-    compare.right.player.seek(0)
-    assert compare.align()
-    qtbot.waitUntil(lambda: (compare.left.player.frame, compare.right.player.frame) == (8, 15), timeout=5000)
-    compare.step(2)
-    qtbot.waitUntil(lambda: (compare.left.player.frame, compare.right.player.frame) == (10, 17), timeout=5000)
-    assert frame_index_on_screen(compare.left.player, tiny_video) == 10
-    assert frame_index_on_screen(compare.right.player, tiny_video) == 17
-
-
 def test_a_stored_dive_opens_from_the_browser_without_rescoring(qtbot, window, tiny_video) -> None:  # noqa: ANN001
     result, saved = score_and_save(qtbot, window, tiny_video)
     qtbot.waitUntil(lambda: window.sessions.table_model.rowCount() == 1, timeout=20000)

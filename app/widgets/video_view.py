@@ -17,6 +17,8 @@ class VideoView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.image: QImage | None = None
+        self.overlay: QImage | None = None  # another dive's frame drawn over this one (Compare's onion skin)
+        self.overlay_opacity = 0.5
         self.caption = ""
         self.placeholder = "Open a dive video (File ▸ Open, or drop a file here)"
         self.setMinimumSize(320, 180)
@@ -26,6 +28,10 @@ class VideoView(QWidget):
     def show_image(self, image: QImage, caption: str) -> None:
         self.image = image
         self.caption = caption
+        self.update()
+
+    def set_overlay(self, image: QImage | None, opacity: float = 0.5) -> None:
+        self.overlay, self.overlay_opacity = image, opacity
         self.update()
 
     def clear(self, placeholder: str) -> None:
@@ -47,6 +53,10 @@ class VideoView(QWidget):
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.placeholder)
             return
         painter.drawImage(self.image_rect(), self.image)
+        if self.overlay is not None:
+            painter.setOpacity(self.overlay_opacity)
+            painter.drawImage(self.image_rect(), self.overlay)
+            painter.setOpacity(1.0)
         if self.caption:
             painter.fillRect(QRect(8, 8, painter.fontMetrics().horizontalAdvance(self.caption) + 12, 22), QColor(0, 0, 0, 160))
             painter.setPen(QColor(255, 255, 255))
