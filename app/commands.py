@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
-from PySide6.QtGui import QImage
 
 from aqa_core.errors import AQAError
 from aqa_core.result import ClipEstimate, DiveInfo, ScoreResult
@@ -403,25 +402,43 @@ class Commands(QObject):
         self.run_background(load, f"dive {dive_id}", show, pool=self._db_pool)
 
     # --- export ------------------------------------------------------------------------------
-    def export_frame(self, image: QImage, path: str | Path) -> None:
-        if not image.save(str(path)):
-            self.state.report_error(f"{path}: cannot write the PNG (check the folder exists and is writable)")
-        else:
-            self.state.status_message.emit(f"Frame saved to {path}")
+    def export_frame(self, path: str | Path, index: int | None = None) -> None:
+        """The source frame ``index`` (default: on screen) at full resolution, with the overlays, as PNG."""
+        from app.export import export_frame
 
-    def export_video(self, path: str | Path) -> None:
-        """The dive window with the analysis burned in, as MP4 (on a worker)."""
+        if self.state.video is None:
+            self.state.report_error("Open a video before exporting a frame")
+            return
+        video, result = self.state.video.path, self.state.result
+        frame = self.player.requested if index is None else index
+        self.run_background(lambda: export_frame(video, frame, path, result), f"export {path}",
+                            lambda out: self.state.status_message.emit(f"Frame {frame + 1} saved to {out}"))
+
+    def export_video(self, path: str | Path, progress: Any = None, cancel: Any = None, on_end: Any = None) -> None:
+        """The dive window with the analysis burned in, as MP4 (on a worker; progress and cancel from the dialog)."""
         from app.export import export_dive_video
 
         if self.state.video is None or self.state.result is None:
             self.state.report_error("Score a dive before exporting it with its overlays")
             return
         video, result = self.state.video.path, self.state.result
-        self.run_background(lambda: export_dive_video(video, result, path), f"export {path}",
-                  lambda out: self.state.status_message.emit(f"Exported {out}"))
+
+        def done(out: Path) -> None:
+            self.state.status_message.emit(f"Exported {out}")
+            if on_end is not None:
+                on_end()
+
+        def failed(_message: str) -> None:
+            if on_end is not None:
+                on_end()
+
+        task_progress = progress
+        self.run_background(lambda: export_dive_video(video, result, path, task_progress, cancel), f"export {path}", done,
+                            on_failed=failed)
 
     # --- plumbing ----------------------------------------------------------------------------
-    def run_background(self, fn: Any, label: str, on_done: Any = None, pool: QThreadPool | None = None) -> None:
+    def run_background(self, fn: Any, label: str, on_done: Any = None, pool: QThreadPool | None = None,
+                       on_failed: Any = None) -> None:
         """Run ``fn`` on a worker; its result goes to ``on_done`` and any failure, of either, to the status line."""
 
         def finish(value: Any) -> None:
@@ -433,6 +450,8 @@ class Commands(QObject):
                 self.state.report_error(describe_failure(label, exc))
 
         task = run_task(fn, label, finish, self.state.report_error, pool=pool)
+        if on_failed is not None:
+            task.signals.failed.connect(on_failed)
         self._tasks.add(task)
         task.signals.done.connect(lambda _: self._tasks.discard(task))
         task.signals.failed.connect(lambda _: self._tasks.discard(task))

@@ -7,10 +7,11 @@ and the first interaction is never blocked by the engine's import.
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, QStandardPaths, Qt, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -33,6 +34,15 @@ from app.tabs.statistics import StatisticsView
 from app.widgets.compare_view import CompareView
 from app.widgets.dive_sheet import data_card_text
 from app.widgets.help_overlay import ShortcutsDialog
+
+def export_folder() -> Path:
+    """Where exports go by default: the user's pictures folder, else documents, else home; never the program's."""
+    for location in (QStandardPaths.StandardLocation.PicturesLocation, QStandardPaths.StandardLocation.DocumentsLocation):
+        folder = QStandardPaths.writableLocation(location)
+        if folder and Path(folder).is_dir():
+            return Path(folder)
+    return Path.home()
+
 
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.m4v);;All files (*)"
 
@@ -129,18 +139,34 @@ class MainWindow(QMainWindow):
             self.commands.load_model(folder)
 
     def ask_export_frame(self) -> None:
-        image = self.desk.player.current_image()
-        if image is None:
+        video = self.state.video
+        if video is None:
             self.state.report_error("Open a video before exporting a frame")
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export the current frame", "frame.png", "PNG (*.png)")
+        frame = self.desk.player.requested
+        suggested = export_folder() / f"{Path(video.path).stem}_frame{frame + 1}.png"
+        path, _ = QFileDialog.getSaveFileName(self, "Export the frame (full resolution, with overlays)", str(suggested), "PNG (*.png)")
+        self.desk.player.setFocus()
         if path:
-            self.commands.export_frame(self.desk.player.view.grab().toImage(), path)
+            self.commands.export_frame(path, frame)
 
     def ask_export_video(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export the dive with overlays", "dive.mp4", "MP4 (*.mp4)")
-        if path:
-            self.commands.export_video(path)
+        video = self.state.video
+        stem = Path(video.path).stem if video is not None else "dive"
+        path, _ = QFileDialog.getSaveFileName(self, "Export the dive with overlays", str(export_folder() / f"{stem}_analysed.mp4"),
+                                              "MP4 (*.mp4)")
+        self.desk.player.setFocus()
+        if not path:
+            return
+        dialog = QProgressDialog("Exporting the dive with its overlays…", "Cancel", 0, 1, self)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(300)
+        cancel = threading.Event()
+        dialog.canceled.connect(cancel.set)
+        relay = ProgressRelay(dialog)
+        relay.progress.connect(lambda done, total: (dialog.setMaximum(total), dialog.setValue(done)))
+        signal = relay.progress
+        self.commands.export_video(path, lambda done, total: signal.emit(done, total), cancel, on_end=dialog.close)
 
     def ask_database(self, new: bool) -> None:
         if new:

@@ -103,19 +103,36 @@ def test_demo_session_loads_and_scores_the_first_dive(qtbot, window) -> None:  #
 
 
 def test_export_frame_and_dive_with_overlays(qtbot, window, tiny_video, tmp_path) -> None:  # noqa: ANN001
+    import threading
+
+    import cv2
+
     from aqa_core.video import probe
 
-    window.commands.open_video(tiny_video(count=40, width=160, height=120), SHEET)
+    window.commands.open_video(tiny_video(count=40, width=320, height=240), SHEET)
     result = wait_for_result(qtbot, window.state)
+    window.desk.player.resize(200, 120)  # the widget is smaller than the source: the export is not the widget
     png = tmp_path / "frame.png"
-    window.commands.export_frame(window.desk.player.view.grab().toImage(), png)
-    assert png.stat().st_size > 0
+    window.commands.export_frame(png, 17)
+    qtbot.waitUntil(lambda: "Frame 18 saved" in window.desk.status.text(), timeout=10000)
+    frame = cv2.cvtColor(cv2.imread(str(png)), cv2.COLOR_BGR2RGB)
+    assert frame.shape == (240, 320, 3) and tiny_video.index_of(frame) == 17  # the source frame, full size
+    assert frame[:10, 160:].mean() < tiny_video.level(17)  # the overlay band darkens the top
+    progress: list[tuple[int, int]] = []
     mp4 = tmp_path / "dive.mp4"
-    window.commands.export_video(mp4)
+    window.commands.export_video(mp4, lambda done, total: progress.append((done, total)))
     qtbot.waitUntil(lambda: "Exported" in window.desk.status.text(), timeout=30000)
     info = probe(mp4)
-    assert info.frame_count == result.dive_window[1] - result.dive_window[0] + 1
-    assert (info.width, info.height) == (160, 120)
+    frames = result.dive_window[1] - result.dive_window[0] + 1
+    assert info.frame_count == frames and (info.width, info.height) == (320, 240)
+    assert progress[-1] == (frames, frames) and len(progress) == frames
+    cancelled = threading.Event()
+    cancelled.set()
+    errors: list[str] = []
+    window.state.error.connect(errors.append)
+    window.commands.export_video(tmp_path / "never.mp4", None, cancelled)
+    qtbot.waitUntil(lambda: bool(errors), timeout=10000)
+    assert "cancelled" in errors[0] and not (tmp_path / "never.mp4").exists()
 
 
 def test_export_to_a_missing_folder_names_it(qtbot, window, tiny_video, tmp_path) -> None:  # noqa: ANN001
@@ -123,8 +140,9 @@ def test_export_to_a_missing_folder_names_it(qtbot, window, tiny_video, tmp_path
     wait_for_result(qtbot, window.state)
     errors: list[str] = []
     window.state.error.connect(errors.append)
-    window.commands.export_frame(window.desk.player.view.grab().toImage(), tmp_path / "nowhere" / "f.png")
-    assert errors and "nowhere" in errors[0]
+    window.commands.export_frame(tmp_path / "nowhere" / "f.png")
+    qtbot.waitUntil(lambda: bool(errors), timeout=10000)
+    assert "nowhere" in errors[0] and "cannot write the PNG" in errors[0]
 
 
 def test_rebinding_a_shortcut_is_stored_and_applied(qtbot, window) -> None:  # noqa: ANN001
