@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 from aqa_core.errors import AQAError
 from aqa_core.result import ClipEstimate, DiveInfo, ScoreResult
 from app.analysis_cache import AnalysisCache, adapt_to_dive
+from app.drawings import Drawing, drawings_from_json, drawings_to_json
 from app.settings import add_recent_file
 from app.start_list import StartEntry
 from app.state import AppState, DiveSheet, VideoMeta
@@ -70,6 +71,7 @@ class Commands(QObject):
         self._new_desk_dive()
         self._pending_stored: ScoreResult | None = None  # a stored analysis waiting for its video
         self._pending_real: list[float | None] | None = None  # a known panel waiting for its video
+        self._pending_drawings: tuple[Drawing, ...] = ()  # a stored dive's drawings waiting for its video
         player.video_opened.connect(self._on_video_opened)
         player.video_failed.connect(self._on_video_failed)
         player.frame_shown.connect(state.set_playhead)
@@ -101,6 +103,7 @@ class Commands(QObject):
         panel = sheet.panel_size
         self._pending_real = list(real_scores) if real_scores and len(real_scores) == panel else None
         self._pending_stored = stored.analysis if stored is not None else None
+        self._pending_drawings = drawings_from_json(stored.drawings_json) if stored is not None else ()
         if stored is not None:
             self._user_window = stored.window
         self.state.status_message.emit(f"Opening {path}…")
@@ -112,6 +115,9 @@ class Commands(QObject):
         if self._pending_real is not None:
             self.state.set_real_scores(self._pending_real)
             self._pending_real = None
+        if self._pending_drawings:
+            self.state.set_drawings(self._pending_drawings)
+            self._pending_drawings = ()
         self.state.status_message.emit(f"{Path(meta.path).name}: {meta.frame_count} frames, {meta.fps:.2f} fps, {meta.width}x{meta.height}")
         if self._pending_stored is not None:
             result, self._pending_stored = self._pending_stored, None
@@ -318,6 +324,19 @@ class Commands(QObject):
             self.state.end_analysis()
             self.state.status_message.emit("Analysis cancelled")
 
+    # --- drawings ------------------------------------------------------------------------------
+    def add_drawing(self, drawing: Drawing) -> None:
+        """A line or angle drawn on a frame: kept with that frame and saved with the dive."""
+        self.state.set_drawings((*self.state.drawings, drawing))
+        self.state.status_message.emit(f"{drawing.kind.capitalize()} on frame {drawing.frame + 1}: {drawing.label()}")
+        self._save()
+
+    def clear_drawings(self, frame: int) -> None:
+        kept = tuple(d for d in self.state.drawings if d.frame != frame)
+        if len(kept) != len(self.state.drawings):
+            self.state.set_drawings(kept)
+            self._save()
+
     # --- the real panel ----------------------------------------------------------------------
     def set_real_scores(self, scores: list[float | None]) -> None:
         self.state.set_real_scores(scores)
@@ -366,7 +385,8 @@ class Commands(QObject):
             self._stored_result = new
         record = DiveRecord(competition=DESK_COMPETITION, event=f"{sheet.height:g} m {state.dive_info.event}",
                             athlete=sheet.diver or UNKNOWN_DIVER, round=sheet.round, video_path=state.video.path)
-        desk = DeskDive(self._dive_uuid, record, state.dive_info, state.window, tuple(state.real_scores), sheet.note)
+        desk = DeskDive(self._dive_uuid, record, state.dive_info, state.window, tuple(state.real_scores), sheet.note,
+                        drawings_to_json(state.drawings))
         shown = result is not None
         uuid = self._dive_uuid
 
@@ -411,7 +431,8 @@ class Commands(QObject):
             return
         video, result = self.state.video.path, self.state.result
         frame = self.player.requested if index is None else index
-        self.run_background(lambda: export_frame(video, frame, path, result), f"export {path}",
+        drawings = [d for d in self.state.drawings if d.frame == frame]
+        self.run_background(lambda: export_frame(video, frame, path, result, drawings), f"export {path}",
                             lambda out: self.state.status_message.emit(f"Frame {frame + 1} saved to {out}"))
 
     def export_video(self, path: str | Path, progress: Any = None, cancel: Any = None, on_end: Any = None) -> None:

@@ -10,7 +10,7 @@ axis (judge's mark 0-10) and a legend.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
@@ -18,11 +18,13 @@ import numpy as np
 
 from aqa_core.errors import AQAError, VideoError
 from aqa_core.result import ScoreResult
+from app.drawings import Drawing
 from app.widgets.clip_math import clip_at, mean_distribution
 
 WHITE = (255, 255, 255)
 CURVE = (80, 180, 255)
 GREY = (170, 170, 170)
+DRAWING = (255, 220, 60)
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
@@ -77,14 +79,27 @@ def burn_overlay(frame: np.ndarray, result: ScoreResult | None, index: int, fps:
     return out
 
 
-def export_frame(video: str | Path, index: int, path: str | Path, result: ScoreResult | None = None) -> Path:
-    """Frame ``index`` of ``video`` at full resolution, with the readout (and analysis) burned in."""
+def burn_drawings(out: np.ndarray, drawings: Sequence[Drawing]) -> None:
+    """The coach's lines and angles, in source pixels as they were drawn, each with its measure."""
+    thickness = max(2, out.shape[1] // 400)
+    for drawing in drawings:
+        points = [(int(round(x)), int(round(y))) for x, y in drawing.points]
+        for a, b in zip(points, points[1:], strict=False):
+            cv2.line(out, a, b, DRAWING, thickness, cv2.LINE_AA)
+        anchor = points[1] if drawing.kind == "angle" else points[-1]
+        _text(out, drawing.label(), anchor[0] + 6, max(12, anchor[1] - 6), 0.5 * max(0.6, out.shape[1] / 1280), DRAWING)
+
+
+def export_frame(video: str | Path, index: int, path: str | Path, result: ScoreResult | None = None,
+                 drawings: Sequence[Drawing] = ()) -> Path:
+    """Frame ``index`` of ``video`` at full resolution, with the readout, analysis and drawings burned in."""
     from aqa_core.video import VideoReader
 
     out_path = Path(path)
     with VideoReader(video) as reader:
         info = reader.info
         frame = burn_overlay(reader.frame(index), result, index, info.fps, info.frame_count)
+        burn_drawings(frame, drawings)
     if not cv2.imwrite(str(out_path), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)):
         raise VideoError(f"{out_path}: cannot write the PNG (check the folder exists and is writable)")
     return out_path

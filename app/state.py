@@ -13,6 +13,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from aqa_core.result import ClipEstimate, DiveInfo, ScoreResult
+from app.drawings import Drawing
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class AppState(QObject):
     playhead_changed = Signal(int)
     real_scores_changed = Signal(list)  # list[float | None]
     window_changed = Signal(object)  # tuple[int, int] | None
+    drawings_changed = Signal(object)  # tuple[Drawing, ...]
     status_message = Signal(str)
     error = Signal(str)
 
@@ -80,6 +82,7 @@ class AppState(QObject):
         self.playhead: int = 0
         self.real_scores: list[float | None] = []
         self.window: tuple[int, int] | None = None
+        self.drawings: tuple[Drawing, ...] = ()  # lines and angles on this video's frames
         self.analysing: bool = False
         self.session_id: int | None = None
 
@@ -91,11 +94,13 @@ class AppState(QObject):
         self.window = None
         self.playhead = 0
         self.real_scores = [None] * self.dive.panel_size
+        self.drawings = ()
         self.video_changed.emit(video)
         self.result_changed.emit(None)
         self.window_changed.emit(None)
         self.real_scores_changed.emit(self.real_scores)
         self.playhead_changed.emit(0)
+        self.drawings_changed.emit(self.drawings)
 
     def set_dive(self, dive: DiveSheet, info: DiveInfo | None, problem: str = "") -> None:
         panel_changed = dive.panel_size != self.dive.panel_size
@@ -148,6 +153,10 @@ class AppState(QObject):
     def set_window(self, window: tuple[int, int] | None) -> None:
         self.window = window
         self.window_changed.emit(window)
+
+    def set_drawings(self, drawings: tuple[Drawing, ...]) -> None:
+        self.drawings = tuple(drawings)
+        self.drawings_changed.emit(self.drawings)
 
     def report_error(self, message: str) -> None:
         self.error.emit(message)

@@ -98,10 +98,32 @@ def test_changing_the_dive_number_rescales_like_a_fresh_analysis(qtbot, desk, ti
 
 
 def test_an_unknown_dive_is_refused_with_the_reason(qtbot, desk) -> None:  # noqa: ANN001
+    desk.sheet.dive_number.setText("305C")
+    desk.sheet.dive_number.editingFinished.emit()
+    assert desk.sheet.dd.text() == "2.8" and "Reverse" in desk.sheet.description.text()
     desk.sheet.dive_number.setText("999Z")
     desk.sheet.dive_number.editingFinished.emit()
     assert desk.state.dive_info is None
     assert "999Z" in desk.sheet.problem.text()
+    assert desk.sheet.description.text() == "" and desk.sheet.dd.text() == ""  # nothing of 305C stays on screen
+
+
+def test_warnings_and_the_sheet_belong_to_the_dive_on_screen(qtbot, desk, tiny_video) -> None:  # noqa: ANN001
+    desk.commands.open_video(tiny_video(count=40), SHEET.with_changes(diver="Ana", dive_number="305C"))
+    result = wait_for_result(qtbot, desk.state)
+    narrow = replace(result, judges=[replace(j, estimate=replace(j.estimate, low=4.0, high=6.0)) for j in result.judges])
+    desk.state.set_result(narrow)
+    marks = [9.0] * 7  # every mark outside its (narrowed) interval
+    for edit, mark in zip(desk.judges.edits, marks, strict=True):
+        edit.setText(f"{mark:g}")
+    desk.judges.edits[-1].editingFinished.emit()
+    assert "outside the predicted" in desk.judges.flags_label.text()
+    desk.commands.open_video(tiny_video(count=41, name="next.mp4"))
+    qtbot.waitUntil(lambda: desk.state.video is not None and desk.state.video.path.endswith("next.mp4"), timeout=10000)
+    assert desk.judges.flags_label.text() == "" and desk.judges.official_label.text() == ""
+    assert all(e.text() == "" for e in desk.judges.edits) and desk.judges.final_label.text() == "Final —"
+    assert (desk.sheet.diver.text(), desk.sheet.dive_number.text(), desk.sheet.dd.text(), desk.sheet.description.text()) == ("", "", "", "")
+    assert "Scored" not in desk.status.text() and "dive number" in desk.status.text()
 
 
 def test_a_panel_the_model_cannot_serve_is_explained(qtbot, desk, tiny_video) -> None:  # noqa: ANN001

@@ -64,6 +64,7 @@ class DeskDive:
     window: tuple[int, int] | None = None
     marks: tuple[float | None, ...] = ()
     note: str = ""
+    drawings_json: str = "[]"  # app/drawings.py: lines and angles on the dive's frames
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class StoredDesk:
     marks: list[float | None]
     note: str
     analysis: ScoreResult | None
+    drawings_json: str = "[]"
 
 
 @dataclass(frozen=True)
@@ -234,6 +236,7 @@ class Repository:
             dive.event, dive.athlete, dive.round = event, athlete, record.round
             dive.dive_number, dive.height, dive.difficulty, dive.panel_size = info.dive_number, info.height, info.difficulty, info.panel_size
             dive.window_start, dive.window_end = desk.window if desk.window is not None else (None, None)
+            dive.drawings_json = desk.drawings_json
             session.flush()
             if new_analysis is not None:
                 add_analysis_row(session, dive, new_analysis)
@@ -261,7 +264,8 @@ class Repository:
             info = DiveInfo(event=dive.event.kind, panel_size=dive.panel_size, dive_number=dive.dive_number, height=dive.height,
                             difficulty=dive.difficulty, description=description)
             athlete = "" if dive.athlete.name == UNKNOWN_DIVER else dive.athlete.name
-            return StoredDesk(dive.uuid, dive.video.path if dive.video else None, athlete, dive.round, info, window, marks, note, result)
+            return StoredDesk(dive.uuid, dive.video.path if dive.video else None, athlete, dive.round, info, window, marks, note, result,
+                              dive.drawings_json or "[]")
 
     def save_analysis(self, dive_id: int, result: ScoreResult) -> int:
         """Re-scoring: a new immutable analysis that becomes the dive's latest."""

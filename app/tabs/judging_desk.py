@@ -92,10 +92,29 @@ class TransportBar(QWidget):
         self.loop = QCheckBox("loop dive")
         self.loop.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.frame_label = QLabel("frame –")
+        # Drawing tools (lines and angles stay with the frame they are drawn on) and the zoom reset.
+        self.tools: dict[str, QPushButton] = {}
+        for tool, text, tip in (("line", "╱ line", "Draw a line (two clicks): body line, board"),
+                                ("angle", "∠ angle", "Draw an angle (three clicks, vertex second): hip, knee")):
+            button = QPushButton(text)
+            button.setCheckable(True)
+            button.setToolTip(tip)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            self.tools[tool] = button
+        self.clear_drawings = QPushButton("clear frame")
+        self.clear_drawings.setToolTip("Remove the drawings on the frame on screen")
+        self.reset_zoom = QPushButton("1×")
+        self.reset_zoom.setToolTip("Zoom back to the whole frame (wheel zooms, right-drag pans, double-click resets)")
+        for button in (self.clear_drawings, self.reset_zoom):
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.progress = QLabel("")
         self.cancel = QPushButton("Cancel analysis")
+        keep_place = self.cancel.sizePolicy()
+        keep_place.setRetainSizeWhenHidden(True)  # the bar does not jump when an analysis starts or ends
+        self.cancel.setSizePolicy(keep_place)
         self.cancel.setVisible(False)
-        for widget in (QLabel("speed"), self.speed, self.loop, self.frame_label):
+        for widget in (QLabel("speed"), self.speed, self.loop, self.frame_label, *self.tools.values(), self.clear_drawings,
+                       self.reset_zoom):
             layout.addWidget(widget)
         layout.addStretch(1)
         layout.addWidget(self.progress)
@@ -250,6 +269,13 @@ class JudgingDesk(QMainWindow):
         self.player.playing_changed.connect(lambda playing: self.transport.buttons["play_pause"].setText("❚❚" if playing else "▶"))
         self.transport.loop.toggled.connect(self._on_loop)
         self.transport.cancel.clicked.connect(commands.cancel_analysis)
+        view = self.player.view
+        for tool, button in self.transport.tools.items():
+            button.toggled.connect(lambda on, t=tool: self._choose_tool(t if on else None))
+        view.drawing_finished.connect(commands.add_drawing)
+        self.transport.clear_drawings.clicked.connect(lambda: commands.clear_drawings(self.player.frame))
+        self.transport.reset_zoom.clicked.connect(lambda: view.set_zoom(1.0))
+        state.drawings_changed.connect(lambda _d: self._show_drawings(self.player.frame))
 
     # State -> widgets.
     def _on_video(self, meta: VideoMeta | None) -> None:
@@ -291,7 +317,18 @@ class JudgingDesk(QMainWindow):
         self.timeline.set_clips([(c.start_frame, c.end_frame) for c in result.clips])
         self._on_playhead(self.state.playhead)
 
+    def _choose_tool(self, tool: str | None) -> None:
+        for name, button in self.transport.tools.items():
+            button.blockSignals(True)
+            button.setChecked(name == tool)
+            button.blockSignals(False)
+        self.player.view.set_tool(tool)
+
+    def _show_drawings(self, frame: int) -> None:
+        self.player.view.set_drawings([d for d in self.state.drawings if d.frame == frame])
+
     def _on_playhead(self, frame: int) -> None:
+        self._show_drawings(frame)
         self.timeline.set_playhead(frame)
         self.distribution.set_playhead(frame)
         self.heat_map.set_playhead(frame)

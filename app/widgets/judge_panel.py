@@ -155,6 +155,8 @@ class JudgePanel(QWidget):
             self._clear_bars()
             self.final_label.setText("Final —")
             self.uncertainty_label.setText("")
+            if not problems_shown:
+                self.flags_label.setText("")  # warnings belong to the analysis on screen: none now
             self._draw_official()
             return
         if result.judges:
