@@ -160,7 +160,7 @@ class Commands(QObject):
             entry = self.start_list[index]
             self.start_next = index + 1
             self.start_list_changed.emit()
-            self.set_dive(sheet_of_entry(entry).with_changes(note=self.state.dive.note))
+            self.set_dive(sheet_of_entry(entry).with_changes(note=self.state.dive.note, tags=self.state.dive.tags))
 
     def _take_start_entry(self) -> DiveSheet:
         if self.start_next < len(self.start_list):
@@ -386,7 +386,7 @@ class Commands(QObject):
         record = DiveRecord(competition=DESK_COMPETITION, event=f"{sheet.height:g} m {state.dive_info.event}",
                             athlete=sheet.diver or UNKNOWN_DIVER, round=sheet.round, video_path=state.video.path)
         desk = DeskDive(self._dive_uuid, record, state.dive_info, state.window, tuple(state.real_scores), sheet.note,
-                        drawings_to_json(state.drawings))
+                        drawings_to_json(state.drawings), sheet.tags)
         shown = result is not None
         uuid = self._dive_uuid
 
@@ -416,7 +416,7 @@ class Commands(QObject):
             dive = stored.dive
             sheet = DiveSheet(event=dive.event, height=dive.height or 10.0, panel_size=dive.panel_size,
                               diver="" if stored.athlete == UNKNOWN_DIVER else stored.athlete, dive_number=dive.dive_number or "",
-                              difficulty=dive.difficulty, round=stored.round or 1, note=stored.note)
+                              difficulty=dive.difficulty, round=stored.round or 1, note=stored.note, tags=stored.tags)
             self.open_video(video, sheet, stored.marks, stored=stored, db=db)
 
         self.run_background(load, f"dive {dive_id}", show, pool=self._db_pool)

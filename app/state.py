@@ -32,6 +32,7 @@ class DiveSheet:
     difficulty: float | None = None
     round: int = 1
     note: str = ""
+    tags: tuple[str, ...] = ()  # e.g. "entry", "training": found again in the sessions database
 
     @property
     def blank(self) -> bool:

@@ -51,6 +51,7 @@ class Screen:
     panel: int
     round: int
     note: str
+    tags: str
     marks: list[str]
     final: str
     window: tuple[int, int]
@@ -60,7 +61,7 @@ class Screen:
 def screen(window: MainWindow) -> Screen:
     sheet, desk = window.desk.sheet, window.desk
     return Screen(sheet.diver.text(), sheet.dive_number.text(), float(sheet.height_box.currentData()), sheet.dd.text(),
-                  sheet.event_box.currentText(), int(sheet.panel.currentData()), sheet.round.value(), sheet.note.text(),
+                  sheet.event_box.currentText(), int(sheet.panel.currentData()), sheet.round.value(), sheet.note.text(), sheet.tags.text(),
                   [e.text() for e in desk.judges.edits], desk.judges.final_label.text(), desk.timeline.window,
                   window.state.video.path)
 
@@ -78,7 +79,7 @@ def open_clean(qtbot, window: MainWindow, path) -> None:  # noqa: ANN001
     qtbot.waitUntil(lambda: window.state.video is not None and window.state.video.path == str(path), timeout=10000)
     sheet = window.desk.sheet
     # A clean sheet: nothing of the previous dive, and nothing scored until the dive is known.
-    assert (sheet.diver.text(), sheet.dive_number.text(), sheet.dd.text(), sheet.note.text(), sheet.round.value()) == ("", "", "", "", 1)
+    assert (sheet.diver.text(), sheet.dive_number.text(), sheet.dd.text(), sheet.note.text(), sheet.tags.text(), sheet.round.value()) == ("", "", "", "", "", 1)
     assert all(e.text() == "" for e in window.desk.judges.edits) and window.state.result is None
     assert "dive number" in window.desk.status.text()
 
@@ -124,12 +125,14 @@ def test_a_morning_of_dives_is_stored_exactly_as_shown(qtbot, window, tiny_video
     type_into(qtbot, sheet.diver, "Chloe Martin")
     type_into(qtbot, sheet.dive_number, "107B")
     type_into(qtbot, sheet.note, "entry a little short")
+    type_into(qtbot, sheet.tags, "training, entry, Entry")  # the repeat is one tag
     wait_for_result(qtbot, window.state)
     commands.rescore_window(4, 36)
     qtbot.waitUntil(lambda: window.state.result is not None and tuple(window.state.result.dive_window) == (4, 36), timeout=30000)
     type_marks(qtbot, window, [9, 9, 9.5, 8.5, 9, 9, 9])
     settle(qtbot, window)
     shown.append(screen(window))
+    assert shown[2].tags == "entry, training" and shown[0].tags == shown[1].tags == ""
 
     # Hand-worked real finals: the awards the rules keep, summed, times the DD on the sheet.
     real_finals = [24.0 * 2.8, 21.5 * 3.4, 27.0 * 3.0]
@@ -146,6 +149,7 @@ def test_a_morning_of_dives_is_stored_exactly_as_shown(qtbot, window, tiny_video
         assert [f"{m:g}" for m in stored.marks] == seen.marks
         assert row.human_final == pytest.approx(real)
         assert stored.note == seen.note and stored.window == seen.window and stored.video_path == seen.video
+        assert ", ".join(stored.tags) == seen.tags
         assert row.video_name == f"dive_{rows.index(row) + 1}.mp4" and row.analysed_at is not None
         analysis = stored.analysis
         assert analysis is not None

@@ -65,6 +65,7 @@ class DeskDive:
     marks: tuple[float | None, ...] = ()
     note: str = ""
     drawings_json: str = "[]"  # app/drawings.py: lines and angles on the dive's frames
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class StoredDesk:
     note: str
     analysis: ScoreResult | None
     drawings_json: str = "[]"
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -246,6 +248,7 @@ class Repository:
             latest_note = session.scalar(select(Note.text).where(Note.dive_id == dive.id).order_by(Note.id.desc()).limit(1))
             if desk.note.strip() and desk.note != latest_note:
                 session.add(Note(dive_id=dive.id, text=desk.note))  # notes are a history; the desk shows the newest
+            _set_tags(session, dive, desk.tags)
             return dive.id
 
     def desk_dive(self, dive_id: int) -> StoredDesk:
@@ -264,8 +267,10 @@ class Repository:
             info = DiveInfo(event=dive.event.kind, panel_size=dive.panel_size, dive_number=dive.dive_number, height=dive.height,
                             difficulty=dive.difficulty, description=description)
             athlete = "" if dive.athlete.name == UNKNOWN_DIVER else dive.athlete.name
+            tags = tuple(session.scalars(select(Tag.name).join(DiveTag, DiveTag.tag_id == Tag.id)
+                                         .where(DiveTag.dive_id == dive.id).order_by(Tag.name)))
             return StoredDesk(dive.uuid, dive.video.path if dive.video else None, athlete, dive.round, info, window, marks, note, result,
-                              dive.drawings_json or "[]")
+                              dive.drawings_json or "[]", tags)
 
     def save_analysis(self, dive_id: int, result: ScoreResult) -> int:
         """Re-scoring: a new immutable analysis that becomes the dive's latest."""
@@ -521,6 +526,16 @@ def set_latest_analysis(dive: Dive, analysis: Analysis) -> None:
     dive.model_version = analysis.model_version
     dive.uncertainty_level = analysis.uncertainty_level
     dive.analysed_at = analysis.created_at
+
+
+def _set_tags(session: Session, dive: Dive, names: Sequence[str]) -> None:
+    """The dive carries exactly ``names`` (tags themselves stay: other dives may use them)."""
+    wanted = {_get_or_add(session, Tag, name=name.strip()).id for name in names if name.strip()}
+    current = set(session.scalars(select(DiveTag.tag_id).where(DiveTag.dive_id == dive.id)))
+    for tag_id in current - wanted:
+        session.delete(session.get(DiveTag, (dive.id, tag_id)))
+    for tag_id in wanted - current:
+        session.add(DiveTag(dive_id=dive.id, tag_id=tag_id))
 
 
 def _detach_latest_analysis(dive: Dive) -> None:

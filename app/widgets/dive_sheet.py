@@ -44,6 +44,15 @@ def data_card_text(bundle: Any) -> str:
     return "<br>".join(lines)
 
 
+def parse_tags(text: str) -> tuple[str, ...]:
+    """Comma-separated tags, trimmed, each once, sorted as the database lists them (at most 60 characters each)."""
+    tags: list[str] = []
+    for tag in (t.strip()[:60] for t in text.split(",")):
+        if tag and tag.lower() not in (t.lower() for t in tags):
+            tags.append(tag)
+    return tuple(sorted(tags))
+
+
 def format_dd(difficulty: float | None) -> str:
     """DD as the rules print it, one decimal (3.0, not 3); empty when there is none."""
     return "" if difficulty is None else f"{difficulty:.1f}"
@@ -73,6 +82,8 @@ class DiveSheetWidget(QWidget):
         self.round.setRange(1, 12)
         self.note = QLineEdit()
         self.note.setPlaceholderText("note on this dive (saved with it)")
+        self.tags = QLineEdit()
+        self.tags.setPlaceholderText("tags, comma separated (e.g. entry, training)")
         self.problem = QLabel("")
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet("color: #c02020;")
@@ -89,6 +100,7 @@ class DiveSheetWidget(QWidget):
         dd_row.addWidget(self.round)
         form.addRow("DD", dd_row)
         form.addRow("Note", self.note)
+        form.addRow("Tags", self.tags)
         form.addRow("", self.problem)
         sheet_box = QGroupBox()  # the dock around it is titled "Dive sheet"
         sheet_box.setLayout(form)
@@ -115,6 +127,7 @@ class DiveSheetWidget(QWidget):
         self.dd.editingFinished.connect(self._on_dd)
         self.round.valueChanged.connect(lambda _: self._emit())
         self.note.editingFinished.connect(self._emit)
+        self.tags.editingFinished.connect(self._emit)
         self.model_button.clicked.connect(self.choose_model_requested)
 
     def _fill_panels(self, event: str) -> None:
@@ -134,6 +147,7 @@ class DiveSheetWidget(QWidget):
         self.dive_number.setText(sheet.dive_number)
         self.round.setValue(sheet.round)
         self.note.setText(sheet.note)
+        self.tags.setText(", ".join(sheet.tags))
         self.dd.setText(format_dd(sheet.difficulty))  # a looked-up DD is filled in by show_validation
         self._filling = False
 
@@ -175,6 +189,7 @@ class DiveSheetWidget(QWidget):
             "dive_number": self.dive_number.text().strip().upper(),
             "round": self.round.value(),
             "note": self.note.text().strip(),
+            "tags": parse_tags(self.tags.text()),
         }
         fields.update(overrides)
         self.sheet = self.sheet.with_changes(**fields)
