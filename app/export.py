@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -41,14 +42,16 @@ def _text(out: np.ndarray, text: str, x: int, y: int, size: float, colour: tuple
     cv2.putText(out, text, (x, y), FONT, size, colour, thickness, cv2.LINE_AA)
 
 
-def burn_overlay(frame: np.ndarray, result: ScoreResult | None, index: int, fps: float, frame_count: int) -> np.ndarray:
-    """RGB frame with its frame/time readout and, when scored, the final, the clip and its curve."""
+def burn_overlay(frame: np.ndarray, result: ScoreResult | None, index: int, fps: float, frame_count: int,
+                 title: str = "") -> np.ndarray:
+    """RGB frame with its frame/time readout (after ``title``) and, when scored, the final, the clip and its curve."""
     out = frame.copy()
     height, width = out.shape[:2]
     scale = max(0.35, width / 1280)
     band = int(78 * scale)
     out[:band] = (out[:band] * 0.35).astype(np.uint8)
     readout = f"frame {index + 1}/{frame_count}  {index / fps:.2f} s" if fps else f"frame {index + 1}/{frame_count}"
+    readout = f"{title}  {readout}" if title else readout
     if result is None:
         _text(out, readout, int(12 * scale), int(30 * scale), 0.8 * scale)
         return out
@@ -132,4 +135,56 @@ def export_dive_video(video: str | Path, result: ScoreResult, path: str | Path,
             writer.release()
             if not finished:
                 out_path.unlink(missing_ok=True)  # never leave half a video that looks like an export
+    return out_path
+
+
+@dataclass(frozen=True)
+class ComparedDive:
+    """One side of a side-by-side export: its video, the frame it starts on, and marks to name."""
+
+    video: str | Path
+    first: int
+    label: str
+    marks: dict[str, int]
+
+
+def synced_span(frames_a: int, frames_b: int, offset: int) -> tuple[int, int]:
+    """(first frame of A, number of frames) where A and B (B = A + offset) both have a frame."""
+    first = max(0, -offset)
+    last = min(frames_a - 1, frames_b - 1 - offset)
+    return first, max(0, last - first + 1)
+
+
+def export_side_by_side(a: ComparedDive, b: ComparedDive, count: int, path: str | Path,
+                        progress: Callable[[int, int], None] | None = None, cancel: threading.Event | None = None) -> Path:
+    """Both dives, synced frame for frame, in one MP4 (B scaled to A's height), each half with its readout."""
+    from aqa_core.video import VideoReader
+
+    out_path = Path(path)
+    with VideoReader(a.video) as left, VideoReader(b.video) as right:
+        info_a, info_b = left.info, right.info
+        height = info_a.height
+        width_b = max(2, int(round(info_b.width * height / info_b.height)) // 2 * 2)
+        writer = cv2.VideoWriter(str(out_path), cv2.VideoWriter_fourcc(*"mp4v"), info_a.fps, (info_a.width + width_b, height))
+        if not writer.isOpened():
+            raise VideoError(f"{out_path}: cannot write an MP4 here (check the folder exists and is writable)")
+        finished = False
+        try:
+            for done in range(1, count + 1):
+                if cancel is not None and cancel.is_set():
+                    raise ExportCancelled(f"{out_path}: export cancelled")
+                halves = []
+                for side, reader, info in ((a, left, info_a), (b, right, info_b)):
+                    index = side.first + done - 1
+                    events = "".join(f"  [{name}]" for name, mark in side.marks.items() if mark == index)
+                    halves.append(burn_overlay(reader.frame(index), None, index, info.fps, info.frame_count, side.label + events))
+                halves[1] = cv2.resize(halves[1], (width_b, height), interpolation=cv2.INTER_AREA)
+                writer.write(cv2.cvtColor(np.hstack(halves), cv2.COLOR_RGB2BGR))
+                if progress is not None:
+                    progress(done, count)
+            finished = True
+        finally:
+            writer.release()
+            if not finished:
+                out_path.unlink(missing_ok=True)
     return out_path

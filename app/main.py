@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.desk, "Judging desk")
         self.compare = CompareView()
+        self.compare.export_requested.connect(self.ask_export_compare)
         self.tabs.addTab(self.compare, "Compare")
         self.setCentralWidget(self.tabs)
         self.tabs.currentChanged.connect(lambda _: self.desk.set_shortcuts_active(self.tabs.currentWidget() is self.desk))
@@ -156,9 +157,33 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, "Export the dive with overlays", str(export_folder() / f"{stem}_analysed.mp4"),
                                               "MP4 (*.mp4)")
         self.desk.player.setFocus()
+        if path:
+            progress, cancel, close = self._export_progress("Exporting the dive with its overlays…")
+            self.commands.export_video(path, progress, cancel, on_end=close)
+
+    def ask_export_compare(self) -> None:
+        from app.export import export_side_by_side
+
+        plan = self.compare.export_plan()
+        if plan is None:
+            self.state.report_error("Open both dives and Sync them before exporting them side by side")
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export both dives side by side", str(export_folder() / "compare.mp4"),
+                                              "MP4 (*.mp4)")
         if not path:
             return
-        dialog = QProgressDialog("Exporting the dive with its overlays…", "Cancel", 0, 1, self)
+        progress, cancel, close = self._export_progress("Exporting both dives side by side…")
+
+        def done(out: Any) -> None:
+            close()
+            self.compare.status.setText(f"Exported {out}")
+
+        self.commands.run_background(lambda: export_side_by_side(*plan, path, progress, cancel), f"export {path}", done,
+                                     on_failed=lambda message: (close(), self.compare.status.setText(message)))
+
+    def _export_progress(self, text: str) -> tuple[Any, threading.Event, Any]:
+        """A cancellable progress dialog: (progress callback for the worker, cancel event, close)."""
+        dialog = QProgressDialog(text, "Cancel", 0, 1, self)
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.setMinimumDuration(300)
         cancel = threading.Event()
@@ -166,7 +191,7 @@ class MainWindow(QMainWindow):
         relay = ProgressRelay(dialog)
         relay.progress.connect(lambda done, total: (dialog.setMaximum(total), dialog.setValue(done)))
         signal = relay.progress
-        self.commands.export_video(path, lambda done, total: signal.emit(done, total), cancel, on_end=dialog.close)
+        return (lambda done, total: signal.emit(done, total)), cancel, dialog.close
 
     def ask_database(self, new: bool) -> None:
         if new:

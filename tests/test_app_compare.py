@@ -91,3 +91,42 @@ def test_overlay_draws_b_over_a(qtbot, compare) -> None:  # noqa: ANN001
     assert not compare.right.player.isVisible()
     compare.overlay.setChecked(False)
     assert compare.left.player.view.overlay is None and compare.right.player.isVisible()
+
+
+def test_synced_dives_export_side_by_side_frame_for_frame(qtbot, compare, tmp_path, tiny_video) -> None:  # noqa: ANN001
+    from dataclasses import replace
+
+    import cv2
+
+    from aqa_core.video import probe
+    from app.export import export_side_by_side, synced_span
+
+    assert synced_span(30, 30, 7) == (0, 23) and synced_span(30, 20, -5) == (5, 20) and synced_span(10, 40, 3) == (0, 10)
+    assert compare.export_plan() is None and not compare.export_button.isEnabled()
+    compare.right.player.seek(7)
+    qtbot.waitUntil(lambda: compare.right.player.frame == 7, timeout=5000)
+    compare.sync_button.click()
+    assert compare.export_button.isEnabled()
+    a, b, count = compare.export_plan()
+    assert (a.first, b.first, count) == (0, 7, 23)
+    assert a.video == compare.left.player.meta.path and b.video == compare.right.player.meta.path
+    # The same plan on larger copies, so the readout band leaves the pixels that name each frame alone.
+    big_a, big_b = tiny_video(count=30, width=320, height=240, name="big_a.mp4"), tiny_video(count=30, width=160, height=120, name="big_b.mp4")
+    progress: list[int] = []
+    out = export_side_by_side(replace(a, video=big_a), replace(b, video=big_b), count, tmp_path / "both.mp4",
+                              lambda done, total: progress.append(done))
+    info = probe(out)
+    assert (info.frame_count, info.width, info.height) == (23, 640, 240) and progress[-1] == 23  # B scaled to A's height
+    capture = cv2.VideoCapture(str(out))
+    pairs = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frame = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        pairs.append((tiny_video.index_of(frame[:, :320]), tiny_video.index_of(frame[:, 320:])))
+    capture.release()
+    # The frames name themselves (mod 28; the codec may shade a whole frame by under a step): B runs 7 ahead of A in
+    # every exported frame, and A advances one frame each time.
+    assert len(pairs) == 23 and all((right - left) % 28 == 7 for left, right in pairs)
+    assert all((later[0] - earlier[0]) % 28 == 1 for earlier, later in zip(pairs, pairs[1:], strict=False))

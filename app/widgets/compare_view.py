@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.export import ComparedDive, synced_span
 from app.state import VideoMeta
 from app.widgets.player import SPEEDS, Player
 from app.widgets.timeline import Timeline
@@ -137,6 +138,8 @@ class ComparePane(QWidget):
 
 
 class CompareView(QWidget):
+    export_requested = Signal()  # the main window asks where, and runs it with progress
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.left = ComparePane("Dive A")
@@ -152,11 +155,15 @@ class CompareView(QWidget):
             self.speed.addItem(f"{speed:g}×", speed)
         self.speed.setCurrentIndex(SPEEDS.index(1.0))
         self.overlay = QCheckBox("overlay B on A")
+        self.export_button = QPushButton("Export side by side (MP4)…")
+        self.export_button.setEnabled(False)
+        self.export_button.setToolTip("Both dives, synced, in one video with their frame readouts and marks (Sync first)")
         self.status = QLabel("Step or scrub each dive, mark the take-off (or entry) in both, then Sync.")
         self.status.setWordWrap(True)
         self.sync_offset: int | None = None  # frames to add to A's frame to reach B's, when synced
         controls = QHBoxLayout()
-        for widget in (QLabel("Event"), self.event_box, self.sync_button, QLabel("speed"), self.speed, self.overlay):
+        for widget in (QLabel("Event"), self.event_box, self.sync_button, QLabel("speed"), self.speed, self.overlay,
+                       self.export_button):
             controls.addWidget(widget)
         controls.addWidget(self.status, 1)
         self.panes_layout = QHBoxLayout()
@@ -169,6 +176,7 @@ class CompareView(QWidget):
         self.sync_button.toggled.connect(self.set_synced)
         self.speed.currentIndexChanged.connect(lambda i: self.set_speed(float(self.speed.itemData(i))))
         self.overlay.toggled.connect(self.set_overlay)
+        self.export_button.clicked.connect(self.export_requested)
         self.right.player.frame_shown.connect(self._draw_overlay)
         for pane in self.panes:
             pane.mark_button.clicked.connect(lambda _=False, p=pane: p.mark(self.event_name()))
@@ -214,6 +222,16 @@ class CompareView(QWidget):
         self.sync_button.blockSignals(True)
         self.sync_button.setChecked(checked)
         self.sync_button.blockSignals(False)
+        self.export_button.setEnabled(checked)
+
+    def export_plan(self) -> tuple[ComparedDive, ComparedDive, int] | None:
+        """What a side-by-side export of the synced dives holds: both sides and the frame count."""
+        left, right = self.left.player.meta, self.right.player.meta
+        if self.sync_offset is None or left is None or right is None:
+            return None
+        first, count = synced_span(left.frame_count, right.frame_count, self.sync_offset)
+        return (ComparedDive(left.path, first, f"A: {Path(left.path).name}", dict(self.left.marks)),
+                ComparedDive(right.path, first + self.sync_offset, f"B: {Path(right.path).name}", dict(self.right.marks)), count)
 
     @property
     def synced(self) -> bool:
