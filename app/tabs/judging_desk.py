@@ -94,16 +94,19 @@ class TransportBar(QWidget):
         self.frame_label = QLabel("frame –")
         # Drawing tools (lines and angles stay with the frame they are drawn on) and the zoom reset.
         self.tools: dict[str, QPushButton] = {}
-        for tool, text, tip in (("line", "╱ line", "Draw a line (two clicks): body line, board"),
-                                ("angle", "∠ angle", "Draw an angle (three clicks, vertex second): hip, knee")):
+        for tool, text, tip in (("line", "╱", "Draw a line (two clicks): body line, board"),
+                                ("angle", "∠", "Draw an angle (three clicks, vertex second): hip, knee")):
             button = QPushButton(text)
+            button.setMaximumWidth(32)
             button.setCheckable(True)
             button.setToolTip(tip)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             self.tools[tool] = button
-        self.clear_drawings = QPushButton("clear frame")
+        self.clear_drawings = QPushButton("✕")
+        self.clear_drawings.setMaximumWidth(32)
         self.clear_drawings.setToolTip("Remove the drawings on the frame on screen")
         self.reset_zoom = QPushButton("1×")
+        self.reset_zoom.setMaximumWidth(36)
         self.reset_zoom.setToolTip("Zoom back to the whole frame (wheel zooms, right-drag pans, double-click resets)")
         for button in (self.clear_drawings, self.reset_zoom):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)

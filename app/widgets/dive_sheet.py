@@ -158,7 +158,14 @@ class DiveSheetWidget(QWidget):
         self.dd.setText(format_dd(info.difficulty if info is not None else self.sheet.difficulty))
 
     def show_model(self, bundle: Any, message: str) -> None:
-        self.model_label.setText(data_card_text(bundle) if bundle is not None else f"<b>{message}</b>")
+        """The model's name and (if so) its synthetic-data warning; the whole data card in the tooltip and Help ▸ About."""
+        if bundle is None:
+            self.model_label.setText(f"<b>{message}</b>")
+            self.model_label.setToolTip("")
+            return
+        card = data_card_text(bundle)
+        self.model_label.setText("<br>".join(card.split("<br>")[:2]) + "<br><i>data card: hover here, or Help ▸ About</i>")
+        self.model_label.setToolTip(card)
 
     def _on_event(self, event: str) -> None:
         if self._filling:

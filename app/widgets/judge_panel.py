@@ -166,10 +166,10 @@ class JudgePanel(QWidget):
             self.bars.setOpts(x=x, height=y, brushes=brushes, width=0.35)
             self.errors.setData(x=x, y=y, top=np.array([j.estimate.high for j in result.judges]) - y,
                                 bottom=y - np.array([j.estimate.low for j in result.judges]), beam=0.15)
-            self.plot.setTitle("Predicted marks (grey: dropped by the rule; ◆ real marks)")
+            self.plot.setTitle("Predicted marks · grey: dropped by the rule · ◆ real", size="9pt")
         else:
             self._clear_bars()
-            self.plot.setTitle("This model predicts the final score only (USDL)")
+            self.plot.setTitle("This model predicts the final score only (USDL)", size="9pt")
         final = result.final
         self.final_label.setText(f"Final {final.score:.2f}  [{final.low:.1f} – {final.high:.1f}]")
         unc = result.uncertainty
