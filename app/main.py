@@ -229,7 +229,7 @@ class MainWindow(QMainWindow):
         stored_in = self.commands.saved_db
         if stored_in is not None:
             kind = "the demo session's database" if stored_in is self.commands.demo_db else "your sessions database"
-            self.desk.storage.setText(f"Saved in {kind}: {stored_in.path}")
+            self.desk.storage.setText(f"Saved in {kind} ({Path(stored_in.path).name})")  # the whole path in the tooltip
             self.desk.storage.setToolTip(str(stored_in.path))
         for widget in (self.sessions, self.statistics):
             if widget is None:
@@ -265,8 +265,11 @@ class MainWindow(QMainWindow):
         for dive in dives:
             item = QListWidgetItem(dive.label)
             item.setData(Qt.ItemDataRole.UserRole, dive)
-            item.setToolTip(dive.commentary)
+            item.setToolTip(f"{dive.label}\n{dive.commentary}")
             self.demo_list.addItem(item)
+        # Wide enough for the longest name (never cut off); the tooltip has the rest.
+        longest = max((self.demo_list.fontMetrics().horizontalAdvance(d.label) for d in dives), default=120)
+        self.demo_list.setMinimumWidth(min(longest + 24, 260))
         self.demo_list.itemActivated.connect(lambda item: self.open_demo_dive(item.data(Qt.ItemDataRole.UserRole)))
         self.demo_list.itemClicked.connect(lambda item: self.open_demo_dive(item.data(Qt.ItemDataRole.UserRole)))
         dock = QDockWidget("Demo session", self.desk)

@@ -120,8 +120,7 @@ class TransportBar(QWidget):
                        self.reset_zoom):
             layout.addWidget(widget)
         layout.addStretch(1)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.cancel)
+        # progress and Cancel live in the desk's status row (the bar stays narrow enough for the docks)
 
 
 class JudgingDesk(QMainWindow):
@@ -158,6 +157,8 @@ class JudgingDesk(QMainWindow):
         centre_layout.addWidget(splitter, 1)
         status_row = QHBoxLayout()
         status_row.addWidget(self.status, 1)
+        status_row.addWidget(self.transport.progress)
+        status_row.addWidget(self.transport.cancel)
         status_row.addWidget(self.storage)
         centre_layout.addLayout(status_row)
         self.setCentralWidget(centre)

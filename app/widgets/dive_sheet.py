@@ -107,8 +107,8 @@ class DiveSheetWidget(QWidget):
         self.model_label = QLabel("No model loaded")
         self.model_label.setWordWrap(True)
         self.model_button = QPushButton("Choose model…")
-        model_layout = QVBoxLayout()
-        model_layout.addWidget(self.model_label)
+        model_layout = QHBoxLayout()  # one row: the docks must fit a 900-pixel-high window
+        model_layout.addWidget(self.model_label, 1)
         model_layout.addWidget(self.model_button)
         model_box = QGroupBox("Model")
         model_box.setLayout(model_layout)

@@ -70,6 +70,7 @@ class JudgePanel(QWidget):
         layout.addWidget(self.uncertainty_label)
         self.result: ScoreResult | None = None
         self.real: list[float | None] = []
+        self.typing_problems = ""  # why a typed mark was refused, shown until the marks change
         self.event_kind = "individual"
         self.difficulty = 0.0
         self.set_panel_size(7)
@@ -118,6 +119,8 @@ class JudgePanel(QWidget):
         self._redraw()
 
     def set_real_scores(self, scores: list[float | None]) -> None:
+        if list(scores) != self.real:
+            self.typing_problems = ""  # other marks (another dive): the refusal typed for the old ones is gone
         self.real = list(scores)
         for edit, value in zip(self.edits, self.real, strict=False):
             text = "" if value is None else f"{value:g}"
@@ -143,13 +146,15 @@ class JudgePanel(QWidget):
                 edit.setStyleSheet("background: #ffd0d0;")
                 label = self.labels()[i]
                 problems.append(f"{label}: {exc}" if isinstance(exc, RuleError) else f"{label}: '{text}' is not a number")
-        self.flags_label.setText("; ".join(problems))
+        self.typing_problems = "; ".join(problems)
+        self.flags_label.setText(self.typing_problems)
         self.real = scores
         self.real_scores_edited.emit(scores)
-        self._redraw(problems_shown=bool(problems))
+        self._redraw()
 
-    def _redraw(self, problems_shown: bool = False) -> None:
+    def _redraw(self) -> None:
         result = self.result
+        problems_shown = bool(self.typing_problems)  # a refused mark's reason wins over the interval flags
         self._draw_real()
         if result is None:
             self._clear_bars()
