@@ -453,8 +453,7 @@ class Commands(QObject):
             if on_end is not None:
                 on_end()
 
-        task_progress = progress
-        self.run_background(lambda: export_dive_video(video, result, path, task_progress, cancel), f"export {path}", done,
+        self.run_background(lambda: export_dive_video(video, result, path, progress, cancel), f"export {path}", done,
                             on_failed=failed)
 
     # --- plumbing ----------------------------------------------------------------------------
