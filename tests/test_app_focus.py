@@ -76,3 +76,19 @@ def test_a_combo_box_choice_hands_focus_back(qtbot, desk) -> None:  # noqa: ANN0
     combo.setFocus()
     combo.activated.emit(combo.findData(3.0))
     assert focused() is desk.player
+
+
+def test_playback_keys_belong_to_the_desk_tab_only(qtbot, app_home, tmp_path, tiny_video) -> None:  # noqa: ANN001, F811
+    from app.main import MainWindow
+
+    window = MainWindow(database=tmp_path / "s.db")
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.sessions is not None, timeout=20000)
+    window.commands.open_video(tiny_video(count=20), SHEET)
+    qtbot.waitUntil(lambda: window.desk.player.meta is not None, timeout=10000)
+    window.tabs.setCurrentWidget(window.sessions)  # arrows in the sessions table must not step a hidden video
+    assert not window.desk.actions["step_forward"].isEnabled() and not window.desk.actions["play_pause"].isEnabled()
+    window.tabs.setCurrentWidget(window.desk)
+    assert window.desk.actions["step_forward"].isEnabled() and window.desk.actions["open_video"].isEnabled()
+    window.commands.shutdown()

@@ -111,6 +111,7 @@ class TransportBar(QWidget):
         for button in (self.clear_drawings, self.reset_zoom):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.progress = QLabel("")
+        self.progress.setMinimumWidth(self.progress.fontMetrics().horizontalAdvance("clip 10 scored") + 8)  # no jump
         self.cancel = QPushButton("Cancel analysis")
         keep_place = self.cancel.sizePolicy()
         keep_place.setRetainSizeWhenHidden(True)  # the bar does not jump when an analysis starts or ends
