@@ -19,16 +19,6 @@ from aqa_core.decoding import assess_uncertainty, uncertainty_scale
 from aqa_core.paths import user_data_dir
 from aqa_core.result import DiveInfo, ScoreResult
 
-_CHUNK = 1 << 20
-
-
-def content_hash(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
 
 def cache_key(video_hash: str, model_name: str, model_version: str, window: tuple[int, int] | None) -> str:
     window_part = "auto" if window is None else f"{window[0]}-{window[1]}"
