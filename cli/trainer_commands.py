@@ -9,6 +9,7 @@ DistributedDataParallel (trainer/distributed.py).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -22,6 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--dataset", type=Path, help="dataset folder or .npz (overrides the config's)")
     train.add_argument("--out", type=Path, help="model bundle folder to write (overrides the config's)")
     train.add_argument("--work-dir", type=Path, help="checkpoints, progress log and feature cache (overrides the config's)")
+    train.add_argument("--frames", type=Path, help="folder holding the frames or videos, when not beside the annotations (overrides frames_root)")
+    train.add_argument("--strict", action="store_true", help="refuse a dataset with any problem dive instead of leaving those dives out")
+    train.add_argument("--partial", action="store_true", help="train on the dives whose frames are present (a partial download)")
     train.set_defaults(handler=run_train)
 
     calibrate = subparsers.add_parser(
@@ -52,7 +56,9 @@ def run_train(args: argparse.Namespace) -> int:
     from trainer.config import load_config, with_paths
     from trainer.run import train
 
-    config = with_paths(load_config(args.config), dataset=args.dataset, out=args.out, work_dir=args.work_dir)
+    config = with_paths(load_config(args.config), dataset=args.dataset, out=args.out, work_dir=args.work_dir, frames_root=args.frames)
+    if args.strict or args.partial:  # flags only switch a policy on; the config's own setting stands otherwise
+        config = dataclasses.replace(config, strict=config.strict or args.strict, partial=config.partial or args.partial)
     bundle = train(config, resume=args.resume)
     if os.environ.get("RANK", "0") == "0":  # under torchrun, say it once
         print(f"model bundle written to {bundle}", file=sys.stderr)
