@@ -205,6 +205,8 @@ class Commands(QObject):
             adapted = adapt_to_dive(result, info, result.video)
             if adapted is not None:
                 state.set_result(adapted)
+                # The status line belongs to the dive on screen: never the score of the sheet before.
+                state.status_message.emit(f"Rescored {adapted.final.score:.2f} for {info.dive_number or 'the dive'}, DD {info.difficulty:.1f}")
             else:
                 self.score()
         self._save()
