@@ -71,7 +71,7 @@ class MainWindow(QMainWindow):
         self.sessions: SessionsBrowser | None = None
         self.statistics: StatisticsView | None = None
         self.commands.saved.connect(self._refresh_sessions)
-        self.state.video_changed.connect(lambda _meta: self._show_storage(self.commands.target_db(), saved=False))
+        self.state.video_changed.connect(self._on_video_changed)
         self.demo_list: QListWidget | None = None
         self._progress: QProgressDialog | None = None
         self._build_menus()
@@ -237,6 +237,13 @@ class MainWindow(QMainWindow):
                 widget.set_database(stored_in)
             else:
                 widget.refresh()
+
+    def _on_video_changed(self, meta: Any) -> None:
+        self._show_storage(self.commands.target_db(), saved=False)
+        if meta is not None and self.demo_list is not None:  # the list marks the demo dive on the desk, or none
+            on_desk = [i for i in range(self.demo_list.count())
+                       if str(self.demo_list.item(i).data(Qt.ItemDataRole.UserRole).video) == meta.path]
+            self.demo_list.setCurrentRow(on_desk[0] if on_desk else -1)
 
     def _show_storage(self, db: Any, saved: bool) -> None:
         """Say where the dive on the desk goes: from the moment its video opens, not after the first save."""
