@@ -205,6 +205,8 @@ class Commands(QObject):
             adapted = adapt_to_dive(result, info, result.video)
             if adapted is not None:
                 state.set_result(adapted)
+                # The status line belongs to the dive on screen: never the score of the sheet before.
+                state.status_message.emit(f"Rescored {adapted.final.score:.2f} for {info.dive_number or 'the dive'}, DD {info.difficulty:.1f}")
             else:
                 self.score()
         self._save()
@@ -369,12 +371,18 @@ class Commands(QObject):
             return self.demo_db
         return self.db
 
+    def target_db(self) -> Any:
+        """The database the dive on the desk is (or will be) stored in; None without a video."""
+        if self.state.video is None:
+            return None
+        return self._dive_db or self.database_for(self.state.video.path)
+
     def _save(self) -> None:
         """Write the desk dive as it is on screen (nothing to press); skipped while the sheet is invalid."""
         state = self.state
         if state.video is None or state.dive_info is None:
             return
-        db = self._dive_db or self.database_for(state.video.path)
+        db = self.target_db()
         if db is None:
             return
         from app.storage.repository import UNKNOWN_DIVER, DeskDive, DiveRecord, Repository

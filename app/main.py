@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
         self.sessions: SessionsBrowser | None = None
         self.statistics: StatisticsView | None = None
         self.commands.saved.connect(self._refresh_sessions)
+        self.state.video_changed.connect(self._on_video_changed)
         self.demo_list: QListWidget | None = None
         self._progress: QProgressDialog | None = None
         self._build_menus()
@@ -228,9 +229,7 @@ class MainWindow(QMainWindow):
         """After a save: the browser shows the database the desk's dive went to, refreshed."""
         stored_in = self.commands.saved_db
         if stored_in is not None:
-            kind = "the demo session's database" if stored_in is self.commands.demo_db else "your sessions database"
-            self.desk.storage.setText(f"Saved in {kind} ({Path(stored_in.path).name})")  # the whole path in the tooltip
-            self.desk.storage.setToolTip(str(stored_in.path))
+            self._show_storage(stored_in, saved=True)
         for widget in (self.sessions, self.statistics):
             if widget is None:
                 continue
@@ -238,6 +237,24 @@ class MainWindow(QMainWindow):
                 widget.set_database(stored_in)
             else:
                 widget.refresh()
+
+    def _on_video_changed(self, meta: Any) -> None:
+        self._show_storage(self.commands.target_db(), saved=False)
+        if meta is not None and self.demo_list is not None:  # the list marks the demo dive on the desk, or none
+            on_desk = [i for i in range(self.demo_list.count())
+                       if str(self.demo_list.item(i).data(Qt.ItemDataRole.UserRole).video) == meta.path]
+            self.demo_list.setCurrentRow(on_desk[0] if on_desk else -1)
+
+    def _show_storage(self, db: Any, saved: bool) -> None:
+        """Say where the dive on the desk goes: from the moment its video opens, not after the first save."""
+        if db is None:
+            self.desk.storage.setText("")
+            self.desk.storage.setToolTip("")
+            return
+        kind = "the demo session's database" if db is self.commands.demo_db else "your sessions database"
+        verb = "Saved in" if saved else "Will be saved in"
+        self.desk.storage.setText(f"{verb} {kind} ({Path(db.path).name})")  # the whole path in the tooltip
+        self.desk.storage.setToolTip(str(db.path))
 
     # --- demo ----------------------------------------------------------------------------------
     def start_demo(self, n: int = DEMO_DIVES) -> None:

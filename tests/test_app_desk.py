@@ -95,6 +95,8 @@ def test_changing_the_dive_number_rescales_like_a_fresh_analysis(qtbot, desk, ti
     assert after.uncertainty.level == fresh.uncertainty.level
     assert f"{fresh.final.score:.2f}" in desk.judges.final_label.text()
     assert "Reverse" in desk.sheet.description.text()
+    # The status line says the new score, not the 107B one it replaced.
+    assert f"{fresh.final.score:.2f}" in desk.status.text() and f"{before.final.score:.2f}" not in desk.status.text()
 
 
 def test_an_unknown_dive_is_refused_with_the_reason(qtbot, desk) -> None:  # noqa: ANN001
