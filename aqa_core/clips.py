@@ -158,8 +158,8 @@ def _validate_window(info: VideoInfo, window: tuple[int, int] | None) -> tuple[i
     start, end = (int(w) for w in window)
     if not 0 <= start <= end <= last:
         raise VideoError(
-            f"{info.path}: dive window {start}-{end} is not inside the video "
-            f"(frames 0-{last}; the start must not come after the end)"
+            f"{info.path}: dive window (frame indices) {start}-{end} is not inside the video "
+            f"(indices 0-{last}, frames 1-{last + 1} as people count; the start must not come after the end)"
         )
     return start, end
 

@@ -164,8 +164,8 @@ class VideoReader:
         """Raise VideoError unless ``start..end`` (inclusive) are frames of this video."""
         count = self.info.frame_count
         if not 0 <= start <= end < count:
-            span = f"frame {start}" if start == end else f"frames {start}-{end}"
-            raise VideoError(f"{self.info.path}: {span} outside the video (frames 0-{count - 1})")
+            span = f"frame index {start}" if start == end else f"frame indices {start}-{end}"
+            raise VideoError(f"{self.info.path}: {span} outside the video (indices 0-{count - 1}, frames 1-{count} as people count)")
 
     def _decode(self, index: int) -> np.ndarray:
         if threading.get_ident() != self._owner:

@@ -111,7 +111,7 @@ def test_load_dive_clips_from_a_file_and_a_window(tiny_video) -> None:
 @pytest.mark.parametrize("window", [(-1, 10), (5, 28), (12, 11)])
 def test_windows_outside_the_video_are_refused(tiny_video, window: tuple[int, int]) -> None:
     path = tiny_video(count=28)
-    with pytest.raises(VideoError, match=r"tiny\.mp4: dive window .*frames 0-27"):
+    with pytest.raises(VideoError, match=r"tiny\.mp4: dive window .*indices 0-27, frames 1-28 as people count"):
         load_dive_clips(path, window=window)
 
 
