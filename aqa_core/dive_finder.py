@@ -16,9 +16,11 @@ all on frames shrunk to ``ANALYSIS_WIDTH`` pixels in one sequential decode:
   near the apex, ``RISE_S`` after the take-off (0.43 s for a 0.9 m jump, v = sqrt(2 g h) / g).
   When that lies more than ``IN_AIR_MARGIN_S`` before the shot began, the video starts in the
   air and the take-off is ``None``; within the margin the shot start is the best estimate.
-* **Replays**: a replay is the same dive again, slowed down: a fall that takes at least
-  ``REPLAY_SLOWER`` times as many frames as the previous dive's, within ``REPLAY_WITHIN_S``.
-  (A 3 m dive after a 10 m one falls 1.6 times faster, a 2x replay 2 times slower.)
+* **Replays**: a replay is the same dive again, slowed down: within ``REPLAY_WITHIN_S`` of the
+  previous dive, a fall that takes at least ``REPLAY_SLOWER`` times as many frames while the
+  camera travels the same distance (within ``REPLAY_SAME_TRAVEL``). A 10 m dive after a 3 m one
+  also falls 1.7 times longer, but the camera travels almost three times as far. A replay from
+  another camera angle travels differently and is not recognised (it is listed as a dive).
 
 Not used by default, measured in ``benchmarks/bench_dive_finder.py``: the I3D's Kinetics
 probabilities, which cost about a second per 16-frame window on this CPU, far over the budget of
@@ -44,11 +46,12 @@ DESCENT_PER_FRAME = 0.01  # frame heights per frame the picture must slide up to
 SMOOTH_FRAMES = 5  # mean over a few frames: slow-motion replays repeat frames, phase correlation spikes
 MAX_SLIDE = 0.2  # frame heights per frame; the real clips peak at 0.15, more is a correlation glitch
 MAX_GAP_S = 0.3  # a fall interrupted this briefly (correlation glitches, repeated slow-motion frames) is one fall
-MIN_TRAVEL = 1.0  # frame heights the camera must descend for a dive (a 1 m dive still moves ~1.5)
+MIN_TRAVEL = 0.8  # frame heights the camera must descend for a dive (synthetic: 3 m ~1.0, 10 m ~2.9)
 MIN_FALL_S = 0.3
 RISE_S = 0.43
 IN_AIR_MARGIN_S = 0.3
-REPLAY_SLOWER = 1.7
+REPLAY_SLOWER = 1.4
+REPLAY_SAME_TRAVEL = 0.2  # the same dive filmed the same way: the camera travels the same distance
 REPLAY_WITHIN_S = 60.0
 
 
@@ -127,7 +130,7 @@ def dives_from_signals(signals: FrameSignals) -> list[FoundDive]:
     speed = _smoothed_descent(signals, shot_starts)
     falling = speed > DESCENT_PER_FRAME * signals.height
     dives: list[FoundDive] = []
-    previous: tuple[int, int] | None = None  # (entry, fall length) of the last original dive
+    previous: tuple[int, int, float] | None = None  # (entry, fall frames, travel) of the last original dive
     for first, last in _runs(falling, int(round(MAX_GAP_S * fps))):
         travel = float(signals.descent[first : last + 1].clip(min=0).sum()) / signals.height
         if travel < MIN_TRAVEL or last - first + 1 < MIN_FALL_S * fps:
@@ -136,12 +139,17 @@ def dives_from_signals(signals: FrameSignals) -> list[FoundDive]:
         shot_start = max(s for s in shot_starts if s <= first)
         fall = last - first + 1
         slowdown = fall / previous[1] if previous is not None else 1.0
-        replay = previous is not None and entry - previous[0] <= REPLAY_WITHIN_S * fps and slowdown >= REPLAY_SLOWER
-        take_off = _take_off(first, shot_start, fps / slowdown if replay else fps)
+        replay = (
+            previous is not None
+            and entry - previous[0] <= REPLAY_WITHIN_S * fps
+            and slowdown >= REPLAY_SLOWER
+            and abs(travel / previous[2] - 1.0) <= REPLAY_SAME_TRAVEL
+        )
+        take_off = _take_off(first, shot_start, fps * slowdown if replay else fps)
         confidence = _confidence(travel, speed, first, last)
         dives.append(FoundDive(take_off, entry, confidence, bool(replay)))
         if not replay:
-            previous = (entry, fall)
+            previous = (entry, fall, travel)
     return dives
 
 
@@ -183,7 +191,7 @@ def _entry(descent: np.ndarray, first: int, last: int) -> int:
 def _take_off(fall_start: int, shot_start: int, fps: float) -> int | None:
     """One rise before the fall began; None when that lies clearly before the shot (starts in the air).
 
-    ``fps`` is the footage's own rate, divided by the slowdown for a slow-motion replay.
+    ``fps`` is frames per real second: the footage rate, times the slowdown for a slow-motion replay.
     """
     estimate = fall_start - int(round(RISE_S * fps))
     if estimate >= shot_start:
@@ -202,3 +210,26 @@ def _confidence(travel: float, speed: np.ndarray, first: int, last: int) -> floa
     after = float(np.abs(speed[last + 1 : last + 4]).mean()) if last + 1 < len(speed) else peak
     stop = 1.0 - min(after / peak, 1.0) if peak > 0 else 0.0
     return round(0.5 * min(travel / 2.0, 1.0) + 0.5 * stop, 3)
+
+
+# Margins of a scoring window around take-off and entry, in seconds: the dive windows our synthetic
+# generator renders like MTL-AQA's (stand 8 + crouch 7 frames before the take-off, 22 after the
+# entry, at 30 fps) show the diver on the board before leaving it and the splash after.
+WINDOW_BEFORE_S = 0.5
+WINDOW_AFTER_S = 0.75
+
+
+def scoring_window(dive: FoundDive, frame_count: int, fps: float) -> tuple[int, int]:
+    """Take-off to entry plus the margins, inside the video (from frame 0 when it starts in the air)."""
+    start = 0 if dive.take_off_index is None else dive.take_off_index - int(round(WINDOW_BEFORE_S * fps))
+    end = dive.entry_index + int(round(WINDOW_AFTER_S * fps))
+    return max(0, start), min(frame_count - 1, end)
+
+
+def detected_window(path: str | Path) -> tuple[int, int] | None:
+    """The scoring window of the first dive that is not a replay; None when no dive is found."""
+    signals = read_signals(path)
+    original = next((d for d in dives_from_signals(signals) if not d.replay), None)
+    if original is None:
+        return None
+    return scoring_window(original, len(signals.descent), signals.fps)

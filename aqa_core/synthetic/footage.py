@@ -10,12 +10,13 @@ and benchmarked against exact truth instead of hand labels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
 from aqa_core.synthetic.dive import FPS, SyntheticDive, generate_dive
+from aqa_core.synthetic.render import Venue
 
 REPLAY_SLOWDOWN = 2  # broadcast replays run at half speed: every frame shown twice
 SWIM_OUT_S = 1.0  # the settled pool held after the dive's own after-entry frames
@@ -92,11 +93,12 @@ def render_footage(
         offset += len(frames)
         return start
 
+    venue = replace(Venue.sample(rng), stands=True)  # one competition: every dive in the same hall
     crowd_frames = int(round(CROWD_S * FPS))
     if crowd:
         add(crowd_shot(rng, crowd_frames, size))
     for number in range(n_dives):
-        dive = generate_dive(int(rng.integers(1 << 31)), size=size, n_frames=110 + stand_frames)
+        dive = generate_dive(int(rng.integers(1 << 31)), size=size, n_frames=110 + stand_frames, venue=venue)
         dives.append(dive)
         start = add(dive.frames)
         events.append(FootageEvent(start + dive.takeoff_frame, start + dive.entry_frame, replay=False))
