@@ -9,9 +9,10 @@ all on frames shrunk to ``ANALYSIS_WIDTH`` pixels in one sequential decode:
 * **The fall**: the camera follows the diver down, so the whole picture slides up, frame after
   frame (phase correlation of consecutive frames gives that global shift). On both real clips the
   slide grows from ~1 to ~13 % of the frame height per frame and stops dead when the diver
-  reaches the water: the end of the fall is the **entry** (labelled frames 56 and 42 in the real
-  clips; the slide stops at 54 and 42). A dive is a run of such frames that moves the camera at
-  least ``MIN_TRAVEL`` frame heights.
+  reaches the water. A dive is a run of such frames that moves the camera at least
+  ``MIN_TRAVEL`` frame heights; the **entry** is the sharpest drop of the slide at the end of
+  that run (frames 56 and 42 of the real clips, our labels). The synthetic footage paints rows of
+  spectators behind the tower for this cue: against a bare wall the correlation locks onto noise.
 * **The take-off** comes before the fall by the rise to the apex: the camera starts descending
   near the apex, ``RISE_S`` after the take-off (0.43 s for a 0.9 m jump, v = sqrt(2 g h) / g).
   When that lies more than ``IN_AIR_MARGIN_S`` before the shot began, the video starts in the
@@ -22,15 +23,19 @@ all on frames shrunk to ``ANALYSIS_WIDTH`` pixels in one sequential decode:
   also falls 1.7 times longer, but the camera travels almost three times as far. A replay from
   another camera angle travels differently and is not recognised (it is listed as a dive).
 
-Not used by default, measured in ``benchmarks/bench_dive_finder.py``: the I3D's Kinetics
-probabilities, which cost about a second per 16-frame window on this CPU, far over the budget of
-a scan; and the splash, whose white is faint on the real clips (under 1 % of the frame for half
-a second after the entry) while the white far edge of the pool crosses the frame during the fall.
+Measured in ``benchmarks/bench_dive_finder.py`` and not used: the I3D's Kinetics probability of
+"springboard diving" over 16-frame windows of real clip a is 0.00-0.56 while the diver is in
+the air and 0.90-1.00 from the entry on, through the settling splash: it says "there is a pool
+with a splash", not where the take-off is, and costs 0.4 s a window (about 90 s per minute of
+video at a stride of 8 frames, against about 5 s to score one dive). The splash itself (white
+near the water) is faint on the real clips (under 1 % of the frame in the half second after the
+entry) while the white far edge of the pool crosses the frame during the fall, so the camera's
+stop marks the entry better.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -85,36 +90,34 @@ def shrink(frame: np.ndarray) -> np.ndarray:
     return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
 
 
-def measure(frames: np.ndarray | list[np.ndarray], fps: float) -> FrameSignals:
-    """Signals of already shrunk RGB frames (see ``shrink``), in decode order."""
-    descent = np.zeros(len(frames), np.float64)
-    cut = np.zeros(len(frames), np.float64)
-    previous_grey, previous_hist = None, None
-    for index, frame in enumerate(frames):
+def measure(frames: Iterable[np.ndarray], fps: float) -> FrameSignals:
+    """Signals of shrunk RGB frames (see ``shrink``) in decode order, one frame held at a time.
+
+    Streaming, so an hour of footage costs a few arrays of floats, not its frames.
+    """
+    descent, cut = [0.0], [0.0]
+    previous_grey, previous_hist, height = None, None, 0
+    for frame in frames:
         grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32)
         hsv = cv2.cvtColor(frame, cv2.COLOR_RGB2HSV)
         hist = cv2.calcHist([hsv], [0, 1], None, [16, 8], [0, 180, 0, 256])
         cv2.normalize(hist, hist, 1.0, 0.0, cv2.NORM_L1)
-        if previous_grey is not None:
+        if previous_grey is None:
+            height = int(frame.shape[0])
+        else:
             (_, dy), _ = cv2.phaseCorrelate(previous_grey, grey)
-            descent[index] = -dy
-            cut[index] = cv2.compareHist(previous_hist, hist, cv2.HISTCMP_BHATTACHARYYA)
+            descent.append(-dy)
+            cut.append(cv2.compareHist(previous_hist, hist, cv2.HISTCMP_BHATTACHARYYA))
         previous_grey, previous_hist = grey, hist
-    height = int(frames[0].shape[0]) if len(frames) else 0
-    return FrameSignals(fps=float(fps), height=height, descent=descent, cut=cut)
+    if previous_grey is None:
+        descent, cut = [], []
+    return FrameSignals(fps=float(fps), height=height, descent=np.array(descent), cut=np.array(cut))
 
 
-def read_signals(path: str | Path, progress: Callable[[int, int], None] | None = None) -> FrameSignals:
+def read_signals(path: str | Path) -> FrameSignals:
     """Decode the file once, sequentially, shrinking every frame as it comes (see ``measure``)."""
     with VideoReader(path) as reader:
-        count = reader.info.frame_count
-        small = []
-        for index, frame in enumerate(reader.iter_frames(range(count), transform=shrink)):
-            small.append(frame)
-            if progress is not None:
-                progress(index + 1, count)
-        fps = reader.info.fps
-    return measure(small, fps)
+        return measure(reader.iter_frames(range(reader.info.frame_count), transform=shrink), reader.info.fps)
 
 
 def find_dives(path: str | Path) -> list[FoundDive]:

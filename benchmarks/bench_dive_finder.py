@@ -2,7 +2,7 @@
 
 In one run: events found and frame errors (median, 90th percentile) on untrimmed synthetic
 footage (standing, dive, swim-out, slow replay, crowd cuts; exact truth from the generator) and
-on the two real Olympic clips (our own labels, ``REAL_LABELS``); the finder's time per minute of
+on the two real Olympic clips (our own labels, tests/data/real_clip_events.json); the finder's time per minute of
 video against the Scorer's time for one dive on this CPU; and the real I3D's Kinetics
 "springboard diving" probability over sliding windows of the real clips, with its cost, which is
 why the finder does not use it by default.
@@ -11,6 +11,7 @@ why the finder does not use it by default.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 import time
@@ -24,13 +25,8 @@ from aqa_core.synthetic.dataset import write_video
 from aqa_core.synthetic.footage import FootageEvent, render_footage
 from aqa_core.video import probe
 
-# Labelled by hand from contact sheets of every decoded frame (cv2, 0-based decode order):
-# dive_a: frame 4 is the last with the toes on the platform edge (5 is clear of it); frame 56 is
-#   the first with the hands in the water (55 is a body length above the surface line).
-# dive_b: frame 0 already shows the diver tucked, a body height above the platform: starts in
-#   the air; frame 42 is the first with the hands in the water and white water round them (41:
-#   the hands are just above the surface, the one ambiguous frame).
-REAL_LABELS = {"tokyo2020_dive_a.mp4": (4, 56), "tokyo2020_dive_b.mp4": (None, 42)}
+# Our hand labels of the real clips, with how each frame was decided (shared with the tests).
+LABELS_FILE = Path(__file__).resolve().parent.parent / "tests" / "data" / "real_clip_events.json"
 MATCH_FRAMES = 30  # a found entry further than this from a true one does not count as finding it
 
 
@@ -91,7 +87,9 @@ def real() -> tuple[Path | None, float]:
         return None, float("nan")
     seconds = minutes = 0.0
     first = None
-    for name, (take_off, entry) in REAL_LABELS.items():
+    labels = json.loads(LABELS_FILE.read_text(encoding="utf-8"))["clips"]
+    for name, label in labels.items():
+        take_off, entry = label["take_off_index"], label["entry_index"]
         path = shared / "data" / "clips" / name
         first = first or path
         info = probe(path)
@@ -169,7 +167,8 @@ def main() -> None:
         synthetic_rate = synthetic(args.footage, Path(folder))
     print("real clips (10 m platform, 1280x720):")
     clip, real_rate = real()
-    print(f"finder time: {real_rate:.1f} s per minute of 720p video, {synthetic_rate:.1f} s per minute of 192x144 footage")
+    print(f"finder time: {real_rate:.1f} s per minute of 720p video ({real_rate * 3.6 / 60:.2f} s for a 3.6 s dive clip), "
+          f"{synthetic_rate:.1f} s per minute of 192x144 footage")
     if clip is not None:
         print(f"scoring time: {scoring_seconds(clip):.1f} s per dive (demo bundle, 103 frames, 10 clips)")
         if not args.no_kinetics:
