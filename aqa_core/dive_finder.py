@@ -52,12 +52,17 @@ SMOOTH_FRAMES = 5  # mean over a few frames: slow-motion replays repeat frames, 
 MAX_SLIDE = 0.2  # frame heights per frame; the real clips peak at 0.15, more is a correlation glitch
 MAX_GAP_S = 0.3  # a fall interrupted this briefly (correlation glitches, repeated slow-motion frames) is one fall
 MIN_TRAVEL = 0.8  # frame heights the camera must descend for a dive (synthetic: 3 m ~1.0, 10 m ~2.9)
-MIN_FALL_S = 0.3
-RISE_S = 0.43
-IN_AIR_MARGIN_S = 0.3
+MIN_FALL_S = 0.3  # even a 1 m dive falls for about 0.6 s
+RISE_S = 0.43  # take-off to apex, where the camera starts down
+IN_AIR_MARGIN_S = 0.3  # a take-off estimate this close before the shot began is put at its start
 REPLAY_SLOWER = 1.4
 REPLAY_SAME_TRAVEL = 0.2  # the same dive filmed the same way: the camera travels the same distance
 REPLAY_WITHIN_S = 60.0
+# Margins of a scoring window around take-off and entry, in seconds: the dive windows our synthetic
+# generator renders like MTL-AQA's (stand 8 + crouch 7 frames before the take-off, 22 after the
+# entry, at 30 fps) show the diver on the board before leaving it and the splash after.
+WINDOW_BEFORE_S = 0.5
+WINDOW_AFTER_S = 0.75
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,7 @@ def find_dives(path: str | Path) -> list[FoundDive]:
 
 
 def dives_from_signals(signals: FrameSignals) -> list[FoundDive]:
+    """The dives the signals show: every followed fall long enough, replays marked (module docstring)."""
     fps, count = signals.fps, len(signals.descent)
     if count < 3:
         return []
@@ -205,21 +211,16 @@ def _take_off(fall_start: int, shot_start: int, fps: float) -> int | None:
 def _confidence(travel: float, speed: np.ndarray, first: int, last: int) -> float:
     """How clearly this is a followed fall that stopped at the water, in [0, 1].
 
-    Half from the camera's travel (2 frame heights or more is a full score: a 10 m dive travels
-    4-6), half from how sharply it stopped (the speed just after the fall against the fastest
-    speed during it; a camera that drifts on was not stopped by an entry).
+    Half from the camera's travel (2 frame heights or more is a full score: the real 10 m clips
+    travel 3.2-3.6, the synthetic 10 m dives about 2.9), half from how sharply it stopped (the
+    speed just after the fall against the fastest during it; a camera that drifts on was not
+    stopped by an entry).
     """
     peak = float(speed[first : last + 1].max())
     after = float(np.abs(speed[last + 1 : last + 4]).mean()) if last + 1 < len(speed) else peak
     stop = 1.0 - min(after / peak, 1.0) if peak > 0 else 0.0
     return round(0.5 * min(travel / 2.0, 1.0) + 0.5 * stop, 3)
 
-
-# Margins of a scoring window around take-off and entry, in seconds: the dive windows our synthetic
-# generator renders like MTL-AQA's (stand 8 + crouch 7 frames before the take-off, 22 after the
-# entry, at 30 fps) show the diver on the board before leaving it and the splash after.
-WINDOW_BEFORE_S = 0.5
-WINDOW_AFTER_S = 0.75
 
 
 def scoring_window(dive: FoundDive, frame_count: int, fps: float) -> tuple[int, int]:

@@ -87,6 +87,8 @@ def real() -> tuple[Path | None, float]:
         return None, float("nan")
     seconds = minutes = 0.0
     first = None
+    entry_errors: list[int] = []
+    take_errors: list[int] = []
     labels = json.loads(LABELS_FILE.read_text(encoding="utf-8"))["clips"]
     for name, label in labels.items():
         take_off, entry = label["take_off_index"], label["entry_index"]
@@ -101,14 +103,19 @@ def real() -> tuple[Path | None, float]:
             print(f"  {name}: labelled take-off {take_off}, entry {entry}; NO dive found")
             continue
         dive = found[0]
-        take = "both in the air (right)" if dive.take_off_index is None and take_off is None else (
-            f"error {abs(dive.take_off_index - take_off)}" if None not in (dive.take_off_index, take_off) else "missed (null vs frame)"
-        )
+        if dive.take_off_index is None or take_off is None:
+            take = "both in the air (right)" if dive.take_off_index == take_off else "wrong: one says in the air"
+        else:
+            take = f"error {abs(dive.take_off_index - take_off)}"
+            take_errors.append(abs(dive.take_off_index - take_off))
+        entry_errors.append(abs(dive.entry_index - entry))
         print(
             f"  {name} ({info.width}x{info.height}): found {len(found)} dive(s); entry {dive.entry_index} vs {entry} "
             f"(error {abs(dive.entry_index - entry)}), take-off {dive.take_off_index} vs {take_off} ({take}), "
             f"confidence {dive.confidence:.2f}"
         )
+    print(f"  real: events found {len(entry_errors)}/{len(labels)}; entry error {_summary(entry_errors)}; "
+          f"take-off error {_summary(take_errors)} (where both give a frame)")
     return first, seconds / minutes
 
 

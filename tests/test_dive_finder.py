@@ -48,7 +48,8 @@ def footage_files(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Path, 
 
 
 def test_synthetic_take_off_is_the_last_frame_at_board_level() -> None:
-    plan = choreograph(parse_dive("107B"), 10.0, dict.fromkeys(("takeoff", "position", "rotation", "entry"), 0.0), False, 110, 30.0)
+    faults = dict.fromkeys(("takeoff", "position", "rotation", "entry"), 0.0)
+    plan = choreograph(parse_dive("107B"), 10.0, faults, False, 110, 30.0)
     board_level = plan.frames[0].hip[1]
     on_board, first_in_air = plan.frames[plan.takeoff_frame], plan.frames[plan.takeoff_frame + 1]
     assert on_board.hip[1] == pytest.approx(board_level)
