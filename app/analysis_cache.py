@@ -15,20 +15,9 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from aqa_core.decoding import assess_uncertainty
+from aqa_core.decoding import assess_uncertainty, uncertainty_scale
 from aqa_core.paths import user_data_dir
-from aqa_core.result import DiveInfo, Estimate, ScoreResult
-from aqa_core.rules.panel import SYNCHRO_MULTIPLIER
-
-_CHUNK = 1 << 20
-
-
-def content_hash(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+from aqa_core.result import DiveInfo, ScoreResult
 
 
 def cache_key(video_hash: str, model_name: str, model_version: str, window: tuple[int, int] | None) -> str:
@@ -47,13 +36,9 @@ def adapt_to_dive(result: ScoreResult, dive: DiveInfo, video: str) -> ScoreResul
         return None
     ratio = dive.difficulty / result.dive.difficulty if result.head == "musdl" and result.dive.difficulty else 1.0
 
-    def scaled(e: Estimate) -> Estimate:
-        return replace(e, score=e.score * ratio, expectation=e.expectation * ratio, std=e.std * ratio,
-                       low=e.low * ratio, high=e.high * ratio)
-
-    final = scaled(result.final)
-    scale = dive.difficulty * (float(SYNCHRO_MULTIPLIER) if dive.event == "synchronised" else 1.0)
-    uncertainty = assess_uncertainty(final, scale, [j.estimate.score for j in result.judges])
+    final = result.final.scaled(ratio)
+    scale = uncertainty_scale(result.head, dive, result.level_bounds is not None)
+    uncertainty = assess_uncertainty(final, scale, [j.estimate.score for j in result.judges], result.level_bounds, result.familiarity)
     clips = [replace(c, score=c.score * ratio) for c in result.clips]  # clip scores are on the final scale
     return replace(result, video=video, dive=dive, final=final, clips=clips, uncertainty=uncertainty)
 

@@ -7,10 +7,11 @@ and the first interaction is never blocked by the engine's import.
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, QStandardPaths, Qt, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -26,13 +27,22 @@ from PySide6.QtWidgets import (
 from aqa_core.paths import user_data_dir
 from app.demo import DEMO_DIVES, DemoDive, demo_folder, prepare_demo
 from app.settings import APPLICATION, ORGANISATION, recent_files
-from app.state import AppState
+from app.state import AppState, DiveSheet
 from app.tabs.judging_desk import JudgingDesk
 from app.tabs.sessions import SessionsBrowser
 from app.tabs.statistics import StatisticsView
 from app.widgets.compare_view import CompareView
 from app.widgets.dive_sheet import data_card_text
 from app.widgets.help_overlay import ShortcutsDialog
+
+def export_folder() -> Path:
+    """Where exports go by default: the user's pictures folder, else documents, else home; never the program's."""
+    for location in (QStandardPaths.StandardLocation.PicturesLocation, QStandardPaths.StandardLocation.DocumentsLocation):
+        folder = QStandardPaths.writableLocation(location)
+        if folder and Path(folder).is_dir():
+            return Path(folder)
+    return Path.home()
+
 
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.m4v);;All files (*)"
 
@@ -44,7 +54,7 @@ class ProgressRelay(QObject):
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, database: str | Path | None = None, open_db: bool = True) -> None:
+    def __init__(self, database: str | Path | None = None, open_db: bool = True, demo_database: str | Path | None = None) -> None:
         super().__init__()
         self.setWindowTitle("AQA Judge Assistant")
         self.state = AppState()
@@ -53,8 +63,11 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.desk, "Judging desk")
         self.compare = CompareView()
+        self.compare.export_requested.connect(self.ask_export_compare)
         self.tabs.addTab(self.compare, "Compare")
         self.setCentralWidget(self.tabs)
+        self.tabs.currentChanged.connect(lambda _: self.desk.set_shortcuts_active(self.tabs.currentWidget() is self.desk))
+        self.desk.start_list.import_requested.connect(self.ask_import_start_list)
         self.sessions: SessionsBrowser | None = None
         self.statistics: StatisticsView | None = None
         self.commands.saved.connect(self._refresh_sessions)
@@ -64,6 +77,8 @@ class MainWindow(QMainWindow):
         self.resize(1440, 900)
         if open_db:
             self.commands.open_database(database, on_open=self._show_session_tabs)
+        if demo_database is not None:  # the demo's synthetic dives never mix with the user's real ones
+            self.commands.open_database(demo_database, demo=True)
 
     # --- menus -------------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -74,6 +89,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self.fill_recent_menu)
         file_menu.addAction("Open &model…", self.ask_open_model)
+        file_menu.addAction("Import start &list (CSV)…", self.ask_import_start_list)
         file_menu.addSeparator()
         actions["export_frame"].triggered.connect(self.ask_export_frame)
         file_menu.addAction(actions["export_frame"])
@@ -103,8 +119,15 @@ class MainWindow(QMainWindow):
 
     def ask_open_video(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a dive video", "", VIDEO_FILTER)
+        self.desk.player.setFocus()  # the dialog hands focus back to the last field; the video wants it
         if path:
             self.commands.open_video(path)
+
+    def ask_import_start_list(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import a start list", "", "Start lists (*.csv);;All files (*)")
+        self.desk.player.setFocus()
+        if path:
+            self.commands.import_start_list(path)
 
     def compare_current(self) -> None:
         if self.state.video is not None:
@@ -117,18 +140,58 @@ class MainWindow(QMainWindow):
             self.commands.load_model(folder)
 
     def ask_export_frame(self) -> None:
-        image = self.desk.player.current_image()
-        if image is None:
+        video = self.state.video
+        if video is None:
             self.state.report_error("Open a video before exporting a frame")
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export the current frame", "frame.png", "PNG (*.png)")
+        frame = self.desk.player.requested
+        suggested = export_folder() / f"{Path(video.path).stem}_frame{frame + 1}.png"
+        path, _ = QFileDialog.getSaveFileName(self, "Export the frame (full resolution, with overlays)", str(suggested), "PNG (*.png)")
+        self.desk.player.setFocus()
         if path:
-            self.commands.export_frame(self.desk.player.view.grab().toImage(), path)
+            self.commands.export_frame(path, frame)
 
     def ask_export_video(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export the dive with overlays", "dive.mp4", "MP4 (*.mp4)")
+        video = self.state.video
+        stem = Path(video.path).stem if video is not None else "dive"
+        path, _ = QFileDialog.getSaveFileName(self, "Export the dive with overlays", str(export_folder() / f"{stem}_analysed.mp4"),
+                                              "MP4 (*.mp4)")
+        self.desk.player.setFocus()
         if path:
-            self.commands.export_video(path)
+            progress, cancel, close = self._export_progress("Exporting the dive with its overlays…")
+            self.commands.export_video(path, progress, cancel, on_end=close)
+
+    def ask_export_compare(self) -> None:
+        from app.export import export_side_by_side
+
+        plan = self.compare.export_plan()
+        if plan is None:
+            self.state.report_error("Open both dives and Sync them before exporting them side by side")
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export both dives side by side", str(export_folder() / "compare.mp4"),
+                                              "MP4 (*.mp4)")
+        if not path:
+            return
+        progress, cancel, close = self._export_progress("Exporting both dives side by side…")
+
+        def done(out: Any) -> None:
+            close()
+            self.compare.status.setText(f"Exported {out}")
+
+        self.commands.run_background(lambda: export_side_by_side(*plan, path, progress, cancel), f"export {path}", done,
+                                     on_failed=lambda message: (close(), self.compare.status.setText(message)))
+
+    def _export_progress(self, text: str) -> tuple[Any, threading.Event, Any]:
+        """A cancellable progress dialog: (progress callback for the worker, cancel event, close)."""
+        dialog = QProgressDialog(text, "Cancel", 0, 1, self)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(300)
+        cancel = threading.Event()
+        dialog.canceled.connect(cancel.set)
+        relay = ProgressRelay(dialog)
+        relay.progress.connect(lambda done, total: (dialog.setMaximum(total), dialog.setValue(done)))
+        signal = relay.progress
+        return (lambda done, total: signal.emit(done, total)), cancel, dialog.close
 
     def ask_database(self, new: bool) -> None:
         if new:
@@ -159,11 +222,21 @@ class MainWindow(QMainWindow):
 
     def _open_stored(self, dive_id: int) -> None:
         self.tabs.setCurrentWidget(self.desk)
-        self.commands.open_stored(dive_id)
+        self.commands.open_stored(dive_id, self.sessions.repository.db if self.sessions is not None else None)
 
     def _refresh_sessions(self, _dive_id: int) -> None:
+        """After a save: the browser shows the database the desk's dive went to, refreshed."""
+        stored_in = self.commands.saved_db
+        if stored_in is not None:
+            kind = "the demo session's database" if stored_in is self.commands.demo_db else "your sessions database"
+            self.desk.storage.setText(f"Saved in {kind} ({Path(stored_in.path).name})")  # the whole path in the tooltip
+            self.desk.storage.setToolTip(str(stored_in.path))
         for widget in (self.sessions, self.statistics):
-            if widget is not None:
+            if widget is None:
+                continue
+            if stored_in is not None and widget.repository.db is not stored_in:
+                widget.set_database(stored_in)
+            else:
                 widget.refresh()
 
     # --- demo ----------------------------------------------------------------------------------
@@ -192,8 +265,11 @@ class MainWindow(QMainWindow):
         for dive in dives:
             item = QListWidgetItem(dive.label)
             item.setData(Qt.ItemDataRole.UserRole, dive)
-            item.setToolTip(dive.commentary)
+            item.setToolTip(f"{dive.label}\n{dive.commentary}")
             self.demo_list.addItem(item)
+        # Wide enough for the longest name (never cut off); the tooltip has the rest.
+        longest = max((self.demo_list.fontMetrics().horizontalAdvance(d.label) for d in dives), default=120)
+        self.demo_list.setMinimumWidth(min(longest + 24, 260))
         self.demo_list.itemActivated.connect(lambda item: self.open_demo_dive(item.data(Qt.ItemDataRole.UserRole)))
         self.demo_list.itemClicked.connect(lambda item: self.open_demo_dive(item.data(Qt.ItemDataRole.UserRole)))
         dock = QDockWidget("Demo session", self.desk)
@@ -205,9 +281,8 @@ class MainWindow(QMainWindow):
             self.open_demo_dive(dives[0])
 
     def open_demo_dive(self, dive: DemoDive) -> None:
-        sheet = self.state.dive.with_changes(event="individual", panel_size=len(dive.judge_scores) or 7, height=dive.height,
-                                             dive_number=dive.dive_number, difficulty=dive.difficulty,
-                                             diver="synthetic diver")
+        sheet = DiveSheet(event="individual", panel_size=len(dive.judge_scores) or 7, height=dive.height,
+                          dive_number=dive.dive_number, difficulty=dive.difficulty, diver="synthetic diver")
         self.commands.open_dive(dive.video, sheet, dive.judge_scores)
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt API)
@@ -217,11 +292,23 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
+def install_error_hook(window: MainWindow) -> None:
+    """A bug in a GUI-thread handler reaches the status line (and stderr), and the app goes on."""
+    previous = sys.excepthook
+
+    def hook(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
+        previous(kind, exc, tb)
+        if isinstance(exc, Exception):  # the traceback went to stderr above
+            window.state.report_error(f"Internal error: {kind.__name__}: {exc} (the app is still usable)")
+
+    sys.excepthook = hook
+
+
 def run_app(video: str | None = None, demo: bool = False, argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
-    window = MainWindow(database=user_data_dir() / "demo_sessions.db" if demo else None)
+    install_error_hook(window := MainWindow(demo_database=user_data_dir() / "demo_sessions.db" if demo else None))
     window.show()
     window.commands.load_default_model()
     if demo:

@@ -13,19 +13,31 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from aqa_core.result import ClipEstimate, DiveInfo, ScoreResult
+from app.drawings import Drawing
 
 
 @dataclass(frozen=True)
 class DiveSheet:
-    """What the judge types about the dive; ``difficulty=None`` means "look it up"."""
+    """What the judge types about the dive; ``difficulty=None`` means "look it up".
+
+    The defaults are the clean sheet every new video starts with: no diver and no dive number,
+    so nothing from the previous dive is ever stored as this one's.
+    """
 
     event: str = "individual"
     height: float = 10.0
     panel_size: int = 7
     diver: str = ""
-    dive_number: str = "107B"
+    dive_number: str = ""
     difficulty: float | None = None
     round: int = 1
+    note: str = ""
+    tags: tuple[str, ...] = ()  # e.g. "entry", "training": found again in the sessions database
+
+    @property
+    def blank(self) -> bool:
+        """Nothing typed yet to score with (no dive number, no DD)."""
+        return not self.dive_number and self.difficulty is None
 
     def with_changes(self, **changes: Any) -> DiveSheet:
         return replace(self, **changes)
@@ -48,11 +60,13 @@ class AppState(QObject):
     dive_info_changed = Signal(object)  # DiveInfo | None (validated sheet)
     model_changed = Signal(object)  # ModelBundle | None
     analysis_started = Signal()
+    analysis_ended = Signal()  # failed or cancelled (a result comes through result_changed)
     clip_added = Signal(object)  # ClipEstimate
     result_changed = Signal(object)  # ScoreResult | None
     playhead_changed = Signal(int)
     real_scores_changed = Signal(list)  # list[float | None]
     window_changed = Signal(object)  # tuple[int, int] | None
+    drawings_changed = Signal(object)  # tuple[Drawing, ...]
     status_message = Signal(str)
     error = Signal(str)
 
@@ -61,6 +75,7 @@ class AppState(QObject):
         self.video: VideoMeta | None = None
         self.dive: DiveSheet = DiveSheet()
         self.dive_info: DiveInfo | None = None
+        self.sheet_problem: str = ""  # why ``dive`` does not validate ("" when it does)
         self.bundle: Any = None  # aqa_core.bundle.ModelBundle (imported lazily: torch)
         self.model_message: str = ""
         self.clips: list[ClipEstimate] = []
@@ -68,6 +83,7 @@ class AppState(QObject):
         self.playhead: int = 0
         self.real_scores: list[float | None] = []
         self.window: tuple[int, int] | None = None
+        self.drawings: tuple[Drawing, ...] = ()  # lines and angles on this video's frames
         self.analysing: bool = False
         self.session_id: int | None = None
 
@@ -79,16 +95,19 @@ class AppState(QObject):
         self.window = None
         self.playhead = 0
         self.real_scores = [None] * self.dive.panel_size
+        self.drawings = ()
         self.video_changed.emit(video)
         self.result_changed.emit(None)
         self.window_changed.emit(None)
         self.real_scores_changed.emit(self.real_scores)
         self.playhead_changed.emit(0)
+        self.drawings_changed.emit(self.drawings)
 
-    def set_dive(self, dive: DiveSheet, info: DiveInfo | None) -> None:
+    def set_dive(self, dive: DiveSheet, info: DiveInfo | None, problem: str = "") -> None:
         panel_changed = dive.panel_size != self.dive.panel_size
         self.dive = dive
         self.dive_info = info
+        self.sheet_problem = "" if info is not None else problem
         self.dive_changed.emit(dive)
         self.dive_info_changed.emit(info)
         if panel_changed:
@@ -121,6 +140,7 @@ class AppState(QObject):
 
     def end_analysis(self) -> None:
         self.analysing = False
+        self.analysis_ended.emit()
 
     def set_playhead(self, frame: int) -> None:
         if frame != self.playhead:
@@ -134,6 +154,10 @@ class AppState(QObject):
     def set_window(self, window: tuple[int, int] | None) -> None:
         self.window = window
         self.window_changed.emit(window)
+
+    def set_drawings(self, drawings: tuple[Drawing, ...]) -> None:
+        self.drawings = tuple(drawings)
+        self.drawings_changed.emit(self.drawings)
 
     def report_error(self, message: str) -> None:
         self.error.emit(message)

@@ -11,6 +11,8 @@ Qt delivers on the GUI thread.
 * ``ScoreWorker`` runs ``Scorer.score`` and streams each clip as it is scored; cancel sets the
   event the scorer checks between clips.
 * ``Task`` runs any callable on the thread pool (database writes, demo data, exports).
+
+Every one of them reports its end, failures of any kind included (``app.failures``).
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal
 from PySide6.QtGui import QImage
 
-from aqa_core.errors import AQAError
-from app.analysis_cache import AnalysisCache, adapt_to_dive, cache_key, content_hash
+from app.analysis_cache import AnalysisCache, adapt_to_dive, cache_key
+from aqa_core.files import file_sha256
+from app.failures import describe_failure
 from app.state import VideoMeta
 
 PLAY_QUEUE_FRAMES = 12
@@ -127,15 +130,15 @@ class FrameWorker(QThread):
         try:
             reader = VideoReader(self.path)
             info = reader.info
-        except AQAError as exc:
-            self.failed.emit(str(exc))
+        except Exception as exc:  # noqa: BLE001 (every failure is reported: app/failures.py)
+            self.failed.emit(describe_failure(f"opening {self.path}", exc))
             return
         with reader:
             self.opened.emit(VideoMeta(str(self.path), float(info.fps), int(info.frame_count), int(info.width), int(info.height)))
             try:
                 self._serve(reader)
-            except AQAError as exc:
-                self.failed.emit(str(exc))
+            except Exception as exc:  # noqa: BLE001
+                self.failed.emit(describe_failure(f"decoding {self.path}", exc))
 
     def _serve(self, reader: Any) -> None:
         k = 0
@@ -231,7 +234,7 @@ class ScoreWorker(QThread):
 
         yield_to_playback()
         try:
-            key = cache_key(content_hash(self.video), self.bundle.name, self.bundle.version, self.window)
+            key = cache_key(file_sha256(self.video), self.bundle.name, self.bundle.version, self.window)
             cached = self.cache.get(key)
             adapted = adapt_to_dive(cached, self.dive, self.video) if cached is not None else None
             if adapted is not None:
@@ -247,10 +250,10 @@ class ScoreWorker(QThread):
             self.result_ready.emit(result)
         except ScoringCancelled:
             self.cancelled.emit()
-        except AQAError as exc:
-            self.failed.emit(str(exc))
         except OSError as exc:
             self.failed.emit(f"{self.video}: cannot read the file ({exc.strerror or exc})")
+        except Exception as exc:  # noqa: BLE001 (every failure is reported: app/failures.py)
+            self.failed.emit(describe_failure(f"scoring {self.video}", exc))
 
 
 class _TaskSignals(QObject):
@@ -259,7 +262,7 @@ class _TaskSignals(QObject):
 
 
 class Task(QRunnable):
-    """A callable on the global thread pool; AQAError/OSError become a ``failed`` message."""
+    """A callable on the global thread pool; any exception becomes a ``failed`` message."""
 
     def __init__(self, fn: Callable[[], Any], label: str) -> None:
         super().__init__()
@@ -269,10 +272,8 @@ class Task(QRunnable):
     def run(self) -> None:
         try:
             value = self.fn()
-        except AQAError as exc:
-            self.signals.failed.emit(str(exc))
-        except OSError as exc:
-            self.signals.failed.emit(f"{self.label}: {exc}")
+        except Exception as exc:  # noqa: BLE001 (every failure is reported: app/failures.py)
+            self.signals.failed.emit(describe_failure(self.label, exc))
         else:
             self.signals.done.emit(value)
 

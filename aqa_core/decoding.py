@@ -14,7 +14,8 @@ import numpy as np
 from scipy.special import softmax
 from scipy.stats import entropy
 
-from aqa_core.result import Estimate, Uncertainty
+from aqa_core.result import DiveInfo, Estimate, Familiarity, Uncertainty
+from aqa_core.rules.panel import SYNCHRO_MULTIPLIER
 
 DECODINGS = ("argmax", "expectation")
 INTERVAL = (0.025, 0.975)  # central 95%
@@ -87,14 +88,47 @@ def estimate_from_samples(samples: np.ndarray, score: float) -> Estimate:
     )
 
 
-def assess_uncertainty(final: Estimate, scale: float, judge_scores: Sequence[float] = ()) -> Uncertainty:
-    """Level and plain-words reasons; ``scale`` is DD x multiplier (1 when the score has no DD)."""
+def score_scale(dive: DiveInfo) -> float:
+    """DD x multiplier: how far one point of the kept judges' sum moves the final score."""
+    return dive.difficulty * (float(SYNCHRO_MULTIPLIER) if dive.event == "synchronised" else 1.0)
+
+
+def uncertainty_scale(head: str, dive: DiveInfo, calibrated: bool) -> float:
+    """What a final's width is divided by before it is judged (``assess_uncertainty``'s ``scale``).
+
+    A MUSDL final is DD x multiplier x the kept marks, so its width is judged per point of the
+    kept judges' sum. A calibrated USDL head predicts the final itself and its level bounds are in
+    final-score points (DD never enters it), so 1; an uncalibrated one keeps the per-DD rule.
+    """
+    return score_scale(dive) if head == "musdl" or not calibrated else 1.0
+
+
+def assess_uncertainty(
+    final: Estimate,
+    scale: float,
+    judge_scores: Sequence[float] = (),
+    bounds: tuple[float, float] | None = None,
+    familiarity: Familiarity | None = None,
+) -> Uncertainty:
+    """Level and plain-words reasons; ``scale`` is DD x multiplier (1 when the score has no DD).
+
+    ``bounds``: a calibrated bundle's low | medium | high limits on the 95% half-width per scale
+    (the terciles of its validation dives, aqa_core.calibration), so the level ranks this dive
+    among dives whose intervals are known to hold; without them the fixed LOW_MAX / MEDIUM_MAX.
+    Unfamiliar footage is always "high": no interval fitted on other footage holds for it;
+    footage beyond the calibrated range (``Familiarity.beyond_calibration``) at least "medium".
+    """
     half_width = (final.high - final.low) / 2.0
     relative = half_width / scale
-    level = "low" if relative <= LOW_MAX else "medium" if relative <= MEDIUM_MAX else "high"
+    low_max, medium_max = bounds if bounds is not None else (LOW_MAX, MEDIUM_MAX)
+    level = "low" if relative <= low_max else "medium" if relative <= medium_max else "high"
     reasons = []
     if level != "low":
-        reasons.append(f"wide distribution: the 95% interval is ±{half_width:.1f} points")
+        what = "wide interval: the calibrated" if final.intervals else "wide distribution: the"
+        reasons.append(f"{what} 95% interval is ±{half_width:.1f} points")
+    if familiarity is not None and familiarity.message:
+        reasons.insert(0, familiarity.message)
+        level = "high" if familiarity.unfamiliar else "medium" if level == "low" else level
     if len(judge_scores) and max(judge_scores) - min(judge_scores) > JUDGE_SPREAD:
         reasons.append(f"judges disagree: predicted marks range from {min(judge_scores):g} to {max(judge_scores):g}")
         level = "medium" if level == "low" else level

@@ -7,9 +7,20 @@ the CLI and the GUI can show it as one line instead of a traceback.
 
 from __future__ import annotations
 
+import re
+
+_LINE_BREAKS = re.compile(r"\s*[\r\n\v\f\x85\u2028\u2029]+\s*")
+
 
 class AQAError(Exception):
-    """Base of all errors that are shown to the user as a plain message."""
+    """Base of all errors that are shown to the user as a plain message.
+
+    The message is kept to one line (line breaks inside it, often from a library's own message,
+    become spaces), so every place that shows it shows exactly one line.
+    """
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        super().__init__(_LINE_BREAKS.sub(" ", str(message)), *args)
 
 
 class VideoError(AQAError):

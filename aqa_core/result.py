@@ -7,8 +7,14 @@ stored analysis redraws every overlay without re-scoring.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
+
+SCHEMA_VERSION = 2  # 2: calibrated intervals, level bounds and the unfamiliar-footage score
+UNFAMILIAR_MESSAGE = "unfamiliar footage: the model was not trained on dives like this"
+BEYOND_CALIBRATION_MESSAGE = (
+    "footage farther from the training dives than any it was calibrated on: the intervals may be too narrow"
+)
 
 
 @dataclass(frozen=True)
@@ -19,8 +25,24 @@ class Estimate:
     expectation: float
     std: float
     entropy: float  # natural-log entropy of the distribution, in nats
-    low: float  # central 95% interval
+    low: float  # central 95% interval: the calibrated one when ``intervals`` is set, else the distribution's
     high: float
+    # Calibrated central intervals by coverage ("0.8", "0.95") -> (low, high), fitted on validation
+    # dives (aqa_core.calibration); empty when the bundle carries no calibration.
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def scaled(self, ratio: float) -> Estimate:
+        """The same estimate on a scale ``ratio`` times larger (a MUSDL final under another DD)."""
+        return replace(
+            self, score=self.score * ratio, expectation=self.expectation * ratio, std=self.std * ratio,
+            low=self.low * ratio, high=self.high * ratio,
+            intervals={k: (lo * ratio, hi * ratio) for k, (lo, hi) in self.intervals.items()},
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Estimate:
+        intervals = {str(k): (float(v[0]), float(v[1])) for k, v in data.get("intervals", {}).items()}
+        return cls(**{**data, "intervals": intervals})
 
 
 @dataclass(frozen=True)
@@ -52,6 +74,26 @@ class Uncertainty:
 
 
 @dataclass(frozen=True)
+class Familiarity:
+    """How far the video's backbone features lie from the training dives' (aqa_core.familiarity)."""
+
+    score: float  # distance to the training-feature summary; larger is less familiar
+    threshold: float  # calibrated on validation dives; above it the footage is unfamiliar
+    unfamiliar: bool
+    calibrated_within: float | None = None  # the farthest validation dive's score; None: not recorded
+
+    @property
+    def beyond_calibration(self) -> bool:
+        return not self.unfamiliar and self.calibrated_within is not None and self.score > self.calibrated_within
+
+    @property
+    def message(self) -> str | None:
+        if self.unfamiliar:
+            return UNFAMILIAR_MESSAGE
+        return BEYOND_CALIBRATION_MESSAGE if self.beyond_calibration else None
+
+
+@dataclass(frozen=True)
 class DiveInfo:
     event: str  # "individual" | "synchronised"
     panel_size: int
@@ -79,16 +121,32 @@ class ScoreResult:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     device: str = "cpu"
     precision: str = "float32"
+    familiarity: Familiarity | None = None  # None: the bundle has no training-feature summary
+    # Calibrated 95% half-widths (in points of the kept judges' sum) that separate low | medium | high;
+    # None: the fixed defaults of aqa_core.decoding (an uncalibrated bundle)
+    level_bounds: tuple[float, float] | None = None
+
+    @property
+    def caveats(self) -> list[str]:
+        """Warnings every consumer must show beside this score."""
+        return [self.familiarity.message] if self.familiarity and self.familiarity.message else []
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["dive_window"] = list(self.dive_window)
+        data["schema_version"] = SCHEMA_VERSION
+        data["caveats"] = self.caveats
+        for est in [data["final"], *(j["estimate"] for j in data["judges"])]:
+            est["intervals"] = {k: list(v) for k, v in est["intervals"].items()}
+        if self.level_bounds is not None:
+            data["level_bounds"] = list(self.level_bounds)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ScoreResult:
-        def est(d: dict[str, Any]) -> Estimate:
-            return Estimate(**d)
+        est = Estimate.from_dict
+        familiarity = data.get("familiarity")
+        bounds = data.get("level_bounds")
 
         return cls(
             video=data["video"],
@@ -110,4 +168,6 @@ class ScoreResult:
             timings=dict(data.get("timings", {})),
             device=data.get("device", "cpu"),
             precision=data.get("precision", "float32"),
+            familiarity=Familiarity(**familiarity) if familiarity else None,
+            level_bounds=(float(bounds[0]), float(bounds[1])) if bounds else None,
         )

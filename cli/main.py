@@ -2,17 +2,26 @@
 
 Each command group lives in its own module with a ``register(subparsers)`` function, so the
 engine, trainer and app commands grow independently. Handlers return an exit code; an
-``AQAError`` is printed as one plain line (no traceback) and exits with status 2.
+``AQAError`` (every bad input, bounded readers included) is printed as one plain line (no
+traceback) and exits with status 2. Running out of memory or stack on an input is the same kind
+of refusal. Any other exception is a bug: it is still one line, with exit status 70, and
+``AQA_JUDGE_DEBUG=1`` shows its traceback. Every printed message goes through ``terminal_safe``
+because it can quote a file's contents.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 from aqa_core.errors import AQAError
+from cli.safe_text import terminal_safe
+
+EXIT_REFUSED = 2
+EXIT_BUG = 70  # EX_SOFTWARE
 
 COMMAND_MODULES = (
     "cli.weights_commands",  # weights install, doctor
@@ -35,17 +44,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    """An exception in a destructor (NumPy freeing an array a corrupt file half-built) is one line too."""
+    print(f"aqa-judge: ignored {type(unraisable.exc_value).__name__} while cleaning up: {terminal_safe(unraisable.exc_value)}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    if not os.environ.get("AQA_JUDGE_DEBUG"):
+        sys.unraisablehook = _one_line_unraisable
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)
     except AQAError as exc:
-        print(f"aqa-judge {args.command}: {exc}", file=sys.stderr)
-        return 2
+        print(f"aqa-judge {args.command}: {terminal_safe(exc)}", file=sys.stderr)
+        return EXIT_REFUSED
+    except (MemoryError, RecursionError) as exc:
+        print(f"aqa-judge {args.command}: the input needs more {'memory' if isinstance(exc, MemoryError) else 'nesting'} than any real file; refusing it", file=sys.stderr)
+        return EXIT_REFUSED
     except KeyboardInterrupt:
         print("aqa-judge: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - a bug; still one line for the user
+        if os.environ.get("AQA_JUDGE_DEBUG"):
+            raise
+        print(f"aqa-judge {args.command}: internal error ({type(exc).__name__}: {terminal_safe(exc)}); please report it, AQA_JUDGE_DEBUG=1 shows the traceback", file=sys.stderr)
+        return EXIT_BUG
 
 
 if __name__ == "__main__":

@@ -62,12 +62,12 @@ def run_score(args: argparse.Namespace) -> int:
     scorer = Scorer(bundle, choose_runtime(args.device, args.precision), decoding=args.decoding)
     window, source = window_for(args.video, args.window)
     result = scorer.score(args.video, dive, window=window)
-    if not args.json:
-        print(f"window   frames {result.dive_window[0]}-{result.dive_window[1]} ({source or 'whole video: no dive found'})")
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        caveats = [*result.caveats, *model_caveats(bundle.data_card)]
+        print(json.dumps({**result.to_dict(), "caveats": caveats, "data_card": bundle.data_card}, indent=2))
     else:
-        print(format_result(result, describe_data_card(bundle.data_card)))
+        print(f"window   frames {result.dive_window[0]}-{result.dive_window[1]} ({source or 'whole video: no dive found'})")
+        print(format_result(result, bundle.data_card))
     return 0
 
 
@@ -79,7 +79,15 @@ def window_for(video: Path, given: list[int] | None) -> tuple[tuple[int, int] | 
     return detected, "detected dive" if detected else None
 
 
-def format_result(result: ScoreResult, card_summary: str) -> str:
+def model_caveats(card: dict) -> list[str]:
+    """What the text output says about the model itself, beside the score's own caveats."""
+    caveats = [f"trained on {describe_data_card(card)}"]
+    if "calibration" not in card:  # the trainer records it in the card when it fits one
+        caveats.append("intervals are the model's raw distributions, not calibrated: they may not hold their stated coverage")
+    return caveats
+
+
+def format_result(result: ScoreResult, card: dict) -> str:
     """The human-readable table: dive sheet, judges (dropped marked), final with interval, uncertainty."""
     dive = result.dive
     sheet = " ".join(p for p in (dive.dive_number, dive.description, f"{dive.height:g} m" if dive.height else None) if p)
@@ -88,20 +96,31 @@ def format_result(result: ScoreResult, card_summary: str) -> str:
         f"dive     {sheet + '  ' if sheet else ''}DD {_dd(dive.difficulty)}  {dive.event}, {dive.panel_size} judges",
         f"model    {result.model_name} {result.model_version} ({result.head}, {result.decoding}) on {result.device} {result.precision}",
     ]
+    calibrated = bool(result.final.intervals)
     if result.judges:
         labels = judge_labels(dive.event, dive.panel_size)
-        lines.append("judge    score   95% interval")
+        lines.append("judge    score   80% interval   95% interval" if calibrated else "judge    score   95% interval (uncalibrated)")
         for judge in result.judges:
             est = judge.estimate
             mark = "  dropped" if judge.dropped else ""
-            lines.append(f"{labels[judge.index]:<8} {est.score:5.2f}   {est.low:4.1f} - {est.high:4.1f}{mark}")
+            eighty = f"{_interval(est.intervals['0.8'], 1)}   " if calibrated else ""
+            lines.append(f"{labels[judge.index]:<8} {est.score:5.2f}   {eighty}{est.low:4.1f} - {est.high:4.1f}{mark}")
     final = result.final
-    lines.append(f"final    {final.score:.2f}   95% interval {final.low:.2f} - {final.high:.2f}")
+    if calibrated:
+        lines.append(f"final    {final.score:.2f}   80% interval {_interval(final.intervals['0.8'], 2)}   95% interval {final.low:.2f} - {final.high:.2f}")
+    else:
+        lines.append(f"final    {final.score:.2f}   95% interval {final.low:.2f} - {final.high:.2f} (uncalibrated)")
     reasons = f": {'; '.join(result.uncertainty.reasons)}" if result.uncertainty.reasons else ""
     lines.append(f"uncertainty {result.uncertainty.level} (±{result.uncertainty.value:.1f} points){reasons}")
+    for caveat in result.caveats:
+        lines.append(f"WARNING  {caveat} (distance {result.familiarity.score:.2f}, threshold {result.familiarity.threshold:.2f})" if result.familiarity else f"WARNING  {caveat}")
     lines.append(f"time     {result.timings.get('total', 0.0):.1f} s")
-    lines.append(f"trained on {card_summary}")
+    lines.extend(model_caveats(card))
     return "\n".join(lines)
+
+
+def _interval(bounds: tuple[float, float], digits: int) -> str:
+    return f"{bounds[0]:4.{digits}f} - {bounds[1]:4.{digits}f}"
 
 
 def _dd(value: float) -> str:

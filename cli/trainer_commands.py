@@ -9,6 +9,7 @@ DistributedDataParallel (trainer/distributed.py).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -19,39 +20,81 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser("train", help="train a model from a YAML/JSON config and write a model bundle")
     train.add_argument("config", type=Path, help="training config (.yaml or .json), see configs/train/")
     train.add_argument("--resume", action="store_true", help="continue from the last checkpoint in work_dir")
+    train.add_argument("--dataset", type=Path, help="dataset folder or .npz (overrides the config's)")
+    train.add_argument("--out", type=Path, help="model bundle folder to write (overrides the config's)")
+    train.add_argument("--work-dir", type=Path, help="checkpoints, progress log and feature cache (overrides the config's)")
+    train.add_argument("--frames", type=Path, help="folder holding the frames or videos, when not beside the annotations (overrides frames_root)")
+    train.add_argument("--strict", action="store_true", help="refuse a dataset with any problem dive instead of leaving those dives out")
+    train.add_argument("--partial", action="store_true", help="train on the dives whose frames are present (a partial download)")
     train.set_defaults(handler=run_train)
+
+    calibrate = subparsers.add_parser(
+        "calibrate",
+        help="fit a trained bundle's calibrated intervals and training-feature summary again (weights untouched)",
+        description="Fit the conformal intervals on the validation split and the unfamiliar-footage summary on the "
+        "training split of the dataset the bundle was trained on, check them on test, and write the bundle.",
+    )
+    calibrate.add_argument("bundle", type=Path, help="model bundle folder")
+    calibrate.add_argument("dataset", type=Path, help="the dataset the bundle was trained on")
+    calibrate.add_argument("--out", type=Path, help="bundle folder to write (default: replace BUNDLE)")
+    calibrate.add_argument("--cache", type=Path, help="feature cache folder (default: the user data folder's)")
+    calibrate.add_argument("--version", help="the bundle's new version (analyses cached under the old one then no longer match)")
+    calibrate.add_argument("--kind", default="auto", choices=["auto", "own", "mtl_aqa", "finediving", "features"])
+    calibrate.set_defaults(handler=run_calibrate)
 
     evaluate = subparsers.add_parser("evaluate", help="Spearman rho, relative L2 and per-judge errors of a bundle on a dataset")
     evaluate.add_argument("bundle", type=Path, help="model bundle folder")
     evaluate.add_argument("dataset", type=Path, help="dataset folder (annotations.csv, MTL-AQA, FineDiving) or features .npz")
     evaluate.add_argument("--kind", default="auto", choices=["auto", "own", "mtl_aqa", "finediving", "features"])
     evaluate.add_argument("--split", default="test", choices=["train", "val", "test", "all"])
-    evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
+    evaluate.add_argument("--decoding", choices=["argmax", "expectation"], help="decoding (default: the bundle's)")
+    evaluate.add_argument("--json", action="store_true", help="print the figures and every dive's prediction as JSON")
     evaluate.set_defaults(handler=run_evaluate)
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from trainer.config import load_config
+    from trainer.config import load_config, with_paths
     from trainer.run import train
 
-    bundle = train(load_config(args.config), resume=args.resume)
+    config = with_paths(load_config(args.config), dataset=args.dataset, out=args.out, work_dir=args.work_dir, frames_root=args.frames)
+    if args.strict or args.partial:  # flags only switch a policy on; the config's own setting stands otherwise
+        config = dataclasses.replace(config, strict=config.strict or args.strict, partial=config.partial or args.partial)
+    bundle = train(config, resume=args.resume)
     if os.environ.get("RANK", "0") == "0":  # under torchrun, say it once
         print(f"model bundle written to {bundle}", file=sys.stderr)
+    return 0
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    from aqa_core.paths import user_data_dir
+    from trainer.run import refit
+
+    out = refit(args.bundle, args.dataset, args.out or args.bundle, args.cache or user_data_dir() / "feature_cache", args.kind, args.version)
+    print(f"calibrated bundle written to {out}", file=sys.stderr)
     return 0
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from trainer.evaluate import evaluate_bundle
 
-    figures = evaluate_bundle(args.bundle, args.dataset, args.kind, args.split)
+    figures = evaluate_bundle(args.bundle, args.dataset, args.kind, args.split, decoding=args.decoding)
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
-    print(f"{figures['model']} on {figures['dataset']} ({figures['split']}, {figures['dives']} dives)")
-    print(f"  Spearman rho      {figures['rho']:.4f}")
-    print(f"  relative L2       {figures['rl2']:.4f}")
+    print(f"{figures['model']} on {figures['dataset']} ({figures['split']}, {figures['dives']} dives, {figures['decoding']} decoding)")
+    print(f"  Spearman rho      {figures['spearman']:.4f}")
+    low, high = figures["score_range"]
+    print(f"  relative L2       {figures['rl2']:.4f}  (score range {low:g}-{high:g})")
     print(f"  final-score MAE   {figures['final_mae']:.2f} points")
     if "judge_mae" in figures:
-        per_judge = "  ".join(f"J{i + 1} {v:.2f}" for i, v in enumerate(figures["judge_mae"]))
-        print(f"  judge MAE         {per_judge}  (mean {figures['judge_mae_mean']:.2f}; judges sorted low to high)")
+        per_judge = "  ".join(f"J{i + 1} {v:.2f}" for i, v in enumerate(figures["judge_mae_per_path"]))
+        print(f"  judge MAE         {per_judge}  (mean {figures['judge_mae']:.2f}; judges sorted low to high)")
+    for key, what in (("coverage", "final score"), ("judge_coverage", "judge marks")):
+        if key in figures:
+            print(f"  {what + ' coverage':<17} " + "  ".join(f"{float(k):.0%} interval {v:.0%}" for k, v in figures[key].items()))
+    if "median_panel_spread" in figures:
+        print(f"  panel spread      median std of the predicted marks {figures['median_panel_spread']:.2f}")
+    if "unfamiliar_rate" in figures:
+        print(f"  unfamiliar        {figures['unfamiliar_rate']:.0%} of the dives flagged as unlike the training footage, "
+              f"{figures['beyond_calibration_rate']:.0%} farther out than the calibration dives")
     return 0

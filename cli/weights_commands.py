@@ -21,7 +21,7 @@ from aqa_core.clips import load_dive_clips
 from aqa_core.errors import WeightsError
 from aqa_core.registry import BACKBONES
 from aqa_core.runtime import PRECISIONS, Runtime, choose_runtime
-from aqa_core.weights import i3d_weights_path, install_i3d_weights, load_i3d_state_dict
+from aqa_core.weights import CONVERTED_SHA256, SOURCE_PACKAGE, i3d_weights_path, install_i3d_weights, installed_i3d_sha256, load_i3d_state_dict
 
 # Distribution names, read from installed metadata so doctor never imports Qt.
 _REPORTED_PACKAGES = ("torch", "numpy", "opencv-python-headless", "PySide6", "safetensors")
@@ -51,12 +51,15 @@ def _install(args: argparse.Namespace) -> int:
 
 
 def _weights_line() -> tuple[bool, str]:
+    """Loads and verifies the file against its install record (so an edited file is never "ok")."""
     try:
         load_i3d_state_dict()
+        digest = installed_i3d_sha256()
     except WeightsError as exc:
         return False, str(exc)
     path = i3d_weights_path()
-    return True, f"ok, {path} ({path.stat().st_size / 1e6:.1f} MB)"
+    origin = f"the {SOURCE_PACKAGE} conversion" if digest == CONVERTED_SHA256 else "as recorded at install, not the known conversion"
+    return True, f"ok, {path} ({path.stat().st_size / 1e6:.1f} MB), content sha256 {digest[:12]}… ({origin})"
 
 
 def _status(args: argparse.Namespace) -> int:

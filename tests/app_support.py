@@ -13,10 +13,11 @@ from PySide6.QtCore import QSettings
 from aqa_core.bundle import ModelBundle, bundle_from_model
 from aqa_core.model import AQAModel
 from aqa_core.result import ScoreResult
-from app.state import AppState
+from app.state import AppState, DiveSheet
 from app.widgets.player import Player
 
 CONFIG = Path(__file__).resolve().parent.parent / "configs" / "models" / "musdl_tiny.json"
+SHEET = DiveSheet(dive_number="107B")  # a 10 m 107B before a 7-judge panel: what most app tests score
 CARD = {"dataset": "none", "synthetic": True, "intended_use": "tests"}
 
 

@@ -13,7 +13,8 @@ from aqa_core.model import AQAModel
 from aqa_core.rules import make_dive_info
 from aqa_core.runtime import choose_runtime
 from aqa_core.scorer import Scorer
-from app.analysis_cache import AnalysisCache, adapt_to_dive, cache_key, content_hash
+from aqa_core.files import file_sha256
+from app.analysis_cache import AnalysisCache, adapt_to_dive, cache_key
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "models"
 CPU = choose_runtime("cpu", "float32", threads=1)
@@ -30,9 +31,9 @@ def test_the_key_follows_the_content_not_the_name(tmp_path, tiny_video) -> None:
     copy = tmp_path / "copy.mp4"
     copy.write_bytes(Path(path).read_bytes())
     other = tiny_video(count=11, name="other.mp4")
-    assert content_hash(path) == content_hash(copy) != content_hash(other)
-    assert cache_key(content_hash(path), "m", "1", None) != cache_key(content_hash(path), "m", "1", (0, 5))
-    assert cache_key(content_hash(path), "m", "1", None) != cache_key(content_hash(path), "m", "2", None)
+    assert file_sha256(path) == file_sha256(copy) != file_sha256(other)
+    assert cache_key(file_sha256(path), "m", "1", None) != cache_key(file_sha256(path), "m", "1", (0, 5))
+    assert cache_key(file_sha256(path), "m", "1", None) != cache_key(file_sha256(path), "m", "2", None)
 
 
 @pytest.mark.parametrize("config", ["musdl_tiny.json", "usdl_tiny.json"])

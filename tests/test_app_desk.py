@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from app_support import app_home, frame_index_on_screen, tiny_bundle, wait_for_result  # noqa: F401 (fixture)
+from app_support import SHEET, app_home, frame_index_on_screen, tiny_bundle, wait_for_result  # noqa: F401 (fixture)
 from PySide6.QtCore import Qt
 
 from aqa_core.dive_finder import detected_window
@@ -31,7 +31,7 @@ def desk(qtbot, app_home):  # noqa: ANN001, F811 (pytest fixtures)
 def test_open_scores_and_streams_every_clip(qtbot, desk, tiny_video) -> None:  # noqa: ANN001
     streamed = []
     desk.state.clip_added.connect(streamed.append)
-    desk.commands.open_video(tiny_video(count=40))
+    desk.commands.open_video(tiny_video(count=40), SHEET)
     result = wait_for_result(qtbot, desk.state)
     assert [c.index for c in streamed] == [c.index for c in result.clips]  # each clip reached the GUI
     assert len(result.judges) == 7 and sum(j.dropped for j in result.judges) == 4
@@ -45,7 +45,7 @@ def test_open_scores_and_streams_every_clip(qtbot, desk, tiny_video) -> None:  #
 
 def test_play_step_and_keys_show_the_right_frames(qtbot, desk, tiny_video) -> None:  # noqa: ANN001
     path = tiny_video(count=40, fps=25.0)
-    desk.commands.open_video(path)
+    desk.commands.open_video(path, SHEET)
     qtbot.waitUntil(lambda: desk.player.meta is not None and desk.player.current_image() is not None, timeout=10000)
     desk.actions["play_pause"].trigger()
     qtbot.waitUntil(lambda: desk.player.frame >= 10, timeout=10000)
@@ -68,7 +68,7 @@ def test_play_step_and_keys_show_the_right_frames(qtbot, desk, tiny_video) -> No
 
 
 def test_playback_loops_the_dive_window(qtbot, desk, tiny_video) -> None:  # noqa: ANN001
-    desk.commands.open_video(tiny_video(count=40, fps=25.0))
+    desk.commands.open_video(tiny_video(count=40, fps=25.0), SHEET)
     wait_for_result(qtbot, desk.state)
     desk.state.set_window((5, 12))
     desk.transport.loop.setChecked(True)
@@ -83,7 +83,7 @@ def test_playback_loops_the_dive_window(qtbot, desk, tiny_video) -> None:  # noq
 
 def test_changing_the_dive_number_rescales_like_a_fresh_analysis(qtbot, desk, tiny_video) -> None:  # noqa: ANN001
     path = tiny_video(count=40)
-    desk.commands.open_video(path)
+    desk.commands.open_video(path, SHEET)
     before = wait_for_result(qtbot, desk.state)
     desk.sheet.dive_number.setText("305C")
     desk.sheet.dive_number.editingFinished.emit()
@@ -99,16 +99,38 @@ def test_changing_the_dive_number_rescales_like_a_fresh_analysis(qtbot, desk, ti
 
 
 def test_an_unknown_dive_is_refused_with_the_reason(qtbot, desk) -> None:  # noqa: ANN001
+    desk.sheet.dive_number.setText("305C")
+    desk.sheet.dive_number.editingFinished.emit()
+    assert desk.sheet.dd.text() == "2.8" and "Reverse" in desk.sheet.description.text()
     desk.sheet.dive_number.setText("999Z")
     desk.sheet.dive_number.editingFinished.emit()
     assert desk.state.dive_info is None
     assert "999Z" in desk.sheet.problem.text()
+    assert desk.sheet.description.text() == "" and desk.sheet.dd.text() == ""  # nothing of 305C stays on screen
+
+
+def test_warnings_and_the_sheet_belong_to_the_dive_on_screen(qtbot, desk, tiny_video) -> None:  # noqa: ANN001
+    desk.commands.open_video(tiny_video(count=40), SHEET.with_changes(diver="Ana", dive_number="305C"))
+    result = wait_for_result(qtbot, desk.state)
+    narrow = replace(result, judges=[replace(j, estimate=replace(j.estimate, low=4.0, high=6.0)) for j in result.judges])
+    desk.state.set_result(narrow)
+    marks = [9.0] * 7  # every mark outside its (narrowed) interval
+    for edit, mark in zip(desk.judges.edits, marks, strict=True):
+        edit.setText(f"{mark:g}")
+    desk.judges.edits[-1].editingFinished.emit()
+    assert "outside the predicted" in desk.judges.flags_label.text()
+    desk.commands.open_video(tiny_video(count=41, name="next.mp4"))
+    qtbot.waitUntil(lambda: desk.state.video is not None and desk.state.video.path.endswith("next.mp4"), timeout=10000)
+    assert desk.judges.flags_label.text() == "" and desk.judges.official_label.text() == ""
+    assert all(e.text() == "" for e in desk.judges.edits) and desk.judges.final_label.text() == "Final —"
+    assert (desk.sheet.diver.text(), desk.sheet.dive_number.text(), desk.sheet.dd.text(), desk.sheet.description.text()) == ("", "", "", "")
+    assert "Scored" not in desk.status.text() and "dive number" in desk.status.text()
 
 
 def test_a_panel_the_model_cannot_serve_is_explained(qtbot, desk, tiny_video) -> None:  # noqa: ANN001
     errors: list[str] = []
     desk.state.error.connect(errors.append)
-    desk.commands.open_video(tiny_video(count=40))
+    desk.commands.open_video(tiny_video(count=40), SHEET)
     wait_for_result(qtbot, desk.state)
     desk.sheet.event_box.setCurrentText("synchronised")  # 9 judges; the tiny model has 7 judge paths
     qtbot.waitUntil(lambda: bool(errors), timeout=30000)
@@ -116,7 +138,7 @@ def test_a_panel_the_model_cannot_serve_is_explained(qtbot, desk, tiny_video) ->
 
 
 def test_changing_the_panel_size_rescores(qtbot, desk, tiny_video) -> None:  # noqa: ANN001
-    desk.commands.open_video(tiny_video(count=40))
+    desk.commands.open_video(tiny_video(count=40), SHEET)
     wait_for_result(qtbot, desk.state)
     desk.sheet.panel.setCurrentIndex(desk.sheet.panel.findData(5))
     qtbot.waitUntil(lambda: desk.state.result is not None and desk.state.result.dive.panel_size == 5, timeout=30000)
@@ -129,14 +151,14 @@ def test_a_broken_file_names_the_file_and_the_problem(qtbot, desk, tmp_path) -> 
     broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 50)
     errors: list[str] = []
     desk.state.error.connect(errors.append)
-    desk.commands.open_video(broken)
+    desk.commands.open_video(broken, SHEET)
     qtbot.waitUntil(lambda: bool(errors), timeout=10000)
     assert "broken.mp4" in errors[0] and "broken.mp4" in desk.status.text()
     assert desk.state.video is None and desk.state.result is None
 
 
 def test_real_marks_outside_the_interval_are_flagged(qtbot, desk, tiny_video) -> None:  # noqa: ANN001
-    desk.commands.open_video(tiny_video(count=40))
+    desk.commands.open_video(tiny_video(count=40), SHEET)
     result = wait_for_result(qtbot, desk.state)
     # Narrow every judge's interval to +-0.5 around its prediction so a mark can fall outside it.
     narrow = replace(result, judges=[replace(j, estimate=replace(j.estimate, low=j.estimate.score - 0.5, high=j.estimate.score + 0.5))
@@ -160,7 +182,7 @@ def test_an_impossible_real_mark_is_refused(qtbot, desk) -> None:  # noqa: ANN00
 
 
 def test_cancel_stops_the_analysis(qtbot, desk, tiny_video) -> None:  # noqa: ANN001
-    desk.commands.open_video(tiny_video(count=40))
+    desk.commands.open_video(tiny_video(count=40), SHEET)
     qtbot.waitUntil(lambda: desk.state.analysing, timeout=10000)
     worker = desk.commands.score_worker
     desk.actions["cancel_analysis"].trigger()
@@ -172,11 +194,11 @@ def test_cancel_stops_the_analysis(qtbot, desk, tiny_video) -> None:  # noqa: AN
 
 def test_reopening_comes_from_the_cache(qtbot, desk, tiny_video, tmp_path) -> None:  # noqa: ANN001
     path = tiny_video(count=40)
-    desk.commands.open_video(path)
+    desk.commands.open_video(path, SHEET)
     first = wait_for_result(qtbot, desk.state)
     copy = tmp_path / "renamed.mp4"
     copy.write_bytes(Path(path).read_bytes())  # same content, another name: same key
-    desk.commands.open_video(copy)
+    desk.commands.open_video(copy, SHEET)
     qtbot.waitUntil(lambda: desk.state.result is not None and desk.state.result.video == str(copy), timeout=20000)
     assert "from the cache" in desk.status.text()
     assert desk.state.result.final == first.final
@@ -186,7 +208,7 @@ def test_dragging_the_dive_window_rescores_that_window(qtbot, desk, tiny_video) 
     from PySide6.QtCore import QPointF
     from PySide6.QtGui import QMouseEvent
 
-    desk.commands.open_video(tiny_video(count=40))
+    desk.commands.open_video(tiny_video(count=40), SHEET)
     first = wait_for_result(qtbot, desk.state)
     timeline = desk.timeline
     start_x = timeline.x_of(first.dive_window[0])
@@ -209,7 +231,7 @@ def test_a_synchronised_panel_is_labelled_and_trimmed_by_group(qtbot, desk, tiny
     from aqa_core.rules import judge_labels
 
     desk.commands.use_bundle(tiny_bundle(judges=9))
-    desk.commands.open_video(tiny_video(count=40))
+    desk.commands.open_video(tiny_video(count=40), SHEET)
     wait_for_result(qtbot, desk.state)
     desk.sheet.event_box.setCurrentText("synchronised")
     qtbot.waitUntil(lambda: desk.state.result is not None and desk.state.result.dive.panel_size == 9, timeout=30000)
@@ -223,7 +245,7 @@ def test_a_synchronised_panel_is_labelled_and_trimmed_by_group(qtbot, desk, tiny
 @pytest.mark.shared
 def test_a_real_720p_dive_plays_and_scores(qtbot, desk, shared_clips) -> None:  # noqa: ANN001
     dive_a, _ = shared_clips
-    desk.commands.open_video(dive_a)
+    desk.commands.open_video(dive_a, SHEET)
     qtbot.waitUntil(lambda: desk.state.video is not None, timeout=20000)
     assert (desk.state.video.width, desk.state.video.height, desk.state.video.frame_count) == (1280, 720, 109)
     result = wait_for_result(qtbot, desk.state)
@@ -250,7 +272,7 @@ def test_dropping_a_file_opens_it(qtbot, desk, tiny_video) -> None:  # noqa: ANN
 
 
 def test_a_sheet_edited_during_the_analysis_wins(qtbot, desk, tiny_video) -> None:  # noqa: ANN001
-    desk.commands.open_video(tiny_video(count=40))
+    desk.commands.open_video(tiny_video(count=40), SHEET)
     qtbot.waitUntil(lambda: desk.state.analysing, timeout=10000)
     desk.sheet.panel.setCurrentIndex(desk.sheet.panel.findData(5))
     qtbot.waitUntil(lambda: desk.state.result is not None and not desk.state.analysing, timeout=30000)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from app_support import app_home, frame_index_on_screen, tiny_bundle, wait_for_result  # noqa: F401 (fixture)
+from app_support import SHEET, app_home, frame_index_on_screen, tiny_bundle, wait_for_result  # noqa: F401 (fixture)
 from PySide6.QtGui import QKeySequence
 
 from app.demo import prepare_demo
@@ -30,8 +30,9 @@ def score_and_save(qtbot, window, tiny_video):  # noqa: ANN001, ANN201
     """Open a tiny video, wait for its analysis and for the save; returns (result, saved dive ids)."""
     saved: list[int] = []
     window.commands.saved.connect(saved.append)
-    window.commands.open_video(tiny_video(count=40))
+    window.commands.open_video(tiny_video(count=40), SHEET)
     result = wait_for_result(qtbot, window.state)
+    window.commands.wait_for_background()  # the dive's saves land in order: row, then its analysis
     qtbot.waitUntil(lambda: bool(saved), timeout=20000)
     return result, saved
 
@@ -102,28 +103,46 @@ def test_demo_session_loads_and_scores_the_first_dive(qtbot, window) -> None:  #
 
 
 def test_export_frame_and_dive_with_overlays(qtbot, window, tiny_video, tmp_path) -> None:  # noqa: ANN001
+    import threading
+
+    import cv2
+
     from aqa_core.video import probe
 
-    window.commands.open_video(tiny_video(count=40, width=160, height=120))
+    window.commands.open_video(tiny_video(count=40, width=320, height=240), SHEET)
     result = wait_for_result(qtbot, window.state)
+    window.desk.player.resize(200, 120)  # the widget is smaller than the source: the export is not the widget
     png = tmp_path / "frame.png"
-    window.commands.export_frame(window.desk.player.view.grab().toImage(), png)
-    assert png.stat().st_size > 0
+    window.commands.export_frame(png, 17)
+    qtbot.waitUntil(lambda: "Frame 18 saved" in window.desk.status.text(), timeout=10000)
+    frame = cv2.cvtColor(cv2.imread(str(png)), cv2.COLOR_BGR2RGB)
+    assert frame.shape == (240, 320, 3) and tiny_video.index_of(frame) == 17  # the source frame, full size
+    assert frame[:10, 160:].mean() < tiny_video.level(17)  # the overlay band darkens the top
+    progress: list[tuple[int, int]] = []
     mp4 = tmp_path / "dive.mp4"
-    window.commands.export_video(mp4)
+    window.commands.export_video(mp4, lambda done, total: progress.append((done, total)))
     qtbot.waitUntil(lambda: "Exported" in window.desk.status.text(), timeout=30000)
     info = probe(mp4)
-    assert info.frame_count == result.dive_window[1] - result.dive_window[0] + 1
-    assert (info.width, info.height) == (160, 120)
+    frames = result.dive_window[1] - result.dive_window[0] + 1
+    assert info.frame_count == frames and (info.width, info.height) == (320, 240)
+    assert progress[-1] == (frames, frames) and len(progress) == frames
+    cancelled = threading.Event()
+    cancelled.set()
+    errors: list[str] = []
+    window.state.error.connect(errors.append)
+    window.commands.export_video(tmp_path / "never.mp4", None, cancelled)
+    qtbot.waitUntil(lambda: bool(errors), timeout=10000)
+    assert "cancelled" in errors[0] and not (tmp_path / "never.mp4").exists()
 
 
 def test_export_to_a_missing_folder_names_it(qtbot, window, tiny_video, tmp_path) -> None:  # noqa: ANN001
-    window.commands.open_video(tiny_video(count=40))
+    window.commands.open_video(tiny_video(count=40), SHEET)
     wait_for_result(qtbot, window.state)
     errors: list[str] = []
     window.state.error.connect(errors.append)
-    window.commands.export_frame(window.desk.player.view.grab().toImage(), tmp_path / "nowhere" / "f.png")
-    assert errors and "nowhere" in errors[0]
+    window.commands.export_frame(tmp_path / "nowhere" / "f.png")
+    qtbot.waitUntil(lambda: bool(errors), timeout=10000)
+    assert "nowhere" in errors[0] and "cannot write the PNG" in errors[0]
 
 
 def test_rebinding_a_shortcut_is_stored_and_applied(qtbot, window) -> None:  # noqa: ANN001
@@ -138,29 +157,6 @@ def test_rebinding_a_shortcut_is_stored_and_applied(qtbot, window) -> None:  # n
 def test_cli_app_refuses_a_missing_video(capsys, tmp_path: Path) -> None:  # noqa: ANN001
     assert cli_main(["app", str(tmp_path / "missing.mp4")]) == 2
     assert "missing.mp4" in capsys.readouterr().err
-
-
-def test_compare_view_keeps_two_dives_aligned_on_the_event(qtbot, window, tiny_video, tmp_path) -> None:  # noqa: ANN001
-    compare = window.compare
-    a = tiny_video(count=30, name="a.mp4")
-    b = tiny_video(count=30, name="b.mp4")
-    compare.left.player.open(str(a))
-    compare.right.player.open(str(b))
-    qtbot.waitUntil(lambda: compare.left.player.meta is not None and compare.right.player.meta is not None, timeout=10000)
-    assert not compare.align()  # nothing marked yet
-    compare.event_box.setCurrentText("entry")
-    compare.left.player.seek(8)
-    compare.left.mark_button.click()
-    compare.right.player.seek(15)
-    compare.right.mark_button.click()
-    compare.left.player.seek(0)
-    compare.right.player.seek(0)
-    assert compare.align()
-    qtbot.waitUntil(lambda: (compare.left.player.frame, compare.right.player.frame) == (8, 15), timeout=5000)
-    compare.step(2)
-    qtbot.waitUntil(lambda: (compare.left.player.frame, compare.right.player.frame) == (10, 17), timeout=5000)
-    assert frame_index_on_screen(compare.left.player, tiny_video) == 10
-    assert frame_index_on_screen(compare.right.player, tiny_video) == 17
 
 
 def test_a_stored_dive_opens_from_the_browser_without_rescoring(qtbot, window, tiny_video) -> None:  # noqa: ANN001
@@ -192,7 +188,7 @@ def test_help_overlay_and_recent_files(qtbot, window, tiny_video) -> None:  # no
     window.desk.actions["help"].trigger()
     assert not overlay.isVisible()
     path = tiny_video(count=10)
-    window.commands.open_video(path)
+    window.commands.open_video(path, SHEET)
     qtbot.waitUntil(lambda: window.state.video is not None, timeout=10000)
     assert recent_files()[0] == str(path)
     window.fill_recent_menu()

@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from aqa_core.bundle import bundle_from_model, load_bundle, save_bundle
+from aqa_core.bundle import bundle_from_model, load_bundle, manifest_sha256, save_bundle
 from aqa_core.data_card import describe_data_card
 from aqa_core.errors import BundleError
 from aqa_core.model import AQAModel
@@ -34,7 +34,8 @@ def test_round_trip_gives_identical_outputs(saved: tuple[AQAModel, Path]) -> Non
     model, folder = saved
     bundle = load_bundle(folder)
     assert (bundle.name, bundle.version, bundle.format_version) == ("t", "1.0", 1)
-    assert bundle.data_card == DATA_CARD
+    assert bundle.data_card == {**DATA_CARD, "backbone": bundle.data_card["backbone"]}
+    assert bundle.data_card["backbone"]["name"] == "tiny"
     fresh = head_model(seed=99)
     features = torch.randn(2, 10, 64)
     assert not torch.allclose(fresh.head_forward(features).logits, model.head_forward(features).logits)
@@ -49,10 +50,16 @@ def test_manifest_lists_tensor_shapes(saved: tuple[AQAModel, Path]) -> None:
     assert not any(k.startswith("backbone.") for k in manifest["tensors"])
 
 
+def write_resealed(folder: Path, manifest: dict) -> None:
+    """Write an edited manifest with a matching fingerprint, to reach the checks behind the fingerprint."""
+    manifest["fingerprint"]["manifest_sha256"] = manifest_sha256(manifest)
+    (folder / "bundle.json").write_text(json.dumps(manifest))
+
+
 def edit_manifest(folder: Path, **changes: object) -> None:
     manifest = json.loads((folder / "bundle.json").read_text())
     manifest.update(changes)
-    (folder / "bundle.json").write_text(json.dumps(manifest))
+    write_resealed(folder, manifest)
 
 
 def test_wrong_format_version(saved: tuple[AQAModel, Path]) -> None:
@@ -86,7 +93,7 @@ def test_config_that_disagrees_with_the_weights(saved: tuple[AQAModel, Path]) ->
     _, folder = saved
     manifest = json.loads((folder / "bundle.json").read_text())
     manifest["config"]["head"]["judges"] = 5
-    (folder / "bundle.json").write_text(json.dumps(manifest))
+    write_resealed(folder, manifest)
     with pytest.raises(BundleError, match="does not match the config"):
         load_bundle(folder)
 
@@ -110,7 +117,7 @@ def test_unknown_head_in_config(saved: tuple[AQAModel, Path]) -> None:
     _, folder = saved
     manifest = json.loads((folder / "bundle.json").read_text())
     manifest["config"]["head"]["name"] = "nonesuch"
-    (folder / "bundle.json").write_text(json.dumps(manifest))
+    write_resealed(folder, manifest)
     with pytest.raises(BundleError, match="config cannot build a model.*nonesuch"):
         load_bundle(folder)
 

@@ -115,3 +115,19 @@ def test_trains_unchanged_and_the_data_card_says_what_was_used(finediving: Path)
     assert card["left_out"] == [{"dive": f"{IND}/2", "problems": ["final score 60 contradicts judges x DD (60.45 by the rule)"]}]
     assert "counting marks only" in card["judge_scores"]
     assert "1 dive with label or frame problems left out" in describe_data_card(card) and "counting marks" in describe_data_card(card)
+
+
+def test_train_command_takes_the_frames_root_and_strict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The frames root and the strict policy can be given on the command line, as the config's own settings."""
+    frames = tmp_path / "elsewhere" / "FINADiving_MTL_256s"
+    build_finediving(tmp_path / "FineDiving", tiny_jpegs(tmp_path / "palette"), frames_root=frames)
+    config = tmp_path / "fd.json"
+    config.write_text(json.dumps({
+        "dataset": "FineDiving", "work_dir": "run", "out": "run/bundle", "epochs": 1, "batch_size": 2, "val_fraction": 0.34,
+        "model": {"backbone": {"name": "tiny", "feature_dim": 8, "seed": 0}, "head": {"name": "usdl", "in_dim": 8, "hidden": [4]}},
+    }))
+    assert main(["train", str(config), "--frames", str(frames), "--strict"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"--strict refuses 1 dive with problems: {IND}/2" in err[0]
+    assert main(["train", str(config), "--frames", str(frames)]) == 0
+    assert (tmp_path / "run" / "bundle" / "bundle.json").is_file()

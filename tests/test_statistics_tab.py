@@ -42,6 +42,18 @@ def test_too_few_dives_give_no_rho_and_usdl_gives_no_model_bias():
     assert math.isnan(compute_statistics([]).rho)
     single = compute_statistics([_pair(0, 70.0, 72.0, [8.0] * 7, [])])
     assert math.isnan(single.rho) and single.bias_vs_model == [] and single.bias_vs_panel == pytest.approx([0.0] * 7)
+    four = [_pair(i, 60.0 + i, 61.0 + i, [8.0] * 7, []) for i in range(4)]  # perfectly ordered, but only four
+    assert math.isnan(compute_statistics(four).rho)
+    assert compute_statistics([*four, _pair(4, 64.0, 65.0, [8.0] * 7, [])]).rho == pytest.approx(1.0)
+
+
+def test_trends_follow_the_competition_date_not_the_recording_time():
+    from datetime import date
+
+    late_recorded = ScorePair(1, datetime(2026, 6, 1, 9), 70.0, 71.0, [], [], competition_date=date(2025, 3, 2))
+    early_recorded = ScorePair(2, datetime(2026, 1, 1, 9), 60.0, 61.0, [], [], competition_date=date(2025, 8, 9))
+    stats_ = compute_statistics([late_recorded, early_recorded], marked=3)
+    assert stats_.times == [datetime(2025, 3, 2).timestamp(), datetime(2025, 8, 9).timestamp()] and stats_.marked == 3
 
 
 def test_view_plots_each_scope_from_the_database(qtbot, tmp_path):
@@ -51,6 +63,7 @@ def test_view_plots_each_scope_from_the_database(qtbot, tmp_path):
         everything = repo.score_pairs()
         ana = next(c.id for c in repo.filter_choices().athletes if c.name == "Ana")
         anas = repo.score_pairs(athlete_id=ana)
+        marked = repo.count_marked()
         gui_thread_queries = watch_gui_thread(db.engine)
         view = StatisticsView(db)
         qtbot.addWidget(view)
@@ -58,7 +71,8 @@ def test_view_plots_each_scope_from_the_database(qtbot, tmp_path):
         assert view.statistics.n == len(everything) == 12
         x, y = view.scatter.getData()
         assert x.tolist() == [p.human_final for p in everything] and y.tolist() == [p.predicted_final for p in everything]
-        assert f"ρ = {compute_statistics(everything).rho:.2f}" in view.summary.text()
+        assert f"ρ = {compute_statistics(everything).rho:.2f}, n = 12" in view.summary.text()
+        assert view.statistics.marked == marked >= 12
         # fill() makes the real J4 half a point more generous than the model's J4
         assert view.statistics.bias_vs_model[3] - np.mean(view.statistics.bias_vs_model) > 0.3
 

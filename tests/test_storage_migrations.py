@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime
 
 import pytest
 from storage_support import make_result
@@ -39,6 +40,8 @@ def _old_database(path, revision):
             (json.dumps(result.to_dict()),),
         )
         raw.execute("UPDATE dive SET latest_analysis_id = 1")
+        if revision >= "0003":  # that app kept the listing copy of the latest analysis on the dive
+            raw.execute("UPDATE dive SET predicted_final = 77.25, model_name = 'demo_musdl', model_version = '1.0', uncertainty_level = 'low'")
     return result
 
 
@@ -55,6 +58,7 @@ def test_older_database_is_backed_up_and_migrated_with_its_data(tmp_path, revisi
         repo = Repository(db)
         (row,) = repo.list_dives()
         assert (row.competition, row.athlete, row.dive_number, row.human_final, row.predicted_final) == ("Old Cup", "Ana", "107B", 75.0, 77.25)
+        assert row.analysed_at == datetime(2025, 3, 1, 10, 1)  # revision 0004 copies the latest analysis's time
         assert repo.latest_analysis(1) == result
         assert repo.human_scores(1) == [8.0, 8.5]
         repo.add_note(1, "migrated")  # the newest tables work
@@ -70,8 +74,8 @@ def test_older_database_is_backed_up_and_migrated_with_its_data(tmp_path, revisi
 def test_a_failing_migration_leaves_the_database_as_it_was(tmp_path):
     path = tmp_path / "club.sqlite"
     _old_database(path, EARLIER[-1])
-    with sqlite3.connect(path) as raw:  # a column the next revision wants to add: its ALTER fails
-        raw.execute("ALTER TABLE dive ADD COLUMN predicted_final REAL")
+    with sqlite3.connect(path) as raw:  # a column the next revision (0004) wants to add: its ALTER fails
+        raw.execute("ALTER TABLE dive ADD COLUMN analysed_at DATETIME")
     with pytest.raises(StorageError, match=f"club.sqlite: .*updating it from schema {EARLIER[-1]} to {head_revision()}; it is unchanged, and a copy is at"):
         open_database(path)
     with sqlite3.connect(path) as raw:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +75,7 @@ def test_regression_baseline_and_usdl_train(tmp_path: Path) -> None:
     make_npz(tmp_path)
     usdl = {"head": {"name": "usdl", "in_dim": D, "hidden": [32, 16], "score_range": [0, 100]}}
     for loss in ("kl", "mse"):
-        card = load_bundle(train(config(tmp_path, f"usdl_{loss}", epochs=2, loss=loss, model=usdl))).data_card
+        card = load_bundle(train(config(tmp_path, f"usdl_{loss}", epochs=2, loss=loss, model=usdl, decoding="expectation"))).data_card
         assert card["loss"] == loss and np.isfinite(card["test"]["rho"])
 
 
@@ -118,14 +119,21 @@ def test_cli_train_streams_json_and_evaluate_agrees_with_data_card(tmp_path: Pat
     figures = json.loads(capsys.readouterr().out)
     card = load_bundle(tmp_path / "b").data_card
     assert figures["dives"] == card["split_sizes"]["test"]
-    assert figures["rho"] == pytest.approx(card["test"]["rho"]) and figures["judge_mae"] == card["test"]["judge_mae"]
+    assert figures["spearman"] == pytest.approx(card["test"]["rho"]) and figures["rl2"] == pytest.approx(card["test"]["rl2"])
+    assert figures["judge_mae_per_path"] == card["test"]["judge_mae"] and figures["judge_mae"] == pytest.approx(card["test"]["judge_mae_mean"])
+    assert figures["coverage"] == pytest.approx(card["test"]["coverage"])
     assert main(["evaluate", str(tmp_path / "b"), str(tmp_path / "missing.npz")]) == 2
 
 
 @pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parent.parent / "configs" / "train").glob("*.yaml")), ids=lambda p: p.name)
-def test_shipped_configs_load_and_build_their_heads(path: Path) -> None:
+def test_shipped_configs_load_and_build_their_heads(path: Path, tmp_path: Path) -> None:
     from aqa_core.model import AQAModel
 
     cfg = load_config(path)
+    if "auto" in json.dumps(cfg.model):  # in_dim / score_range read from the dataset at training time
+        from trainer.datasets import open_dataset
+        from trainer.run import resolve_auto
+
+        cfg = resolve_auto(cfg, open_dataset(make_npz(tmp_path)))
     model = AQAModel(cfg.model, with_backbone=False)
     assert model.head_kind == cfg.model["head"]["name"]

@@ -107,7 +107,8 @@ def test_install_converts_the_flax_layout_once(isolated_home: Path, flax_archive
     assert set(state) == set(checkpoint_shapes())
     # Flax (T, H, W, Cin, Cout) -> PyTorch (Cout, Cin, T, H, W), element by element.
     np.testing.assert_array_equal(state["Conv3d_1a_7x7.conv.weight"].numpy(), first_kernel.transpose(4, 3, 0, 1, 2))
-    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left behind
+    # no temporary file left behind; the install record sits beside the weights
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name, path.name + ".record.json"]
 
     written = path.stat().st_mtime_ns
     install_i3d_weights(messages.append, archive=archive)

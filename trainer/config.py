@@ -39,7 +39,7 @@ class TrainConfig:
     strict: bool = False  # refuse a dataset with any problem dive instead of leaving those dives out
     partial: bool = False  # train on the dives whose frames are present (a partial download)
     model: dict[str, Any] = field(default_factory=lambda: json.loads(json.dumps(DEFAULT_MODEL)))
-    loss: str = "kl"  # "kl" (USDL/MUSDL) | "mse" | "l1" (regression on the head's expected score)
+    loss: str = "kl"  # "kl" (USDL/MUSDL) | "mse" | "l1" (regression on the head's expected score) | "ridge" (trainer/ridge.py)
     sigma: float | None = None  # soft-label std in score units; None: 5 bins (the seed code's std=5)
     epochs: int = 100
     batch_size: int = 32  # the global batch, split over processes and accumulation steps
@@ -47,6 +47,7 @@ class TrainConfig:
     lr: float = 1e-4  # the seeds' Adam settings
     weight_decay: float = 1e-5
     seed: int = 0
+    val_seed: int = 0  # the validation carve's own seed: changing the training seed keeps the same validation dives
     val_fraction: float = 0.15
     patience: int | None = None  # early stopping on validation rho; None trains all epochs
     decoding: str = "argmax"
@@ -62,6 +63,15 @@ class TrainConfig:
 
 
 _PATHS = ("dataset", "out", "work_dir", "feature_cache", "frames_root")
+
+
+def with_paths(config: TrainConfig, **paths: str | Path | None) -> TrainConfig:
+    """``config`` with the given paths (``dataset``, ``out``, ``work_dir``) replaced; relative ones from the current folder."""
+    given = {k: Path(v).resolve() for k, v in paths.items() if v is not None}
+    unknown = sorted(set(given) - set(_PATHS))
+    if unknown:
+        raise ConfigError(f"cannot override {', '.join(unknown)}: only {', '.join(_PATHS)} are paths")
+    return dataclasses.replace(config, **given)
 
 
 def config_from_dict(raw: dict[str, Any], base: Path, where: str) -> TrainConfig:
@@ -103,7 +113,7 @@ def load_config(path: str | Path) -> TrainConfig:
 
 def _check(c: TrainConfig, where: str) -> None:
     checks = [
-        (c.loss in ("kl", "mse", "l1"), f"loss {c.loss!r} is not kl, mse or l1"),
+        (c.loss in ("kl", "mse", "l1", "ridge"), f"loss {c.loss!r} is not kl, mse, l1 or ridge"),
         (c.mode in ("features", "finetune"), f"mode {c.mode!r} is not features or finetune"),
         (c.decoding in ("argmax", "expectation"), f"decoding {c.decoding!r} is not argmax or expectation"),
         (c.epochs >= 1, "epochs must be at least 1"),
@@ -114,7 +124,16 @@ def _check(c: TrainConfig, where: str) -> None:
         (0 < c.val_fraction < 1, "val_fraction must be between 0 and 1"),
         (isinstance(c.model.get("head"), dict) and "name" in c.model["head"], "model.head must name a head"),
         (c.loss == "kl" or c.model["head"]["name"] == "usdl", "regression losses train a usdl-shaped head"),
+        # a regression loss trains the distribution's mean and leaves its shape free, so its most
+        # probable bin means nothing (it gave every dive the same score): decode the mean
+        (c.loss not in ("mse", "l1") or c.decoding == "expectation", f"loss {c.loss} trains the expected score: set decoding: expectation (argmax is meaningless for it)"),
+        (c.loss != "ridge" or _is_linear(c.model), "loss ridge is a linear model: set model.head.hidden: [] and model.aggregation: {name: average}"),
+        (c.loss != "ridge" or c.mode == "features", "loss ridge fits on cached features: set mode: features"),
     ]
     for ok, message in checks:
         if not ok:
             raise ConfigError(f"{where}: {message}")
+
+
+def _is_linear(model: dict[str, Any]) -> bool:
+    return list(model["head"].get("hidden", [None])) == [] and model.get("aggregation", {}).get("name") == "average"

@@ -14,11 +14,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from aqa_core.decoding import point, probabilities
+from aqa_core.calibration import LEVELS, Calibration, coverage, fit_calibration
+from aqa_core.decoding import check_decoding, point, probabilities, uncertainty_scale
 from aqa_core.errors import DatasetError
 from aqa_core.heads.panel import rule_on_marks
 from aqa_core.metrics import relative_l2, spearman
-from aqa_core.result import DiveInfo
+from aqa_core.result import DiveInfo, Estimate, JudgeEstimate
+from aqa_core.scorer import dive_estimates
 
 
 @dataclass
@@ -38,6 +40,8 @@ def predict(logits: torch.Tensor, bin_values: torch.Tensor, head: str, labels: L
     points = np.array([[point(p, values, decoding) for p in sample] for sample in probs])  # (N, P)
     if head != "musdl":
         return points[:, 0], None
+    individual = np.array([e == "individual" for e in labels.events])
+    points[individual] = np.sort(points[individual], axis=1)  # path k is the k-th smallest mark (heads.panel.ordered)
     if labels.difficulty is None:
         raise DatasetError("MUSDL needs each dive's difficulty (DD) to turn judge scores into a final score")
     panel = points.shape[1]
@@ -72,12 +76,101 @@ def labels_from(final: Sequence[float], judges: Sequence[Sequence[float]] | None
     )
 
 
-def evaluate_bundle(bundle_dir: Path, dataset_path: Path, kind: str = "auto", split: str = "test", cache_dir: Path | None = None) -> dict:
-    """A trained bundle on one split of a dataset: rho, R-l2, final MAE and per-judge MAE.
+@dataclass
+class DivePrediction:
+    """What the scorer would say about one dive: its judges (MUSDL) and final, with calibrated intervals."""
 
-    The score range for R-l2 is the evaluated dives' own min..max (CoRe's convention per dataset).
+    judges: list[JudgeEstimate]
+    final: Estimate
+    scale: float  # DD x multiplier for a MUSDL final, 1 for a head that predicts the final itself
+
+
+def dive_predictions(
+    logits: torch.Tensor, bin_values: torch.Tensor, head: str, labels: Labels, decoding: str, calibration: Calibration | None = None
+) -> list[DivePrediction]:
+    """(N, P, bins) pooled logits -> one ``DivePrediction`` per dive, through the scorer's own ``dive_estimates``."""
+    probs = probabilities(logits.detach().float().cpu().numpy())
+    values = bin_values.detach().cpu().numpy().astype(np.float64)
+    if head == "musdl" and labels.difficulty is None:
+        raise DatasetError("MUSDL needs each dive's difficulty (DD) to turn judge scores into a final score")
+    out = []
+    for i, dist in enumerate(probs):
+        difficulty = float(labels.difficulty[i]) if labels.difficulty is not None else 1.0
+        dive = DiveInfo(labels.events[i], dist.shape[0], None, None, difficulty)
+        scale = uncertainty_scale(head, dive, calibrated=True)
+        out.append(DivePrediction(*dive_estimates(dist, values, dive, decoding, head, calibration), scale=scale))
+    return out
+
+
+def calibrate(predictions: list[DivePrediction], labels: Labels, head: str) -> Calibration:
+    """Conformal calibration from uncalibrated validation predictions (aqa_core.calibration)."""
+    finals = np.array([p.final.score for p in predictions])
+    spreads = np.array([p.final.std for p in predictions])
+    judges = labels.judges if head == "musdl" and predictions[0].judges else None
+    marks = np.array([[j.estimate.score for j in p.judges] for p in predictions]) if judges is not None else None
+    mark_spread = np.array([[j.estimate.std for j in p.judges] for p in predictions]) if judges is not None else None
+    return fit_calibration(finals, spreads, labels.final, np.array([p.scale for p in predictions]), marks, mark_spread, judges)
+
+
+def coverages(predictions: list[DivePrediction], labels: Labels) -> dict[str, dict[str, float]]:
+    """Share of true finals (and true marks, sorted as the paths are) inside the calibrated intervals."""
+    if not predictions or not predictions[0].final.intervals:
+        return {}
+    out: dict[str, dict[str, float]] = {"coverage": {}, "judge_coverage": {}}
+    for level in LEVELS:
+        out["coverage"][level] = coverage(labels.final, np.array([p.final.intervals[level] for p in predictions]))
+        if labels.judges is not None and predictions[0].judges and predictions[0].judges[0].estimate.intervals:
+            iv = np.array([[j.estimate.intervals[level] for j in p.judges] for p in predictions])
+            out["judge_coverage"][level] = coverage(labels.judges, iv)
+    if not out["judge_coverage"]:
+        del out["judge_coverage"]
+    return out
+
+
+def median_panel_spread(predictions: list[DivePrediction]) -> float | None:
+    """Median over dives of the sample std of the predicted marks (real MTL-AQA 7-judge panels: 0.35)."""
+    if not predictions or not predictions[0].judges:
+        return None
+    return float(np.median([np.std([j.estimate.score for j in p.judges], ddof=1) for p in predictions]))
+
+
+def _interval_dict(est: Estimate) -> dict[str, list[float]]:
+    return {level: [round(lo, 4), round(hi, 4)] for level, (lo, hi) in est.intervals.items()}
+
+
+def prediction_rows(keys: Sequence[str], predictions: list[DivePrediction], labels: Labels, unfamiliar: Sequence[bool] | None) -> list[dict]:
+    """The ``predictions`` list of ``aqa-judge evaluate --json``."""
+    rows = []
+    for i, (key, p) in enumerate(zip(keys, predictions, strict=True)):
+        row: dict = {"dive_id": key, "predicted": round(p.final.score, 4), "true": float(labels.final[i]), "intervals": _interval_dict(p.final)}
+        if p.judges:
+            truth = labels.judges[i] if labels.judges is not None else [None] * len(p.judges)
+            row["judges"] = [
+                {"predicted": j.estimate.score, "true": None if t is None else float(t), "intervals": _interval_dict(j.estimate)}
+                for j, t in zip(p.judges, truth, strict=True)
+            ]
+        if unfamiliar is not None:
+            row["unfamiliar"] = bool(unfamiliar[i])
+        rows.append(row)
+    return rows
+
+
+def evaluate_bundle(
+    bundle_dir: Path,
+    dataset_path: Path,
+    kind: str = "auto",
+    split: str = "test",
+    cache_dir: Path | None = None,
+    decoding: str | None = None,
+) -> dict:
+    """A trained bundle on one split of a dataset, decoded and calibrated exactly as the scorer does.
+
+    The score range of R-l2 is the one the data card records (the training dataset's final
+    scores, CoRe's convention), so a split's figure means the same as the card's; a bundle from
+    before that record falls back to the evaluated dataset's whole range.
     """
     from aqa_core.bundle import load_bundle
+    from aqa_core.familiarity import FeatureSummary
     from aqa_core.model import AQAModel
     from aqa_core.paths import user_data_dir
 
@@ -89,6 +182,7 @@ def evaluate_bundle(bundle_dir: Path, dataset_path: Path, kind: str = "auto", sp
     records = dataset.records if split == "all" else dataset.split(split)
     if not records:
         raise DatasetError(f"{dataset.source}: no dives in split '{split}' (sizes: {dataset.split_sizes()})")
+    decoding = check_decoding(decoding or bundle.data_card.get("decoding", "argmax"))
     model = AQAModel(bundle.config, with_backbone=False)
     model.load_state_dict(bundle.state_dict)
     model.eval()
@@ -101,7 +195,35 @@ def evaluate_bundle(bundle_dir: Path, dataset_path: Path, kind: str = "auto", sp
         [r.final_score for r in records], complete([r.judge_scores for r in records]), complete([r.difficulty for r in records]), [r.event for r in records]
     )
     with torch.no_grad():
-        logits = model.head_forward(torch.from_numpy(features.astype(np.float32))).logits
-    finals, judges = predict(logits, model.head.bin_values, model.head_kind, labels, bundle.data_card.get("decoding", "argmax"))
-    figures = report(finals, labels, (float(labels.final.min()), float(labels.final.max())), judges)
-    return {"bundle": str(bundle_dir), "model": bundle.name, "dataset": str(dataset.source), "split": split, "dives": len(records), **figures}
+        logits = model.pooled_logits(torch.from_numpy(features.astype(np.float32)))
+    calibration = Calibration.from_dict(bundle.fitted["calibration"]) if "calibration" in bundle.fitted else None
+    predictions = dive_predictions(logits, model.head.bin_values, model.head_kind, labels, decoding, calibration)
+    finals = np.array([p.final.score for p in predictions])
+    judges = np.array([[j.estimate.score for j in p.judges] for p in predictions]) if predictions[0].judges else None
+    all_finals = [r.final_score for r in dataset.records]
+    score_range = tuple(bundle.data_card.get("score_range") or (min(all_finals), max(all_finals)))
+    figures = report(finals, labels, score_range, judges)  # type: ignore[arg-type]
+    unfamiliar, familiar_figures = None, {}
+    if "familiarity" in bundle.fitted:
+        summary = FeatureSummary.from_dict(bundle.fitted["familiarity"])
+        distance = summary.distance(features)
+        unfamiliar = (distance > summary.threshold).tolist()
+        beyond = (distance > summary.validation_max) & ~np.array(unfamiliar)
+        familiar_figures = {"unfamiliar_rate": float(np.mean(unfamiliar)), "beyond_calibration_rate": float(np.mean(beyond))}
+    return {
+        "bundle": str(bundle_dir),
+        "model": bundle.name,
+        "dataset": str(dataset.source),
+        "split": split,
+        "decoding": decoding,
+        "dives": len(records),
+        "spearman": figures["rho"],
+        "rl2": figures["rl2"],
+        "score_range": list(score_range),
+        "final_mae": figures["final_mae"],
+        **({"judge_mae": figures["judge_mae_mean"], "judge_mae_per_path": figures["judge_mae"]} if "judge_mae" in figures else {}),
+        **coverages(predictions, labels),
+        **({"median_panel_spread": median_panel_spread(predictions)} if judges is not None else {}),
+        **familiar_figures,
+        "predictions": prediction_rows([r.key for r in records], predictions, labels, unfamiliar),
+    }

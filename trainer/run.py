@@ -6,7 +6,9 @@ checkpoints and the bundle.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -15,20 +17,25 @@ import numpy as np
 import torch
 
 from aqa_core import __version__
-from aqa_core.bundle import bundle_from_model, save_bundle
+from aqa_core.bundle import bundle_from_model, load_bundle, save_bundle
 from aqa_core.errors import DatasetError
+from aqa_core.familiarity import fit_familiarity
+from aqa_core.files import file_sha256
 from aqa_core.model import AQAModel
 
-from .config import TrainConfig
+from .config import ConfigError, TrainConfig
 from .datasets import DiveDataset, DiveRecord, carve_validation, open_dataset
 from .distributed import DistContext, barrier, init_distributed, shutdown
-from .evaluate import labels_from
+from .evaluate import calibrate, coverages, dive_predictions, labels_from, median_panel_spread, predict, report
 from .features import check_pixels, extract_features, load_record_clips
-from .loop import SplitData, Trainer
+from .loop import FitResult, SplitData, Trainer
 from .progress import ProgressStream
+from .ridge import fit_ridge_head, ridge_baseline
 
 CHECKPOINTS = "checkpoints"
 LOG = "progress.jsonl"
+RL2_DEFINITION = "CoRe's relative L2: 100 x mean(((predicted - true) / (high - low))^2), [low, high] = score_range (the training dataset's final scores)"
+LEAK_RHO = 0.99  # a validation rho above this usually means the features saw the labels
 
 
 def code_version() -> str:
@@ -44,6 +51,7 @@ def code_version() -> str:
 
 def _check_labels(dataset: DiveDataset, config: TrainConfig) -> None:
     head = config.model["head"]
+    _check_score_range(dataset, config)
     for r in dataset.records:
         where = f"{dataset.source}, dive {r.key}"
         if head["name"] == "musdl":
@@ -52,6 +60,44 @@ def _check_labels(dataset: DiveDataset, config: TrainConfig) -> None:
                 raise DatasetError(f"{where}: a MUSDL head with {judges} judges needs {judges} judge scores")
             if r.difficulty is None:
                 raise DatasetError(f"{where}: a MUSDL head needs the dive's difficulty (DD)")
+
+
+def _check_score_range(dataset: DiveDataset, config: TrainConfig) -> None:
+    """Refuse a head whose bins cannot reach the labels: it would train towards the range's edge."""
+    head = config.model["head"]
+    if "score_range" not in head:
+        return
+    low, high = (float(v) for v in head["score_range"])
+    if head["name"] == "musdl":
+        values = [s for r in dataset.records for s in (r.judge_scores or ())]
+        what = "judge marks"
+    else:
+        values = [r.final_score for r in dataset.records]
+        what = "final scores"
+    if values and (min(values) < low or max(values) > high):
+        raise ConfigError(
+            f"{dataset.source}: the {what} span {min(values):g}..{max(values):g} but the head's score_range is "
+            f"[{low:g}, {high:g}]; widen score_range (or use score_range: auto)"
+        )
+
+
+def resolve_auto(config: TrainConfig, dataset: DiveDataset) -> TrainConfig:
+    """Fill ``in_dim: auto`` from the features and ``score_range: auto`` from the final scores (USDL)."""
+    model = json.loads(json.dumps(config.model))
+    head = model["head"]
+    feats = next((r.features for r in dataset.records if r.features is not None), None)
+    for part in (head, model.get("aggregation", {})):
+        if part.get("in_dim") == "auto":
+            if feats is None:
+                raise ConfigError(f"{dataset.source}: in_dim: auto needs a features dataset (.npz)")
+            part["in_dim"] = int(feats.shape[-1])
+    if head.get("score_range") == "auto":
+        if head["name"] != "usdl":
+            raise ConfigError("score_range: auto is for a usdl head (a MUSDL head scores marks 0-10)")
+        finals = [r.final_score for r in dataset.records]
+        margin = 0.05 * (max(finals) - min(finals))  # room for dives a little better or worse than any seen
+        head["score_range"] = [max(0.0, min(finals) - margin), max(finals) + margin]
+    return dataclasses.replace(config, model=model)
 
 
 def _split(records: list[DiveRecord], inputs: Any) -> SplitData:
@@ -100,7 +146,8 @@ def train(config: TrainConfig, resume: bool = False, progress: ProgressStream | 
         torch.manual_seed(config.seed)
         opened = open_dataset(config.dataset, config.dataset_kind, config.frames_root, strict=config.strict, partial=config.partial)
         listed = opened.listed_sizes()
-        dataset = carve_validation(opened, config.val_fraction, config.seed)
+        dataset = carve_validation(opened, config.val_fraction, config.val_seed)
+        config = resolve_auto(config, dataset)
         _check_labels(dataset, config)
         sizes = dataset.split_sizes()
         if not sizes["train"] or not sizes["val"]:
@@ -116,13 +163,35 @@ def train(config: TrainConfig, resume: bool = False, progress: ProgressStream | 
         if config.mode == "features":  # end to end, the features change as the backbone trains
             model.fit_neck(data["train"].fetch(torch.arange(len(data["train"]))))
         trainer = Trainer(config, model, ctx, progress, score_range)
-        fit = trainer.fit(data["train"], data["val"], config.work_dir / CHECKPOINTS, resume=resume)
+        if config.loss == "ridge":
+            fit = _fit_ridge(trainer, model, data)
+        else:
+            fit = trainer.fit(data["train"], data["val"], config.work_dir / CHECKPOINTS, resume=resume)
         model.load_state_dict(fit.best_state)
+        warnings = _leak_warning(fit.best_val)
+        baseline = None
+        if config.mode == "features" and config.loss != "ridge":
+            baseline = ridge_baseline(*_inputs(data["train"]), *_inputs(data["val"]), *_inputs(data["test"]), score_range)
+            if baseline["validation"]["rho"] > fit.best_val["rho"]:
+                warnings.append(
+                    f"the {config.model['head']['name']} head does not beat the ridge baseline on validation "
+                    f"(rho {fit.best_val['rho']:.3f} vs {baseline['validation']['rho']:.3f}): tune it, or train loss: ridge"
+                )
+        for message in warnings:
+            progress.emit("warning", message=message)
+        fitted, held_out = fit_state(model, data, config.decoding, config.mode == "features")
         test = trainer.evaluate(data["test"])[0] if sizes["test"] else None
+        if test is not None:
+            test.update(held_out)
         progress.emit("test", figures=test, best_epoch=fit.best_epoch)
         card = data_card(dataset, config, len(fit.history), fit.best_epoch, fit.best_val, test) | dataset_use(dataset, listed)
+        card.update(score_range=list(score_range), rl2=RL2_DEFINITION, warnings=warnings, **_fitted_card(fitted))
+        if baseline is not None:
+            card["ridge_baseline"] = baseline
         if ctx.is_main:
-            save_bundle(bundle_from_model(model, config.name, config.version, card), config.out)
+            bundle = bundle_from_model(model, config.name, config.version, card)
+            bundle.fitted = fitted
+            save_bundle(bundle, config.out)
         barrier(ctx)
         progress.emit("done", bundle=config.out, best_epoch=fit.best_epoch, val=fit.best_val, test=test)
         return config.out
@@ -140,12 +209,123 @@ def dataset_use(dataset: DiveDataset, listed: dict[str, int]) -> dict[str, Any]:
     }
 
 
+def _fit_ridge(trainer: Trainer, model: AQAModel, data: dict[str, SplitData]) -> FitResult:
+    train, val = data["train"], data["val"]
+    chosen = fit_ridge_head(model, train.fetch(torch.arange(len(train))), train.labels.final, val.fetch(torch.arange(len(val))), val.labels.final)
+    figures = {**trainer.evaluate(val)[0], **chosen}
+    state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+    return FitResult(state, 0, figures, [])
+
+
+def _inputs(split: SplitData) -> tuple[torch.Tensor, np.ndarray]:
+    return split.fetch(torch.arange(len(split))), split.labels.final
+
+
+def _leak_warning(val: dict) -> list[str]:
+    rho = val.get("rho")
+    if isinstance(rho, float) and rho > LEAK_RHO:
+        return [f"validation Spearman rho {rho:.3f} is above {LEAK_RHO}: this usually means the features saw the labels (check how they were made)"]
+    return []
+
+
+def fit_state(model: AQAModel, data: dict[str, SplitData], decoding: str, features_mode: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Calibration (validation split) and the training-feature summary; with the test split's figures for them.
+
+    Both are fitted after the weights, on dives the weights never trained on (validation), and
+    checked once on test, like the weights.
+    """
+    device = next(model.parameters()).device
+    model.eval()
+
+    def predictions(split: SplitData, calibration=None):
+        chunk, parts = (256 if features_mode else 2), []  # clips are ~100 MB a dive
+        with torch.no_grad():
+            for start in range(0, len(split), chunk):
+                inputs = split.fetch(torch.arange(start, min(start + chunk, len(split)))).to(device)
+                parts.append((model.pooled_logits(inputs) if features_mode else model(inputs).logits).float().cpu())
+        logits = torch.cat(parts)
+        return dive_predictions(logits, model.head.bin_values, model.head_kind, split.labels, decoding, calibration)
+
+    calibration = calibrate(predictions(data["val"]), data["val"].labels, model.head_kind)
+    fitted: dict[str, Any] = {"calibration": calibration.to_dict()}
+    held_out: dict[str, Any] = {}
+    if features_mode:  # fine-tuned backbones change the features the summary would describe
+        train, val = data["train"], data["val"]
+        familiarity = fit_familiarity(train.fetch(torch.arange(len(train))).numpy(), val.fetch(torch.arange(len(val))).numpy())
+        fitted["familiarity"] = familiarity.to_dict()
+        if len(data["test"]):
+            distances = familiarity.distance(data["test"].fetch(torch.arange(len(data["test"]))).numpy())
+            held_out["unfamiliar_rate"] = float(np.mean(distances > familiarity.threshold))
+    if len(data["test"]):
+        test = predictions(data["test"], calibration)
+        held_out.update(coverages(test, data["test"].labels))
+        spread = median_panel_spread(test)
+        if spread is not None:
+            held_out["median_panel_spread"] = spread
+    return fitted, held_out
+
+
+def refit(bundle_dir: Path, dataset_path: Path, out: Path, cache_dir: Path, kind: str = "auto", version: str | None = None) -> Path:
+    """Fit a trained bundle's calibration and feature summary again (or for the first time), weights untouched.
+
+    For a bundle trained before calibration existed, or on a dataset whose validation split has
+    grown. The dataset must be the one the bundle was trained on (same splits), or the fitted
+    state would describe other dives; the data card's dataset hash is checked when it has one.
+    """
+    bundle = load_bundle(bundle_dir)
+    card = dict(bundle.data_card)
+    dataset = open_dataset(dataset_path, kind)
+    if card.get("dataset_sha256") and card["dataset_sha256"] != dataset_hash(dataset.source):
+        raise DatasetError(f"{dataset.source}: not the dataset bundle '{bundle.name}' was trained on (content hash differs)")
+    dataset = carve_validation(dataset, float(card.get("val_fraction", 0.15)), int(card.get("val_seed", card.get("seed", 0))))
+    model = AQAModel(bundle.config, with_backbone=False)
+    model.load_state_dict(bundle.state_dict)
+    splits = {}
+    for name in ("train", "val", "test"):
+        records = dataset.split(name)
+        if all(r.features is not None for r in records):
+            feats = np.stack([r.features for r in records])
+        else:
+            feats = extract_features(records, bundle.config, cache_dir)
+        splits[name] = _split(records, _feature_fetch(feats))
+    decoding = card.get("decoding", "argmax")
+    fitted, held_out = fit_state(model, splits, decoding, card.get("mode", "features") == "features")
+    card.setdefault("score_range", [min(r.final_score for r in dataset.records), max(r.final_score for r in dataset.records)])
+    card.setdefault("rl2", RL2_DEFINITION)
+    if len(splits["test"]):  # the test figures again, decoded as the scorer now decodes (ordered paths)
+        test = splits["test"]
+        with torch.no_grad():
+            logits = model.pooled_logits(test.fetch(torch.arange(len(test))))
+        finals, judges = predict(logits, model.head.bin_values, model.head_kind, test.labels, decoding)
+        card["test"] = {**report(finals, test.labels, tuple(card["score_range"]), judges), **held_out}
+    if card.get("mode", "features") == "features" and card.get("loss") != "ridge":
+        card["ridge_baseline"] = ridge_baseline(*_inputs(splits["train"]), *_inputs(splits["val"]), *_inputs(splits["test"]), tuple(card["score_range"]))
+    card.update(dataset_path=str(dataset.source), dataset_sha256=dataset_hash(dataset.source), **_fitted_card(fitted))
+    bundle.data_card, bundle.fitted = card, fitted
+    bundle.version = version or bundle.version
+    return save_bundle(bundle, out)
+
+
+def _fitted_card(fitted: dict[str, Any]) -> dict[str, Any]:
+    """What the data card says about the fitted state (the arrays themselves stay in ``fitted``)."""
+    card: dict[str, Any] = {}
+    if "calibration" in fitted:
+        c = fitted["calibration"]
+        card["calibration"] = f"{c['method']} ({c['dives']} dives), central intervals at 80% and 95%"
+    if "familiarity" in fitted:
+        f = fitted["familiarity"]
+        card["familiarity"] = f"{f['method']} of {f['dives']} training dives; unfamiliar above {f['threshold']:.3g}"
+    return card
+
+
 def data_card(dataset: DiveDataset, config: TrainConfig, epochs_run: int, best_epoch: int, val: dict, test: dict | None) -> dict[str, Any]:
     """What the app and CLI show next to every score from this model."""
     # Engineer E's generator writes dataset.json with a "kind" naming it synthetic.
     synthetic = bool(dataset.notes.get("synthetic")) or "synthetic" in str(dataset.notes.get("kind", "")).lower()
     return {
         "dataset": dataset.name,
+        "dataset_path": str(dataset.source),
+        "dataset_sha256": dataset_hash(dataset.source),
         "dataset_kind": dataset.kind,
         "dataset_notes": {k: v for k, v in dataset.notes.items() if isinstance(v, (str, int, float, bool))},
         "split_sizes": dataset.split_sizes(),
@@ -162,5 +342,14 @@ def data_card(dataset: DiveDataset, config: TrainConfig, epochs_run: int, best_e
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "code_version": code_version(),
         "seed": config.seed,
+        "val_seed": config.val_seed,
+        "val_fraction": config.val_fraction,
         **({"backbone_note": "backbone fine-tuned; its weights are in the checkpoints, the bundle (format 1) stores heads only"} if config.mode == "finetune" else {}),
     }
+
+
+def dataset_hash(source: Path) -> str:
+    """SHA-256 of a features file, or of the annotation file a dataset folder is read from."""
+    source = Path(source)
+    file = source if source.is_file() else source / "annotations.csv"
+    return file_sha256(file) if file.is_file() else ""

@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from aqa_core.errors import AQAError
+from app.failures import describe_failure
 
 
 class _Signals(QObject):
@@ -29,8 +29,8 @@ class _Job(QRunnable):
     def run(self) -> None:
         try:
             value = self.fn()
-        except AQAError as exc:
-            self.signals.failed.emit(self.generation, str(exc))
+        except Exception as exc:  # noqa: BLE001 (any failure reaches the view, see app/failures.py)
+            self.signals.failed.emit(self.generation, describe_failure("reading the sessions", exc))
         else:
             self.signals.done.emit(self.generation, value)
 

@@ -1,18 +1,27 @@
 """Sessions out and back in (JSON, CSV) and the club's own training dataset.
 
 A session document names every row by its uuid (videos by content hash), so importing the same
-file twice, or a file that overlaps the database, adds only what is new. JSON is the complete
-format (every analysis, notes, tags); CSV is one spreadsheet row per dive with its latest
-analysis, and imports back through the same document. ``export_dataset`` writes the trainer's
-own layout (annotations.csv + videos) from dives that a real panel scored.
+file twice, or a file that overlaps the database, adds only what is new; a uuid that exists with
+other content is a reported conflict, settled by a policy (``POLICIES``, see ``_Merger``). JSON is
+the complete format (every analysis, notes, tags); CSV is one spreadsheet row per dive with its
+latest analysis, one column per field, and imports back through the same document.
+``export_dataset`` writes the trainer's own layout (annotations.csv + videos) from dives that a
+real panel scored.
+
+Spreadsheets run a cell that starts with ``= + - @``, tab or carriage return as a formula
+(OWASP, "CSV Injection"), so every text cell we write that starts so is prefixed with ``'``;
+import removes exactly that prefix again. Numbers are rounded to the cent, so a spreadsheet
+shows 25.9 and not 25.900000000000002.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import shutil
+import uuid as uuid_module
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -22,22 +31,31 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from aqa_core.files import parse_json, read_limited
 from aqa_core.result import ScoreResult
 
 from .database import Database
 from .errors import StorageError
 from .models import Analysis, Athlete, Competition, Dive, DiveTag, Event, HumanScore, Note, Tag, Video
 from .repository import Repository, add_analysis_row, set_latest_analysis
+from .session_values import POLICIES, shown, check_entry
 
 FORMAT = "aqa-judge-session"
 FORMAT_VERSION = 1
+MAX_JUDGES = 11  # the largest panel (synchronised, FINA D 5.2)
+JUDGE_COLUMNS = tuple(f"judge{i + 1}" for i in range(MAX_JUDGES))
 CSV_COLUMNS = (
     "dive_uuid", "competition_uuid", "competition", "event_uuid", "event", "event_kind", "event_height",
     "athlete_uuid", "athlete", "country", "round", "performed_at", "dive_number", "height", "difficulty",
     "panel_size", "window_start", "window_end", "video_path", "video_hash", "video_size", "human_final",
-    "human_scores", "tags", "predicted_final", "model", "analysis_uuid", "analysis_created_at", "analysis_json",
+    *JUDGE_COLUMNS, "tags", "predicted_final", "model_name", "model_version", "analysis_uuid", "analysis_created_at", "analysis_json",
 )  # fmt: skip
 SPLITS = (("train", 0.7), ("val", 0.85), ("test", 1.0))
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# What a real export can be: 10,000 dives with a few analyses each is well under 256 MiB and 12 levels deep.
+MAX_SESSION_BYTES = 256 << 20
+MAX_SESSION_DEPTH = 32
+MAX_DIVES = 200_000
 
 
 @dataclass(frozen=True)
@@ -45,6 +63,10 @@ class ImportReport:
     dives_added: int
     dives_already_present: int
     analyses_added: int
+    notes_added: int = 0
+    dives_replaced: int = 0
+    dives_skipped: int = 0
+    conflicts: tuple[Conflict, ...] = ()
 
 
 # --- the session document -------------------------------------------------------------------
@@ -98,91 +120,267 @@ def _dive_entry(dive: Dive, analyses: list[Analysis], notes: list[Note], tags: l
     }
 
 
-def import_document(db: Database, document: dict[str, Any], source: Path) -> ImportReport:
-    """Merge a session document into the database in one transaction (all of it or nothing)."""
-    if document.get("format") != FORMAT or not isinstance(document.get("dives"), list):
+def import_document(db: Database, document: Any, source: Path, policy: str = "keep-both") -> ImportReport:
+    """Merge a session document into the database in one transaction (all of it or nothing).
+
+    Every entry is checked first (``session_values``); then each record is matched by uuid and its
+    content compared. A record whose uuid exists with other content is a conflict, settled by
+    ``policy`` (``POLICIES``) and reported, never merged silently: see ``_Merger``.
+    """
+    if policy not in POLICIES:
+        raise StorageError(f"unknown conflict policy {policy!r} ({', '.join(POLICIES)})")
+    if not isinstance(document, dict) or document.get("format") != FORMAT or not isinstance(document.get("dives"), list):
         raise StorageError(f"{source}: is not an AQA Judge session export")
-    if document.get("format_version", 0) > FORMAT_VERSION:
-        raise StorageError(f"{source}: was exported by a newer AQA Judge (format {document['format_version']})")
-    added = present = analyses_added = 0
-    try:
-        with db.transaction(f"importing {source.name}") as session:
-            for entry in document["dives"]:
-                dive, is_new = _merge_dive(session, entry)
-                added += is_new
-                present += not is_new
-                analyses_added += _merge_analyses(session, dive, entry["analyses"])
-                _merge_notes_and_tags(session, dive, entry)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise StorageError(f"{source}: a dive entry is incomplete or malformed ({exc!r}); nothing was imported") from exc
-    return ImportReport(added, present, analyses_added)
+    version = document.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
+        newer = isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION
+        why = "was exported by a newer AQA Judge" if newer else "has an unknown format_version"
+        raise StorageError(f"{source}: {why} ({shown(version)}; this program reads {FORMAT_VERSION})")
+    if len(document["dives"]) > MAX_DIVES:
+        raise StorageError(f"{source}: holds {len(document['dives'])} dives (at most {MAX_DIVES} per file)")
+    entries = [check_entry(entry, source, i) for i, entry in enumerate(document["dives"])]
+    with db.transaction(f"importing {source.name}") as session:
+        merger = _Merger(session, policy)
+        for entry in entries:
+            merger.merge(entry)
+    return merger.report()
 
 
-def _by_uuid(session: Session, model: type, uuid: str, **values: Any) -> Any:
-    row = session.scalar(select(model).where(model.uuid == uuid))
-    if row is None:
-        row = model(uuid=uuid, **values)
-        session.add(row)
-        session.flush()
-    return row
+@dataclass(frozen=True)
+class Conflict:
+    """One record whose uuid was already taken by different content, and what the import did."""
+
+    kind: str  # dive, competition, event, athlete, analysis, note
+    uuid: str
+    differences: str  # "difficulty 3.0 stored, 3.4 in the file; ..."
+    resolution: str
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.uuid}: {self.differences}: {self.resolution}"
 
 
-def _merge_dive(session: Session, entry: dict[str, Any]) -> tuple[Dive, bool]:
-    dive = session.scalar(select(Dive).where(Dive.uuid == entry["uuid"]))
-    if dive is not None:
-        return dive, False
-    c, e, a = entry["competition"], entry["event"], entry["athlete"]
-    start = date.fromisoformat(c["start_date"]) if c.get("start_date") else None
-    competition = _by_uuid(session, Competition, c["uuid"], name=c["name"], location=c.get("location"), start_date=start)
-    event = _by_uuid(session, Event, e["uuid"], competition_id=competition.id, name=e["name"], kind=e["kind"], height=e.get("height"))
-    athlete = _by_uuid(session, Athlete, a["uuid"], name=a["name"], country=a.get("country"))
-    video = None
-    if entry.get("video"):
-        v = entry["video"]
-        video = session.scalar(select(Video).where(Video.content_hash == v["content_hash"]))
+_RESOLUTIONS = {
+    "keep-existing": "kept the stored one; the file's was not imported",
+    "replace": "replaced the stored one with the file's",
+}
+
+
+class _Merger:
+    """Adds one checked entry at a time; the counts and conflicts become the ``ImportReport``.
+
+    Policies, for a uuid that exists with other content:
+    * ``keep-both`` (default): the file's record is added under a uuid derived from the original and
+      its content (re-importing the same file finds it again), so nothing is lost or mixed up.
+    * ``keep-existing``: the stored record stays and the file's is skipped with everything that
+      belongs to it (a skipped dive's analyses and notes are never attached to the stored one).
+    * ``replace``: the stored competition, event, athlete or dive takes the file's values.
+      Analyses and notes are immutable records, so for them ``replace`` keeps both as well.
+    """
+
+    def __init__(self, session: Session, policy: str) -> None:
+        self.session = session
+        self.policy = policy
+        self.counts = Counter()
+        self.conflicts: list[Conflict] = []
+
+    def report(self) -> ImportReport:
+        c = self.counts
+        return ImportReport(c["added"], c["present"], c["analyses"], c["notes"], c["replaced"], c["skipped"], tuple(self.conflicts))
+
+    def merge(self, entry: dict[str, Any]) -> None:
+        competition = self._parent(Competition, "competition", entry["competition"], _competition_values(entry["competition"]))
+        event = athlete = None
+        if competition is not None:
+            event = self._parent(Event, "event", entry["event"], {**_event_values(entry["event"]), "competition_id": competition.id})
+            athlete = self._parent(Athlete, "athlete", entry["athlete"], dict(entry["athlete"], uuid=None))
+        if competition is None or event is None or athlete is None:
+            self.counts["skipped"] += 1
+            return
+        dive = self._dive(entry, self._video(entry["video"]), event, athlete)
+        if dive is None:
+            self.counts["skipped"] += 1
+            return
+        self._analyses(dive, entry["analyses"])
+        self._notes(dive, entry.get("notes", []))
+        self._tags(dive, entry["tags"])
+        self.session.flush()
+
+    def _conflict(self, kind: str, uuid: str, differences: list[str], derived: str | None = None) -> None:
+        resolution = f"kept both; the file's is stored as {derived}" if derived else _RESOLUTIONS[self.policy]
+        self.conflicts.append(Conflict(kind, uuid, "; ".join(differences), resolution))
+
+    def _parent(self, model: type, kind: str, entry: dict[str, Any], values: dict[str, Any]) -> Any:
+        """The stored competition/event/athlete for ``entry`` (created, matched, replaced or derived); None to skip."""
+        values = {k: v for k, v in values.items() if k != "uuid"}
+        uuid = entry["uuid"]
+        row = self.session.scalar(select(model).where(model.uuid == uuid))
+        if row is None:
+            row = model(uuid=uuid, **values)
+            self.session.add(row)
+            self.session.flush()
+            return row
+        differences = _differences(row, values)
+        if not differences:
+            return row
+        if self.policy == "keep-existing":
+            self._conflict(kind, uuid, differences)
+            return None
+        if self.policy == "replace":
+            for key, value in values.items():
+                setattr(row, key, value)
+            self.session.flush()
+            self._conflict(kind, uuid, differences)
+            return row
+        derived = _derived_uuid(kind, uuid, values)
+        self._conflict(kind, uuid, differences, derived)
+        copy = self.session.scalar(select(model).where(model.uuid == derived))
+        if copy is None:
+            copy = model(uuid=derived, **values)
+            self.session.add(copy)
+            self.session.flush()
+        return copy
+
+    def _video(self, video: dict[str, Any] | None) -> Video | None:
+        """Videos are known by content hash: the same hash is the same file, wherever it lies."""
         if video is None:
-            video = Video(path=v["path"], content_hash=v["content_hash"], size_bytes=v["size_bytes"])
-            session.add(video)
-            session.flush()
-    window = entry.get("window") or [None, None]
-    dive = Dive(
-        uuid=entry["uuid"], event_id=event.id, athlete_id=athlete.id, video_id=video.id if video else None, round=entry.get("round"),
-        dive_number=entry.get("dive_number"), height=entry.get("height"), difficulty=float(entry["difficulty"]),
-        panel_size=int(entry["panel_size"]), performed_at=datetime.fromisoformat(entry["performed_at"]),
-        window_start=window[0], window_end=window[1], human_final=entry.get("human_final"),
-        human_scores=[HumanScore(judge_index=i, score=float(s)) for i, s in enumerate(entry.get("human_scores") or [])],
-    )  # fmt: skip
-    session.add(dive)
-    session.flush()
-    return dive, True
+            return None
+        row = self.session.scalar(select(Video).where(Video.content_hash == video["content_hash"]))
+        if row is None:
+            row = Video(path=video["path"], content_hash=video["content_hash"], size_bytes=video["size_bytes"])
+            self.session.add(row)
+            self.session.flush()
+        return row
+
+    def _dive(self, entry: dict[str, Any], video: Video | None, event: Event, athlete: Athlete) -> Dive | None:
+        values = _dive_values(entry, video, event, athlete)
+        scores = values.pop("human_scores")
+        dive = self.session.scalar(select(Dive).where(Dive.uuid == entry["uuid"]))
+        if dive is None:
+            self.counts["added"] += 1
+            return self._new_dive(entry["uuid"], values, scores)
+        differences = _differences(dive, values) + _score_differences([s.score for s in dive.human_scores], scores)
+        if not differences:
+            self.counts["present"] += 1
+            return dive
+        if self.policy == "keep-existing":
+            self._conflict("dive", dive.uuid, differences)
+            return None
+        if self.policy == "replace":
+            for key, value in values.items():
+                setattr(dive, key, value)
+            dive.human_scores.clear()
+            self.session.flush()
+            dive.human_scores.extend(HumanScore(judge_index=i, score=s) for i, s in enumerate(scores))
+            self.counts["replaced"] += 1
+            self._conflict("dive", dive.uuid, differences)
+            return dive
+        derived = _derived_uuid("dive", dive.uuid, {k: v for k, v in entry.items() if k not in ("analyses", "notes", "tags")})
+        self._conflict("dive", dive.uuid, differences, derived)
+        copy = self.session.scalar(select(Dive).where(Dive.uuid == derived))
+        if copy is not None:
+            self.counts["present"] += 1
+            return copy
+        self.counts["added"] += 1
+        return self._new_dive(derived, values, scores)
+
+    def _new_dive(self, uuid: str, values: dict[str, Any], scores: list[float]) -> Dive:
+        dive = Dive(uuid=uuid, **values, human_scores=[HumanScore(judge_index=i, score=s) for i, s in enumerate(scores)])
+        self.session.add(dive)
+        self.session.flush()
+        return dive
+
+    def _analyses(self, dive: Dive, entries: list[dict[str, Any]]) -> None:
+        added = 0
+        for entry in entries:
+            created = datetime.fromisoformat(entry["created_at"])
+            uuid = self._immutable(Analysis, "analysis", entry["uuid"], dive, lambda row: (json.loads(row.result_json), row.created_at), (entry["result"], created))
+            if uuid is not None:
+                add_analysis_row(self.session, dive, ScoreResult.from_dict(entry["result"]), uuid=uuid, created_at=created)
+                added += 1
+        if added:  # the newest by time stays the latest, whichever side it came from
+            newest = select(Analysis).where(Analysis.dive_id == dive.id).order_by(Analysis.created_at.desc(), Analysis.id.desc())
+            set_latest_analysis(dive, self.session.scalars(newest.limit(1)).one())
+        self.counts["analyses"] += added
+
+    def _notes(self, dive: Dive, notes: list[dict[str, Any]]) -> None:
+        for note in notes:
+            created = datetime.fromisoformat(note["created_at"])
+            uuid = self._immutable(Note, "note", note["uuid"], dive, lambda row: (row.text, row.created_at), (note["text"], created))
+            if uuid is not None:
+                self.session.add(Note(uuid=uuid, dive_id=dive.id, created_at=created, text=note["text"]))
+                self.counts["notes"] += 1
+
+    def _immutable(self, model: type, kind: str, uuid: str, dive: Dive, content: Any, incoming: tuple[Any, Any]) -> str | None:
+        """The uuid to add an analysis/note under, or None when it is already stored (or skipped)."""
+        row = self.session.scalar(select(model).where(model.uuid == uuid))
+        if row is None:
+            return uuid
+        if row.dive_id == dive.id and content(row) == incoming:
+            return None
+        differences = ["belongs to another dive" if row.dive_id != dive.id else "its content differs"]
+        if self.policy == "keep-existing":
+            self._conflict(kind, uuid, differences)
+            return None
+        derived = _derived_uuid(kind, uuid, {"dive": dive.uuid, "content": incoming})
+        self._conflict(kind, uuid, differences, derived)
+        return derived if self.session.scalar(select(model.id).where(model.uuid == derived)) is None else None
+
+    def _tags(self, dive: Dive, names: list[str]) -> None:
+        for name in names:
+            tag = self.session.scalar(select(Tag).where(Tag.name == name))
+            if tag is None:
+                tag = Tag(name=name)
+                self.session.add(tag)
+                self.session.flush()
+            if self.session.get(DiveTag, (dive.id, tag.id)) is None:
+                self.session.add(DiveTag(dive_id=dive.id, tag_id=tag.id))
 
 
-def _merge_analyses(session: Session, dive: Dive, entries: list[dict[str, Any]]) -> int:
-    added = 0
-    for entry in entries:
-        if session.scalar(select(Analysis.id).where(Analysis.uuid == entry["uuid"])) is None:
-            result = ScoreResult.from_dict(entry["result"])
-            add_analysis_row(session, dive, result, uuid=entry["uuid"], created_at=datetime.fromisoformat(entry["created_at"]))
-            added += 1
-    if added:  # the newest by time stays the latest, whichever side it came from
-        newest = select(Analysis).where(Analysis.dive_id == dive.id).order_by(Analysis.created_at.desc(), Analysis.id.desc())
-        set_latest_analysis(dive, session.scalars(newest.limit(1)).one())
-    return added
+def _competition_values(c: dict[str, Any]) -> dict[str, Any]:
+    values = dict(c)
+    if values.get("start_date") is not None:
+        values["start_date"] = date.fromisoformat(values["start_date"])
+    return values
 
 
-def _merge_notes_and_tags(session: Session, dive: Dive, entry: dict[str, Any]) -> None:
-    for note in entry.get("notes") or []:
-        if session.scalar(select(Note.id).where(Note.uuid == note["uuid"])) is None:
-            session.add(Note(uuid=note["uuid"], dive_id=dive.id, created_at=datetime.fromisoformat(note["created_at"]), text=note["text"]))
-    for name in entry.get("tags") or []:
-        tag = session.scalar(select(Tag).where(Tag.name == name))
-        if tag is None:
-            tag = Tag(name=name)
-            session.add(tag)
-            session.flush()
-        if session.get(DiveTag, (dive.id, tag.id)) is None:
-            session.add(DiveTag(dive_id=dive.id, tag_id=tag.id))
-    session.flush()
+def _event_values(e: dict[str, Any]) -> dict[str, Any]:
+    return {"uuid": e["uuid"], "name": e["name"], "kind": e["kind"], "height": e["height"]}
+
+
+def _dive_values(entry: dict[str, Any], video: Video | None, event: Event, athlete: Athlete) -> dict[str, Any]:
+    return {
+        "event_id": event.id, "athlete_id": athlete.id, "video_id": video.id if video else None, "round": entry["round"],
+        "dive_number": entry["dive_number"], "height": entry["height"], "difficulty": entry["difficulty"],
+        "panel_size": entry["panel_size"], "performed_at": datetime.fromisoformat(entry["performed_at"]),
+        "window_start": entry["window"][0], "window_end": entry["window"][1], "human_final": entry["human_final"],
+        "human_scores": entry["human_scores"],
+    }  # fmt: skip
+
+
+_SHOWN_AS = {"event_id": "event", "athlete_id": "athlete", "video_id": "video", "competition_id": "competition"}
+
+
+def _differences(row: Any, values: dict[str, Any]) -> list[str]:
+    """'field stored, in the file' for each value the file gives that the stored row does not hold."""
+    out = []
+    for key, value in values.items():
+        stored = getattr(row, key)
+        if stored != value:
+            if key in _SHOWN_AS:
+                out.append(f"a different {_SHOWN_AS[key]}")
+            else:
+                out.append(f"{key} {shown(stored)} stored, {shown(value)} in the file")
+    return out
+
+
+def _score_differences(stored: list[float], incoming: list[float]) -> list[str]:
+    return [] if stored == incoming else [f"judges' marks {shown(stored)} stored, {shown(incoming)} in the file"]
+
+
+def _derived_uuid(kind: str, uuid: str, content: Any) -> str:
+    """A stable new uuid for the file's version of a conflicting record (same file, same uuid)."""
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+    return str(uuid_module.uuid5(uuid_module.NAMESPACE_URL, f"aqa-judge:{kind}:{uuid}:{digest}"))
 
 
 # --- files ------------------------------------------------------------------------------------
@@ -191,89 +389,132 @@ def _merge_notes_and_tags(session: Session, dive: Dive, entry: dict[str, Any]) -
 def export_session(db: Database, out: str | Path, fmt: str) -> int:
     """Write the session as ``json`` or ``csv``; returns the number of dives written."""
     out = Path(out)
+    if fmt not in ("json", "csv"):
+        raise StorageError(f"{out}: unknown export format {fmt!r} (json or csv)")
     document = session_document(db)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "json":
             out.write_text(json.dumps(document, indent=1), encoding="utf-8")
-        elif fmt == "csv":
+        else:
             with out.open("w", newline="", encoding="utf-8") as handle:
                 writer = csv.DictWriter(handle, CSV_COLUMNS)
                 writer.writeheader()
                 writer.writerows(_csv_row(entry) for entry in document["dives"])
-        else:
-            raise StorageError(f"{out}: unknown export format {fmt!r} (json or csv)")
     except OSError as exc:
         raise StorageError(f"{out}: cannot write the export ({exc.strerror or exc})") from exc
     return len(document["dives"])
 
 
-def import_session(db: Database, path: str | Path) -> ImportReport:
-    """Import a ``.json`` or ``.csv`` session export; dives already present are skipped."""
+def import_session(db: Database, path: str | Path, policy: str = "keep-both") -> ImportReport:
+    """Import a ``.json`` or ``.csv`` session export (see ``import_document`` for ``policy``)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise StorageError(f"{path}: cannot read the session file ({getattr(exc, 'strerror', None) or exc})") from exc
+    data = read_limited(path, MAX_SESSION_BYTES, "a session export", StorageError)
     if path.suffix.lower() == ".csv":
-        document = {"format": FORMAT, "format_version": FORMAT_VERSION, "dives": [_csv_entry(row, path, n) for n, row in enumerate(csv.DictReader(text.splitlines()), 2)]}
+        document = {"format": FORMAT, "format_version": FORMAT_VERSION, "dives": _csv_entries(data, path)}
     else:
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise StorageError(f"{path}: is not valid JSON ({exc})") from exc
-        if not isinstance(document, dict):
-            raise StorageError(f"{path}: is not an AQA Judge session export")
-    return import_document(db, document, path)
+        document = parse_json(data, path, MAX_SESSION_DEPTH, StorageError)
+    return import_document(db, document, path, policy)
+
+
+def neutralise(cell: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula gets a leading ``'`` (see module docstring)."""
+    return "'" + cell if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
+
+
+def _restore(cell: str | None) -> str | None:
+    """Undo ``neutralise`` on import."""
+    return cell[1:] if cell and cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
+
+
+def csv_number(value: float | int | None) -> str | int | None:
+    """A number for a spreadsheet cell: integers as they are, others to the cent without float noise."""
+    if value is None or isinstance(value, int):
+        return value
+    text = repr(round(float(value), 2))
+    return text.removesuffix(".0")
 
 
 def _csv_row(entry: dict[str, Any]) -> dict[str, Any]:
     latest = entry["analyses"][-1] if entry["analyses"] else None
     video = entry["video"] or {}
     result = latest["result"] if latest else None
-    return {
+    marks = dict(zip(JUDGE_COLUMNS, (csv_number(s) for s in entry["human_scores"])))
+    row = {
         "dive_uuid": entry["uuid"], "competition_uuid": entry["competition"]["uuid"], "competition": entry["competition"]["name"],
         "event_uuid": entry["event"]["uuid"], "event": entry["event"]["name"], "event_kind": entry["event"]["kind"],
-        "event_height": entry["event"]["height"], "athlete_uuid": entry["athlete"]["uuid"], "athlete": entry["athlete"]["name"],
+        "event_height": csv_number(entry["event"]["height"]), "athlete_uuid": entry["athlete"]["uuid"], "athlete": entry["athlete"]["name"],
         "country": entry["athlete"]["country"], "round": entry["round"], "performed_at": entry["performed_at"],
-        "dive_number": entry["dive_number"], "height": entry["height"], "difficulty": entry["difficulty"],
+        "dive_number": entry["dive_number"], "height": csv_number(entry["height"]), "difficulty": csv_number(entry["difficulty"]),
         "panel_size": entry["panel_size"], "window_start": entry["window"][0], "window_end": entry["window"][1],
         "video_path": video.get("path"), "video_hash": video.get("content_hash"), "video_size": video.get("size_bytes"),
-        "human_final": entry["human_final"], "human_scores": " ".join(f"{s:g}" for s in entry["human_scores"]),
-        "tags": ";".join(entry["tags"]), "predicted_final": result["final"]["score"] if result else None,
-        "model": f"{result['model_name']} {result['model_version']}" if result else None,
+        "human_final": csv_number(entry["human_final"]), **marks,
+        "tags": ";".join(entry["tags"]), "predicted_final": csv_number(result["final"]["score"]) if result else None,
+        "model_name": result["model_name"] if result else None, "model_version": result["model_version"] if result else None,
         "analysis_uuid": latest["uuid"] if latest else None, "analysis_created_at": latest["created_at"] if latest else None,
         "analysis_json": json.dumps(result) if result else None,
     }  # fmt: skip
+    return {key: neutralise(value) for key, value in row.items()}
+
+
+def _csv_entries(data: bytes, path: Path) -> list[dict[str, Any]]:
+    """Rows of a session CSV (UTF-8, with or without Excel's BOM) as document entries."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise StorageError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))  # newline="": a quoted cell keeps its line breaks
+    entries: list[dict[str, Any]] = []
+    try:
+        for row in reader:  # rows are numbered as a spreadsheet shows them: the header is row 1
+            if len(entries) >= MAX_DIVES:
+                raise StorageError(f"{path}: holds more than {MAX_DIVES} dives")
+            entries.append(_csv_entry({k: _restore(v) for k, v in row.items() if isinstance(k, str) and isinstance(v, str)}, path, len(entries) + 2))
+    except csv.Error as exc:
+        raise StorageError(f"{path}, row {len(entries) + 2}: not a readable CSV row ({exc})") from None
+    return entries
 
 
 def _csv_entry(row: dict[str, str], path: Path, line: int) -> dict[str, Any]:
-    """A CSV row back to a document entry (the latest analysis only; CSV carries no notes)."""
+    """A CSV row back to a document entry (the latest analysis only; CSV carries no notes, locations or dates)."""
+    where = f"{path}, row {line}"
 
     def num(name: str, kind: type = float) -> Any:
         text = (row.get(name) or "").strip()
         try:
             return kind(text) if text else None
         except ValueError:
-            raise StorageError(f"{path}, row {line}: {name} {text!r} is not a number") from None
+            raise StorageError(f"{where}: {name} {shown(text)} is not {'a whole number' if kind is int else 'a number'}") from None
 
     missing = [c for c in ("dive_uuid", "competition_uuid", "event_uuid", "athlete_uuid", "difficulty", "panel_size", "performed_at") if not row.get(c)]
     if missing:
-        raise StorageError(f"{path}, row {line}: missing {', '.join(missing)}")
+        raise StorageError(f"{where}: missing {', '.join(missing)}")
+    if row.get("human_scores"):  # files written before one column per judge
+        marks = row["human_scores"].split()
+        names = ["human_scores"] * len(marks)
+    else:
+        names = [c for c in JUDGE_COLUMNS if (row.get(c) or "").strip()]
+        marks = [row[c] for c in names]
+    scores = []
+    for name, mark in zip(names, marks):
+        try:
+            scores.append(float(mark))
+        except ValueError:
+            raise StorageError(f"{where}: {name} {shown(mark)} is not a number") from None
+    analyses = []
+    if row.get("analysis_json"):
+        result = parse_json(row["analysis_json"].encode("utf-8"), f"{where}, analysis_json", MAX_SESSION_DEPTH, StorageError)
+        analyses = [{"uuid": row.get("analysis_uuid"), "created_at": row.get("analysis_created_at"), "result": result}]
     return {
         "uuid": row["dive_uuid"],
-        "competition": {"uuid": row["competition_uuid"], "name": row["competition"]},
-        "event": {"uuid": row["event_uuid"], "name": row["event"], "kind": row["event_kind"], "height": num("event_height")},
-        "athlete": {"uuid": row["athlete_uuid"], "name": row["athlete"], "country": row.get("country") or None},
-        "video": {"path": row["video_path"], "content_hash": row["video_hash"], "size_bytes": num("video_size", int)} if row.get("video_hash") else None,
+        "competition": {"uuid": row["competition_uuid"], "name": row.get("competition")},
+        "event": {"uuid": row["event_uuid"], "name": row.get("event"), "kind": row.get("event_kind"), "height": num("event_height")},
+        "athlete": {"uuid": row["athlete_uuid"], "name": row.get("athlete"), "country": row.get("country") or None},
+        "video": {"path": row.get("video_path"), "content_hash": row["video_hash"], "size_bytes": num("video_size", int)} if row.get("video_hash") else None,
         "round": num("round", int), "dive_number": row.get("dive_number") or None, "height": num("height"),
         "difficulty": num("difficulty"), "panel_size": num("panel_size", int), "performed_at": row["performed_at"],
         "window": [num("window_start", int), num("window_end", int)], "human_final": num("human_final"),
-        "human_scores": [float(s) for s in (row.get("human_scores") or "").split()],
-        "tags": [t for t in (row.get("tags") or "").split(";") if t],
-        "notes": [],
-        "analyses": [{"uuid": row["analysis_uuid"], "created_at": row["analysis_created_at"], "result": json.loads(row["analysis_json"])}]
-        if row.get("analysis_json") else [],
+        "human_scores": scores, "tags": [t for t in (row.get("tags") or "").split(";") if t], "analyses": analyses,
     }  # fmt: skip
 
 
@@ -315,12 +556,13 @@ def export_dataset(db: Database, out_dir: str | Path, search_dirs: list[Path] | 
             if not (out_dir / name).exists():
                 shutil.copy2(source, out_dir / name)
             scores = entry["human_scores"] if len(entry["human_scores"]) == k else [None] * k
-            rows.append({
+            row = {
                 "video": name, "start_frame": entry["window"][0], "end_frame": entry["window"][1], "event": entry["event"]["kind"],
-                "dive_number": entry["dive_number"] or "", "height": entry["height"], "difficulty": entry["difficulty"],
-                **{f"judge{i + 1}": s for i, s in enumerate(scores)}, "final_score": entry["human_final"],
+                "dive_number": entry["dive_number"] or "", "height": csv_number(entry["height"]), "difficulty": csv_number(entry["difficulty"]),
+                **{f"judge{i + 1}": csv_number(s) for i, s in enumerate(scores)}, "final_score": csv_number(entry["human_final"]),
                 "split": _split_of(entry["uuid"]), "commentary": " / ".join(n["text"] for n in entry["notes"]),
-            })  # fmt: skip
+            }  # fmt: skip
+            rows.append({key: neutralise(value) for key, value in row.items()})
         columns = ["video", "start_frame", "end_frame", "event", "dive_number", "height", "difficulty",
                    *(f"judge{i + 1}" for i in range(k)), "final_score", "split", "commentary"]  # fmt: skip
         with (out_dir / "annotations.csv").open("w", newline="", encoding="utf-8") as handle:

@@ -103,6 +103,8 @@ class Dive(Base):
     model_name: Mapped[str | None] = mapped_column(String(200))
     model_version: Mapped[str | None] = mapped_column(String(60))
     uncertainty_level: Mapped[str | None] = mapped_column(String(10))
+    analysed_at: Mapped[datetime | None] = mapped_column(DateTime)  # revision 0004: the latest analysis's time
+    drawings_json: Mapped[str | None] = mapped_column(Text)  # revision 0004: lines and angles (app/drawings.py)
 
     event: Mapped[Event] = relationship()
     athlete: Mapped[Athlete] = relationship()

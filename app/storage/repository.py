@@ -8,7 +8,6 @@ can hand them to the GUI thread safely.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -19,7 +18,8 @@ from typing import TYPE_CHECKING, NamedTuple
 from sqlalchemy import Select, String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from aqa_core.result import ScoreResult
+from aqa_core.files import file_sha256
+from aqa_core.result import DiveInfo, ScoreResult
 from aqa_core.rules import apply_panel_rule
 
 from .database import Database
@@ -42,6 +42,47 @@ class DiveRecord:
     performed_at: datetime | None = None
     video_path: str | Path | None = None
     video_info: VideoInfo | None = None  # what the desk probed: fps, frames and size are stored with the video
+
+
+UNKNOWN_DIVER = "unknown diver"  # the athlete of a dive whose sheet names nobody
+
+
+@dataclass(frozen=True)
+class DeskDive:
+    """Everything the judging desk shows about one dive, saved whole at every change.
+
+    The desk writes this after each edit (sheet, window, marks, note) and each analysis, so the
+    stored dive is always the screen: ``dive`` is the validated sheet, ``marks`` the real panel
+    as typed (``None`` where a mark is still empty), ``note`` the desk's note. ``uuid`` is made
+    by the desk when the video opens, so writes queued before the first one lands still reach
+    the same row.
+    """
+
+    uuid: str
+    record: DiveRecord
+    dive: DiveInfo
+    window: tuple[int, int] | None = None
+    marks: tuple[float | None, ...] = ()
+    note: str = ""
+    drawings_json: str = "[]"  # app/drawings.py: lines and angles on the dive's frames
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoredDesk:
+    """A stored dive as the desk reopens it: the sheet, window, marks, note and latest analysis."""
+
+    uuid: str
+    video_path: str | None
+    athlete: str
+    round: int | None
+    dive: DiveInfo
+    window: tuple[int, int] | None
+    marks: list[float | None]
+    note: str
+    analysis: ScoreResult | None
+    drawings_json: str = "[]"
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,6 +121,12 @@ class DiveRow(NamedTuple):
     predicted_final: float | None
     model: str | None
     uncertainty: str | None
+    video_path: str | None = None
+    analysed_at: datetime | None = None  # the latest analysis (revision 0004)
+
+    @property
+    def video_name(self) -> str:
+        return Path(self.video_path).name if self.video_path else ""
 
 
 @dataclass(frozen=True)
@@ -105,11 +152,11 @@ class ScorePair:
     human_final: float
     human_scores: list[float]  # by judge index
     predicted_judges: list[float]  # empty for a USDL model
+    competition_date: date | None = None  # what trends are drawn over (the recording time when unknown)
 
-
-def file_sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+    @property
+    def when(self) -> datetime:
+        return _day_start(self.competition_date) if self.competition_date is not None else self.performed_at
 
 
 def _day_start(day: date) -> datetime:
@@ -130,13 +177,7 @@ class Repository:
         self, record: DiveRecord, result: ScoreResult, human_scores: Sequence[float] | None = None, human_final: float | None = None
     ) -> SavedDive:
         """The desk's "save": the dive, its video, its analysis and the panel, all or nothing."""
-        video_hash = None
-        if record.video_path is not None:
-            video_path = Path(record.video_path).absolute()
-            try:
-                video_hash = (video_path, file_sha256(video_path), video_path.stat().st_size)
-            except OSError as exc:
-                raise StorageError(f"{video_path}: cannot read the video to record it ({exc.strerror})") from exc
+        video_hash = _hash_video(record.video_path)
         with self.db.transaction("saving the dive") as session:
             competition = _get_or_add(session, Competition, name=record.competition)
             event = _get_or_add(session, Event, competition_id=competition.id, name=record.event, kind=result.dive.event)
@@ -163,6 +204,68 @@ class Repository:
             if human_scores is not None:
                 _set_human_scores(session, dive, human_scores, human_final)
             return SavedDive(dive.id, analysis.id)
+
+    def save_desk_dive(self, desk: DeskDive, new_analysis: ScoreResult | None = None, analysis_shown: bool = True) -> int:
+        """Make the stored dive ``desk.uuid`` exactly what the desk shows; returns its id.
+
+        Creates the dive on the first call, then rewrites every sheet field, the window, the
+        panel's marks (the real final follows the rules with the sheet's DD) and the note.
+        ``new_analysis`` is added as the dive's latest analysis; with none on screen
+        (``analysis_shown=False``: a rescore for a changed sheet is running or failed) the dive
+        stops pointing at an analysis made for another sheet, so the browser never lists one.
+        """
+        record, info = desk.record, desk.dive
+        with self.db.reading("finding the dive") as session:
+            exists = session.scalar(select(Dive.id).where(Dive.uuid == desk.uuid)) is not None
+        video_hash = None if exists else _hash_video(record.video_path)  # hashing a long video once, not per edit
+        with self.db.transaction("saving the dive") as session:
+            dive = session.scalar(select(Dive).where(Dive.uuid == desk.uuid))
+            competition = _get_or_add(session, Competition, name=record.competition)
+            event = _get_or_add(session, Event, competition_id=competition.id, name=record.event, kind=info.event)
+            if event.height is None:
+                event.height = info.height
+            athlete = _get_or_add(session, Athlete, name=record.athlete, country=record.country)
+            if dive is None:
+                video = _video_row(session, *video_hash, record.video_info) if video_hash else None
+                dive = Dive(uuid=desk.uuid, event_id=event.id, athlete_id=athlete.id, video_id=video.id if video else None,
+                            difficulty=info.difficulty, panel_size=info.panel_size, performed_at=record.performed_at or datetime.now())
+                session.add(dive)
+            dive.event, dive.athlete, dive.round = event, athlete, record.round
+            dive.dive_number, dive.height, dive.difficulty, dive.panel_size = info.dive_number, info.height, info.difficulty, info.panel_size
+            dive.window_start, dive.window_end = desk.window if desk.window is not None else (None, None)
+            dive.drawings_json = desk.drawings_json
+            session.flush()
+            if new_analysis is not None:
+                add_analysis_row(session, dive, new_analysis)
+            elif not analysis_shown and dive.latest_analysis_id is not None:
+                _detach_latest_analysis(dive)
+            _set_marks(session, dive, desk.marks)
+            latest_note = session.scalar(select(Note.text).where(Note.dive_id == dive.id).order_by(Note.id.desc()).limit(1))
+            if desk.note.strip() and desk.note != latest_note:
+                session.add(Note(dive_id=dive.id, text=desk.note))  # notes are a history; the desk shows the newest
+            _set_tags(session, dive, desk.tags)
+            return dive.id
+
+    def desk_dive(self, dive_id: int) -> StoredDesk:
+        """The stored dive as the desk shows it (the inverse of ``save_desk_dive``)."""
+        with self.db.reading("reading the dive") as session:
+            dive = _dive(session, dive_id)
+            analysis = session.get(Analysis, dive.latest_analysis_id) if dive.latest_analysis_id is not None else None
+            marks: list[float | None] = [None] * dive.panel_size
+            for score in dive.human_scores:
+                if 0 <= score.judge_index < dive.panel_size:
+                    marks[score.judge_index] = score.score
+            note = session.scalar(select(Note.text).where(Note.dive_id == dive.id).order_by(Note.id.desc()).limit(1)) or ""
+            window = (dive.window_start, dive.window_end) if dive.window_start is not None and dive.window_end is not None else None
+            result = ScoreResult.from_dict(json.loads(analysis.result_json)) if analysis is not None else None
+            description = result.dive.description if result is not None and result.dive.dive_number == dive.dive_number else None
+            info = DiveInfo(event=dive.event.kind, panel_size=dive.panel_size, dive_number=dive.dive_number, height=dive.height,
+                            difficulty=dive.difficulty, description=description)
+            athlete = "" if dive.athlete.name == UNKNOWN_DIVER else dive.athlete.name
+            tags = tuple(session.scalars(select(Tag.name).join(DiveTag, DiveTag.tag_id == Tag.id)
+                                         .where(DiveTag.dive_id == dive.id).order_by(Tag.name)))
+            return StoredDesk(dive.uuid, dive.video.path if dive.video else None, athlete, dive.round, info, window, marks, note, result,
+                              dive.drawings_json or "[]", tags)
 
     def save_analysis(self, dive_id: int, result: ScoreResult) -> int:
         """Re-scoring: a new immutable analysis that becomes the dive's latest."""
@@ -243,14 +346,17 @@ class Repository:
                 Dive.predicted_final,
                 Dive.model_name + " " + Dive.model_version,
                 Dive.uncertainty_level,
+                Video.path,
+                type_coerce(Dive.analysed_at, String),
             ),
             filters,
-        ).order_by(Dive.performed_at.desc(), Dive.id.desc())
+        ).outerjoin(Video, Dive.video_id == Video.id).order_by(Dive.performed_at.desc(), Dive.id.desc())
         if limit is not None:
             query = query.limit(limit)
         with self.db.reading("listing dives") as session:
             rows = session.connection().execute(query).all()
-        return [DiveRow(*row[:8], datetime.fromisoformat(row[8]), *row[9:]) for row in rows]
+        return [DiveRow(*row[:8], datetime.fromisoformat(row[8]), *row[9:14], None if row[14] is None else datetime.fromisoformat(row[14]))
+                for row in rows]
 
     def filter_choices(self) -> FilterChoices:
         with self.db.reading("listing filters") as session:
@@ -263,10 +369,11 @@ class Repository:
         """Dives with a prediction and a real panel, oldest first (for trends)."""
         filters = DiveFilter(athlete_id=athlete_id, competition_id=competition_id)
         query = (
-            _filtered(select(Dive.id, Dive.performed_at, Dive.predicted_final, Dive.human_final, Analysis.result_json), filters)
+            _filtered(select(Dive.id, Dive.performed_at, Dive.predicted_final, Dive.human_final, Analysis.result_json,
+                             Competition.start_date), filters)
             .join(Analysis, Dive.latest_analysis_id == Analysis.id)
             .where(Dive.human_final.is_not(None))
-            .order_by(Dive.performed_at, Dive.id)
+            .order_by(func.coalesce(Competition.start_date, Dive.performed_at), Dive.performed_at, Dive.id)
         )
         with self.db.reading("reading statistics") as session:
             rows = session.execute(query).all()
@@ -278,12 +385,17 @@ class Repository:
             ):
                 scores.setdefault(dive_id, []).append(score)
         pairs = []
-        for dive_id, performed_at, predicted, human, result_json in rows:
+        for dive_id, performed_at, predicted, human, result_json, competition_date in rows:
             judges = json.loads(result_json)["judges"]
-            pairs.append(
-                ScorePair(dive_id, performed_at, predicted, human, scores.get(dive_id, []), [j["estimate"]["score"] for j in judges])
-            )
+            pairs.append(ScorePair(dive_id, performed_at, predicted, human, scores.get(dive_id, []),
+                                   [j["estimate"]["score"] for j in judges], competition_date))
         return pairs
+
+    def count_marked(self, athlete_id: int | None = None, competition_id: int | None = None) -> int:
+        """Dives with the real panel's final, with or without a prediction (statistics say how many)."""
+        query = _filtered(select(func.count(Dive.id)), DiveFilter(athlete_id=athlete_id, competition_id=competition_id))
+        with self.db.reading("reading statistics") as session:
+            return session.scalar(query.where(Dive.human_final.is_not(None))) or 0
 
     def locate_video(self, dive_id: int, search_dirs: Iterable[str | Path] = ()) -> Path:
         """The dive's video, found again by content hash if it moved (the new place is saved).
@@ -360,6 +472,17 @@ def _video_row(session: Session, path: Path, digest: str, size: int, info: Video
     return video
 
 
+def _hash_video(video_path: str | Path | None) -> tuple[Path, str, int] | None:
+    """(absolute path, sha256, size) of the dive's video, read before any transaction opens."""
+    if video_path is None:
+        return None
+    path = Path(video_path).absolute()
+    try:
+        return path, file_sha256(path), path.stat().st_size
+    except OSError as exc:
+        raise StorageError(f"{path}: cannot read the video to record it ({exc.strerror})") from exc
+
+
 def _dive(session: Session, dive_id: int) -> Dive:
     dive = session.get(Dive, dive_id)
     if dive is None:
@@ -397,6 +520,35 @@ def set_latest_analysis(dive: Dive, analysis: Analysis) -> None:
     dive.model_name = analysis.model_name
     dive.model_version = analysis.model_version
     dive.uncertainty_level = analysis.uncertainty_level
+    dive.analysed_at = analysis.created_at
+
+
+def _set_tags(session: Session, dive: Dive, names: Sequence[str]) -> None:
+    """The dive carries exactly ``names`` (tags themselves stay: other dives may use them)."""
+    wanted = {_get_or_add(session, Tag, name=name.strip()).id for name in names if name.strip()}
+    current = set(session.scalars(select(DiveTag.tag_id).where(DiveTag.dive_id == dive.id)))
+    for tag_id in current - wanted:
+        session.delete(session.get(DiveTag, (dive.id, tag_id)))
+    for tag_id in wanted - current:
+        session.add(DiveTag(dive_id=dive.id, tag_id=tag_id))
+
+
+def _detach_latest_analysis(dive: Dive) -> None:
+    """The dive's sheet changed and no analysis for the new sheet exists yet (the rows stay: immutable)."""
+    dive.latest_analysis_id = None
+    dive.predicted_final = dive.model_name = dive.model_version = dive.uncertainty_level = dive.analysed_at = None
+
+
+def _set_marks(session: Session, dive: Dive, marks: Sequence[float | None]) -> None:
+    """The panel as typed: each given mark by judge index; the real final only once all are in."""
+    complete = bool(marks) and len(marks) == dive.panel_size and all(m is not None for m in marks)
+    if complete:
+        _set_human_scores(session, dive, [float(m) for m in marks if m is not None], None)
+        return
+    dive.human_scores.clear()
+    session.flush()
+    dive.human_scores.extend(HumanScore(judge_index=i, score=float(m)) for i, m in enumerate(marks) if m is not None)
+    dive.human_final = None
 
 
 def _set_human_scores(session: Session, dive: Dive, scores: Sequence[float], final: float | None) -> float:

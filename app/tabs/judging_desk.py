@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QDockWidget,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QMainWindow,
     QPushButton,
     QSplitter,
@@ -34,7 +36,40 @@ from app.widgets.heat_map import HeatMap
 from app.widgets.help_overlay import HelpOverlay
 from app.widgets.judge_panel import JudgePanel
 from app.widgets.player import SPEEDS, Player
+from app.widgets.start_list_panel import StartListPanel
 from app.widgets.timeline import Timeline
+
+HAND_BACK_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape)
+
+
+class FocusToPlayer(QObject):
+    """Enter or Esc in a field of the desk gives the keyboard back to the player.
+
+    Installed on every field of the sheet and the judge panel: Enter first lets the field
+    finish (its ``editingFinished`` saves the edit), Esc is kept from the window's Esc shortcut
+    (cancel analysis), and a combo box hands focus back once a choice is made, so Space and the
+    arrows drive the video again straight after typing.
+    """
+
+    def __init__(self, player: QWidget, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.player = player
+
+    def watch(self, widget: QWidget) -> None:
+        widget.installEventFilter(self)
+        if isinstance(widget, QComboBox):
+            widget.activated.connect(lambda _: self.player.setFocus(Qt.FocusReason.OtherFocusReason))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Escape:
+            event.accept()  # Esc belongs to the field, not to "cancel analysis"
+            return True
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) and event.key() in HAND_BACK_KEYS:
+            if event.key() != Qt.Key.Key_Escape and isinstance(watched, QLineEdit | QAbstractSpinBox):
+                watched.event(event)  # the field takes its Enter first (editingFinished)
+            self.player.setFocus(Qt.FocusReason.OtherFocusReason)
+            return True
+        return False
 
 
 class TransportBar(QWidget):
@@ -57,14 +92,36 @@ class TransportBar(QWidget):
         self.loop = QCheckBox("loop dive")
         self.loop.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.frame_label = QLabel("frame –")
+        # Drawing tools (lines and angles stay with the frame they are drawn on) and the zoom reset.
+        self.tools: dict[str, QPushButton] = {}
+        for tool, text, tip in (("line", "╱", "Draw a line (two clicks): body line, board"),
+                                ("angle", "∠", "Draw an angle (three clicks, vertex second): hip, knee")):
+            button = QPushButton(text)
+            button.setMaximumWidth(32)
+            button.setCheckable(True)
+            button.setToolTip(tip)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            self.tools[tool] = button
+        self.clear_drawings = QPushButton("✕")
+        self.clear_drawings.setMaximumWidth(32)
+        self.clear_drawings.setToolTip("Remove the drawings on the frame on screen")
+        self.reset_zoom = QPushButton("1×")
+        self.reset_zoom.setMaximumWidth(36)
+        self.reset_zoom.setToolTip("Zoom back to the whole frame (wheel zooms, right-drag pans, double-click resets)")
+        for button in (self.clear_drawings, self.reset_zoom):
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.progress = QLabel("")
+        self.progress.setMinimumWidth(self.progress.fontMetrics().horizontalAdvance("clip 10 scored") + 8)  # no jump
         self.cancel = QPushButton("Cancel analysis")
+        keep_place = self.cancel.sizePolicy()
+        keep_place.setRetainSizeWhenHidden(True)  # the bar does not jump when an analysis starts or ends
+        self.cancel.setSizePolicy(keep_place)
         self.cancel.setVisible(False)
-        for widget in (QLabel("speed"), self.speed, self.loop, self.frame_label):
+        for widget in (QLabel("speed"), self.speed, self.loop, self.frame_label, *self.tools.values(), self.clear_drawings,
+                       self.reset_zoom):
             layout.addWidget(widget)
         layout.addStretch(1)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.cancel)
+        # progress and Cancel live in the desk's status row (the bar stays narrow enough for the docks)
 
 
 class JudgingDesk(QMainWindow):
@@ -81,6 +138,9 @@ class JudgingDesk(QMainWindow):
         self.judges = JudgePanel()
         self.status = QLabel("")
         self.status.setWordWrap(True)
+        self.storage = QLabel("")  # where the dive on the desk is stored (demo or the user's database)
+        self.storage.setStyleSheet("color: #505050;")
+        self.start_list = StartListPanel()
 
         centre = QWidget()
         centre_layout = QVBoxLayout(centre)
@@ -96,24 +156,45 @@ class JudgingDesk(QMainWindow):
         splitter.setStretchFactor(0, 4)
         splitter.setStretchFactor(1, 1)
         centre_layout.addWidget(splitter, 1)
-        centre_layout.addWidget(self.status)
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.status, 1)
+        status_row.addWidget(self.transport.progress)
+        status_row.addWidget(self.transport.cancel)
+        status_row.addWidget(self.storage)
+        centre_layout.addLayout(status_row)
         self.setCentralWidget(centre)
-        self._dock("Dive sheet", self.sheet)
+        sheet_dock = self._dock("Dive sheet", self.sheet)
         self._dock("Score distribution", self.distribution)
         self._dock("Judges", self.judges)
+        # The start list shares the sheet's place (a tab): it fills the sheet, so one of them at a time.
+        self.tabifyDockWidget(sheet_dock, self._dock("Start list", self.start_list))
+        sheet_dock.raise_()
         self.setAcceptDrops(True)
         self.help_overlay = HelpOverlay(centre)
         self.actions = self._make_actions()
         self._wire()
+        self.focus_to_player = FocusToPlayer(self.player, self)
+        for field in self.sheet.findChildren(QLineEdit) + self.sheet.findChildren(QComboBox) + self.sheet.findChildren(QAbstractSpinBox):
+            self.focus_to_player.watch(field)
+        self.judges.edits_created.connect(lambda edits: [self.focus_to_player.watch(e) for e in edits])
+        for edit in self.judges.edits:
+            self.focus_to_player.watch(edit)
         self.sheet.set_sheet(state.dive)
         self.commands.set_dive(state.dive)
 
-    def _dock(self, title: str, widget: QWidget) -> None:
+    def set_shortcuts_active(self, active: bool) -> None:
+        """Playback keys act while the desk is the tab on screen, and not from other tabs' widgets."""
+        for name, action in self.actions.items():
+            if name not in ("open_video", "export_frame"):
+                action.setEnabled(active)
+
+    def _dock(self, title: str, widget: QWidget) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(title)
         dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        return dock
 
     def _make_actions(self) -> dict[str, QAction]:
         player = self.player
@@ -169,6 +250,7 @@ class JudgingDesk(QMainWindow):
         state, commands = self.state, self.commands
         state.video_changed.connect(self._on_video)
         state.analysis_started.connect(self._on_analysis_started)
+        state.analysis_ended.connect(self._on_analysis_ended)
         state.clip_added.connect(self._on_clip)
         state.result_changed.connect(self._on_result)
         state.playhead_changed.connect(self._on_playhead)
@@ -179,6 +261,10 @@ class JudgingDesk(QMainWindow):
         state.model_changed.connect(lambda bundle: self.sheet.show_model(bundle, state.model_message))
         state.real_scores_changed.connect(self.judges.set_real_scores)
         state.status_message.connect(self.status.setText)
+        self.player.video_opened.connect(lambda _: self.player.setFocus(Qt.FocusReason.OtherFocusReason))
+        self.start_list.entry_chosen.connect(commands.apply_start_entry)
+        self.start_list.next_chosen.connect(commands.set_start_next)
+        commands.start_list_changed.connect(lambda: self.start_list.show_entries(commands.start_list, commands.start_next))
         self.timeline.scrubbed.connect(self.player.seek)
         self.timeline.window_edited.connect(commands.rescore_window)
         self.judges.real_scores_edited.connect(commands.set_real_scores)
@@ -188,6 +274,13 @@ class JudgingDesk(QMainWindow):
         self.player.playing_changed.connect(lambda playing: self.transport.buttons["play_pause"].setText("❚❚" if playing else "▶"))
         self.transport.loop.toggled.connect(self._on_loop)
         self.transport.cancel.clicked.connect(commands.cancel_analysis)
+        view = self.player.view
+        for tool, button in self.transport.tools.items():
+            button.toggled.connect(lambda on, t=tool: self._choose_tool(t if on else None))
+        view.drawing_finished.connect(commands.add_drawing)
+        self.transport.clear_drawings.clicked.connect(lambda: commands.clear_drawings(self.player.frame))
+        self.transport.reset_zoom.clicked.connect(lambda: view.set_zoom(1.0))
+        state.drawings_changed.connect(lambda _d: self._show_drawings(self.player.frame))
 
     # State -> widgets.
     def _on_video(self, meta: VideoMeta | None) -> None:
@@ -205,6 +298,10 @@ class JudgingDesk(QMainWindow):
         self.timeline.set_clips([])
         self.transport.progress.setText("analysing…")
         self.transport.cancel.setVisible(True)
+
+    def _on_analysis_ended(self) -> None:
+        self.transport.progress.setText("")
+        self.transport.cancel.setVisible(False)
 
     def _on_clip(self, clip: object) -> None:
         self.distribution.add_clip(clip)  # type: ignore[arg-type]
@@ -225,12 +322,25 @@ class JudgingDesk(QMainWindow):
         self.timeline.set_clips([(c.start_frame, c.end_frame) for c in result.clips])
         self._on_playhead(self.state.playhead)
 
+    def _choose_tool(self, tool: str | None) -> None:
+        for name, button in self.transport.tools.items():
+            button.blockSignals(True)
+            button.setChecked(name == tool)
+            button.blockSignals(False)
+        self.player.view.set_tool(tool)
+
+    def _show_drawings(self, frame: int) -> None:
+        self.player.view.set_drawings([d for d in self.state.drawings if d.frame == frame])
+
     def _on_playhead(self, frame: int) -> None:
+        self._show_drawings(frame)
         self.timeline.set_playhead(frame)
         self.distribution.set_playhead(frame)
         self.heat_map.set_playhead(frame)
-        total = self.state.video.frame_count if self.state.video else 0
-        self.transport.frame_label.setText(f"frame {frame + 1}/{total}")
+        video = self.state.video
+        total = video.frame_count if video else 0
+        seconds = f"  {frame / video.fps:.2f} s" if video and video.fps else ""
+        self.transport.frame_label.setText(f"frame {frame + 1}/{total}{seconds}")  # people count frames from 1
 
     def _on_window(self, window: tuple[int, int] | None) -> None:
         self.timeline.set_window(window)
@@ -250,8 +360,7 @@ class JudgingDesk(QMainWindow):
             self.transport.speed.blockSignals(False)
 
     def _on_dive_info(self, info: object) -> None:
-        problem = "" if info is not None else self.status.text()
-        self.sheet.show_validation(info, problem)  # type: ignore[arg-type]
+        self.sheet.show_validation(info, self.state.sheet_problem)  # type: ignore[arg-type]
         if info is not None:
             self.judges.set_dive(info.event, info.difficulty)  # type: ignore[attr-defined]
 

@@ -8,7 +8,7 @@ ten thousand dives fill it at once.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
@@ -39,8 +39,14 @@ ANY_SCORE = -1.0
 ANY_ID, ANY_MODEL = 0, ""
 FILTER_DELAY_MS = 150  # typing a dive number re-queries once the judge pauses
 
+def local_time(utc: datetime | None) -> str:
+    """An analysis time (stored in UTC) as the judge's clock shows it."""
+    return "" if utc is None else utc.replace(tzinfo=timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
 COLUMNS: tuple[tuple[str, Any], ...] = (
     ("Date", lambda r: r.performed_at.strftime("%Y-%m-%d %H:%M")),
+    ("Video", lambda r: r.video_name),
     ("Competition", lambda r: r.competition),
     ("Event", lambda r: r.event),
     ("Athlete", lambda r: r.athlete),
@@ -52,6 +58,7 @@ COLUMNS: tuple[tuple[str, Any], ...] = (
     ("Judges", lambda r: "" if r.human_final is None else f"{r.human_final:.2f}"),
     ("Model", lambda r: r.model or ""),
     ("Uncertainty", lambda r: r.uncertainty or ""),
+    ("Analysed", lambda r: local_time(r.analysed_at)),
 )
 
 
@@ -79,6 +86,9 @@ class DiveTableModel(QAbstractTableModel):
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role == Qt.ItemDataRole.DisplayRole and index.isValid():
             return COLUMNS[index.column()][1](self.rows[index.row()])
+        if role == Qt.ItemDataRole.ToolTipRole and index.isValid():  # the whole text of a cut-off cell
+            row = self.rows[index.row()]
+            return row.video_path if COLUMNS[index.column()][0] == "Video" else COLUMNS[index.column()][1](row)
         if role == Qt.ItemDataRole.UserRole and index.isValid():
             return self.rows[index.row()].dive_id
         return None
@@ -124,8 +134,11 @@ class SessionsBrowser(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setResizeContentsPrecision(100)
+        self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().setVisible(False)
         self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # file names differ at the end
         self.table.doubleClicked.connect(lambda index: self.open_dive_requested.emit(self.table_model.data(index, Qt.ItemDataRole.UserRole)))
 
         left, right = QFormLayout(), QFormLayout()
@@ -207,6 +220,7 @@ class SessionsBrowser(QWidget):
 
     def _set_rows(self, rows: list[DiveRow]) -> None:
         self.table_model.set_rows(rows)
+        self.table.resizeColumnsToContents()  # sampled rows only (precision below): quick with 10,000 dives
         self.status.setText(f"{len(rows)} dive{'s' if len(rows) != 1 else ''}")
         self.loaded.emit(len(rows))
 

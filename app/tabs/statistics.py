@@ -2,8 +2,10 @@
 
 Three plots for one scope (all dives, an athlete or a competition): predicted vs human final
 scores with Spearman's rho, each human judge's bias against the model's judge path and
-against the panel, and both scores over time. The numbers come from ``compute_statistics``,
-a plain function, computed on the thread pool together with the query.
+against the panel, and both scores over the competition date. The numbers come from
+``compute_statistics``, a plain function, computed on the thread pool together with the query.
+Every number says how many dives it rests on, and no rho is claimed from fewer than
+``MIN_RHO_DIVES`` dives: a rank correlation of three points is noise.
 """
 
 from __future__ import annotations
@@ -23,22 +25,30 @@ from app.storage.repository import FilterChoices, Repository, ScorePair
 from app.tabs.sessions import combo_data
 
 BAR_WIDTH = 0.38
+MIN_RHO_DIVES = 5
+DAY_S = 86400.0
+
+
+def dives(n: int) -> str:
+    return f"{n} dive{'' if n == 1 else 's'}"
 ALL = ("all", 0)  # item data is never None (see app.tabs.sessions.ANY_ID)
 
 
 @dataclass(frozen=True)
 class Statistics:
-    n: int
-    rho: float  # nan with fewer than two dives or a constant side
+    n: int  # dives with a prediction and the real panel
+    rho: float  # nan with fewer than MIN_RHO_DIVES dives or a constant side
     mean_abs_error: float  # points, predicted - human final
     times: list[float]  # epoch seconds of each dive, oldest first
     predicted: list[float]
     human: list[float]
     bias_vs_panel: list[float]  # per human judge: mean(judge - panel mean)
     bias_vs_model: list[float]  # per human judge: mean(judge - model's same judge); empty for USDL models
+    bias_n: int = 0  # dives the judge biases rest on (the most common panel size)
+    marked: int = 0  # dives with the real panel's marks, predicted or not
 
 
-def compute_statistics(pairs: Sequence[ScorePair]) -> Statistics:
+def compute_statistics(pairs: Sequence[ScorePair], marked: int | None = None) -> Statistics:
     """Agreement numbers for dives that have both a prediction and a real panel.
 
     Judge biases use the dives with the most common panel size only, because judge J3 of a
@@ -46,7 +56,7 @@ def compute_statistics(pairs: Sequence[ScorePair]) -> Statistics:
     """
     predicted = [p.predicted_final for p in pairs]
     human = [p.human_final for p in pairs]
-    rho = spearman(predicted, human) if len(pairs) >= 2 else float("nan")
+    rho = spearman(predicted, human) if len(pairs) >= MIN_RHO_DIVES else float("nan")
     mae = float(np.mean(np.abs(np.subtract(predicted, human)))) if pairs else float("nan")
     sizes = Counter(len(p.human_scores) for p in pairs if p.human_scores).most_common(1)
     k = sizes[0][0] if sizes else 0
@@ -59,11 +69,13 @@ def compute_statistics(pairs: Sequence[ScorePair]) -> Statistics:
         n=len(pairs),
         rho=rho,
         mean_abs_error=mae,
-        times=[p.performed_at.timestamp() for p in pairs],
+        times=[p.when.timestamp() for p in pairs],
         predicted=predicted,
         human=human,
         bias_vs_panel=bias_vs_panel,
         bias_vs_model=bias_vs_model,
+        bias_n=len(same_panel),
+        marked=len(pairs) if marked is None else marked,
     )
 
 
@@ -82,7 +94,7 @@ class StatisticsView(QWidget):
         self.scope = QComboBox()
         self.scope.currentIndexChanged.connect(self.reload)
         self.summary = QLabel()
-        self.scatter_plot = pg.PlotWidget(title="Predicted vs judges' final score")
+        self.scatter_plot = pg.PlotWidget(background="w", title="Predicted vs judges' final score")
         self.scatter_plot.setLabel("bottom", "judges' final score")
         self.scatter_plot.setLabel("left", "predicted final score")
         self.scatter = pg.ScatterPlotItem(size=7, brush=pg.mkBrush(40, 110, 200, 170), pen=None)
@@ -90,16 +102,22 @@ class StatisticsView(QWidget):
         self.scatter_plot.addItem(self.diagonal)
         self.scatter_plot.addItem(self.scatter)
 
-        self.bias_plot = pg.PlotWidget(title="Judge bias (points): vs panel mean (grey), vs model (orange)")
-        self.bias_plot.setLabel("bottom", "judge")
-        self.bias_panel = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH, brush=(150, 150, 150))
-        self.bias_model = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH, brush=(230, 140, 30))
+        self.bias_plot = pg.PlotWidget(background="w", title="Judge bias")
+        self.bias_plot.setLabel("bottom", "judge (seat in the panel)")
+        self.bias_plot.setLabel("left", "mean difference (points)")
+        legend = self.bias_plot.addLegend(offset=(-10, 5), brush=pg.mkBrush(255, 255, 255, 220), pen=pg.mkPen(200, 200, 200))
+        legend.setZValue(10)
+        self.bias_panel = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH, brush=(150, 150, 150), name="judge − panel mean")
+        self.bias_model = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH, brush=(230, 140, 30), name="judge − model's judge")
         self.bias_plot.addItem(self.bias_panel)
         self.bias_plot.addItem(self.bias_model)
 
-        self.trend_plot = pg.PlotWidget(title="Final scores over time", axisItems={"bottom": pg.DateAxisItem()})
+        self.trend_plot = pg.PlotWidget(background="w", title="Final scores by competition date", axisItems={"bottom": pg.DateAxisItem()})
+        self.trend_plot.setLabel("bottom", "competition date (the recording date where the competition has none)")
+        self.trend_plot.setLabel("left", "final score (points)")
         self.trend_plot.addLegend()
-        self.trend_human = self.trend_plot.plot(name="judges", pen=pg.mkPen((210, 210, 210)), symbol="o", symbolSize=5)
+        self.trend_human = self.trend_plot.plot(name="judges", pen=pg.mkPen((120, 120, 120)), symbol="o", symbolSize=5,
+                                                symbolBrush=(120, 120, 120))
         self.trend_predicted = self.trend_plot.plot(name="model", pen=pg.mkPen((40, 110, 200)), symbol="t", symbolSize=5)
 
         top = QHBoxLayout()
@@ -130,7 +148,8 @@ class StatisticsView(QWidget):
         competition_id = scope[1] if scope[0] == "competition" else None
         repository = self.repository
         self.summary.setText("Loading…")
-        self._stats_query.submit(lambda: compute_statistics(repository.score_pairs(athlete_id, competition_id)), self._show)
+        self._stats_query.submit(lambda: compute_statistics(repository.score_pairs(athlete_id, competition_id),
+                                                            repository.count_marked(athlete_id, competition_id)), self._show)
 
     @property
     def busy(self) -> bool:
@@ -150,22 +169,29 @@ class StatisticsView(QWidget):
 
     def _show(self, stats: Statistics) -> None:
         self.statistics = stats
-        rho = "n/a" if np.isnan(stats.rho) else f"{stats.rho:.2f}"
+        rho = f"ρ n/a (needs ≥ {MIN_RHO_DIVES} dives)" if np.isnan(stats.rho) else f"ρ = {stats.rho:.2f}"
         mae = "n/a" if np.isnan(stats.mean_abs_error) else f"{stats.mean_abs_error:.2f}"
-        self.summary.setText(f"{stats.n} dives with judges' scores · Spearman ρ = {rho} · mean |error| = {mae} points")
+        unpredicted = stats.marked - stats.n
+        pending = f" ({unpredicted} not yet analysed)" if unpredicted > 0 else ""
+        self.summary.setText(f"{dives(stats.marked)} with the judges' marks{pending} · Spearman {rho}, n = {stats.n} · "
+                             f"mean |error| = {mae} points")
         self.scatter.setData(stats.human, stats.predicted)
         if stats.n:
             low, high = min(stats.human + stats.predicted), max(stats.human + stats.predicted)
             self.diagonal.setData([low, high], [low, high])
         else:
             self.diagonal.setData([], [])
-        self.scatter_plot.setTitle(f"Predicted vs judges' final score (ρ = {rho})")
+        self.scatter_plot.setTitle(f"Predicted vs judges' final score ({rho}, n = {stats.n})")
+        self.bias_plot.setTitle(f"Judge bias (n = {dives(stats.bias_n)})")
+        self.trend_plot.setTitle(f"Final scores by competition date (n = {stats.n})")
         judges = np.arange(1, len(stats.bias_vs_panel) + 1, dtype=float)
         self.bias_panel.setOpts(x=judges - BAR_WIDTH / 2, height=stats.bias_vs_panel)
         model_x = np.arange(1, len(stats.bias_vs_model) + 1, dtype=float) + BAR_WIDTH / 2
         self.bias_model.setOpts(x=model_x, height=stats.bias_vs_model)
         self.trend_human.setData(stats.times, stats.human)
         self.trend_predicted.setData(stats.times, stats.predicted)
+        if stats.times:  # at least a day either side, so a single competition reads as a date, not seconds
+            self.trend_plot.setXRange(min(stats.times) - DAY_S, max(stats.times) + DAY_S)
 
     def _show_error(self, message: str) -> None:
         self.summary.setText(message)

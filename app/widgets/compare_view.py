@@ -1,127 +1,290 @@
-"""Two dives side by side, synchronised on an event frame (take-off or entry).
+"""Two dives side by side: each on its own until the coach locks them together on an event.
 
-The coach marks the event in each video once; from then on aligning, stepping and playing move
-both players so that the marked frames coincide. Each side has its own ``Player`` (and so its
-own decoding thread), and both run on the same wall clock, so they stay together while playing.
+Each pane is a small player of its own (timeline to scrub, frame steps, play, a take-off and an
+entry mark that can be set on any frame). "Sync" locks the panes with the offset between their
+marks of the chosen event (or, with no marks, the offset they show now); from then on playing,
+stepping or scrubbing either pane moves both, at any speed, and the offset stays. Unlocking
+gives each pane back its own controls. Each side has its own ``Player`` (and decoding thread),
+and both run on the same wall clock, so they stay together while playing.
+
+Overlay (onion-skin) mode draws dive B half-transparent over dive A in one large view, the way
+a coach lays one body line over the other.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from app.widgets.player import Player
+from app.export import ComparedDive, synced_span
+from app.state import VideoMeta
+from app.widgets.player import SPEEDS, Player
+from app.widgets.timeline import Timeline
 
 EVENTS = ("take-off", "entry")
+OVERLAY_OPACITY = 0.5
 
 
-class CompareSide(QWidget):
+class ComparePane(QWidget):
+    """One dive: player, timeline, step/play buttons, frame readout and event marks.
+
+    The pane never moves its player itself: it asks (``seek_requested``, ``step_requested``,
+    ``play_requested``) and the view decides whether the other pane follows (synced) or not.
+    """
+
+    seek_requested = Signal(int)
+    step_requested = Signal(int)
+    play_requested = Signal()
+
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.name = title
         self.player = Player()
+        self.timeline = Timeline()
+        self.timeline.setFixedHeight(30)
+        self.timeline.setToolTip("Click or drag to scrub this dive")
         self.title = QLabel(title)
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.open_button = QPushButton("Open…")
-        self.mark_button = QPushButton("Mark event here")
-        self.mark_label = QLabel("no mark")
+        self.back_button = QPushButton("◀|")
+        self.play_button = QPushButton("▶")
+        self.forward_button = QPushButton("|▶")
+        self.mark_button = QPushButton("Mark take-off here")
+        self.frame_label = QLabel("frame –")
+        self.mark_label = QLabel("no marks")
+        for button in (self.open_button, self.back_button, self.play_button, self.forward_button, self.mark_button):
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        for button in (self.back_button, self.play_button, self.forward_button):
+            button.setMaximumWidth(44)
         self.marks: dict[str, int] = {}
-        layout = QGridLayout(self)
-        layout.addWidget(self.title, 0, 0, 1, 3)
-        layout.addWidget(self.player, 1, 0, 1, 3)
-        layout.addWidget(self.open_button, 2, 0)
-        layout.addWidget(self.mark_button, 2, 1)
-        layout.addWidget(self.mark_label, 2, 2)
+        controls = QHBoxLayout()
+        for widget in (self.open_button, self.back_button, self.play_button, self.forward_button, self.frame_label):
+            controls.addWidget(widget)
+        controls.addStretch(1)
+        controls.addWidget(self.mark_label)
+        controls.addWidget(self.mark_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.title)
+        layout.addWidget(self.player, 10)
+        layout.addWidget(self.timeline)
+        layout.addLayout(controls)
+        layout.addStretch(1)  # the height the picture cannot use goes below the controls, not into black bars
         self.open_button.clicked.connect(self._ask_open)
-        self.player.video_opened.connect(lambda meta: (self.marks.clear(), self.title.setText(Path(meta.path).name)))
+        self.back_button.clicked.connect(lambda: self.step_requested.emit(-1))
+        self.forward_button.clicked.connect(lambda: self.step_requested.emit(1))
+        self.play_button.clicked.connect(self.play_requested)
+        self.timeline.scrubbed.connect(self.seek_requested)
+        self.player.video_opened.connect(self._on_opened)
         self.player.video_failed.connect(self.title.setText)
+        self.player.frame_shown.connect(self._on_frame)
+        self.player.playing_changed.connect(lambda playing: self.play_button.setText("❚❚" if playing else "▶"))
 
     def _ask_open(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a dive to compare")
+        path, _ = QFileDialog.getOpenFileName(self, f"Open {self.name}")
         if path:
             self.player.open(path)
 
-    def mark(self, event: str) -> None:
-        self.marks[event] = self.player.requested
-        self.show_mark(event)
+    def _on_opened(self, meta: VideoMeta) -> None:
+        self.marks.clear()
+        self.title.setText(f"{self.name}: {Path(meta.path).name}")
+        self.timeline.set_frame_count(meta.frame_count)
+        self.timeline.set_marks([])
+        self._show_marks()
+        self._fit_video()
 
-    def show_mark(self, event: str) -> None:
-        frame = self.marks.get(event)
-        self.mark_label.setText(f"{event} at frame {frame + 1}" if frame is not None else f"no {event} mark")
+    def _on_frame(self, frame: int) -> None:
+        self.timeline.set_playhead(frame)
+        meta = self.player.meta
+        total = meta.frame_count if meta else 0
+        seconds = f"  {frame / meta.fps:.2f} s" if meta and meta.fps else ""
+        self.frame_label.setText(f"frame {frame + 1}/{total}{seconds}")
+
+    def mark(self, event: str) -> None:
+        """Mark ``event`` on the frame on screen (any frame, synced or not)."""
+        if self.player.meta is None:
+            return
+        self.marks[event] = self.player.requested
+        self.timeline.set_marks([(frame, name) for name, frame in self.marks.items()])
+        self._show_marks()
+
+    def _show_marks(self) -> None:
+        text = ", ".join(f"{name} {frame + 1}" for name, frame in sorted(self.marks.items(), key=lambda m: m[1]))
+        self.mark_label.setText(text or "no marks")
+
+    # Landscape: the video gets the width; the pane is only as tall as the picture needs.
+    def _fit_video(self) -> None:
+        meta = self.player.meta
+        margins = self.layout().contentsMargins()
+        width = self.width() - margins.left() - margins.right()
+        if meta is not None and meta.width > 0 and width > 0:
+            self.player.setMaximumHeight(max(180, int(width * meta.height / meta.width)))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._fit_video()
 
 
 class CompareView(QWidget):
+    export_requested = Signal()  # the main window asks where, and runs it with progress
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.left = CompareSide("Dive A")
-        self.right = CompareSide("Dive B")
+        self.left = ComparePane("Dive A")
+        self.right = ComparePane("Dive B")
+        self.panes = (self.left, self.right)
         self.event_box = QComboBox()
         self.event_box.addItems(list(EVENTS))
-        self.align_button = QPushButton("Align on event")
-        self.back_button = QPushButton("◀|")
-        self.play_button = QPushButton("▶ both")
-        self.forward_button = QPushButton("|▶")
-        self.status = QLabel("Mark the event in both dives, then align.")
+        self.sync_button = QPushButton("Sync")
+        self.sync_button.setCheckable(True)
+        self.sync_button.setToolTip("Lock the two dives together with the offset between their marks (or as they are now)")
+        self.speed = QComboBox()
+        for speed in SPEEDS:
+            self.speed.addItem(f"{speed:g}×", speed)
+        self.speed.setCurrentIndex(SPEEDS.index(1.0))
+        self.overlay = QCheckBox("overlay B on A")
+        self.export_button = QPushButton("Export side by side (MP4)…")
+        self.export_button.setEnabled(False)
+        self.export_button.setToolTip("Both dives, synced, in one video with their frame readouts and marks (Sync first)")
+        self.status = QLabel("Step or scrub each dive, mark the take-off (or entry) in both, then Sync.")
+        self.status.setWordWrap(True)
+        self.sync_offset: int | None = None  # frames to add to A's frame to reach B's, when synced
         controls = QHBoxLayout()
-        for widget in (QLabel("Synchronise on"), self.event_box, self.align_button, self.back_button, self.play_button,
-                       self.forward_button, self.status):
+        for widget in (QLabel("Event"), self.event_box, self.sync_button, QLabel("speed"), self.speed, self.overlay,
+                       self.export_button):
             controls.addWidget(widget)
-        controls.addStretch(1)
-        layout = QGridLayout(self)
-        layout.addWidget(self.left, 0, 0)
-        layout.addWidget(self.right, 0, 1)
-        layout.addLayout(controls, 1, 0, 1, 2)
-        for side in (self.left, self.right):
-            side.mark_button.clicked.connect(lambda _=False, s=side: s.mark(self.event_name()))
-        self.event_box.currentTextChanged.connect(lambda name: (self.left.show_mark(name), self.right.show_mark(name)))
-        self.align_button.clicked.connect(self.align)
-        self.back_button.clicked.connect(lambda: self.step(-1))
-        self.forward_button.clicked.connect(lambda: self.step(1))
-        self.play_button.clicked.connect(self.toggle_play)
+        controls.addWidget(self.status, 1)
+        self.panes_layout = QHBoxLayout()
+        self.panes_layout.addWidget(self.left, 1)
+        self.panes_layout.addWidget(self.right, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(controls)
+        layout.addLayout(self.panes_layout, 1)
+        self.event_box.currentTextChanged.connect(self._on_event)
+        self.sync_button.toggled.connect(self.set_synced)
+        self.speed.currentIndexChanged.connect(lambda i: self.set_speed(float(self.speed.itemData(i))))
+        self.overlay.toggled.connect(self.set_overlay)
+        self.export_button.clicked.connect(self.export_requested)
+        self.right.player.frame_shown.connect(self._draw_overlay)
+        for pane in self.panes:
+            pane.mark_button.clicked.connect(lambda _=False, p=pane: p.mark(self.event_name()))
+            pane.seek_requested.connect(lambda frame, p=pane: self.seek(p, frame))
+            pane.step_requested.connect(lambda frames, p=pane: self.step(frames, p))
+            pane.play_requested.connect(lambda p=pane: self.toggle_play(p))
+            pane.player.video_opened.connect(lambda _meta: self.set_synced(False))
 
     def event_name(self) -> str:
         return self.event_box.currentText()
 
-    def offset(self) -> int | None:
-        """Frames to add to A's position to reach the matching frame of B."""
-        event = self.event_name()
-        if event not in self.left.marks or event not in self.right.marks:
-            self.status.setText(f"Mark the {event} in both dives first.")
-            return None
-        return self.right.marks[event] - self.left.marks[event]
+    def _on_event(self, event: str) -> None:
+        for pane in self.panes:
+            pane.mark_button.setText(f"Mark {event} here")
 
-    def align(self) -> bool:
-        offset = self.offset()
-        if offset is None:
+    # --- sync ------------------------------------------------------------------------------
+    def set_synced(self, synced: bool) -> bool:
+        """Lock (or unlock) the panes; the offset comes from the marks, else from the frames shown."""
+        if not synced:
+            self.sync_offset = None
+            self._set_button(False)
+            self.status.setText("Each dive on its own: step, scrub and mark either one.")
+            return True
+        if self.left.player.meta is None or self.right.player.meta is None:
+            self._set_button(False)
+            self.status.setText("Open a dive in both panes first.")
             return False
         self.pause()
         event = self.event_name()
-        self.left.player.seek(self.left.marks[event])
-        self.right.player.seek(self.left.marks[event] + offset)
-        self.status.setText(f"Aligned on the {event}.")
+        if event in self.left.marks and event in self.right.marks:
+            self.sync_offset = self.right.marks[event] - self.left.marks[event]
+            self.left.player.seek(self.left.marks[event])
+            self.right.player.seek(self.right.marks[event])
+            how = f"on the {event} (A {self.left.marks[event] + 1}, B {self.right.marks[event] + 1})"
+        else:
+            self.sync_offset = self.right.player.requested - self.left.player.requested
+            how = "as they are now (no marks of the " + event + " in both)"
+        self._set_button(True)
+        self.status.setText(f"Synced {how}: B frame = A frame {self.sync_offset:+d}; both move together.")
         return True
 
-    def step(self, frames: int) -> None:
-        offset = self.offset()
-        if offset is None:
-            return
-        self.pause()
-        target = self.left.player.requested + frames
-        self.left.player.seek(target)
-        self.right.player.seek(target + offset)
+    def _set_button(self, checked: bool) -> None:
+        self.sync_button.blockSignals(True)
+        self.sync_button.setChecked(checked)
+        self.sync_button.blockSignals(False)
+        self.export_button.setEnabled(checked)
 
-    def toggle_play(self) -> None:
+    def export_plan(self) -> tuple[ComparedDive, ComparedDive, int] | None:
+        """What a side-by-side export of the synced dives holds: both sides and the frame count."""
+        left, right = self.left.player.meta, self.right.player.meta
+        if self.sync_offset is None or left is None or right is None:
+            return None
+        first, count = synced_span(left.frame_count, right.frame_count, self.sync_offset)
+        return (ComparedDive(left.path, first, f"A: {Path(left.path).name}", dict(self.left.marks)),
+                ComparedDive(right.path, first + self.sync_offset, f"B: {Path(right.path).name}", dict(self.right.marks)), count)
+
+    @property
+    def synced(self) -> bool:
+        return self.sync_offset is not None
+
+    def _other(self, pane: ComparePane) -> ComparePane:
+        return self.right if pane is self.left else self.left
+
+    def _partner_frame(self, pane: ComparePane, frame: int) -> int:
+        assert self.sync_offset is not None
+        return frame + self.sync_offset if pane is self.left else frame - self.sync_offset
+
+    # --- transport (one pane, or both when synced) -------------------------------------------
+    def seek(self, pane: ComparePane, frame: int) -> None:
+        pane.player.seek(frame)
+        if self.synced:
+            self._other(pane).player.seek(self._partner_frame(pane, frame))
+
+    def step(self, frames: int, pane: ComparePane | None = None) -> None:
+        pane = pane or self.left
+        if self.synced:
+            self.pause()
+            self.seek(pane, pane.player.requested + frames)
+        else:
+            pane.player.step(frames)
+
+    def toggle_play(self, pane: ComparePane | None = None) -> None:
+        pane = pane or self.left
+        if not self.synced:
+            pane.player.toggle_play()
+            return
         if self.left.player.playing or self.right.player.playing:
             self.pause()
             return
-        offset = self.offset()
-        if offset is None:
-            return
-        self.right.player.seek(self.left.player.requested + offset)
+        self._other(pane).player.seek(self._partner_frame(pane, pane.player.requested))
         self.left.player.play()
         self.right.player.play()
-        self.play_button.setText("❚❚ both")
 
     def pause(self) -> None:
-        self.left.player.pause()
-        self.right.player.pause()
-        self.play_button.setText("▶ both")
+        for pane in self.panes:
+            pane.player.pause()
+
+    def set_speed(self, speed: float) -> None:
+        for pane in self.panes:
+            pane.player.set_speed(speed)
+
+    # --- overlay ---------------------------------------------------------------------------
+    def set_overlay(self, enabled: bool) -> None:
+        """Onion skin: B's frame half-transparent over A's, in A's view (now most of the width; B keeps its controls)."""
+        self.right.player.setVisible(not enabled)
+        self.panes_layout.setStretch(0, 3 if enabled else 1)
+        self._draw_overlay()
+
+    def _draw_overlay(self, _frame: int = 0) -> None:
+        image = self.right.player.current_image() if self.overlay.isChecked() else None
+        self.left.player.view.set_overlay(image, OVERLAY_OPACITY)

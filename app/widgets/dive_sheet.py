@@ -1,4 +1,4 @@
-"""The dive sheet (event, height, panel, diver, dive number, DD, round) and the model selector.
+"""The dive sheet (event, height, panel, diver, dive number, DD, round, note) and the model selector.
 
 The widget only collects what the judge types and shows what the rules answer (the dive in
 words, the DD looked up, or the reason it is refused); validation itself is the command's job
@@ -44,6 +44,20 @@ def data_card_text(bundle: Any) -> str:
     return "<br>".join(lines)
 
 
+def parse_tags(text: str) -> tuple[str, ...]:
+    """Comma-separated tags, trimmed, each once, sorted as the database lists them (at most 60 characters each)."""
+    tags: list[str] = []
+    for tag in (t.strip()[:60] for t in text.split(",")):
+        if tag and tag.lower() not in (t.lower() for t in tags):
+            tags.append(tag)
+    return tuple(sorted(tags))
+
+
+def format_dd(difficulty: float | None) -> str:
+    """DD as the rules print it, one decimal (3.0, not 3); empty when there is none."""
+    return "" if difficulty is None else f"{difficulty:.1f}"
+
+
 class DiveSheetWidget(QWidget):
     sheet_edited = Signal(object)  # DiveSheet
     choose_model_requested = Signal()
@@ -66,6 +80,10 @@ class DiveSheetWidget(QWidget):
         self.dd.setMaximumWidth(70)
         self.round = QSpinBox()
         self.round.setRange(1, 12)
+        self.note = QLineEdit()
+        self.note.setPlaceholderText("note on this dive (saved with it)")
+        self.tags = QLineEdit()
+        self.tags.setPlaceholderText("tags, comma separated (e.g. entry, training)")
         self.problem = QLabel("")
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet("color: #c02020;")
@@ -81,14 +99,16 @@ class DiveSheetWidget(QWidget):
         dd_row.addWidget(QLabel("Round"))
         dd_row.addWidget(self.round)
         form.addRow("DD", dd_row)
+        form.addRow("Note", self.note)
+        form.addRow("Tags", self.tags)
         form.addRow("", self.problem)
         sheet_box = QGroupBox()  # the dock around it is titled "Dive sheet"
         sheet_box.setLayout(form)
         self.model_label = QLabel("No model loaded")
         self.model_label.setWordWrap(True)
         self.model_button = QPushButton("Choose model…")
-        model_layout = QVBoxLayout()
-        model_layout.addWidget(self.model_label)
+        model_layout = QHBoxLayout()  # one row: the docks must fit a 900-pixel-high window
+        model_layout.addWidget(self.model_label, 1)
         model_layout.addWidget(self.model_button)
         model_box = QGroupBox("Model")
         model_box.setLayout(model_layout)
@@ -106,6 +126,8 @@ class DiveSheetWidget(QWidget):
         self.dive_number.editingFinished.connect(lambda: self._emit(difficulty=None))
         self.dd.editingFinished.connect(self._on_dd)
         self.round.valueChanged.connect(lambda _: self._emit())
+        self.note.editingFinished.connect(self._emit)
+        self.tags.editingFinished.connect(self._emit)
         self.model_button.clicked.connect(self.choose_model_requested)
 
     def _fill_panels(self, event: str) -> None:
@@ -124,18 +146,26 @@ class DiveSheetWidget(QWidget):
         self.diver.setText(sheet.diver)
         self.dive_number.setText(sheet.dive_number)
         self.round.setValue(sheet.round)
-        if sheet.difficulty is not None:
-            self.dd.setText(f"{sheet.difficulty:g}")
+        self.note.setText(sheet.note)
+        self.tags.setText(", ".join(sheet.tags))
+        self.dd.setText(format_dd(sheet.difficulty))  # a looked-up DD is filled in by show_validation
         self._filling = False
 
     def show_validation(self, info: DiveInfo | None, problem: str) -> None:
+        """The rules' answer for the sheet on screen; a refused sheet shows no stale description or DD."""
         self.problem.setText(problem)
-        if info is not None:
-            self.description.setText(info.description or "")
-            self.dd.setText(f"{info.difficulty:g}")
+        self.description.setText(info.description or "" if info is not None else "")
+        self.dd.setText(format_dd(info.difficulty if info is not None else self.sheet.difficulty))
 
     def show_model(self, bundle: Any, message: str) -> None:
-        self.model_label.setText(data_card_text(bundle) if bundle is not None else f"<b>{message}</b>")
+        """The model's name and (if so) its synthetic-data warning; the whole data card in the tooltip and Help ▸ About."""
+        if bundle is None:
+            self.model_label.setText(f"<b>{message}</b>")
+            self.model_label.setToolTip("")
+            return
+        card = data_card_text(bundle)
+        self.model_label.setText("<br>".join(card.split("<br>")[:2]) + "<br><i>data card: hover here, or Help ▸ About</i>")
+        self.model_label.setToolTip(card)
 
     def _on_event(self, event: str) -> None:
         if self._filling:
@@ -151,6 +181,7 @@ class DiveSheetWidget(QWidget):
             value = float(text) if text else None
         except ValueError:
             self.problem.setText(f"DD '{text}' is not a number")
+            self.description.setText("")
             return
         self._emit(difficulty=value)
 
@@ -164,6 +195,8 @@ class DiveSheetWidget(QWidget):
             "diver": self.diver.text().strip(),
             "dive_number": self.dive_number.text().strip().upper(),
             "round": self.round.value(),
+            "note": self.note.text().strip(),
+            "tags": parse_tags(self.tags.text()),
         }
         fields.update(overrides)
         self.sheet = self.sheet.with_changes(**fields)

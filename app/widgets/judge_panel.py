@@ -32,6 +32,7 @@ def outliers(result: ScoreResult, real: list[float | None]) -> list[tuple[int, f
 
 class JudgePanel(QWidget):
     real_scores_edited = Signal(list)  # list[float | None]
+    edits_created = Signal(list)  # the new mark fields after a panel-size change (focus handling)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -69,6 +70,7 @@ class JudgePanel(QWidget):
         layout.addWidget(self.uncertainty_label)
         self.result: ScoreResult | None = None
         self.real: list[float | None] = []
+        self.typing_problems = ""  # why a typed mark was refused, shown until the marks change
         self.event_kind = "individual"
         self.difficulty = 0.0
         self.set_panel_size(7)
@@ -99,6 +101,7 @@ class JudgePanel(QWidget):
         self.plot.setXRange(0.5, size + 0.5)
         self._relabel()
         self._redraw()
+        self.edits_created.emit(self.edits)
 
     def _relabel(self) -> None:
         labels = self.labels()
@@ -116,6 +119,8 @@ class JudgePanel(QWidget):
         self._redraw()
 
     def set_real_scores(self, scores: list[float | None]) -> None:
+        if list(scores) != self.real:
+            self.typing_problems = ""  # other marks (another dive): the refusal typed for the old ones is gone
         self.real = list(scores)
         for edit, value in zip(self.edits, self.real, strict=False):
             text = "" if value is None else f"{value:g}"
@@ -141,18 +146,22 @@ class JudgePanel(QWidget):
                 edit.setStyleSheet("background: #ffd0d0;")
                 label = self.labels()[i]
                 problems.append(f"{label}: {exc}" if isinstance(exc, RuleError) else f"{label}: '{text}' is not a number")
-        self.flags_label.setText("; ".join(problems))
+        self.typing_problems = "; ".join(problems)
+        self.flags_label.setText(self.typing_problems)
         self.real = scores
         self.real_scores_edited.emit(scores)
-        self._redraw(problems_shown=bool(problems))
+        self._redraw()
 
-    def _redraw(self, problems_shown: bool = False) -> None:
+    def _redraw(self) -> None:
         result = self.result
+        problems_shown = bool(self.typing_problems)  # a refused mark's reason wins over the interval flags
         self._draw_real()
         if result is None:
             self._clear_bars()
             self.final_label.setText("Final —")
             self.uncertainty_label.setText("")
+            if not problems_shown:
+                self.flags_label.setText("")  # warnings belong to the analysis on screen: none now
             self._draw_official()
             return
         if result.judges:
@@ -162,12 +171,14 @@ class JudgePanel(QWidget):
             self.bars.setOpts(x=x, height=y, brushes=brushes, width=0.35)
             self.errors.setData(x=x, y=y, top=np.array([j.estimate.high for j in result.judges]) - y,
                                 bottom=y - np.array([j.estimate.low for j in result.judges]), beam=0.15)
-            self.plot.setTitle("Predicted marks (grey: dropped by the rule; ◆ real marks)")
+            self.plot.setTitle("Predicted marks · grey: dropped by the rule · ◆ real", size="9pt")
         else:
             self._clear_bars()
-            self.plot.setTitle("This model predicts the final score only (USDL)")
+            self.plot.setTitle("This model predicts the final score only (USDL)", size="9pt")
         final = result.final
-        self.final_label.setText(f"Final {final.score:.2f}  [{final.low:.1f} – {final.high:.1f}]")
+        eighty = final.intervals.get("0.8")  # present when the bundle is calibrated (aqa_core.calibration)
+        self.final_label.setText(f"Final {final.score:.2f}  95% [{final.low:.1f} – {final.high:.1f}]"
+                                 + (f"  80% [{eighty[0]:.1f} – {eighty[1]:.1f}], calibrated" if eighty else ""))
         unc = result.uncertainty
         reasons = "; ".join(unc.reasons) if unc.reasons else "no particular reason"
         self.uncertainty_label.setText(f"Uncertainty: {unc.level} (±{unc.value:.1f} points): {reasons}")

@@ -50,6 +50,10 @@ class Player(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.view = VideoView(self)
+        # The player takes the keyboard (Space, arrows) when clicked, as a video player does.
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.view.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.view.setFocusProxy(self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
@@ -72,6 +76,7 @@ class Player(QWidget):
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._tick)
         self.view.resized.connect(self._on_resized)
+        self.view.zoom_changed.connect(lambda _zoom: self._on_resized(self.view.width(), self.view.height()))
 
     # Opening and closing.
     def open(self, path: str) -> None:
@@ -80,6 +85,7 @@ class Player(QWidget):
         worker.opened.connect(self._on_opened)
         worker.failed.connect(self._on_failed)
         worker.frame_ready.connect(self._on_frame_ready)
+        self.view.set_zoom(1.0)
         worker.set_display_size(self.view.width(), self.view.height())
         self._worker = worker
         worker.start()
@@ -95,6 +101,7 @@ class Player(QWidget):
 
     def _on_opened(self, meta: VideoMeta) -> None:
         self.meta = meta
+        self.view.source_size = (meta.width, meta.height)
         self.loop = None
         self.video_opened.emit(meta)
         self.seek(0)
@@ -220,15 +227,17 @@ class Player(QWidget):
             self.requested = index
         total = self.meta.frame_count if self.meta else 0
         caption = f"frame {index + 1}/{total}  {self.speed:g}×"
-        self.view.show_image(image, f"{caption}  {self.caption_extra}".strip())
+        self.view.show_image(image, f"{caption}  {self.caption_extra}".strip(), index)
         self.frame_shown.emit(index)
 
     def current_image(self) -> QImage | None:
         return self.view.image
 
     def _on_resized(self, width: int, height: int) -> None:
+        """Frames are decoded at the size they are shown (zoom included; never above the source's)."""
         if self._worker is not None:
-            self._worker.set_display_size(width, height)
+            zoom = self.view.zoom
+            self._worker.set_display_size(int(width * zoom), int(height * zoom))
             if not self.playing and self.meta is not None:
                 self._worker.seek(self.requested)  # redraw at the new size; never undo a pending seek
 

@@ -25,6 +25,7 @@ class Timeline(QWidget):
         self.window: tuple[int, int] | None = None
         self.clips: list[tuple[int, int]] = []
         self.loop: tuple[int, int] | None = None
+        self.marks: list[tuple[int, str]] = []  # (frame, event name): Compare's take-off/entry marks
         self._dragging: str | None = None  # "start" | "end" | "scrub"
         self.setMinimumHeight(56)
         self.setMouseTracking(True)
@@ -44,6 +45,10 @@ class Timeline(QWidget):
 
     def set_clips(self, clips: list[tuple[int, int]]) -> None:
         self.clips = clips
+        self.update()
+
+    def set_marks(self, marks: list[tuple[int, str]]) -> None:
+        self.marks = marks
         self.update()
 
     def set_loop(self, loop: tuple[int, int] | None) -> None:
@@ -90,6 +95,11 @@ class Timeline(QWidget):
             painter.fillRect(rect, CLIP_COLOURS[row])
             painter.setPen(QColor(10, 10, 10))
             painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, str(i + 1))
+        painter.setPen(QPen(QColor(255, 220, 60), 2))
+        for frame, name in self.marks:
+            x = self.x_of(frame)
+            painter.drawLine(int(x), 0, int(x), height)
+            painter.drawText(QRectF(x + 3, 0, 80, 14), Qt.AlignmentFlag.AlignLeft, name)
         painter.setPen(QPen(QColor(255, 60, 60), 2))
         x = self.x_of(self.playhead)
         painter.drawLine(int(x), 0, int(x), height)

@@ -20,6 +20,7 @@ rule, and the quantiles of those finals give the 95% interval.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -73,9 +74,26 @@ class PanelEstimate:
     final: Estimate
 
 
+def ordered(judges: Sequence[Estimate]) -> list[Estimate]:
+    """The paths' estimates rearranged so that path k is the k-th smallest mark, as the paths are trained.
+
+    Path k learns the k-th smallest mark (the seed sorts each panel ascending), but each path
+    is decoded on its own, so an uncertain dive can give path 2 a lower mark than path 1.
+    Sorting each location (point, mean, interval ends) across the paths, the monotone
+    rearrangement, restores the order the paths stand for and never moves the marks farther
+    (in any Lp distance) from the sorted true panel (Chernozhukov, Fernandez-Val and Galichon
+    2009). Spread and entropy stay with their path: they are what path k says about the k-th mark.
+    """
+    locations = ("score", "expectation", "low", "high")
+    columns = {f: sorted(getattr(j, f) for j in judges) for f in locations}
+    return [dataclasses.replace(j, **{f: columns[f][k] for f in locations}) for k, j in enumerate(judges)]
+
+
 def panel_estimate(dists: np.ndarray, values: np.ndarray, dive: DiveInfo, decoding: str) -> PanelEstimate:
     """``dists``: ``(panel, bins)`` probabilities of the serving paths, in panel order."""
     judges = [estimate(d, values, decoding) for d in dists]
+    if dive.event == "individual":  # a synchronised panel's positions are its judge groups: keep them
+        judges = ordered(judges)
     outcome = rule_on_marks([j.score for j in judges], dive)
     return PanelEstimate(
         judges=judges,

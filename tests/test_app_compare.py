@@ -1,0 +1,132 @@
+"""Compare: each pane on its own, marks on any frame, then both locked on the marked event."""
+
+from __future__ import annotations
+
+import pytest
+from app_support import app_home, frame_index_on_screen  # noqa: F401 (fixture)
+
+from app.widgets.compare_view import CompareView
+
+
+@pytest.fixture
+def compare(qtbot, app_home, tiny_video):  # noqa: ANN001, F811 (pytest fixtures)
+    view = CompareView()
+    qtbot.addWidget(view)
+    view.resize(1400, 700)
+    view.show()
+    view.left.player.open(str(tiny_video(count=30, name="a.mp4")))
+    view.right.player.open(str(tiny_video(count=30, name="b.mp4")))
+    qtbot.waitUntil(lambda: view.left.player.meta is not None and view.right.player.meta is not None, timeout=10000)
+    yield view
+    for pane in view.panes:
+        pane.player.close_video()
+
+
+def frames(view: CompareView) -> tuple[int, int]:
+    return view.left.player.frame, view.right.player.frame
+
+
+def test_each_pane_steps_and_scrubs_on_its_own_and_marks_any_frame(qtbot, compare, tiny_video) -> None:  # noqa: ANN001
+    compare.left.forward_button.click()
+    compare.left.forward_button.click()
+    qtbot.waitUntil(lambda: frames(compare) == (2, 0), timeout=5000)
+    compare.right.timeline.scrubbed.emit(14)  # what a click on B's timeline sends
+    qtbot.waitUntil(lambda: frames(compare) == (2, 14), timeout=5000)
+    assert frame_index_on_screen(compare.right.player, tiny_video) == 14
+    compare.left.mark_button.click()  # take-off at frame 3 (index 2) in A, 15 in B: not frame 1
+    compare.right.forward_button.click()
+    qtbot.waitUntil(lambda: compare.right.player.frame == 15, timeout=5000)
+    compare.right.mark_button.click()
+    assert compare.left.marks == {"take-off": 2} and compare.right.marks == {"take-off": 15}
+    assert "take-off 3" in compare.left.mark_label.text() and compare.right.timeline.marks == [(15, "take-off")]
+    assert "frame 16/30" in compare.right.frame_label.text()
+
+
+def test_sync_locks_both_with_the_marked_offset(qtbot, compare, tiny_video) -> None:  # noqa: ANN001
+    compare.event_box.setCurrentText("entry")
+    compare.left.player.seek(8)
+    qtbot.waitUntil(lambda: compare.left.player.frame == 8, timeout=5000)
+    compare.left.mark_button.click()
+    compare.right.player.seek(15)
+    qtbot.waitUntil(lambda: compare.right.player.frame == 15, timeout=5000)
+    compare.right.mark_button.click()
+    compare.left.player.seek(0)
+    compare.right.player.seek(20)
+    compare.sync_button.click()
+    assert compare.synced and compare.sync_offset == 7 and "+7" in compare.status.text()
+    qtbot.waitUntil(lambda: frames(compare) == (8, 15), timeout=5000)
+    compare.right.forward_button.click()  # stepping either pane moves both
+    compare.left.forward_button.click()
+    qtbot.waitUntil(lambda: frames(compare) == (10, 17), timeout=5000)
+    assert frame_index_on_screen(compare.left.player, tiny_video) == 10
+    assert frame_index_on_screen(compare.right.player, tiny_video) == 17
+    compare.left.timeline.scrubbed.emit(4)  # scrubbing A drags B along
+    qtbot.waitUntil(lambda: frames(compare) == (4, 11), timeout=5000)
+    compare.speed.setCurrentIndex(compare.speed.findData(2.0))
+    compare.right.play_button.click()
+    assert compare.left.player.playing and compare.right.player.playing and compare.left.player.speed == 2.0
+    qtbot.waitUntil(lambda: compare.left.player.frame >= 12 or not compare.left.player.playing, timeout=10000)
+    compare.left.play_button.click()
+    assert not compare.left.player.playing and not compare.right.player.playing
+    compare.left.forward_button.click()
+    settled = lambda: all(p.player.frame == p.player.requested for p in compare.panes)  # noqa: E731
+    qtbot.waitUntil(lambda: settled() and frames(compare)[1] - frames(compare)[0] == 7, timeout=5000)  # the offset held through play
+    compare.sync_button.click()  # unlocked: B steps alone again
+    left_before = compare.left.player.frame
+    compare.right.forward_button.click()
+    qtbot.waitUntil(lambda: compare.right.player.frame == compare.right.player.requested, timeout=5000)
+    assert compare.left.player.frame == left_before and not compare.synced
+
+
+def test_sync_without_marks_keeps_the_offset_on_screen(qtbot, compare) -> None:  # noqa: ANN001
+    compare.right.player.seek(5)
+    qtbot.waitUntil(lambda: compare.right.player.frame == 5, timeout=5000)
+    assert compare.set_synced(True) and compare.sync_offset == 5
+
+
+def test_overlay_draws_b_over_a(qtbot, compare) -> None:  # noqa: ANN001
+    qtbot.waitUntil(lambda: compare.right.player.current_image() is not None, timeout=5000)
+    compare.overlay.setChecked(True)
+    assert compare.left.player.view.overlay is compare.right.player.current_image()
+    assert not compare.right.player.isVisible()
+    compare.overlay.setChecked(False)
+    assert compare.left.player.view.overlay is None and compare.right.player.isVisible()
+
+
+def test_synced_dives_export_side_by_side_frame_for_frame(qtbot, compare, tmp_path, tiny_video) -> None:  # noqa: ANN001
+    from dataclasses import replace
+
+    import cv2
+
+    from aqa_core.video import probe
+    from app.export import export_side_by_side, synced_span
+
+    assert synced_span(30, 30, 7) == (0, 23) and synced_span(30, 20, -5) == (5, 20) and synced_span(10, 40, 3) == (0, 10)
+    assert compare.export_plan() is None and not compare.export_button.isEnabled()
+    compare.right.player.seek(7)
+    qtbot.waitUntil(lambda: compare.right.player.frame == 7, timeout=5000)
+    compare.sync_button.click()
+    assert compare.export_button.isEnabled()
+    a, b, count = compare.export_plan()
+    assert (a.first, b.first, count) == (0, 7, 23)
+    assert a.video == compare.left.player.meta.path and b.video == compare.right.player.meta.path
+    # The same plan on larger copies, so the readout band leaves the pixels that name each frame alone.
+    big_a, big_b = tiny_video(count=30, width=320, height=240, name="big_a.mp4"), tiny_video(count=30, width=160, height=120, name="big_b.mp4")
+    progress: list[int] = []
+    out = export_side_by_side(replace(a, video=big_a), replace(b, video=big_b), count, tmp_path / "both.mp4",
+                              lambda done, total: progress.append(done))
+    info = probe(out)
+    assert (info.frame_count, info.width, info.height) == (23, 640, 240) and progress[-1] == 23  # B scaled to A's height
+    capture = cv2.VideoCapture(str(out))
+    pairs = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frame = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        pairs.append((tiny_video.index_of(frame[:, :320]), tiny_video.index_of(frame[:, 320:])))
+    capture.release()
+    # The frames name themselves (mod 28; the codec may shade a whole frame by under a step): B runs 7 ahead of A in
+    # every exported frame, and A advances one frame each time.
+    assert len(pairs) == 23 and all((right - left) % 28 == 7 for left, right in pairs)
+    assert all((later[0] - earlier[0]) % 28 == 1 for earlier, later in zip(pairs, pairs[1:], strict=False))
