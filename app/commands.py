@@ -126,8 +126,44 @@ class Commands(QObject):
         elif self._user_window is not None:
             self.state.set_window(self._user_window)
         self._save()
+        self.find_dives()
         if self.state.result is None:
             self.score()
+
+    # --- dives in the footage ----------------------------------------------------------------
+    def find_dives(self) -> None:
+        """Find the take-offs and entries of the open video on a worker (it decodes the whole file)."""
+        from aqa_core.dive_finder import find_dives
+
+        video = self.state.video
+        if video is None:
+            return
+
+        def show(dives: list[Any]) -> None:
+            if self.state.video is not None and self.state.video.path == video.path:  # still the same video
+                self.state.set_dives(dives)
+
+        self.run_background(lambda: find_dives(video.path), f"finding the dives in {video.path}", show)
+
+    def choose_dive(self, index: int) -> None:
+        """Score found dive ``index`` (take-off to entry plus margins) as the judge's own window, saved."""
+        from aqa_core.dive_finder import scoring_window
+
+        video = self.state.video
+        if video is not None and 0 <= index < len(self.state.dives):
+            self.rescore_window(*scoring_window(self.state.dives[index], video.frame_count, video.fps))
+
+    def move_mark(self, index: int, event: str, frame: int) -> None:
+        """The judge dragged dive ``index``'s take-off or entry mark: keep it and score that window."""
+        from dataclasses import replace
+
+        dives = list(self.state.dives)
+        if not 0 <= index < len(dives):
+            return
+        field = "take_off_index" if event == "take-off" else "entry_index"
+        dives[index] = replace(dives[index], **{field: frame})
+        self.state.set_dives(dives)
+        self.choose_dive(index)
 
     def _on_video_failed(self, message: str) -> None:
         self.state.set_video(None)
