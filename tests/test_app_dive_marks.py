@@ -12,6 +12,7 @@ from aqa_core.dive_finder import find_dives, scoring_window
 from aqa_core.synthetic.dataset import write_video
 from aqa_core.synthetic.footage import render_footage
 from app.state import AppState
+from app.storage.database import open_database
 from app.tabs.judging_desk import JudgingDesk
 from app.widgets.compare_view import CompareView
 
@@ -31,6 +32,7 @@ def desk(qtbot, app_home):  # noqa: ANN001, F811 (pytest fixtures)
     widget.resize(1200, 800)
     widget.show()
     widget.commands.use_bundle(tiny_bundle())
+    widget.commands.db = open_database(app_home / "sessions.db")  # the desk saves what it shows
     yield widget
     widget.commands.shutdown()
 
@@ -47,18 +49,24 @@ def test_the_desk_lists_the_dives_marks_them_and_scores_the_one_chosen(qtbot, de
     meta = desk.state.video
     # unwindowed, the scorer took the first dive that is not a replay
     assert first.dive_window == scoring_window(expected[0], meta.frame_count, meta.fps)
-    desk.commands.choose_dive(2)
+    qtbot.waitUntil(lambda: desk.commands.saved_dive is not None, timeout=10000)
+    first_saved = desk.commands.saved_dive
+    desk.commands.choose_dive(2)  # the second dive (not a replay): a desk dive of its own
     window = scoring_window(expected[2], meta.frame_count, meta.fps)
-    qtbot.waitUntil(lambda: desk.state.result is not None and desk.state.result.dive_window == window, timeout=60000)
-    assert desk.commands._user_window == window  # the judge's choice is what gets saved and rescored
+    assert desk.state.window == window and desk.state.result is None
+    assert desk.state.dive.blank  # no start list: a clean sheet, never the first dive's
+    desk.commands.set_dive(SHEET.with_changes(dive_number="109C"))
+    second = wait_for_result(qtbot, desk.state)
+    assert second.dive_window == window and second.dive.dive_number == "109C"
+    qtbot.waitUntil(lambda: desk.commands.saved_dive not in (None, first_saved), timeout=10000)
 
 
-def test_dragging_a_mark_moves_it_and_rescores_that_window(qtbot, desk, footage) -> None:  # noqa: ANN001
+def test_dragging_the_desk_dives_mark_moves_it_and_rescores_that_window(qtbot, desk, footage) -> None:  # noqa: ANN001
     desk.commands.open_video(footage, SHEET)
     qtbot.waitUntil(lambda: len(desk.state.dives) == 4, timeout=30000)
     wait_for_result(qtbot, desk.state)
     timeline = desk.timeline
-    take_off = desk.state.dives[2].take_off_index
+    take_off = desk.state.dives[0].take_off_index
     edits = []
     timeline.mark_edited.connect(lambda *args: edits.append(args))
     y = timeline.height() - 5
@@ -66,12 +74,13 @@ def test_dragging_a_mark_moves_it_and_rescores_that_window(qtbot, desk, footage)
     qtbot.mousePress(timeline, Qt.MouseButton.LeftButton, pos=QPoint(start, y))
     qtbot.mouseMove(timeline, QPoint(target, y))
     qtbot.mouseRelease(timeline, Qt.MouseButton.LeftButton, pos=QPoint(target, y))
-    assert len(edits) == 1 and edits[0][:2] == (2, "take-off")
+    assert len(edits) == 1 and edits[0][:2] == (0, "take-off")
     moved = edits[0][2]
     assert moved == timeline.frame_at(target) and moved < take_off
-    qtbot.waitUntil(lambda: desk.state.dives[2].take_off_index == moved, timeout=5000)
+    qtbot.waitUntil(lambda: desk.state.dives[0].take_off_index == moved, timeout=5000)
     meta = desk.state.video
-    window = scoring_window(desk.state.dives[2], meta.frame_count, meta.fps)
+    window = scoring_window(desk.state.dives[0], meta.frame_count, meta.fps)
+    assert not desk.state.dive.blank  # the same desk dive, rescored: its sheet stays
     qtbot.waitUntil(lambda: desk.state.result is not None and desk.state.result.dive_window == window, timeout=60000)
 
 
