@@ -83,6 +83,7 @@ class Commands(QObject):
         self._dive_db = db  # None: chosen by the video (see database_for)
         self._stored_result: ScoreResult | None = None  # the analysis already written for this dive
         self._user_window: tuple[int, int] | None = None  # a window the judge set (kept for rescoring)
+        self._found_index: int | None = None  # which of the dives found in the video this desk dive is
         self.saved_dive = None
         self.saved_db = None
 
@@ -126,8 +127,60 @@ class Commands(QObject):
         elif self._user_window is not None:
             self.state.set_window(self._user_window)
         self._save()
+        self.find_dives()
         if self.state.result is None:
             self.score()
+
+    # --- dives in the footage ----------------------------------------------------------------
+    def find_dives(self) -> None:
+        """Find the take-offs and entries of the open video on a worker (it decodes the whole file)."""
+        from aqa_core.dive_finder import find_dives
+
+        video = self.state.video
+        if video is None:
+            return
+
+        def show(dives: list[Any]) -> None:
+            if self.state.video is not None and self.state.video.path == video.path:  # still the same video
+                if self._user_window is None:  # the desk dive is the one the scorer picks: the first original
+                    self._found_index = next((i for i, d in enumerate(dives) if not d.replay), None)
+                self.state.set_dives(dives)
+
+        self.run_background(lambda: find_dives(video.path), f"finding the dives in {video.path}", show)
+
+    def choose_dive(self, index: int) -> None:
+        """Score found dive ``index`` (take-off to entry plus margins) as the judge's own window, saved.
+
+        Another dive than the one on the desk becomes a desk dive of its own, as if its video had
+        been opened: a new saved dive with the next start-list entry (or a clean sheet), no marks,
+        no drawings; the dive before stays saved as it was.
+        """
+        from aqa_core.dive_finder import scoring_window
+
+        state, video = self.state, self.state.video
+        if video is None or not 0 <= index < len(state.dives):
+            return
+        if self._found_index is not None and index != self._found_index:
+            self.cancel_analysis()
+            self._new_desk_dive()
+            self._apply_sheet(self._take_start_entry())
+            state.set_result(None)
+            state.set_real_scores([None] * state.dive.panel_size)
+            state.set_drawings(())
+        self._found_index = index
+        self.rescore_window(*scoring_window(state.dives[index], video.frame_count, video.fps))
+
+    def move_mark(self, index: int, event: str, frame: int) -> None:
+        """The judge dragged dive ``index``'s take-off or entry mark: keep it and score that window."""
+        from dataclasses import replace
+
+        dives = list(self.state.dives)
+        if not 0 <= index < len(dives):
+            return
+        field = "take_off_index" if event == "take-off" else "entry_index"
+        dives[index] = replace(dives[index], **{field: frame})
+        self.state.set_dives(dives)
+        self.choose_dive(index)
 
     def _on_video_failed(self, message: str) -> None:
         self.state.set_video(None)

@@ -67,6 +67,7 @@ class AppState(QObject):
     real_scores_changed = Signal(list)  # list[float | None]
     window_changed = Signal(object)  # tuple[int, int] | None
     drawings_changed = Signal(object)  # tuple[Drawing, ...]
+    dives_changed = Signal(list)  # list[FoundDive]: the dives found in the video (take-off, entry)
     status_message = Signal(str)
     error = Signal(str)
 
@@ -84,6 +85,7 @@ class AppState(QObject):
         self.real_scores: list[float | None] = []
         self.window: tuple[int, int] | None = None
         self.drawings: tuple[Drawing, ...] = ()  # lines and angles on this video's frames
+        self.dives: list[Any] = []  # aqa_core.dive_finder.FoundDive, found on a worker after opening
         self.analysing: bool = False
         self.session_id: int | None = None
 
@@ -96,7 +98,9 @@ class AppState(QObject):
         self.playhead = 0
         self.real_scores = [None] * self.dive.panel_size
         self.drawings = ()
+        self.dives = []
         self.video_changed.emit(video)
+        self.dives_changed.emit([])
         self.result_changed.emit(None)
         self.window_changed.emit(None)
         self.real_scores_changed.emit(self.real_scores)
@@ -154,6 +158,10 @@ class AppState(QObject):
     def set_window(self, window: tuple[int, int] | None) -> None:
         self.window = window
         self.window_changed.emit(window)
+
+    def set_dives(self, dives: list[Any]) -> None:
+        self.dives = list(dives)
+        self.dives_changed.emit(self.dives)
 
     def set_drawings(self, drawings: tuple[Drawing, ...]) -> None:
         self.drawings = tuple(drawings)

@@ -25,6 +25,7 @@ from aqa_core.bundle import ModelBundle, build_model
 from aqa_core.calibration import LEVELS, Calibration
 from aqa_core.clips import DEFAULT_SCHEME, DiveClips, load_dive_clips
 from aqa_core.decoding import assess_uncertainty, check_decoding, estimate, point, probabilities, uncertainty_scale
+from aqa_core.dive_finder import detected_window
 from aqa_core.errors import AQAError
 from aqa_core.familiarity import FeatureSummary
 from aqa_core.heads.panel import clip_final, panel_estimate, panel_paths
@@ -111,6 +112,8 @@ class Scorer:
         self._serving_paths(dive)  # refuse an impossible panel before decoding anything
         _check(cancel)
         start = perf_counter()
+        if window is None:  # the detected dive, not the whole file (the whole file when none is found)
+            window = detected_window(video)
         clips = load_dive_clips(video, window, scheme=self.bundle.config.get("segmentation", DEFAULT_SCHEME))
         decode_s = perf_counter() - start
         result = self.score_clips(clips, dive, str(video), on_clip=on_clip, cancel=cancel)

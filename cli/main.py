@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "cli.app_commands",  # app
     "cli.session_commands",  # sessions export/import
     "cli.dataset_commands",  # dataset check
+    "cli.find_dive_commands",  # find-dive
 )
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from aqa_core.bundle import ModelBundle, default_bundle_path, load_bundle
 from aqa_core.data_card import describe_data_card
 from aqa_core.decoding import DECODINGS
+from aqa_core.dive_finder import detected_window
 from aqa_core.errors import BundleError
 from aqa_core.result import ScoreResult
 from aqa_core.rules import judge_labels, make_dive_info, normalise_event
@@ -33,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     score.add_argument("--dd", type=float, help="degree of difficulty (wins over the table)")
     score.add_argument("--event", default="individual", help="individual (default) or synchronised")
     score.add_argument("--judges", type=int, help="panel size: 5 or 7 individual (default 7), 9 or 11 synchronised (default 11)")
-    score.add_argument("--window", type=int, nargs=2, metavar=("START", "END"), help="first and last frame of the dive (default: whole video)")
+    score.add_argument("--window", type=int, nargs=2, metavar=("START", "END"), help="first and last frame of the dive (default: the detected dive, else the whole video)")
     score.add_argument("--model", type=Path, help="model bundle folder (default: the installed demo model)")
     score.add_argument("--decoding", choices=DECODINGS, default="argmax", help="argmax (the papers) or expectation")
     score.add_argument("--device", help="cpu, cuda or cuda:N (default: best available)")
@@ -59,13 +60,23 @@ def run_score(args: argparse.Namespace) -> int:
     dive = make_dive_info(event, args.judges or DEFAULT_PANEL[event], args.dive, args.height, args.dd)
     bundle = resolve_bundle(args.model)
     scorer = Scorer(bundle, choose_runtime(args.device, args.precision), decoding=args.decoding)
-    result = scorer.score(args.video, dive, window=tuple(args.window) if args.window else None)
+    window, source = window_for(args.video, args.window)
+    result = scorer.score(args.video, dive, window=window)
     if args.json:
         caveats = [*result.caveats, *model_caveats(bundle.data_card)]
         print(json.dumps({**result.to_dict(), "caveats": caveats, "data_card": bundle.data_card}, indent=2))
     else:
+        print(f"window   frames {result.dive_window[0]}-{result.dive_window[1]} ({source or 'whole video: no dive found'})")
         print(format_result(result, bundle.data_card))
     return 0
+
+
+def window_for(video: Path, given: list[int] | None) -> tuple[tuple[int, int] | None, str | None]:
+    """The user's window when given, else the detected dive's; with the words saying which (None: neither)."""
+    if given:
+        return (given[0], given[1]), "--window"
+    detected = detected_window(video)
+    return detected, "detected dive" if detected else None
 
 
 def model_caveats(card: dict) -> list[str]:

@@ -9,6 +9,7 @@ import pytest
 from app_support import SHEET, app_home, frame_index_on_screen, tiny_bundle, wait_for_result  # noqa: F401 (fixture)
 from PySide6.QtCore import Qt
 
+from aqa_core.dive_finder import detected_window
 from aqa_core.rules import difficulty
 from aqa_core.runtime import choose_runtime
 from aqa_core.scorer import Scorer
@@ -250,7 +251,8 @@ def test_a_real_720p_dive_plays_and_scores(qtbot, desk, shared_clips) -> None:  
     qtbot.waitUntil(lambda: desk.state.video is not None, timeout=20000)
     assert (desk.state.video.width, desk.state.video.height, desk.state.video.frame_count) == (1280, 720, 109)
     result = wait_for_result(qtbot, desk.state)
-    assert result.dive_window == (0, 108) and len(result.clips) == 10
+    # no window given: the detected dive (take-off 0, entry 56 + margins), not the whole file
+    assert result.dive_window == detected_window(dive_a) == (0, 78) and len(result.clips) == 10
     desk.player.seek(60)
     qtbot.waitUntil(lambda: desk.player.frame == 60, timeout=10000)
     image = desk.player.current_image()

@@ -149,6 +149,11 @@ class JudgingDesk(QMainWindow):
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addWidget(self.player, 1)
+        # several dives in one file (a recording, replays): choose which one to score and save
+        self.dive_choice = QComboBox()
+        self.dive_choice.setToolTip("The dives found in this video; choose one to score it (drag its T/E marks to adjust)")
+        self.dive_choice.setVisible(False)
+        top_layout.addWidget(self.dive_choice)
         top_layout.addWidget(self.timeline)
         top_layout.addWidget(self.transport)
         splitter.addWidget(top)
@@ -267,6 +272,9 @@ class JudgingDesk(QMainWindow):
         commands.start_list_changed.connect(lambda: self.start_list.show_entries(commands.start_list, commands.start_next))
         self.timeline.scrubbed.connect(self.player.seek)
         self.timeline.window_edited.connect(commands.rescore_window)
+        self.timeline.mark_edited.connect(commands.move_mark)
+        state.dives_changed.connect(self._on_dives)
+        self.dive_choice.activated.connect(commands.choose_dive)
         self.judges.real_scores_edited.connect(commands.set_real_scores)
         self.sheet.sheet_edited.connect(commands.set_dive)
         self.transport.speed.currentIndexChanged.connect(lambda i: self.player.set_speed(float(self.transport.speed.itemData(i))))
@@ -290,6 +298,16 @@ class JudgingDesk(QMainWindow):
         self.heat_map.reset(bin_values(self.state.bundle))
         if meta is not None:
             self.window().setWindowTitle(f"AQA Judge Assistant — {Path(meta.path).name}")
+
+    def _on_dives(self, dives: list) -> None:
+        """Marks on the timeline; the chooser only when there is a choice to make."""
+        self.timeline.set_dives([(d.take_off_index, d.entry_index) for d in dives])
+        self.dive_choice.clear()
+        for number, dive in enumerate(dives, start=1):
+            take_off = "in the air" if dive.take_off_index is None else f"take-off {dive.take_off_index + 1}"
+            replay = ", replay" if dive.replay else ""
+            self.dive_choice.addItem(f"Dive {number}: {take_off}, entry {dive.entry_index + 1}{replay} (confidence {dive.confidence:.2f})")
+        self.dive_choice.setVisible(len(dives) > 1)
 
     def _on_analysis_started(self) -> None:
         bins = bin_values(self.state.bundle)

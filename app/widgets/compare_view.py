@@ -1,11 +1,12 @@
 """Two dives side by side: each on its own until the coach locks them together on an event.
 
 Each pane is a small player of its own (timeline to scrub, frame steps, play, a take-off and an
-entry mark that can be set on any frame). "Sync" locks the panes with the offset between their
-marks of the chosen event (or, with no marks, the offset they show now); from then on playing,
-stepping or scrubbing either pane moves both, at any speed, and the offset stays. Unlocking
-gives each pane back its own controls. Each side has its own ``Player`` (and decoding thread),
-and both run on the same wall clock, so they stay together while playing.
+entry mark that can be set on any frame; on opening, a worker finds the dive and sets both marks
+from its detected take-off and entry unless the coach has marked first). "Sync" locks the panes
+with the offset between their marks of the chosen event (or, with no marks, the offset they show
+now); from then on playing, stepping or scrubbing either pane moves both, at any speed, and the
+offset stays. Unlocking gives each pane back its own controls. Each side has its own ``Player``
+(and decoding thread), and both run on the same wall clock, so they stay together while playing.
 
 Overlay (onion-skin) mode draws dive B half-transparent over dive A in one large view, the way
 a coach lays one body line over the other.
@@ -32,6 +33,7 @@ from app.export import ComparedDive, synced_span
 from app.state import VideoMeta
 from app.widgets.player import SPEEDS, Player
 from app.widgets.timeline import Timeline
+from app.workers import Task, run_task
 
 EVENTS = ("take-off", "entry")
 OVERLAY_OPACITY = 0.5
@@ -69,6 +71,7 @@ class ComparePane(QWidget):
         for button in (self.back_button, self.play_button, self.forward_button):
             button.setMaximumWidth(44)
         self.marks: dict[str, int] = {}
+        self._finding: Task | None = None  # the dive finder's run for the open video (kept alive until done)
         controls = QHBoxLayout()
         for widget in (self.open_button, self.back_button, self.play_button, self.forward_button, self.frame_label):
             controls.addWidget(widget)
@@ -101,9 +104,29 @@ class ComparePane(QWidget):
         self.marks.clear()
         self.title.setText(f"{self.name}: {Path(meta.path).name}")
         self.timeline.set_frame_count(meta.frame_count)
-        self.timeline.set_marks([])
-        self._show_marks()
+        self._set_marks({})
         self._fit_video()
+        self._find_dive(meta.path)
+
+    def _find_dive(self, path: str) -> None:
+        """Detect the dive on a worker; its take-off and entry become the marks if none were set meanwhile."""
+        from aqa_core.dive_finder import find_dives
+
+        def use(dives: list) -> None:
+            dive = next((d for d in dives if not d.replay), None)
+            if dive is None or self.marks or self.player.meta is None or self.player.meta.path != path:
+                return
+            found = {"entry": dive.entry_index}
+            if dive.take_off_index is not None:
+                found["take-off"] = dive.take_off_index
+            self._set_marks(found)
+
+        self._finding = run_task(lambda: find_dives(path), f"finding the dive in {path}", use, self.mark_label.setText)
+
+    def _set_marks(self, marks: dict[str, int]) -> None:
+        self.marks = dict(marks)
+        self.timeline.set_marks([(frame, name) for name, frame in self.marks.items()])
+        self._show_marks()
 
     def _on_frame(self, frame: int) -> None:
         self.timeline.set_playhead(frame)
@@ -116,9 +139,7 @@ class ComparePane(QWidget):
         """Mark ``event`` on the frame on screen (any frame, synced or not)."""
         if self.player.meta is None:
             return
-        self.marks[event] = self.player.requested
-        self.timeline.set_marks([(frame, name) for name, frame in self.marks.items()])
-        self._show_marks()
+        self._set_marks({**self.marks, event: self.player.requested})
 
     def _show_marks(self) -> None:
         text = ", ".join(f"{name} {frame + 1}" for name, frame in sorted(self.marks.items(), key=lambda m: m[1]))

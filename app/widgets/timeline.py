@@ -1,7 +1,9 @@
 """The timeline under the player: whole video, dive window, the analysis clips, the playhead.
 
 Clicking or dragging scrubs. The dive window's two edges are handles: dragging one moves it and
-``window_edited`` fires on release only, because each edit costs a new analysis.
+``window_edited`` fires on release only, because each edit costs a new analysis. The dives found
+in the footage show their take-off ("T") and entry ("E") as marks that drag the same way
+(``mark_edited(dive, event, frame)`` on release; a take-off stays before its entry).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ CLIP_COLOURS = (QColor(80, 160, 230), QColor(240, 170, 60))
 class Timeline(QWidget):
     scrubbed = Signal(int)
     window_edited = Signal(int, int)
+    mark_edited = Signal(int, str, int)  # dive index, "take-off" | "entry", frame
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -26,7 +29,9 @@ class Timeline(QWidget):
         self.clips: list[tuple[int, int]] = []
         self.loop: tuple[int, int] | None = None
         self.marks: list[tuple[int, str]] = []  # (frame, event name): Compare's take-off/entry marks
-        self._dragging: str | None = None  # "start" | "end" | "scrub"
+        self.dives: list[tuple[int | None, int]] = []  # (take-off or None, entry) of each dive found
+        self._dragging: str | None = None  # "start" | "end" | "scrub" | "mark"
+        self._mark: tuple[int, str] | None = None  # the dive and event being dragged
         self.setMinimumHeight(56)
         self.setMouseTracking(True)
         self.setToolTip("Click or drag to scrub; drag the dive window's edges to change it")
@@ -51,6 +56,10 @@ class Timeline(QWidget):
         self.marks = marks
         self.update()
 
+    def set_dives(self, dives: list[tuple[int | None, int]]) -> None:
+        self.dives = list(dives)
+        self.update()
+
     def set_loop(self, loop: tuple[int, int] | None) -> None:
         self.loop = loop
         self.update()
@@ -64,6 +73,13 @@ class Timeline(QWidget):
         span = max(1, self.frame_count - 1)
         frame = round((x - HANDLE_PX) / max(1.0, self.width() - 2 * HANDLE_PX) * span)
         return max(0, min(self.frame_count - 1, frame))
+
+    def _mark_at(self, x: float) -> tuple[int, str] | None:
+        for index, (take_off, entry) in enumerate(self.dives):
+            for event, frame in (("entry", entry), ("take-off", take_off)):
+                if frame is not None and abs(self.x_of(frame) - x) <= HANDLE_PX:
+                    return index, event
+        return None
 
     def _handle_at(self, x: float) -> str | None:
         if self.window is None:
@@ -100,6 +116,13 @@ class Timeline(QWidget):
             x = self.x_of(frame)
             painter.drawLine(int(x), 0, int(x), height)
             painter.drawText(QRectF(x + 3, 0, 80, 14), Qt.AlignmentFlag.AlignLeft, name)
+        painter.setPen(QPen(QColor(90, 230, 200), 2))
+        for number, (take_off, entry) in enumerate(self.dives, start=1):
+            for letter, frame in (("T", take_off), ("E", entry)):
+                if frame is not None:
+                    x = self.x_of(frame)
+                    painter.drawLine(int(x), height - 18, int(x), height)
+                    painter.drawText(QRectF(x + 2, height - 16, 40, 14), Qt.AlignmentFlag.AlignLeft, f"{letter}{number}")
         painter.setPen(QPen(QColor(255, 60, 60), 2))
         x = self.x_of(self.playhead)
         painter.drawLine(int(x), 0, int(x), height)
@@ -109,13 +132,14 @@ class Timeline(QWidget):
         if self.frame_count <= 0:
             return
         x = event.position().x()
-        self._dragging = self._handle_at(x) or "scrub"
+        self._mark = self._mark_at(x)
+        self._dragging = "mark" if self._mark is not None else self._handle_at(x) or "scrub"
         self._drag_to(x)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt API)
         x = event.position().x()
         if self._dragging is None:
-            over_handle = self._handle_at(x) is not None
+            over_handle = self._handle_at(x) is not None or self._mark_at(x) is not None
             self.setCursor(Qt.CursorShape.SizeHorCursor if over_handle else Qt.CursorShape.ArrowCursor)
             return
         self._drag_to(x)
@@ -124,11 +148,23 @@ class Timeline(QWidget):
         dragged, self._dragging = self._dragging, None
         if dragged in ("start", "end") and self.window is not None:
             self.window_edited.emit(*self.window)
+        elif dragged == "mark" and self._mark is not None:
+            index, event = self._mark
+            take_off, entry = self.dives[index]
+            self.mark_edited.emit(index, event, entry if event == "entry" else take_off)
 
     def _drag_to(self, x: float) -> None:
         frame = self.frame_at(x)
         if self._dragging == "scrub":
             self.scrubbed.emit(frame)
+        elif self._dragging == "mark" and self._mark is not None:
+            index, event = self._mark
+            take_off, entry = self.dives[index]
+            if event == "entry":
+                self.dives[index] = (take_off, max(frame, (take_off or 0) + 1))
+            else:
+                self.dives[index] = (min(frame, entry - 1), entry)
+            self.update()
         elif self.window is not None and self._dragging == "start":
             self.set_window((min(frame, self.window[1] - 1), self.window[1]))
         elif self.window is not None and self._dragging == "end":

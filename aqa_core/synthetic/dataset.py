@@ -26,6 +26,7 @@ import numpy as np
 from aqa_core.errors import DatasetError
 from aqa_core.synthetic.dive import DEFAULT_SIZE, SyntheticDive, generate_dive
 from aqa_core.synthetic.faults import FAULTS
+from aqa_core.synthetic.footage import Footage
 from aqa_core.synthetic.judges import PANEL_SIZE, default_judge_model
 from aqa_core.synthetic.render import Venue
 
@@ -60,7 +61,8 @@ def assign_splits(n: int, seed: int, fractions: Sequence[float]) -> list[str]:
     return [labels[i] for i in order]
 
 
-def write_video(path: Path, dive: SyntheticDive) -> None:
+def write_video(path: Path, dive: SyntheticDive | Footage) -> None:
+    """An 'mp4v' MP4 of a dive or of untrimmed footage (anything with ``frames`` and ``fps``)."""
     height, width = dive.frames.shape[1:3]
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), dive.fps, (width, height))
     if not writer.isOpened():

@@ -40,6 +40,8 @@ class SyntheticDive:
     final_score: float  # by the diving rule (drop 2 high, 2 low, sum x DD)
     commentary: str
     description: str  # e.g. "Back 2½ somersaults 1½ twists, pike"
+    takeoff_frame: int  # last frame on the board or platform
+    entry_frame: int  # first frame touching the water
 
 
 def preferred_height(code: str, labelled_dd: float | None = None) -> float | None:
@@ -148,4 +150,6 @@ def generate_dive(
         final_score=apply_panel_rule(scores, "individual", dd).final,
         commentary=commentary(fault_values, over_rotated, dive.position),
         description=dive.describe(),
+        takeoff_frame=plan.takeoff_frame,
+        entry_frame=plan.entry_frame,
     )

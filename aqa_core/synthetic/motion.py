@@ -52,6 +52,7 @@ class FrameState:
 @dataclass(frozen=True)
 class Choreography:
     frames: list[FrameState]
+    takeoff_frame: int  # last frame in contact with the board or platform (flight time 0: feet still at its level)
     entry_frame: int  # first frame whose lowest point is at or under the water
     entry_x: float  # world x of the entry (where the splash rises)
 
@@ -174,7 +175,7 @@ def choreograph(
 
     lowest = [_lowest_point(state) for state in frames]
     entry_frame = next((i for i in range(takeoff_frame, total) if lowest[i] >= 0.0), total - 1)
-    return Choreography(frames=frames, entry_frame=entry_frame, entry_x=frames[entry_frame].hip[0])
+    return Choreography(frames=frames, takeoff_frame=takeoff_frame, entry_frame=entry_frame, entry_x=frames[entry_frame].hip[0])
 
 
 def skeleton(state: FrameState) -> dict[str, np.ndarray]:

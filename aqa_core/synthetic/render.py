@@ -39,6 +39,9 @@ class Venue:
     water: tuple[int, int, int]
     concrete: tuple[int, int, int]
     camera_noise: float  # 0 = a perfect camera; 1 = shaky and grainy
+    # rows of seated spectators behind the tower, as in a broadcast: the texture a real camera's
+    # tilt is seen against (the dive finder's cue). Off for the training renders, which predate it.
+    stands: bool = False
 
     @classmethod
     def sample(cls, rng: np.random.Generator) -> Venue:
@@ -61,6 +64,7 @@ class Look:
     hair: tuple[int, int, int]
     concrete: tuple[int, int, int]
     camera_noise: float
+    stands: bool = False
 
     @classmethod
     def sample(cls, rng: np.random.Generator, venue: Venue) -> Look:
@@ -73,6 +77,7 @@ class Look:
             hair=_jitter(rng, (60, 45, 30), 25),
             concrete=venue.concrete,
             camera_noise=venue.camera_noise,
+            stands=venue.stands,
         )
 
 
@@ -127,6 +132,8 @@ class Scene:
             y0 = int(rng.uniform(MARGIN, self.water_row - 10))
             colour = tuple(int(c) for c in rng.integers(30, 250, size=3))
             cv2.rectangle(world, (x0, y0), (x0 + int(rng.integers(20, 60)), y0 + int(rng.integers(6, 14))), colour, -1)
+        if look.stands:
+            self._paint_stands(world, rng)
         water_row = self.water_row
         depth = np.linspace(1.0, 0.6, rows - water_row)[:, None, None]
         world[water_row:] = np.clip(np.array(look.water, np.float32)[None, None, :] * depth, 0, 255).astype(np.uint8)
@@ -136,6 +143,17 @@ class Scene:
             cv2.line(world, (x, y), (x + int(rng.integers(8, 30)), y), tuple(min(255, c + 40) for c in look.water), 1, cv2.LINE_AA)
         self._paint_tower(world)
         return world
+
+    def _paint_stands(self, world: np.ndarray, rng: np.random.Generator) -> None:
+        """Seat rows every 0.45 m up to the water, each seat a dark back and a random spectator."""
+        row_px = max(4, int(0.45 * self.ppm))
+        seat_px = max(3, int(0.3 * self.ppm))
+        for top in range(MARGIN, self.water_row - row_px, row_px):
+            for left in range(int(rng.integers(0, seat_px)), world.shape[1], seat_px + 1):
+                cv2.rectangle(world, (left, top + row_px // 3), (left + seat_px - 1, top + row_px - 1), (35, 40, 50), -1)
+                if rng.random() < 0.6:
+                    colour = tuple(int(c) for c in rng.integers(30, 250, size=3))
+                    cv2.rectangle(world, (left + 1, top), (left + seat_px - 2, top + row_px // 2), colour, -1)
 
     def _paint_tower(self, world: np.ndarray) -> None:
         concrete, dark = self.look.concrete, tuple(int(c * 0.7) for c in self.look.concrete)
