@@ -14,7 +14,7 @@ from aqa_core.bundle import ModelBundle, default_bundle_path, load_bundle
 from aqa_core.data_card import describe_data_card
 from aqa_core.decoding import DECODINGS
 from aqa_core.dive_finder import detected_window
-from aqa_core.errors import BundleError
+from aqa_core.errors import BundleError, VideoError
 from aqa_core.result import ScoreResult
 from aqa_core.rules import judge_labels, make_dive_info, normalise_event
 from aqa_core.runtime import PRECISIONS, choose_runtime
@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     score.add_argument("--dd", type=float, help="degree of difficulty (wins over the table)")
     score.add_argument("--event", default="individual", help="individual (default) or synchronised")
     score.add_argument("--judges", type=int, help="panel size: 5 or 7 individual (default 7), 9 or 11 synchronised (default 11)")
-    score.add_argument("--window", type=int, nargs=2, metavar=("START", "END"), help="first and last frame of the dive (default: the detected dive, else the whole video)")
+    score.add_argument("--window", type=int, nargs=2, metavar=("START", "END"), help="first and last frame of the dive, counted from 1 as the app shows them (default: the detected dive, else the whole video)")
     score.add_argument("--model", type=Path, help="model bundle folder (default: the installed demo model)")
     score.add_argument("--decoding", choices=DECODINGS, default="argmax", help="argmax (the papers) or expectation")
     score.add_argument("--device", help="cpu, cuda or cuda:N (default: best available)")
@@ -66,17 +66,27 @@ def run_score(args: argparse.Namespace) -> int:
         caveats = [*result.caveats, *model_caveats(bundle.data_card)]
         print(json.dumps({**result.to_dict(), "caveats": caveats, "data_card": bundle.data_card}, indent=2))
     else:
-        print(f"window   frames {result.dive_window[0]}-{result.dive_window[1]} ({source or 'whole video: no dive found'})")
+        print(f"window   frames {frames_text(result.dive_window)} ({source or 'whole video: no dive found'})")
         print(format_result(result, bundle.data_card))
     return 0
 
 
 def window_for(video: Path, given: list[int] | None) -> tuple[tuple[int, int] | None, str | None]:
-    """The user's window when given, else the detected dive's; with the words saying which (None: neither)."""
+    """The user's window when given, else the detected dive's; with the words saying which (None: neither).
+
+    ``given`` counts frames from 1, as people do; the window returned is 0-based frame indices.
+    """
     if given:
-        return (given[0], given[1]), "--window"
+        if min(given) < 1:
+            raise VideoError(f"{video}: --window {given[0]} {given[1]}: frames are counted from 1")
+        return (given[0] - 1, given[1] - 1), "--window"
     detected = detected_window(video)
     return detected, "detected dive" if detected else None
+
+
+def frames_text(window: tuple[int, int]) -> str:
+    """A window of 0-based frame indices as people count frames (from 1), as the app shows them."""
+    return f"{window[0] + 1}-{window[1] + 1}"
 
 
 def model_caveats(card: dict) -> list[str]:
@@ -92,7 +102,7 @@ def format_result(result: ScoreResult, card: dict) -> str:
     dive = result.dive
     sheet = " ".join(p for p in (dive.dive_number, dive.description, f"{dive.height:g} m" if dive.height else None) if p)
     lines = [
-        f"{result.video}  frames {result.dive_window[0]}-{result.dive_window[1]}",
+        f"{result.video}  frames {frames_text(result.dive_window)}",
         f"dive     {sheet + '  ' if sheet else ''}DD {_dd(dive.difficulty)}  {dive.event}, {dive.panel_size} judges",
         f"model    {result.model_name} {result.model_version} ({result.head}, {result.decoding}) on {result.device} {result.precision}",
     ]

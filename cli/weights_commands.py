@@ -98,6 +98,6 @@ def _classify(video: Path, runtime: Runtime) -> None:
     started = time.perf_counter()
     probabilities = clip_probabilities(backbone, clips.clips, runtime)
     elapsed = time.perf_counter() - started
-    print(f"{video}: {clips.clips.shape[0]} clips from frames {clips.window[0]}-{clips.window[1]}, I3D took {elapsed:.1f} s")
+    print(f"{video}: {clips.clips.shape[0]} clips from frames {clips.window[0] + 1}-{clips.window[1] + 1}, I3D took {elapsed:.1f} s")
     for label, probability in top_classes(probabilities, 5):
         print(f"  {probability:6.1%}  {label}")

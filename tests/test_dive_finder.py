@@ -176,5 +176,5 @@ def test_score_window_is_the_users_else_the_detected_dive(footage_files, tiny_vi
     assert source == "detected dive"
     assert window[0] <= first.take_off_index and first.entry_index <= window[1]
     assert window[1] < footage.events[1].take_off_index  # one dive, not the replay or the whole file
-    assert window_for(path, [3, 40]) == ((3, 40), "--window")
+    assert window_for(path, [3, 40]) == ((2, 39), "--window")  # frames 3-40 as people count them
     assert window_for(tiny_video(count=30), None) == (None, None)

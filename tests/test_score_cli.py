@@ -65,7 +65,8 @@ def test_no_installed_bundle_says_so(tiny_video, tmp_path: Path, monkeypatch: py
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--window", "5", "99"], "dive window 5-99"),
+        (["--window", "5", "99"], "dive window (frame indices) 4-98"),
+        (["--window", "0", "9"], "frames are counted from 1"),
         (["--event", "synchronised", "--judges", "9"], "predicts 7 judges"),
         (["--judges", "6"], "not 6"),
     ],
