@@ -50,10 +50,17 @@ def test_csv_round_trip_keeps_latest_analysis_and_panel(repo, tmp_path):
     out = tmp_path / "session.csv"
     assert export_session(repo.db, out, "csv") == 4
     with out.open(newline="") as handle:
-        assert len(list(csv.DictReader(handle))) == 4
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 4
+    windows = {d["uuid"]: d["window"] for d in session_document(repo.db)["dives"]}
+    assert all(w[0] is not None for w in windows.values())
+    for row in rows:  # people read a spreadsheet: frames counted from 1, as the app shows them
+        first, last = windows[row["dive_uuid"]]
+        assert (int(row["first_frame"]), int(row["last_frame"])) == (first + 1, last + 1)
     with open_database(tmp_path / "b.sqlite") as other:
         assert import_session(other, out).dives_added == 4
         assert import_session(other, out).dives_added == 0
+        assert {d["uuid"]: d["window"] for d in session_document(other)["dives"]} == windows
         mine = {(r.athlete, r.performed_at, r.predicted_final, r.human_final) for r in repo.list_dives()}
         theirs = {(r.athlete, r.performed_at, r.predicted_final, r.human_final) for r in Repository(other).list_dives()}
         assert mine == theirs

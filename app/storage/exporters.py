@@ -47,7 +47,7 @@ JUDGE_COLUMNS = tuple(f"judge{i + 1}" for i in range(MAX_JUDGES))
 CSV_COLUMNS = (
     "dive_uuid", "competition_uuid", "competition", "event_uuid", "event", "event_kind", "event_height",
     "athlete_uuid", "athlete", "country", "round", "performed_at", "dive_number", "height", "difficulty",
-    "panel_size", "window_start", "window_end", "video_path", "video_hash", "video_size", "human_final",
+    "panel_size", "first_frame", "last_frame", "video_path", "video_hash", "video_size", "human_final",
     *JUDGE_COLUMNS, "tags", "predicted_final", "model_name", "model_version", "analysis_uuid", "analysis_created_at", "analysis_json",
 )  # fmt: skip
 SPLITS = (("train", 0.7), ("val", 0.85), ("test", 1.0))
@@ -357,6 +357,16 @@ def _dive_values(entry: dict[str, Any], video: Video | None, event: Event, athle
     }  # fmt: skip
 
 
+def _frames_as_people_count(window: list[int | None]) -> dict[str, int | None]:
+    """A spreadsheet is read by people: its dive window counts frames from 1, as the app shows them."""
+    return {"first_frame": None if window[0] is None else window[0] + 1, "last_frame": None if window[1] is None else window[1] + 1}
+
+
+def _window_indices(first: int | None, last: int | None) -> list[int | None]:
+    """The CSV's frames counted from 1 back to the 0-based indices stored and validated like a JSON file's."""
+    return [None if first is None else first - 1, None if last is None else last - 1]
+
+
 _SHOWN_AS = {"event_id": "event", "athlete_id": "athlete", "video_id": "video", "competition_id": "competition"}
 
 
@@ -446,7 +456,7 @@ def _csv_row(entry: dict[str, Any]) -> dict[str, Any]:
         "event_height": csv_number(entry["event"]["height"]), "athlete_uuid": entry["athlete"]["uuid"], "athlete": entry["athlete"]["name"],
         "country": entry["athlete"]["country"], "round": entry["round"], "performed_at": entry["performed_at"],
         "dive_number": entry["dive_number"], "height": csv_number(entry["height"]), "difficulty": csv_number(entry["difficulty"]),
-        "panel_size": entry["panel_size"], "window_start": entry["window"][0], "window_end": entry["window"][1],
+        "panel_size": entry["panel_size"], **_frames_as_people_count(entry["window"]),
         "video_path": video.get("path"), "video_hash": video.get("content_hash"), "video_size": video.get("size_bytes"),
         "human_final": csv_number(entry["human_final"]), **marks,
         "tags": ";".join(entry["tags"]), "predicted_final": csv_number(result["final"]["score"]) if result else None,
@@ -513,7 +523,7 @@ def _csv_entry(row: dict[str, str], path: Path, line: int) -> dict[str, Any]:
         "video": {"path": row.get("video_path"), "content_hash": row["video_hash"], "size_bytes": num("video_size", int)} if row.get("video_hash") else None,
         "round": num("round", int), "dive_number": row.get("dive_number") or None, "height": num("height"),
         "difficulty": num("difficulty"), "panel_size": num("panel_size", int), "performed_at": row["performed_at"],
-        "window": [num("window_start", int), num("window_end", int)], "human_final": num("human_final"),
+        "window": _window_indices(num("first_frame", int), num("last_frame", int)), "human_final": num("human_final"),
         "human_scores": scores, "tags": [t for t in (row.get("tags") or "").split(";") if t], "analyses": analyses,
     }  # fmt: skip
 
