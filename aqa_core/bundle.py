@@ -31,9 +31,9 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from aqa_core.errors import BundleError, WeightsError
+from aqa_core.errors import BundleError, ConfigError, WeightsError
 from aqa_core.files import read_json, size_text
-from aqa_core.model import AQAModel
+from aqa_core.methods import Method, build_method
 from aqa_core.paths import resource
 
 FORMAT_VERSION = 1
@@ -62,7 +62,7 @@ class ModelBundle:
     fitted: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
-def bundle_from_model(model: AQAModel, name: str, version: str, data_card: dict[str, Any]) -> ModelBundle:
+def bundle_from_model(model: Method, name: str, version: str, data_card: dict[str, Any]) -> ModelBundle:
     """Package a (trained) model's trainable parts; the data card gains the backbone they were trained on."""
     state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.trainable_state_dict().items()}
     card = {**data_card, "backbone": data_card.get("backbone") or backbone_record(model.config)}
@@ -209,8 +209,8 @@ def _check_weights(state: dict[str, torch.Tensor], manifest: dict[str, Any], pat
 def _expected_shapes(config: dict[str, Any], path: Path) -> dict[str, tuple[int, ...]]:
     """Names and shapes the config implies, from a backbone-free model (cheap, needs no weights)."""
     try:
-        parts = AQAModel(config, with_backbone=False)
-    except (KeyError, TypeError, ValueError) as exc:
+        parts = build_method(config, with_backbone=False)
+    except (ConfigError, KeyError, TypeError, ValueError) as exc:
         raise BundleError(f"{path}: config cannot build a model ({exc})") from None
     return {k: tuple(v.shape) for k, v in parts.trainable_state_dict().items()}
 
@@ -266,11 +266,11 @@ def default_bundle_path() -> Path | None:
     return path if (path / MANIFEST).is_file() else None
 
 
-def build_model(bundle: ModelBundle) -> AQAModel:
+def build_model(bundle: ModelBundle) -> Method:
     """The full model (backbone included) with the bundle's trained parts loaded, in eval mode."""
     try:
-        model = AQAModel(bundle.config)
-    except (KeyError, TypeError, ValueError) as exc:
+        model = build_method(bundle.config)
+    except (ConfigError, KeyError, TypeError, ValueError) as exc:
         raise BundleError(f"model bundle '{bundle.name}': config cannot build a model ({exc})") from None
     _check_installed_backbone(bundle)
     missing, unexpected = model.load_state_dict(bundle.state_dict, strict=False)

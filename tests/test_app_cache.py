@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from aqa_core.bundle import bundle_from_model
-from aqa_core.model import AQAModel
+from aqa_core.methods import build_method
 from aqa_core.rules import make_dive_info
 from aqa_core.runtime import choose_runtime
 from aqa_core.scorer import Scorer
@@ -21,7 +21,7 @@ CPU = choose_runtime("cpu", "float32", threads=1)
 
 def scorer(config: str) -> Scorer:
     torch.manual_seed(0)
-    model = AQAModel(json.loads((CONFIGS / config).read_text()))
+    model = build_method(json.loads((CONFIGS / config).read_text()))
     return Scorer(bundle_from_model(model, config, "0", {"synthetic": True}), CPU)
 
 

@@ -22,7 +22,7 @@ from safetensors.torch import load_file, save_file
 
 from aqa_core.bundle import PREPROCESSING, ModelBundle, bundle_from_model, build_model, default_bundle_path, load_bundle, manifest_sha256, save_bundle
 from aqa_core.errors import BundleError
-from aqa_core.model import AQAModel
+from aqa_core.methods import Method, build_method
 from aqa_core.result import DiveInfo
 from aqa_core.runtime import choose_runtime
 from aqa_core.scorer import NonFiniteScores, Scorer
@@ -34,9 +34,9 @@ CPU = choose_runtime("cpu", "float32", threads=1)
 DIVE = DiveInfo(event="individual", panel_size=7, dive_number="107B", height=10.0, difficulty=3.0)
 
 
-def tiny_model(seed: int = 1) -> AQAModel:
+def tiny_model(seed: int = 1) -> Method:
     torch.manual_seed(seed)
-    return AQAModel(json.loads((CONFIGS / "musdl_tiny.json").read_text()), with_backbone=False)
+    return build_method(json.loads((CONFIGS / "musdl_tiny.json").read_text()), with_backbone=False)
 
 
 @pytest.fixture

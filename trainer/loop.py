@@ -21,13 +21,12 @@ import torch
 from torch import nn
 
 from aqa_core.errors import AQAError
-from aqa_core.model import AQAModel
+from aqa_core.methods import Batch, Method
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .distributed import DistContext, barrier, wrap
-from .evaluate import Labels, predict, report
-from .losses import musdl_loss, regression_loss, usdl_loss
+from .evaluate import Labels, report
 from .progress import ProgressStream
 
 Fetch = Callable[[torch.Tensor], torch.Tensor]  # dive indices -> model inputs
@@ -39,9 +38,25 @@ class SplitData:
 
     fetch: Fetch
     labels: Labels
+    inputs: str = "features"  # the batch key the fetched tensors go under: "features" or "clips" (fine-tuning)
 
     def __len__(self) -> int:
         return len(self.labels.final)
+
+    def batch(self, idx: torch.Tensor, method: Method, device: torch.device | str = "cpu") -> Batch:
+        """The method's batch for dives ``idx`` (see aqa_core.methods.base): inputs, labels, dive info."""
+        rows = idx.numpy()
+        out: Batch = {
+            self.inputs: self.fetch(idx).to(device),
+            "final": torch.as_tensor(self.labels.final[rows], dtype=torch.float32, device=device),
+            "dives": self.labels.dives(rows, method),
+        }
+        if self.labels.judges is not None:
+            out["judges"] = torch.as_tensor(self.labels.judges[rows], dtype=torch.float32, device=device)
+        return out
+
+    def everything(self, method: Method) -> Batch:
+        return self.batch(torch.arange(len(self)), method)
 
 
 @dataclass
@@ -53,27 +68,19 @@ class FitResult:
     stopped_early: bool = False
 
 
-class _Forward(nn.Module):
-    """What DDP wraps: features (or clips, end to end) -> pooled logits (B, P, bins).
+class _Loss(nn.Module):
+    """What DDP wraps: a batch -> the method's loss, so the gradient hooks see every parameter the loss used."""
 
-    Training needs only the pooled distribution; ``AQAModel.head_forward`` also runs the head on
-    every clip for display, which would cost ten times the compute per step.
-    """
-
-    def __init__(self, model: AQAModel, end_to_end: bool) -> None:
+    def __init__(self, method: Method) -> None:
         super().__init__()
-        self.model = model
-        self.end_to_end = end_to_end
+        self.method = method
 
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        if self.end_to_end:
-            batch, clips = inputs.shape[:2]
-            inputs = self.model.features(inputs.flatten(0, 1)).float().view(batch, clips, -1)
-        return self.model.pooled_logits(inputs)
+    def forward(self, batch: Batch) -> torch.Tensor:
+        return self.method.loss(batch)
 
 
 class Trainer:
-    def __init__(self, config: TrainConfig, model: AQAModel, ctx: DistContext, progress: ProgressStream, score_range: tuple[float, float]) -> None:
+    def __init__(self, config: TrainConfig, model: Method, ctx: DistContext, progress: ProgressStream, score_range: tuple[float, float]) -> None:
         self.cfg = config
         if config.mode == "features" and ctx.device.type == "cpu":
             # Heads on cached features are a few small matrices per step: extra intra-op threads
@@ -83,14 +90,9 @@ class Trainer:
         self.ctx = ctx
         self.progress = progress
         self.score_range = score_range
-        self.head = model.head_kind
-        self.bins = model.head.bin_values.to(ctx.device)
-        spacing = float(self.bins[1] - self.bins[0])
-        self.sigma = config.sigma if config.sigma is not None else 5.0 * spacing  # the seed code: std 5 bins
         if config.mode == "finetune" and model.backbone is not None:
             model.backbone.requires_grad_(True)
-        self.pooled = _Forward(self.model, config.mode == "finetune")
-        self.net = wrap(self.pooled, ctx)
+        self.net = wrap(_Loss(self.model), ctx)
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
         self.amp_dtype = self._amp_dtype()
@@ -106,16 +108,6 @@ class Trainer:
             return contextlib.nullcontext()
         return torch.autocast("cuda", dtype=self.amp_dtype)
 
-    def loss(self, logits: torch.Tensor, labels: Labels, idx: torch.Tensor) -> torch.Tensor:
-        final = torch.as_tensor(labels.final[idx.numpy()], dtype=torch.float32, device=logits.device)
-        if self.cfg.loss != "kl":
-            expected = torch.softmax(logits[:, 0].float(), dim=-1) @ self.bins
-            return regression_loss(expected, final, self.cfg.loss)
-        if self.head == "musdl":
-            judges = torch.as_tensor(labels.judges[idx.numpy()], dtype=torch.float32, device=logits.device)
-            return musdl_loss(logits, judges, self.bins, self.sigma)
-        return usdl_loss(logits, final, self.bins, self.sigma)
-
     def _step(self, data: SplitData, batch: torch.Tensor) -> float:
         """One optimiser step on one global batch; returns the batch's mean loss (this rank's share)."""
         self.optimizer.zero_grad(set_to_none=True)
@@ -123,12 +115,9 @@ class Trainer:
         for micro in batch.chunk(self.cfg.accumulate):
             local = micro[self.ctx.rank :: self.ctx.world_size]
             with self._autocast():
-                logits = self.net(data.fetch(local).to(self.ctx.device))
-            if len(local):
-                loss = self.loss(logits, data.labels, local) * (len(local) * self.ctx.world_size / len(batch))
-                total += loss.item() / self.ctx.world_size
-            else:  # this rank has nothing in the micro-batch but must still join DDP's all-reduce
-                loss = logits.sum() * 0.0
+                # a rank with nothing in the micro-batch gets a zero loss that still joins DDP's all-reduce
+                loss = self.net(data.batch(local, self.model, self.ctx.device)) * (len(local) * self.ctx.world_size / len(batch))
+            total += loss.item() / self.ctx.world_size
             self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
@@ -157,13 +146,16 @@ class Trainer:
     def evaluate(self, data: SplitData) -> tuple[dict, np.ndarray, np.ndarray | None]:
         self.model.eval()
         chunk = 256 if self.cfg.mode == "features" else self.cfg.batch_size // self.cfg.accumulate  # clips are ~100 MB a dive
-        logits = []
+        finals, judges = [], []
         for start in range(0, len(data), chunk):
             idx = torch.arange(start, min(start + chunk, len(data)))
             with self._autocast():
-                logits.append(self.pooled(data.fetch(idx).to(self.ctx.device)).float().cpu())
-        finals, judges = predict(torch.cat(logits), self.bins, self.head, data.labels, self.cfg.decoding)
-        return report(finals, data.labels, self.score_range, judges), finals, judges
+                f, j = self.model.point_scores(data.batch(idx, self.model, self.ctx.device), self.cfg.decoding)
+            finals.append(f)
+            judges.append(j)
+        final = np.concatenate(finals)
+        judge = np.concatenate(judges) if judges and judges[0] is not None else None
+        return report(final, data.labels, self.score_range, judge), final, judge
 
     def fit(self, train: SplitData, val: SplitData, checkpoint_dir: Path, resume: bool = False) -> FitResult:
         start_epoch, history = 0, []
