@@ -1,8 +1,9 @@
 """Analyses cached per (video content, model, dive window), in memory and on disk.
 
 Reopening a dive must be instant, so a finished ``ScoreResult`` is kept under a key built from a
-hash of the video's bytes (renaming or moving the file keeps the key), the bundle's name and
-version, and the dive window. The dive sheet is not in the key: changing the dive number or
+hash of the video's bytes (renaming or moving the file keeps the key), the bundle's content
+fingerprint (``ModelBundle.fingerprint``: a retrained bundle keeps its default name and version
+but not its fingerprint), and the dive window. The dive sheet is not in the key: changing the dive number or
 height only changes DD, and the final score is linear in DD, so ``adapt_to_dive`` rescales a
 cached result instead of re-running the network. A different event or panel size changes which
 judges are kept, so that case needs a fresh analysis.
@@ -31,9 +32,9 @@ def content_hash(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def cache_key(video_hash: str, model_name: str, model_version: str, window: tuple[int, int] | None) -> str:
+def cache_key(video_hash: str, model_fingerprint: str, window: tuple[int, int] | None) -> str:
     window_part = "auto" if window is None else f"{window[0]}-{window[1]}"
-    raw = f"{video_hash}|{model_name}|{model_version}|{window_part}"
+    raw = f"{video_hash}|{model_fingerprint}|{window_part}"
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 

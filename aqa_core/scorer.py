@@ -47,6 +47,7 @@ class Scorer:
         self.decoding = check_decoding(decoding)
         self.runtime = runtime or choose_runtime()
         self.model = self.runtime.prepare_module(build_model(bundle))
+        self.fingerprint = bundle.fingerprint
         fitted = bundle.fitted
         self.calibration = Calibration.from_dict(fitted["calibration"]) if "calibration" in fitted else None
         self.familiarity = FeatureSummary.from_dict(fitted["familiarity"]) if "familiarity" in fitted else None
@@ -146,6 +147,7 @@ class Scorer:
             precision=self.runtime.precision,
             familiarity=familiarity,
             level_bounds=bounds,
+            model_fingerprint=self.fingerprint,
         )
 
     def _serving_paths(self, dive: DiveInfo) -> list[int]:

@@ -31,8 +31,8 @@ def test_the_key_follows_the_content_not_the_name(tmp_path, tiny_video) -> None:
     copy.write_bytes(Path(path).read_bytes())
     other = tiny_video(count=11, name="other.mp4")
     assert content_hash(path) == content_hash(copy) != content_hash(other)
-    assert cache_key(content_hash(path), "m", "1", None) != cache_key(content_hash(path), "m", "1", (0, 5))
-    assert cache_key(content_hash(path), "m", "1", None) != cache_key(content_hash(path), "m", "2", None)
+    assert cache_key(content_hash(path), "f1", None) != cache_key(content_hash(path), "f1", (0, 5))
+    assert cache_key(content_hash(path), "f1", None) != cache_key(content_hash(path), "f2", None)
 
 
 @pytest.mark.parametrize("config", ["musdl_tiny.json", "usdl_tiny.json"])

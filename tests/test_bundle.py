@@ -33,7 +33,7 @@ def saved(tmp_path: Path) -> tuple[Method, Path]:
 def test_round_trip_gives_identical_outputs(saved: tuple[Method, Path]) -> None:
     model, folder = saved
     bundle = load_bundle(folder)
-    assert (bundle.name, bundle.version, bundle.format_version) == ("t", "1.0", 1)
+    assert (bundle.name, bundle.version, bundle.format_version) == ("t", "1.0", 2)
     assert bundle.data_card == {**DATA_CARD, "backbone": bundle.data_card["backbone"]}
     assert bundle.data_card["backbone"]["name"] == "tiny"
     fresh = head_model(seed=99)
@@ -64,8 +64,8 @@ def edit_manifest(folder: Path, **changes: object) -> None:
 
 def test_wrong_format_version(saved: tuple[Method, Path]) -> None:
     _, folder = saved
-    edit_manifest(folder, format_version=2)
-    with pytest.raises(BundleError, match=r"bundle\.json.*format_version 2"):
+    edit_manifest(folder, format_version=3)
+    with pytest.raises(BundleError, match=r"bundle\.json.*format_version 3"):
         load_bundle(folder)
 
 

@@ -104,7 +104,7 @@ MANIFEST_BYTES: dict[str, tuple[Callable[[bytes], bytes], str]] = {
     "33 levels": (lambda b: b"[" * 33 + b"]" * 33, "{m}: JSON nested 33 levels deep (at most 32); refusing it"),
     "deep inside the card": (lambda b: b.replace(b'"dataset"', b'"deep": ' + b"[" * 40 + b"]" * 40 + b', "dataset"', 1), "{m}: JSON nested 42 levels deep (at most 32); refusing it"),
     "5000-digit number": (lambda b: b'{"format_version": 1' + b"0" * 5000 + b"}", r"^{m}: not valid JSON \(.+\)$"),
-    "brackets in strings do not count": (lambda b: b'{"x": "' + b"[" * 1000 + b'"}', "{m}: format_version None is not supported (this program reads version 1)"),
+    "brackets in strings do not count": (lambda b: b'{"x": "' + b"[" * 1000 + b'"}', "{m}: format_version None is not supported (this program reads versions 1 and 2)"),
 }
 
 
@@ -138,12 +138,12 @@ def test_missing_folder_and_manifest(tmp_path: Path) -> None:
 # --- manifest content ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("version", [0, 2, "1", None, True, 1.0, [1], {"v": 1}])
+@pytest.mark.parametrize("version", [0, 3, "1", None, True, 1.0, [1], {"v": 1}])
 def test_format_versions(tiny: Path, version: object) -> None:
     data = manifest(tiny)
     data["format_version"] = version
     write(tiny, data, reseal=True)
-    assert_refused(lambda: load_bundle(tiny), f"{tiny / 'bundle.json'}: format_version {version!r} is not supported (this program reads version 1)", BundleError)
+    assert_refused(lambda: load_bundle(tiny), f"{tiny / 'bundle.json'}: format_version {version!r} is not supported (this program reads versions 1 and 2)", BundleError)
 
 
 @pytest.mark.parametrize("key,kind", [("name", "str"), ("version", "str"), ("config", "dict"), ("data_card", "dict"), ("tensors", "dict")])

@@ -154,6 +154,10 @@ class Method(nn.Module):
         """Which of the method's outputs answer for this dive's panel (refuses an impossible panel)."""
         raise NotImplementedError
 
+    def fitted_tensor_names(self) -> list[str]:
+        """Stored tensors that ``fit`` sets from the training split rather than gradients train (bundle v2 lists them)."""
+        return []
+
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:
         """The tensors a bundle stores: everything except the frozen backbone."""
         return {k: v for k, v in self.state_dict().items() if not k.startswith("backbone.")}

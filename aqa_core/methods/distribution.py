@@ -89,6 +89,9 @@ class DistributionMethod(Method):
         if fit is not None:
             fit(self.encode(batch))
 
+    def fitted_tensor_names(self) -> list[str]:
+        return sorted(f"neck.{name}" for name in self.neck.state_dict())
+
     def pooled_logits(self, features: torch.Tensor) -> torch.Tensor:
         """``(B, N, D)`` clip features -> ``(B, P, bins)``: the head on the aggregated feature."""
         return self.head(self.aggregator(self.neck(features)))
