@@ -148,6 +148,7 @@ class Scorer:
             familiarity=familiarity,
             level_bounds=bounds,
             model_fingerprint=self.fingerprint,
+            judge_samples=prediction.samples,
         )
 
     def _serving_paths(self, dive: DiveInfo) -> list[int]:

@@ -28,7 +28,7 @@ from torch import nn
 
 from aqa_core.errors import AQAError, ConfigError
 from aqa_core.registry import METHODS
-from aqa_core.result import DiveInfo, Estimate, JudgeEstimate
+from aqa_core.result import DiveInfo, Estimate, JudgeEstimate, JudgeSamples
 
 Batch = dict[str, Any]
 
@@ -45,6 +45,7 @@ class DivePrediction:
     final: Estimate
     scale: float  # what the final's width is judged per: DD x multiplier when DD scales the output, else 1
     distributions: np.ndarray  # (paths, bins) pooled probabilities of the serving paths
+    samples: JudgeSamples | None = None  # a method that samples its judges: the panels drawn and its uncertainty
 
 
 def method_name(config: Mapping[str, Any]) -> Any:
@@ -59,7 +60,7 @@ def method_name(config: Mapping[str, Any]) -> Any:
 
 def method_class(config_or_name: Mapping[str, Any] | str) -> type[Method]:
     """The registered class of a method, from its name or from a model config."""
-    import aqa_core.methods.distribution  # noqa: F401  (registers the methods)
+    import aqa_core.methods  # noqa: F401  (registers the methods)
 
     name = config_or_name if isinstance(config_or_name, str) else method_name(config_or_name)
     return METHODS.get(name)
@@ -137,6 +138,10 @@ class Method(nn.Module):
 
     def loss(self, batch: Batch) -> torch.Tensor:
         raise NotImplementedError
+
+    def uncertainties(self, batch: Batch) -> np.ndarray | None:
+        """Each dive's own predicted uncertainty, for an uncertainty-guided curriculum; None: the method has none."""
+        return None
 
     def point_scores(self, batch: Batch, decoding: str) -> tuple[np.ndarray, np.ndarray | None]:
         """Decoded finals (B,) and judges (B, K) or None: the cheap decoding model selection runs every epoch."""
