@@ -25,6 +25,7 @@ from aqa_core.methods import Batch, Method
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
+from .curriculum import Curriculum
 from .distributed import DistContext, barrier, wrap
 from .evaluate import Labels, report
 from .progress import ProgressStream
@@ -123,9 +124,15 @@ class Trainer:
         self.scaler.update()
         return total
 
-    def _train_epoch(self, data: SplitData, epoch: int) -> float:
+    def _train_epoch(self, data: SplitData, epoch: int, curriculum: Curriculum) -> float:
         self.model.train()
+        # Dropout and a method's own sampling (UD-AQA's judge pick and latent draws) depend only on
+        # (seed, epoch) too, so a resumed run draws exactly what the uninterrupted one did.
+        torch.manual_seed(self.cfg.seed * 100_003 + epoch + 1)
         order = torch.randperm(len(data), generator=torch.Generator().manual_seed(self.cfg.seed * 100_003 + epoch))
+        subset = curriculum.subset(len(data))
+        if subset is not None:  # the uncertainty-guided share, shuffled the same seeded way
+            order = torch.from_numpy(subset)[torch.randperm(len(subset), generator=torch.Generator().manual_seed(self.cfg.seed * 100_003 + epoch))]
         losses = []
         steps = range(0, len(order), self.cfg.batch_size)
         self.progress.bar(len(steps), f"epoch {epoch + 1}/{self.cfg.epochs}")
@@ -157,30 +164,50 @@ class Trainer:
         judge = np.concatenate(judges) if judges and judges[0] is not None else None
         return report(final, data.labels, self.score_range, judge), final, judge
 
+    @torch.no_grad()
+    def _uncertainties(self, data: SplitData) -> np.ndarray | None:
+        """The method's uncertainty for every training dive (None: it has none, so no curriculum)."""
+        self.model.eval()
+        chunk = 256 if self.cfg.mode == "features" else self.cfg.batch_size // self.cfg.accumulate
+        parts = []
+        for start in range(0, len(data), chunk):
+            u = self.model.uncertainties(data.batch(torch.arange(start, min(start + chunk, len(data))), self.model, self.ctx.device))
+            if u is None:
+                return None
+            parts.append(u)
+        return np.concatenate(parts)
+
     def fit(self, train: SplitData, val: SplitData, checkpoint_dir: Path, resume: bool = False) -> FitResult:
         start_epoch, history = 0, []
         best_state = _copy_state(self.model)
         best_epoch, best_val = -1, {"rho": -float("inf")}
+        curriculum = Curriculum()
         if resume:
             done, best_state, info = load_checkpoint(checkpoint_dir, self.model, self.optimizer)
             start_epoch, history = done + 1, info["history"]
             best_epoch, best_val = info["best_epoch"], info["best_val"]
+            curriculum = Curriculum.from_dict(info.get("curriculum", {}))
             self.progress.emit("resume", epoch=done + 1, checkpoint=checkpoint_dir)
         since_best = 0 if best_epoch < 0 else start_epoch - 1 - best_epoch
         started = time.monotonic()
         for epoch in range(start_epoch, self.cfg.epochs):
-            train_loss = self._train_epoch(train, epoch)
+            train_loss = self._train_epoch(train, epoch, curriculum)
             figures, _, _ = self.evaluate(val)
+            uncertainties = self._uncertainties(train)
+            if uncertainties is not None:
+                curriculum.update(uncertainties, figures["rho"])
             improved = figures["rho"] > best_val["rho"]
             if improved:
                 best_state, best_epoch, best_val, since_best = _copy_state(self.model), epoch, figures, 0
             else:
                 since_best += 1
             entry = {"epoch": epoch + 1, "train_loss": train_loss, "val_rho": figures["rho"], "val_rl2": figures["rl2"]}
+            if curriculum.order:
+                entry["train_share"] = curriculum.share
             history.append(entry)
             checkpoint = None
             if self.ctx.is_main:
-                info = {"history": history, "best_epoch": best_epoch, "best_val": best_val, "config": self.cfg.to_json()}
+                info = {"history": history, "best_epoch": best_epoch, "best_val": best_val, "config": self.cfg.to_json(), "curriculum": curriculum.to_dict()}
                 checkpoint = save_checkpoint(checkpoint_dir, epoch, self.model, self.optimizer, best_state, info)
             barrier(self.ctx)
             per_epoch = (time.monotonic() - started) / (epoch + 1 - start_epoch)
