@@ -57,14 +57,23 @@ def problem(seed: int = 0, dives: int = 48) -> dict:
 METHOD_NAMES = ["usdl", "musdl", "ud_aqa"]
 
 
+@pytest.fixture
+def one_thread():
+    """Tiny matrices: extra intra-op threads only synchronise (the trainer does the same on cached features)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.mark.parametrize("name", METHOD_NAMES)
-def test_loss_goes_down_on_a_tiny_problem(name: str) -> None:
+def test_loss_goes_down_on_a_tiny_problem(name: str, one_thread: None) -> None:
     torch.manual_seed(0)
     method = build_method(tiny(name), with_backbone=False)
     batch = problem()
-    optimiser = torch.optim.Adam(method.parameters(), lr=1e-2)
+    optimiser = torch.optim.Adam(method.parameters(), lr=2e-2)
     first = seeded_loss(method, batch)
-    for _ in range(150):
+    for _ in range(60):
         optimiser.zero_grad()
         method.loss(batch).backward()
         optimiser.step()
