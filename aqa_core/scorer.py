@@ -149,6 +149,7 @@ class Scorer:
             level_bounds=bounds,
             model_fingerprint=self.fingerprint,
             judge_samples=prediction.samples,
+            recognised_dive=prediction.recognised,
         )
 
     def _serving_paths(self, dive: DiveInfo) -> list[int]:

@@ -54,7 +54,7 @@ def problem(seed: int = 0, dives: int = 48) -> dict:
     return {"features": features, "final": final, "judges": judges, "dives": dive_info}
 
 
-METHOD_NAMES = ["usdl", "musdl", "ud_aqa"]
+METHOD_NAMES = ["usdl", "musdl", "ud_aqa", "mtl_aqa"]
 
 
 @pytest.fixture
@@ -95,12 +95,12 @@ def test_predict_on_a_reloaded_bundle_is_identical(name: str, tmp_path: Path) ->
     for decoding in ("argmax", "expectation"):
         before, after = method.predict(batch, decoding), again.predict(batch, decoding)
         for b, a in zip(before, after, strict=True):
-            assert b.final == a.final and b.judges == a.judges and b.samples == a.samples
+            assert b.final == a.final and b.judges == a.judges and b.samples == a.samples and b.recognised == a.recognised
             np.testing.assert_array_equal(b.distributions, a.distributions)
 
 
 def test_configs_without_a_method_build_their_heads_method() -> None:
-    assert {"usdl", "musdl", "ud_aqa"} <= set(METHODS.names())
+    assert {"usdl", "musdl", "ud_aqa", "mtl_aqa"} <= set(METHODS.names())
     assert method_class(tiny("musdl")).scales_with_difficulty
     assert not method_class(tiny("usdl")).scales_with_difficulty
     assert build_method({**tiny("usdl"), "method": "usdl"}, with_backbone=False).name == "usdl"
@@ -116,7 +116,7 @@ def _config_file(tmp_path: Path, model: dict, loss: str = "kl") -> Path:
 @pytest.mark.parametrize(
     ("model", "loss", "message"),
     [
-        ({"method": "core"}, "kl", r"model\.method: unknown method 'core'; known: musdl, ud_aqa, usdl"),
+        ({"method": "core"}, "kl", r"model\.method: unknown method 'core'; known: mtl_aqa, musdl, ud_aqa, usdl"),
         ({"head": {"name": "nope"}}, "kl", r"model\.head\.name: unknown method 'nope'"),
         ({"head": {"name": "musdl", "judgez": 7}}, "kl", r"model: head 'musdl': .*unexpected keyword argument 'judgez'"),
         ({"aggregation": {"name": "max"}, "head": {"name": "usdl"}}, "kl", r"model: unknown aggregator 'max'; known: average, weight_decider"),
@@ -163,3 +163,74 @@ def test_ud_aqa_scores_a_video_with_sampled_judges_through_the_scorer(tiny_video
     assert ScoreResult.from_dict(json.loads(json.dumps(result.to_dict()))) == result
     doubled = adapt_to_dive(result, DiveInfo("individual", 5, None, None, 4.0), "v")
     assert doubled is not None and doubled.final.score == pytest.approx(2 * result.final.score)
+
+
+@pytest.mark.parametrize(
+    ("code", "classes"),
+    [
+        ("107B", {"position": 2, "armstand": 0, "rotation": 0, "somersaults": 7, "twists": 0}),  # forward 3.5 pike
+        ("5253B", {"position": 2, "armstand": 0, "rotation": 1, "somersaults": 5, "twists": 3}),  # back 2.5 som. 1.5 twists
+        ("626C", {"position": 1, "armstand": 1, "rotation": 1, "somersaults": 6, "twists": 0}),  # armstand back 3 som. tuck
+        ("405C", {"position": 1, "armstand": 0, "rotation": 3, "somersaults": 5, "twists": 0}),  # inward 2.5 tuck
+    ],
+)
+def test_mtl_aqa_classes_are_the_dive_numbers_parts_and_give_the_number_back(code: str, classes: dict) -> None:
+    from aqa_core.methods.mtl_aqa import dive_classes, dive_code
+
+    assert dive_classes(code) == classes
+    assert dive_code(classes) == code
+    assert dive_classes("107Q") is None and dive_classes(None) is None
+
+
+def test_mtl_aqa_recognises_the_dive_proposes_its_dd_and_flags_a_mismatch(one_thread: None) -> None:
+    torch.manual_seed(0)
+    method = build_method(tiny("mtl_aqa"), with_backbone=False)
+    batch = problem(dives=40)
+    codes = ["107B", "5253B"]
+    kind = torch.arange(40) % 2
+    batch["features"][:, :, 1] += 3.0 * (2 * kind[:, None] - 1)  # dimension 1 tells the two dives apart
+    batch["dives"] = [DiveInfo("individual", 7, codes[k], 3.0, 2.4) for k in kind.tolist()]
+    optimiser = torch.optim.Adam(method.parameters(), lr=2e-2)
+    for _ in range(60):
+        optimiser.zero_grad()
+        method.loss(batch).backward()
+        optimiser.step()
+    method.eval()
+    seen = method.predict(batch, "argmax")
+    assert [p.recognised.dive_number for p in seen[:2]] == codes
+    assert (seen[0].recognised.difficulty, seen[1].recognised.difficulty) == (3.1, 3.4)  # 107B and 5253B from 3 m (the DD table)
+    assert not any(p.recognised.mismatch for p in seen)
+    swapped = {**batch, "dives": [DiveInfo("individual", 7, codes[1 - k], 3.0, 2.4) for k in kind.tolist()]}
+    assert all(p.recognised.mismatch for p in method.predict(swapped, "argmax"))
+
+
+def test_mtl_aqa_scores_a_video_and_says_what_dive_it_sees(tiny_video, tmp_path: Path) -> None:  # noqa: ANN001
+    from aqa_core.runtime import choose_runtime
+    from aqa_core.scorer import Scorer
+
+    torch.manual_seed(0)
+    config = json.loads((CONFIGS / "mtl_aqa_tiny.json").read_text())
+    bundle = load_bundle(save_bundle(bundle_from_model(build_method(config), "mtl", "1", CARD), tmp_path / "b"))
+    result = Scorer(bundle, choose_runtime("cpu", "float32")).score(tiny_video(count=30), DiveInfo("individual", 7, "107B", 3.0, 3.1))
+    assert result.head == "mtl_aqa" and result.recognised_dive is not None and result.judges == []
+    assert result.recognised_dive.mismatch == (result.recognised_dive.dive_number != "107B")
+
+
+@pytest.mark.parametrize("method", ["ud_aqa", "mtl_aqa"])
+def test_the_trainer_trains_and_evaluates_every_method_through_the_interface(method: str, tmp_path: Path) -> None:
+    from test_trainer_loop import D, config, make_npz
+
+    from trainer.evaluate import evaluate_bundle
+    from trainer.run import train
+
+    make_npz(tmp_path)
+    models = {
+        "ud_aqa": {"method": "ud_aqa", "aggregation": {"name": "weight_decider", "in_dim": D, "hidden": [16, 8, 16]},
+                   "ud_aqa": {"in_dim": D, "encoded": 16, "hidden": [16], "cvae_hidden": [16, 16]}},
+        "mtl_aqa": {"method": "mtl_aqa", "head": {"name": "usdl", "in_dim": D, "hidden": [32, 16], "score_range": [0, 100]}},
+    }
+    out = train(config(tmp_path, "run", epochs=6, lr=1e-2, model=models[method], decoding="expectation"))
+    bundle = load_bundle(out)
+    assert bundle.data_card["method"] == method and "calibration" in bundle.fitted
+    figures = evaluate_bundle(out, tmp_path / "f.npz")
+    assert figures["dives"] == 20 and figures["spearman"] > 0.3, figures["spearman"]  # it learnt the quality the features carry

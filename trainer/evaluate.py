@@ -29,13 +29,15 @@ class Labels:
     judges: np.ndarray | None  # (N, K) ascending, or None
     difficulty: np.ndarray | None  # (N,)
     events: list[str]
+    dive_numbers: list[str | None] | None = None  # what methods that recognise dives learn from
 
     def dives(self, rows: Sequence[int], method: Method) -> list[DiveInfo]:
         """Dive info for the method's batch: event, the panel it was trained on, DD (1 where it does not read DD)."""
         if self.difficulty is None and method.scales_with_difficulty:
             raise DatasetError(f"{method.name} needs each dive's difficulty (DD) to turn judge scores into a final score")
+        numbers = self.dive_numbers or [None] * len(self.events)
         return [
-            DiveInfo(self.events[i], method.panel, None, None, float(self.difficulty[i]) if self.difficulty is not None else 1.0)
+            DiveInfo(self.events[i], method.panel, numbers[i], None, float(self.difficulty[i]) if self.difficulty is not None else 1.0)
             for i in rows
         ]
 
@@ -54,13 +56,17 @@ def report(pred_final: np.ndarray, labels: Labels, score_range: tuple[float, flo
     return figures
 
 
-def labels_from(final: Sequence[float], judges: Sequence[Sequence[float]] | None, difficulty: Sequence[float] | None, events: Sequence[str]) -> Labels:
+def labels_from(
+    final: Sequence[float], judges: Sequence[Sequence[float]] | None, difficulty: Sequence[float] | None, events: Sequence[str],
+    dive_numbers: Sequence[str | None] | None = None,
+) -> Labels:
     return Labels(
         final=np.asarray(final, dtype=np.float64),
         # Panels of different sizes (FineDiving: 3, 5 or 7 marks) have no per-judge-path comparison.
         judges=np.sort(np.asarray(judges, dtype=np.float64), axis=1) if judges is not None and len({len(j) for j in judges}) == 1 else None,
         difficulty=np.asarray(difficulty, dtype=np.float64) if difficulty is not None else None,
         events=list(events),
+        dive_numbers=list(dive_numbers) if dive_numbers is not None else None,
     )
 
 

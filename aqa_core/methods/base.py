@@ -28,7 +28,7 @@ from torch import nn
 
 from aqa_core.errors import AQAError, ConfigError
 from aqa_core.registry import METHODS
-from aqa_core.result import DiveInfo, Estimate, JudgeEstimate, JudgeSamples
+from aqa_core.result import DiveInfo, Estimate, JudgeEstimate, JudgeSamples, RecognisedDive
 
 Batch = dict[str, Any]
 
@@ -46,6 +46,7 @@ class DivePrediction:
     scale: float  # what the final's width is judged per: DD x multiplier when DD scales the output, else 1
     distributions: np.ndarray  # (paths, bins) pooled probabilities of the serving paths
     samples: JudgeSamples | None = None  # a method that samples its judges: the panels drawn and its uncertainty
+    recognised: RecognisedDive | None = None  # a method that recognises dives: what it sees, and any mismatch
 
 
 def method_name(config: Mapping[str, Any]) -> Any:
