@@ -234,3 +234,11 @@ def test_the_trainer_trains_and_evaluates_every_method_through_the_interface(met
     assert bundle.data_card["method"] == method and "calibration" in bundle.fitted
     figures = evaluate_bundle(out, tmp_path / "f.npz")
     assert figures["dives"] == 20 and figures["spearman"] > 0.3, figures["spearman"]  # it learnt the quality the features carry
+
+
+def test_a_features_npz_can_carry_dive_numbers_for_methods_that_recognise_dives(tmp_path: Path) -> None:
+    from trainer.datasets import open_dataset
+
+    path = tmp_path / "f.npz"
+    np.savez(path, features=np.zeros((2, 3, 4), np.float32), final_score=np.array([50.0, 60.0]), dive_number=np.array(["107B", "5253B"]))
+    assert [r.dive_number for r in open_dataset(path).records] == ["107B", "5253B"]
