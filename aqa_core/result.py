@@ -139,7 +139,7 @@ class ScoreResult:
     video: str
     model_name: str
     model_version: str
-    head: str  # "usdl" | "musdl"
+    head: str  # the registered method that scored it (aqa_core.methods): "usdl", "musdl", "ud_aqa", "mtl_aqa"
     dive: DiveInfo
     dive_window: tuple[int, int]  # first and last source frame used
     bins: list[float]  # score value of each bin of ClipEstimate.distributions
