@@ -1,8 +1,9 @@
 """Analyses cached per (video content, model, dive window), in memory and on disk.
 
 Reopening a dive must be instant, so a finished ``ScoreResult`` is kept under a key built from a
-hash of the video's bytes (renaming or moving the file keeps the key), the bundle's name and
-version, and the dive window. The dive sheet is not in the key: changing the dive number or
+hash of the video's bytes (renaming or moving the file keeps the key), the bundle's content
+fingerprint (``ModelBundle.fingerprint``: a retrained bundle keeps its default name and version
+but not its fingerprint), and the dive window. The dive sheet is not in the key: changing the dive number or
 height only changes DD, and the final score is linear in DD, so ``adapt_to_dive`` rescales a
 cached result instead of re-running the network. A different event or panel size changes which
 judges are kept, so that case needs a fresh analysis.
@@ -15,29 +16,30 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from aqa_core.decoding import assess_uncertainty, uncertainty_scale
+from aqa_core.decoding import assess_uncertainty
+from aqa_core.methods import method_class
 from aqa_core.paths import user_data_dir
 from aqa_core.result import DiveInfo, ScoreResult
 
 
-def cache_key(video_hash: str, model_name: str, model_version: str, window: tuple[int, int] | None) -> str:
+def cache_key(video_hash: str, model_fingerprint: str, window: tuple[int, int] | None) -> str:
     window_part = "auto" if window is None else f"{window[0]}-{window[1]}"
-    raw = f"{video_hash}|{model_name}|{model_version}|{window_part}"
+    raw = f"{video_hash}|{model_fingerprint}|{window_part}"
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
 def adapt_to_dive(result: ScoreResult, dive: DiveInfo, video: str) -> ScoreResult | None:
     """``result`` re-expressed for ``dive``; None when the panel rule itself differs.
 
-    A MUSDL final is (kept judges' sum) x DD x multiplier, so it scales with DD; a USDL head
-    predicts the final score directly and does not read DD at all.
+    The result's method says how: a MUSDL final is (kept judges' sum) x DD x multiplier, so it
+    scales with DD; a USDL head predicts the final score directly and does not read DD at all.
     """
     if dive.event != result.dive.event or dive.panel_size != result.dive.panel_size:
         return None
-    ratio = dive.difficulty / result.dive.difficulty if result.head == "musdl" and result.dive.difficulty else 1.0
-
+    method = method_class(result.head)
+    ratio = method.difficulty_ratio(result.dive, dive)
     final = result.final.scaled(ratio)
-    scale = uncertainty_scale(result.head, dive, result.level_bounds is not None)
+    scale = method.uncertainty_scale(dive, result.level_bounds is not None)
     uncertainty = assess_uncertainty(final, scale, [j.estimate.score for j in result.judges], result.level_bounds, result.familiarity)
     clips = [replace(c, score=c.score * ratio) for c in result.clips]  # clip scores are on the final scale
     return replace(result, video=video, dive=dive, final=final, clips=clips, uncertainty=uncertainty)

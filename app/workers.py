@@ -234,7 +234,7 @@ class ScoreWorker(QThread):
 
         yield_to_playback()
         try:
-            key = cache_key(file_sha256(self.video), self.bundle.name, self.bundle.version, self.window)
+            key = cache_key(file_sha256(self.video), self.bundle.fingerprint, self.window)
             cached = self.cache.get(key)
             adapted = adapt_to_dive(cached, self.dive, self.video) if cached is not None else None
             if adapted is not None:

@@ -16,6 +16,15 @@ float32; ``build_model`` refuses it when the installed backbone weights are not 
 trained on. Bundles written before fingerprints existed are refused with that reason (policy:
 nothing unverifiable is presented as a score; retraining writes a fingerprinted bundle).
 Reading is bounded (``MAX_*``): the real manifest is a few kB, the real weights a few MB.
+
+Format versions. Version 2 (written since methods exist) adds ``method`` (the registered method
+the config builds, aqa_core.methods), ``fitted_tensors`` (which stored tensors are fitted state
+rather than trained weights, e.g. the standardising neck's statistics, refitted by the trainer
+before the first epoch) and ``fingerprint.content_sha256``. Version 1 (the shipped demo bundle)
+still loads and scores exactly as before: its config names only a head, whose method is the
+head's. ``ModelBundle.fingerprint`` is the content hash of what a bundle scores with (weights,
+config, fitted state), for both versions, so caches keyed on it never answer a retrained bundle
+of the same name and version from the old model's results.
 """
 
 from __future__ import annotations
@@ -31,12 +40,13 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from aqa_core.errors import BundleError, WeightsError
+from aqa_core.errors import BundleError, ConfigError, WeightsError
 from aqa_core.files import read_json, size_text
-from aqa_core.model import AQAModel
+from aqa_core.methods import Method, build_method, method_class, method_name
 from aqa_core.paths import resource
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # written; see the module docstring for what each version holds
+READABLE_VERSIONS = (1, 2)
 MANIFEST = "bundle.json"
 WEIGHTS = "weights.safetensors"
 DEMO_BUNDLE = ("models", "demo_musdl")
@@ -61,8 +71,20 @@ class ModelBundle:
     # aqa_core.calibration, aqa_core.familiarity). Empty for a bundle that has none.
     fitted: dict[str, Any] = field(default_factory=dict, repr=False)
 
+    @property
+    def fingerprint(self) -> str:
+        """Content hash of what this bundle scores with: weights, config and fitted state (not name, version or card)."""
+        return content_sha256(self.state_dict, self.config, self.fitted)
 
-def bundle_from_model(model: AQAModel, name: str, version: str, data_card: dict[str, Any]) -> ModelBundle:
+
+def content_sha256(state: dict[str, torch.Tensor], config: dict[str, Any], fitted: dict[str, Any]) -> str:
+    from aqa_core.weights import state_sha256
+
+    content = {"weights_sha256": state_sha256(state), "config": config, "fitted": fitted}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def bundle_from_model(model: Method, name: str, version: str, data_card: dict[str, Any]) -> ModelBundle:
     """Package a (trained) model's trainable parts; the data card gains the backbone they were trained on."""
     state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.trainable_state_dict().items()}
     card = {**data_card, "backbone": data_card.get("backbone") or backbone_record(model.config)}
@@ -106,13 +128,19 @@ def save_bundle(bundle: ModelBundle, folder: str | Path) -> Path:
     manifest = {
         "name": bundle.name,
         "version": bundle.version,
-        "format_version": bundle.format_version,
+        "format_version": FORMAT_VERSION,
+        "method": method_name(bundle.config),
         "config": bundle.config,
         "data_card": card,
         **({"fitted": bundle.fitted} if bundle.fitted else {}),
+        "fitted_tensors": build_method(bundle.config, with_backbone=False).fitted_tensor_names(),
         "tensors": {k: {"shape": list(v.shape), "dtype": str(v.dtype).removeprefix("torch.")} for k, v in tensors.items()},
     }
-    manifest[FINGERPRINT] = {"weights_sha256": state_sha256(tensors), "manifest_sha256": manifest_sha256(manifest)}
+    manifest[FINGERPRINT] = {
+        "weights_sha256": state_sha256(tensors),
+        "content_sha256": content_sha256(tensors, bundle.config, bundle.fitted),
+        "manifest_sha256": manifest_sha256(manifest),
+    }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return folder
 
@@ -127,8 +155,9 @@ def _read_manifest(folder: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict):
         raise BundleError(f"{path}: expected a JSON object")
     version = manifest.get("format_version")
-    if type(version) is not int or version != FORMAT_VERSION:  # true and 1.0 compare equal to 1
-        raise BundleError(f"{path}: format_version {version!r} is not supported (this program reads version {FORMAT_VERSION})")
+    if type(version) is not int or version not in READABLE_VERSIONS:  # true and 1.0 compare equal to 1
+        readable = " and ".join(str(v) for v in READABLE_VERSIONS)
+        raise BundleError(f"{path}: format_version {version!r} is not supported (this program reads versions {readable})")
     for key, kind in (("name", str), ("version", str), ("config", dict), ("data_card", dict), ("tensors", dict)):
         if not isinstance(manifest.get(key), kind):
             raise BundleError(f"{path}: '{key}' is missing or not a {kind.__name__}")
@@ -136,7 +165,22 @@ def _read_manifest(folder: Path) -> dict[str, Any]:
         raise BundleError(f"{path}: 'fitted' is not a dict")
     _check_fingerprint(manifest, path)
     _check_shown_text(manifest, path)
+    if version >= 2:
+        _check_method(manifest, path)
     return manifest
+
+
+def _check_method(manifest: dict[str, Any], path: Path) -> None:
+    """A version-2 manifest names the method its config builds, and which tensors are fitted state."""
+    try:
+        built = method_class(manifest["config"]).name
+    except ConfigError as exc:
+        raise BundleError(f"{path}: config cannot build a model ({exc})") from None
+    if manifest.get("method") != built:
+        raise BundleError(f"{path}: 'method' is {manifest.get('method')!r} but the config builds method {built!r}")
+    fitted = manifest.get("fitted_tensors")
+    if not isinstance(fitted, list) or not all(isinstance(name, str) and name in manifest["tensors"] for name in fitted):
+        raise BundleError(f"{path}: 'fitted_tensors' must list names of stored tensors")
 
 
 def _check_shown_text(manifest: dict[str, Any], path: Path) -> None:
@@ -209,8 +253,8 @@ def _check_weights(state: dict[str, torch.Tensor], manifest: dict[str, Any], pat
 def _expected_shapes(config: dict[str, Any], path: Path) -> dict[str, tuple[int, ...]]:
     """Names and shapes the config implies, from a backbone-free model (cheap, needs no weights)."""
     try:
-        parts = AQAModel(config, with_backbone=False)
-    except (KeyError, TypeError, ValueError) as exc:
+        parts = build_method(config, with_backbone=False)
+    except (ConfigError, KeyError, TypeError, ValueError) as exc:
         raise BundleError(f"{path}: config cannot build a model ({exc})") from None
     return {k: tuple(v.shape) for k, v in parts.trainable_state_dict().items()}
 
@@ -238,15 +282,18 @@ def load_bundle(folder: str | Path) -> ModelBundle:
     if found != expected:
         raise BundleError(f"{weights_path}: tensors do not match the config ({_difference(found, expected)})")
     _check_weights(state, manifest, weights_path)
-    return ModelBundle(
+    bundle = ModelBundle(
         name=manifest["name"],
         version=manifest["version"],
-        format_version=FORMAT_VERSION,
+        format_version=manifest["format_version"],
         config=manifest["config"],
         data_card=manifest["data_card"],
         state_dict=state,
         fitted=manifest.get("fitted", {}),
     )
+    if bundle.format_version >= 2 and manifest[FINGERPRINT].get("content_sha256") != bundle.fingerprint:
+        raise BundleError(f"{manifest_path}: its config, fitted state or weights are not the ones its content fingerprint was taken of")
+    return bundle
 
 
 def _difference(found: dict[str, tuple[int, ...]], expected: dict[str, tuple[int, ...]]) -> str:
@@ -266,11 +313,11 @@ def default_bundle_path() -> Path | None:
     return path if (path / MANIFEST).is_file() else None
 
 
-def build_model(bundle: ModelBundle) -> AQAModel:
+def build_model(bundle: ModelBundle) -> Method:
     """The full model (backbone included) with the bundle's trained parts loaded, in eval mode."""
     try:
-        model = AQAModel(bundle.config)
-    except (KeyError, TypeError, ValueError) as exc:
+        model = build_method(bundle.config)
+    except (ConfigError, KeyError, TypeError, ValueError) as exc:
         raise BundleError(f"model bundle '{bundle.name}': config cannot build a model ({exc})") from None
     _check_installed_backbone(bundle)
     missing, unexpected = model.load_state_dict(bundle.state_dict, strict=False)

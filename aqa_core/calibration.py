@@ -21,11 +21,15 @@ discriminate: its low | medium | high bounds are the terciles of the validation 
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from aqa_core.result import Estimate
 
 LEVELS = ("0.8", "0.95")  # the coverages every estimate carries, as the JSON keys spell them
 
@@ -89,6 +93,12 @@ class Calibration:
             dives=int(data["dives"]),
             mark_range=tuple(float(v) for v in data.get("mark_range", (0.0, 10.0))),  # type: ignore[arg-type]
         )
+
+
+def calibrated(est: Estimate, interval: Callable[[str], tuple[float, float]]) -> Estimate:
+    """``est`` with calibrated intervals at every level; low/high become the calibrated 95% one."""
+    intervals = {level: interval(level) for level in LEVELS}
+    return dataclasses.replace(est, intervals=intervals, low=intervals["0.95"][0], high=intervals["0.95"][1])
 
 
 def fit_calibration(

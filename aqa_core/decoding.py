@@ -93,16 +93,6 @@ def score_scale(dive: DiveInfo) -> float:
     return dive.difficulty * (float(SYNCHRO_MULTIPLIER) if dive.event == "synchronised" else 1.0)
 
 
-def uncertainty_scale(head: str, dive: DiveInfo, calibrated: bool) -> float:
-    """What a final's width is divided by before it is judged (``assess_uncertainty``'s ``scale``).
-
-    A MUSDL final is DD x multiplier x the kept marks, so its width is judged per point of the
-    kept judges' sum. A calibrated USDL head predicts the final itself and its level bounds are in
-    final-score points (DD never enters it), so 1; an uncalibrated one keeps the per-DD rule.
-    """
-    return score_scale(dive) if head == "musdl" or not calibrated else 1.0
-
-
 def assess_uncertainty(
     final: Estimate,
     scale: float,

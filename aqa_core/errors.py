@@ -41,3 +41,7 @@ class RuleError(AQAError):
 
 class DatasetError(AQAError):
     """A dataset file or row that a reader refuses (the message names file, row and reason)."""
+
+
+class ConfigError(AQAError):
+    """A model or training config that names an unknown part or gives a part a wrong argument."""

@@ -1,4 +1,4 @@
-"""Registries that compose a model from config: backbone -> aggregation -> head.
+"""Registries that compose a model from config: a method above its parts (backbone -> aggregation -> head).
 
 A bundle's config names each part by its registry key plus keyword arguments, e.g.
 ``{"name": "musdl", "judges": 7, "bins": 21}``; ``Registry.build`` turns that into a module.
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
+
+from aqa_core.errors import ConfigError
 
 T = TypeVar("T")
 
@@ -34,15 +36,24 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         return sorted(self._factories)
 
+    def get(self, name: Any) -> Callable[..., T]:
+        """The factory registered under ``name``; an unknown name is a ConfigError listing the known ones."""
+        if not isinstance(name, str) or name not in self._factories:
+            raise ConfigError(f"unknown {self.kind} {name!r}; known: {', '.join(self.names()) or 'none'}")
+        return self._factories[name]
+
     def build(self, config: Mapping[str, Any]) -> T:
-        """Build from ``{"name": ..., **kwargs}``; an unknown name lists the known ones."""
+        """Build from ``{"name": ..., **kwargs}``; a wrong argument is a ConfigError naming the part, not a TypeError."""
         options = dict(config)
         name = options.pop("name", None)
-        if name not in self._factories:
-            raise KeyError(f"unknown {self.kind} {name!r}; known: {', '.join(self.names()) or 'none'}")
-        return self._factories[name](**options)
+        factory = self.get(name)
+        try:
+            return factory(**options)
+        except TypeError as exc:
+            raise ConfigError(f"{self.kind} {name!r}: {exc}") from None
 
 
+METHODS: Registry[Any] = Registry("method")  # a whole model: its parts, loss, prediction and decoding
 BACKBONES: Registry[Any] = Registry("backbone")
 AGGREGATORS: Registry[Any] = Registry("aggregator")
 HEADS: Registry[Any] = Registry("head")

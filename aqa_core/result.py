@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-SCHEMA_VERSION = 2  # 2: calibrated intervals, level bounds and the unfamiliar-footage score
+# 2: calibrated intervals, level bounds and the unfamiliar-footage score; 3: the model's content
+# fingerprint and the optional fields methods fill (sampled judges, recognised dive, commentary).
+# from_dict reads every earlier schema: a field it lacks is None.
+SCHEMA_VERSION = 3
 UNFAMILIAR_MESSAGE = "unfamiliar footage: the model was not trained on dives like this"
 BEYOND_CALIBRATION_MESSAGE = (
     "footage farther from the training dives than any it was calibrated on: the intervals may be too narrow"
@@ -104,11 +107,39 @@ class DiveInfo:
 
 
 @dataclass(frozen=True)
+class JudgeSamples:
+    """A method that samples its judges (UD-AQA's latent draws): the panels drawn and how much they disagree."""
+
+    panels: list[list[float]]  # samples x judges, each panel as drawn (before the rule)
+    uncertainty: float  # the method's own predicted uncertainty u
+    spread: float  # std over the samples of the final each sampled panel gives
+
+
+@dataclass(frozen=True)
+class RecognisedDive:
+    """What a method that recognises dives (MTL-AQA's auxiliary heads) sees, and how it agrees with the sheet."""
+
+    dive_number: str | None  # proposed from the recognised class; None when the class maps to no dive number
+    difficulty: float | None  # the proposed dive's DD from the DD table
+    confidence: float  # probability of the recognised class
+    parts: dict[str, str]  # position, armstand, rotation type, somersaults, twists as recognised
+    mismatch: bool  # the typed dive number disagrees with what the model sees
+
+
+@dataclass(frozen=True)
+class Commentary:
+    """A generated commentary line, always shown with its caveat."""
+
+    text: str
+    caveat: str
+
+
+@dataclass(frozen=True)
 class ScoreResult:
     video: str
     model_name: str
     model_version: str
-    head: str  # "usdl" | "musdl"
+    head: str  # the registered method that scored it (aqa_core.methods): "usdl", "musdl", "ud_aqa", "mtl_aqa"
     dive: DiveInfo
     dive_window: tuple[int, int]  # first and last source frame used
     bins: list[float]  # score value of each bin of ClipEstimate.distributions
@@ -125,11 +156,16 @@ class ScoreResult:
     # Calibrated 95% half-widths (in points of the kept judges' sum) that separate low | medium | high;
     # None: the fixed defaults of aqa_core.decoding (an uncalibrated bundle)
     level_bounds: tuple[float, float] | None = None
+    model_fingerprint: str | None = None  # ModelBundle.fingerprint; None in analyses stored before schema 3
+    judge_samples: JudgeSamples | None = None
+    recognised_dive: RecognisedDive | None = None
+    commentary: Commentary | None = None
 
     @property
     def caveats(self) -> list[str]:
         """Warnings every consumer must show beside this score."""
-        return [self.familiarity.message] if self.familiarity and self.familiarity.message else []
+        caveats = [self.familiarity.message] if self.familiarity and self.familiarity.message else []
+        return caveats + ([self.commentary.caveat] if self.commentary else [])
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -170,4 +206,8 @@ class ScoreResult:
             precision=data.get("precision", "float32"),
             familiarity=Familiarity(**familiarity) if familiarity else None,
             level_bounds=(float(bounds[0]), float(bounds[1])) if bounds else None,
+            model_fingerprint=data.get("model_fingerprint"),
+            judge_samples=JudgeSamples(**data["judge_samples"]) if data.get("judge_samples") else None,
+            recognised_dive=RecognisedDive(**data["recognised_dive"]) if data.get("recognised_dive") else None,
+            commentary=Commentary(**data["commentary"]) if data.get("commentary") else None,
         )

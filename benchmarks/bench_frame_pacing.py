@@ -29,7 +29,7 @@ def build_bundle(backbone: str):  # noqa: ANN201 (ModelBundle; torch imported la
     import torch
 
     from aqa_core.bundle import bundle_from_model, default_bundle_path, load_bundle
-    from aqa_core.model import AQAModel
+    from aqa_core.methods import build_method
 
     if backbone == "default":
         path = default_bundle_path()
@@ -38,7 +38,7 @@ def build_bundle(backbone: str):  # noqa: ANN201 (ModelBundle; torch imported la
         return load_bundle(path)
     torch.manual_seed(0)
     config = json.loads((ROOT / "configs" / "models" / f"musdl_{backbone}.json").read_text())
-    return bundle_from_model(AQAModel(config), f"bench-{backbone}", "0", {"synthetic": True})
+    return bundle_from_model(build_method(config), f"bench-{backbone}", "0", {"synthetic": True})
 
 
 def main() -> int:

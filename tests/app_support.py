@@ -11,7 +11,7 @@ import torch
 from PySide6.QtCore import QSettings
 
 from aqa_core.bundle import ModelBundle, bundle_from_model
-from aqa_core.model import AQAModel
+from aqa_core.methods import build_method
 from aqa_core.result import ScoreResult
 from app.state import AppState, DiveSheet
 from app.widgets.player import Player
@@ -25,7 +25,7 @@ def tiny_bundle(seed: int = 0, judges: int = 7) -> ModelBundle:
     torch.manual_seed(seed)
     config = json.loads(CONFIG.read_text())
     config["head"]["judges"] = judges
-    return bundle_from_model(AQAModel(config), f"tiny-app-{judges}", str(seed), CARD)
+    return bundle_from_model(build_method(config), f"tiny-app-{judges}", str(seed), CARD)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import torch
 
 from aqa_core.bundle import ModelBundle, build_model, bundle_from_model, load_bundle, save_bundle
 from aqa_core.errors import BundleError
-from aqa_core.model import AQAModel
+from aqa_core.methods import build_method
 from aqa_core.neck import Standardize
 from aqa_core.registry import AGGREGATORS
 
@@ -75,9 +75,9 @@ def test_model_applies_the_neck_before_aggregation_and_per_clip() -> None:
         "aggregation": {"name": "weight_decider", "in_dim": 16, "hidden": [8]},
         "head": {"name": "musdl", "judges": 7, "in_dim": 16, "hidden": [8]},
     }
-    model = AQAModel(config, with_backbone=False)
+    model = build_method(config, with_backbone=False)
     train = torch.randn(20, 10, 16) * 5 + 3
-    model.fit_neck(train)
+    model.fit({"features": train})
     assert {"neck.mean", "neck.std"} <= set(model.trainable_state_dict())
     features = torch.randn(2, 10, 16) * 5 + 3
     standardised = (features - train.reshape(-1, 16).mean(0)) / train.reshape(-1, 16).std(0, unbiased=False)
@@ -93,8 +93,8 @@ def test_bundle_carries_the_neck_statistics_and_weight_decider(tmp_path) -> None
         "aggregation": {"name": "weight_decider", "in_dim": 16, "hidden": [8]},
         "head": {"name": "musdl", "judges": 7, "in_dim": 16, "hidden": [8]},
     }
-    model = AQAModel(config, with_backbone=False)
-    model.fit_neck(torch.randn(20, 10, 16) * 5 + 3)
+    model = build_method(config, with_backbone=False)
+    model.fit({"features": torch.randn(20, 10, 16) * 5 + 3})
     torch.nn.init.normal_(model.aggregator.scorer[-1].weight)
     save_bundle(bundle_from_model(model, "wd", "1", {}), tmp_path / "b")
     loaded = build_model(load_bundle(tmp_path / "b"))

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from aqa_core.bundle import bundle_from_model
-from aqa_core.model import AQAModel
+from aqa_core.methods import build_method
 from aqa_core.rules import make_dive_info
 from aqa_core.runtime import choose_runtime
 from aqa_core.scorer import Scorer
@@ -22,7 +22,7 @@ CPU = choose_runtime("cpu", "float32", threads=1)
 
 def scorer(config: str) -> Scorer:
     torch.manual_seed(0)
-    model = AQAModel(json.loads((CONFIGS / config).read_text()))
+    model = build_method(json.loads((CONFIGS / config).read_text()))
     return Scorer(bundle_from_model(model, config, "0", {"synthetic": True}), CPU)
 
 
@@ -32,8 +32,8 @@ def test_the_key_follows_the_content_not_the_name(tmp_path, tiny_video) -> None:
     copy.write_bytes(Path(path).read_bytes())
     other = tiny_video(count=11, name="other.mp4")
     assert file_sha256(path) == file_sha256(copy) != file_sha256(other)
-    assert cache_key(file_sha256(path), "m", "1", None) != cache_key(file_sha256(path), "m", "1", (0, 5))
-    assert cache_key(file_sha256(path), "m", "1", None) != cache_key(file_sha256(path), "m", "2", None)
+    assert cache_key(file_sha256(path), "f1", None) != cache_key(file_sha256(path), "f1", (0, 5))
+    assert cache_key(file_sha256(path), "f1", None) != cache_key(file_sha256(path), "f2", None)
 
 
 @pytest.mark.parametrize("config", ["musdl_tiny.json", "usdl_tiny.json"])

@@ -12,28 +12,28 @@ from safetensors.torch import load_file, save_file
 from aqa_core.bundle import bundle_from_model, load_bundle, manifest_sha256, save_bundle
 from aqa_core.data_card import describe_data_card
 from aqa_core.errors import BundleError
-from aqa_core.model import AQAModel
+from aqa_core.methods import Method, build_method
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "models"
 DATA_CARD = {"dataset": "unit test", "synthetic": True, "intended_use": "tests only"}
 
 
-def head_model(seed: int = 1) -> AQAModel:
+def head_model(seed: int = 1) -> Method:
     torch.manual_seed(seed)
     config = json.loads((CONFIGS / "musdl_tiny.json").read_text())
-    return AQAModel(config, with_backbone=False)
+    return build_method(config, with_backbone=False)
 
 
 @pytest.fixture()
-def saved(tmp_path: Path) -> tuple[AQAModel, Path]:
+def saved(tmp_path: Path) -> tuple[Method, Path]:
     model = head_model()
     return model, save_bundle(bundle_from_model(model, "t", "1.0", DATA_CARD), tmp_path / "b")
 
 
-def test_round_trip_gives_identical_outputs(saved: tuple[AQAModel, Path]) -> None:
+def test_round_trip_gives_identical_outputs(saved: tuple[Method, Path]) -> None:
     model, folder = saved
     bundle = load_bundle(folder)
-    assert (bundle.name, bundle.version, bundle.format_version) == ("t", "1.0", 1)
+    assert (bundle.name, bundle.version, bundle.format_version) == ("t", "1.0", 2)
     assert bundle.data_card == {**DATA_CARD, "backbone": bundle.data_card["backbone"]}
     assert bundle.data_card["backbone"]["name"] == "tiny"
     fresh = head_model(seed=99)
@@ -43,7 +43,7 @@ def test_round_trip_gives_identical_outputs(saved: tuple[AQAModel, Path]) -> Non
     torch.testing.assert_close(fresh.head_forward(features).logits, model.head_forward(features).logits, rtol=0, atol=0)
 
 
-def test_manifest_lists_tensor_shapes(saved: tuple[AQAModel, Path]) -> None:
+def test_manifest_lists_tensor_shapes(saved: tuple[Method, Path]) -> None:
     model, folder = saved
     manifest = json.loads((folder / "bundle.json").read_text())
     assert manifest["tensors"] == {k: {"shape": list(v.shape), "dtype": "float32"} for k, v in model.trainable_state_dict().items()}
@@ -62,14 +62,14 @@ def edit_manifest(folder: Path, **changes: object) -> None:
     write_resealed(folder, manifest)
 
 
-def test_wrong_format_version(saved: tuple[AQAModel, Path]) -> None:
+def test_wrong_format_version(saved: tuple[Method, Path]) -> None:
     _, folder = saved
-    edit_manifest(folder, format_version=2)
-    with pytest.raises(BundleError, match=r"bundle\.json.*format_version 2"):
+    edit_manifest(folder, format_version=3)
+    with pytest.raises(BundleError, match=r"bundle\.json.*format_version 3"):
         load_bundle(folder)
 
 
-def test_missing_tensor(saved: tuple[AQAModel, Path]) -> None:
+def test_missing_tensor(saved: tuple[Method, Path]) -> None:
     _, folder = saved
     tensors = load_file(str(folder / "weights.safetensors"))
     dropped = sorted(tensors)[0]
@@ -79,7 +79,7 @@ def test_missing_tensor(saved: tuple[AQAModel, Path]) -> None:
         load_bundle(folder)
 
 
-def test_wrong_shape(saved: tuple[AQAModel, Path]) -> None:
+def test_wrong_shape(saved: tuple[Method, Path]) -> None:
     _, folder = saved
     tensors = load_file(str(folder / "weights.safetensors"))
     name = sorted(tensors)[-1]
@@ -89,7 +89,7 @@ def test_wrong_shape(saved: tuple[AQAModel, Path]) -> None:
         load_bundle(folder)
 
 
-def test_config_that_disagrees_with_the_weights(saved: tuple[AQAModel, Path]) -> None:
+def test_config_that_disagrees_with_the_weights(saved: tuple[Method, Path]) -> None:
     _, folder = saved
     manifest = json.loads((folder / "bundle.json").read_text())
     manifest["config"]["head"]["judges"] = 5
@@ -98,7 +98,7 @@ def test_config_that_disagrees_with_the_weights(saved: tuple[AQAModel, Path]) ->
         load_bundle(folder)
 
 
-def test_corrupt_weights(saved: tuple[AQAModel, Path]) -> None:
+def test_corrupt_weights(saved: tuple[Method, Path]) -> None:
     _, folder = saved
     data = (folder / "weights.safetensors").read_bytes()
     (folder / "weights.safetensors").write_bytes(data[: len(data) // 2])
@@ -106,14 +106,14 @@ def test_corrupt_weights(saved: tuple[AQAModel, Path]) -> None:
         load_bundle(folder)
 
 
-def test_corrupt_manifest(saved: tuple[AQAModel, Path]) -> None:
+def test_corrupt_manifest(saved: tuple[Method, Path]) -> None:
     _, folder = saved
     (folder / "bundle.json").write_text("{not json")
     with pytest.raises(BundleError, match=r"bundle\.json: not valid JSON"):
         load_bundle(folder)
 
 
-def test_unknown_head_in_config(saved: tuple[AQAModel, Path]) -> None:
+def test_unknown_head_in_config(saved: tuple[Method, Path]) -> None:
     _, folder = saved
     manifest = json.loads((folder / "bundle.json").read_text())
     manifest["config"]["head"]["name"] = "nonesuch"
@@ -122,7 +122,7 @@ def test_unknown_head_in_config(saved: tuple[AQAModel, Path]) -> None:
         load_bundle(folder)
 
 
-def test_missing_folder_and_files(tmp_path: Path, saved: tuple[AQAModel, Path]) -> None:
+def test_missing_folder_and_files(tmp_path: Path, saved: tuple[Method, Path]) -> None:
     with pytest.raises(BundleError, match="folder not found"):
         load_bundle(tmp_path / "nowhere")
     (tmp_path / "empty").mkdir()

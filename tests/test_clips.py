@@ -17,7 +17,7 @@ from aqa_core.clips import (
     load_dive_clips,
     resample_indices,
 )
-from aqa_core.errors import VideoError
+from aqa_core.errors import ConfigError, VideoError
 from aqa_core.registry import SEGMENTATIONS
 from aqa_core.video import read_frames
 
@@ -44,7 +44,7 @@ def test_uniform_scheme_from_config_covers_the_sequence() -> None:
 def test_bad_schemes_are_refused() -> None:
     with pytest.raises(ValueError, match="do not fit"):
         get_scheme({"name": "custom", "num_frames": 50, "clip_len": 16, "starts": [0, 40]})
-    with pytest.raises(KeyError, match="usdl_10x16"):
+    with pytest.raises(ConfigError, match="usdl_10x16"):
         get_scheme("no_such_scheme")
     assert {"usdl_10x16", "uniform", "custom"} <= set(SEGMENTATIONS.names())
 

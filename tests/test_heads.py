@@ -1,4 +1,4 @@
-"""Heads and the head half of AQAModel, on small random features (no backbone needed)."""
+"""Heads and the head half of a distribution method, on small random features (no backbone needed)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import torch
 from aqa_core import decoding
 from aqa_core.errors import RuleError
 from aqa_core.heads import panel
-from aqa_core.model import AQAModel
+from aqa_core.methods import build_method
 from aqa_core.registry import AGGREGATORS, HEADS
 from aqa_core.result import DiveInfo
 from aqa_core.rules import apply_panel_rule
@@ -31,14 +31,14 @@ def test_heads_and_aggregator_are_registered() -> None:
 
 @pytest.mark.parametrize(("head", "paths", "bins"), [("usdl", 1, 101), ("musdl", 7, 21)])
 def test_head_forward_shapes(head: str, paths: int, bins: int) -> None:
-    model = AQAModel(tiny_config(head), with_backbone=False)
+    model = build_method(tiny_config(head), with_backbone=False)
     out = model.head_forward(torch.randn(3, 10, 64))
     assert out.clip_logits.shape == (3, 10, paths, bins)
     assert out.logits.shape == (3, paths, bins)
 
 
 def test_pooled_logits_come_from_the_mean_clip_feature() -> None:
-    model = AQAModel(tiny_config("musdl"), with_backbone=False)
+    model = build_method(tiny_config("musdl"), with_backbone=False)
     features = torch.randn(2, 10, 64)
     out = model.head_forward(features)
     torch.testing.assert_close(out.logits, model.head(features.mean(dim=1)))

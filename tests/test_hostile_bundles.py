@@ -22,7 +22,7 @@ from safetensors.torch import load_file, save_file
 
 from aqa_core.bundle import PREPROCESSING, ModelBundle, bundle_from_model, build_model, default_bundle_path, load_bundle, manifest_sha256, save_bundle
 from aqa_core.errors import BundleError
-from aqa_core.model import AQAModel
+from aqa_core.methods import Method, build_method
 from aqa_core.result import DiveInfo
 from aqa_core.runtime import choose_runtime
 from aqa_core.scorer import NonFiniteScores, Scorer
@@ -34,9 +34,9 @@ CPU = choose_runtime("cpu", "float32", threads=1)
 DIVE = DiveInfo(event="individual", panel_size=7, dive_number="107B", height=10.0, difficulty=3.0)
 
 
-def tiny_model(seed: int = 1) -> AQAModel:
+def tiny_model(seed: int = 1) -> Method:
     torch.manual_seed(seed)
-    return AQAModel(json.loads((CONFIGS / "musdl_tiny.json").read_text()), with_backbone=False)
+    return build_method(json.loads((CONFIGS / "musdl_tiny.json").read_text()), with_backbone=False)
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ MANIFEST_BYTES: dict[str, tuple[Callable[[bytes], bytes], str]] = {
     "33 levels": (lambda b: b"[" * 33 + b"]" * 33, "{m}: JSON nested 33 levels deep (at most 32); refusing it"),
     "deep inside the card": (lambda b: b.replace(b'"dataset"', b'"deep": ' + b"[" * 40 + b"]" * 40 + b', "dataset"', 1), "{m}: JSON nested 42 levels deep (at most 32); refusing it"),
     "5000-digit number": (lambda b: b'{"format_version": 1' + b"0" * 5000 + b"}", r"^{m}: not valid JSON \(.+\)$"),
-    "brackets in strings do not count": (lambda b: b'{"x": "' + b"[" * 1000 + b'"}', "{m}: format_version None is not supported (this program reads version 1)"),
+    "brackets in strings do not count": (lambda b: b'{"x": "' + b"[" * 1000 + b'"}', "{m}: format_version None is not supported (this program reads versions 1 and 2)"),
 }
 
 
@@ -138,12 +138,12 @@ def test_missing_folder_and_manifest(tmp_path: Path) -> None:
 # --- manifest content ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("version", [0, 2, "1", None, True, 1.0, [1], {"v": 1}])
+@pytest.mark.parametrize("version", [0, 3, "1", None, True, 1.0, [1], {"v": 1}])
 def test_format_versions(tiny: Path, version: object) -> None:
     data = manifest(tiny)
     data["format_version"] = version
     write(tiny, data, reseal=True)
-    assert_refused(lambda: load_bundle(tiny), f"{tiny / 'bundle.json'}: format_version {version!r} is not supported (this program reads version 1)", BundleError)
+    assert_refused(lambda: load_bundle(tiny), f"{tiny / 'bundle.json'}: format_version {version!r} is not supported (this program reads versions 1 and 2)", BundleError)
 
 
 @pytest.mark.parametrize("key,kind", [("name", "str"), ("version", "str"), ("config", "dict"), ("data_card", "dict"), ("tensors", "dict")])

@@ -23,7 +23,7 @@ from app.storage.database import open_database
 from app.storage.exporters import export_session
 from app.storage.repository import Repository
 from aqa_core.bundle import bundle_from_model, save_bundle
-from aqa_core.model import AQAModel
+from aqa_core.methods import build_method
 from cli import main as cli_main
 from cli.main import main
 
@@ -45,7 +45,7 @@ def one_line_refusal(capsys: pytest.CaptureFixture[str], argv: list[str], prefix
 def nan_bundle(tmp_path: Path) -> Path:
     torch.manual_seed(0)
     config = json.loads((ROOT / "configs" / "models" / "musdl_tiny.json").read_text())
-    folder = save_bundle(bundle_from_model(AQAModel(config, with_backbone=False), "t", "1", CARD), tmp_path / "b")
+    folder = save_bundle(bundle_from_model(build_method(config, with_backbone=False), "t", "1", CARD), tmp_path / "b")
     state = load_file(str(folder / "weights.safetensors"))
     save_file({k: torch.full_like(v, float("nan")) for k, v in state.items()}, str(folder / "weights.safetensors"))
     return folder
@@ -60,7 +60,7 @@ def test_zero_clip_features_are_not_evaluated(capsys: pytest.CaptureFixture[str]
     good = tmp_path / "good"
     torch.manual_seed(0)
     config = json.loads((ROOT / "configs" / "models" / "musdl_tiny.json").read_text())
-    save_bundle(bundle_from_model(AQAModel(config, with_backbone=False), "t", "1", CARD), good)
+    save_bundle(bundle_from_model(build_method(config, with_backbone=False), "t", "1", CARD), good)
     npz = tmp_path / "features.npz"
     np.savez(npz, features=np.zeros((4, 0, 64), np.float32), final_score=np.full(4, 50.0), split=np.array(["test"] * 4))
     line = one_line_refusal(capsys, ["evaluate", str(good), str(npz), "--kind", "features"], "aqa-judge evaluate: ")

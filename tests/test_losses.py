@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy import stats
 
-from trainer.losses import gaussian_soft_labels, kl_to_soft_labels, musdl_loss, regression_loss, usdl_loss
+from aqa_core.losses import gaussian_soft_labels, kl_to_soft_labels, musdl_loss, regression_loss, usdl_loss
 
 JUDGE_BINS = torch.arange(21) * 0.5  # 0, 0.5, ..., 10
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from aqa_core.bundle import bundle_from_model, save_bundle
-from aqa_core.model import AQAModel
+from aqa_core.methods import build_method
 from aqa_core.result import ScoreResult
 from aqa_core.rules import apply_panel_rule
 from cli.main import main
@@ -22,7 +22,7 @@ CARD = {"dataset": "unit-test dives", "synthetic": True, "split_sizes": {"train"
 @pytest.fixture(scope="module")
 def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.manual_seed(0)
-    model = AQAModel(json.loads((CONFIGS / "musdl_tiny.json").read_text()))
+    model = build_method(json.loads((CONFIGS / "musdl_tiny.json").read_text()))
     return save_bundle(bundle_from_model(model, "tiny-cli", "0.1", CARD), tmp_path_factory.mktemp("b") / "bundle")
 
 

@@ -13,7 +13,7 @@ import torch
 from aqa_core.bundle import ModelBundle, bundle_from_model, load_bundle, save_bundle
 from aqa_core.clips import DiveClips, frames_to_clips
 from aqa_core.errors import RuleError
-from aqa_core.model import AQAModel
+from aqa_core.methods import Method, build_method
 from aqa_core.result import ClipEstimate, DiveInfo, ScoreResult
 from aqa_core.rules import apply_panel_rule
 from aqa_core.runtime import choose_runtime
@@ -31,7 +31,7 @@ def model_config(name: str) -> dict:
 
 def make_bundle(name: str = "musdl_tiny.json", seed: int = 0) -> ModelBundle:
     torch.manual_seed(seed)
-    return bundle_from_model(AQAModel(model_config(name)), "tiny", "0", CARD)
+    return bundle_from_model(build_method(model_config(name)), "tiny", "0", CARD)
 
 
 def dive(panel: int = 7, event: str = "individual", dd: float = 3.0) -> DiveInfo:
@@ -70,7 +70,7 @@ def test_result_shape_for_musdl(clips: DiveClips) -> None:
     assert ScoreResult.from_dict(json.loads(json.dumps(result.to_dict()))) == result
 
 
-def set_judge_peaks(model: AQAModel, marks: list[float]) -> None:
+def set_judge_peaks(model: Method, marks: list[float]) -> None:
     """Make path k ignore its input and put almost all mass on ``marks[k]``."""
     with torch.no_grad():
         for path, mark in zip(model.head.path_mlps, marks, strict=True):
@@ -82,7 +82,7 @@ def set_judge_peaks(model: AQAModel, marks: list[float]) -> None:
 
 def test_hand_set_heads_decode_to_their_marks(clips: DiveClips) -> None:
     torch.manual_seed(0)
-    model = AQAModel(model_config("musdl_tiny.json"))
+    model = build_method(model_config("musdl_tiny.json"))
     marks = [6.5, 7.0, 7.0, 7.5, 8.0, 8.0, 9.0]
     set_judge_peaks(model, marks)
     scorer = Scorer(bundle_from_model(model, "set", "1", CARD), CPU)
@@ -169,7 +169,7 @@ def test_score_a_video_file(tiny_video) -> None:
 def test_real_clip_with_i3d_end_to_end(tmp_path: Path, shared_clips) -> None:
     """Plumbing only: random heads, saved and loaded, on a real Olympic dive through real I3D."""
     torch.manual_seed(0)
-    model = AQAModel(model_config("musdl_i3d.json"))
+    model = build_method(model_config("musdl_i3d.json"))
     folder = save_bundle(bundle_from_model(model, "random-heads", "0", CARD), tmp_path / "b")
     dive_a, _ = shared_clips
     seen: list[int] = []
@@ -183,7 +183,7 @@ def test_synchronised_panel_with_a_matching_model(clips: DiveClips) -> None:
     config = model_config("musdl_tiny.json")
     config["head"]["judges"] = 9
     torch.manual_seed(0)
-    model = AQAModel(config)
+    model = build_method(config)
     marks = [7.0, 7.5, 8.0, 8.0, 6.5, 7.0, 7.0, 7.5, 8.5]  # E1-E4 then S1-S5
     set_judge_peaks(model, marks)
     result = Scorer(bundle_from_model(model, "sync", "1", CARD), CPU).score_clips(clips, dive(9, "synchronised", 3.0), "v")

@@ -83,10 +83,10 @@ def test_gpu_out_of_memory_names_a_batch_size_that_fits(tmp_path: Path, monkeypa
     """An OOM in a step becomes one message with a smaller batch and the accumulate alternative."""
     import trainer.loop
 
-    def exhausted(self, inputs: torch.Tensor) -> torch.Tensor:
+    def exhausted(self, batch: dict) -> torch.Tensor:
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(trainer.loop._Forward, "forward", exhausted)
+    monkeypatch.setattr(trainer.loop._Loss, "forward", exhausted)
     make_npz(tmp_path)
     with pytest.raises(AQAError, match=r"micro-batches of 8 dives; try batch_size 8 or accumulate 4"):
         train(config(tmp_path, "oom", batch_size=16, accumulate=2))
@@ -127,7 +127,7 @@ def test_cli_train_streams_json_and_evaluate_agrees_with_data_card(tmp_path: Pat
 
 @pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parent.parent / "configs" / "train").glob("*.yaml")), ids=lambda p: p.name)
 def test_shipped_configs_load_and_build_their_heads(path: Path, tmp_path: Path) -> None:
-    from aqa_core.model import AQAModel
+    from aqa_core.methods import build_method
 
     cfg = load_config(path)
     if "auto" in json.dumps(cfg.model):  # in_dim / score_range read from the dataset at training time
@@ -135,5 +135,5 @@ def test_shipped_configs_load_and_build_their_heads(path: Path, tmp_path: Path) 
         from trainer.run import resolve_auto
 
         cfg = resolve_auto(cfg, open_dataset(make_npz(tmp_path)))
-    model = AQAModel(cfg.model, with_backbone=False)
-    assert model.head_kind == cfg.model["head"]["name"]
+    model = build_method(cfg.model, with_backbone=False)
+    assert model.name == cfg.model["head"]["name"]

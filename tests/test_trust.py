@@ -14,7 +14,7 @@ from aqa_core.calibration import Calibration, conformal_quantile, coverage, fit_
 from aqa_core.decoding import assess_uncertainty, estimate
 from aqa_core.familiarity import fit_familiarity
 from aqa_core.heads.panel import panel_estimate
-from aqa_core.model import AQAModel
+from aqa_core.methods import build_method
 from aqa_core.result import UNFAMILIAR_MESSAGE, DiveInfo, Estimate, Familiarity, ScoreResult
 from aqa_core.scorer import Scorer
 from trainer.config import ConfigError, with_paths
@@ -115,7 +115,7 @@ def test_ridge_head_reproduces_closed_form_ridge(tmp_path: Path) -> None:
     cfg = config(tmp_path, "ridge", loss="ridge", decoding="expectation", model={"aggregation": {"name": "average"}, "neck": {"name": "standardize"}, "head": head})
     bundle = load_bundle(train(cfg))
     data = np.load(tmp_path / "f.npz")
-    model = AQAModel(bundle.config, with_backbone=False)
+    model = build_method(bundle.config, with_backbone=False)
     model.load_state_dict(bundle.state_dict)
     split = data["split"]
     pooled = lambda f: model.neck(torch.from_numpy(f.astype(np.float32))).mean(1).double().numpy()  # noqa: E731
@@ -180,7 +180,7 @@ def test_score_result_round_trips_intervals_and_familiarity(tmp_path: Path) -> N
     """A calibrated, flagged result survives JSON, and DD rescaling moves its intervals with it."""
     torch.manual_seed(0)
     config_json = json.loads((Path(__file__).resolve().parent.parent / "configs" / "models" / "musdl_tiny.json").read_text())
-    model = AQAModel(config_json, with_backbone=False)
+    model = build_method(config_json, with_backbone=False)
     bundle = bundle_from_model(model, "t", "1", {"dataset": "x"})
     cal = fit_calibration(np.full(5, 60.0), np.full(5, 2.0), np.array([58.0, 61, 63, 59, 60]), np.full(5, 3.0),
                           np.full((5, 7), 7.0), np.full((5, 7), 0.5), np.full((5, 7), 7.5))
@@ -274,7 +274,7 @@ def test_score_json_carries_the_data_card_and_every_caveat(tiny_video, tmp_path:
 
     torch.manual_seed(0)
     config_json = json.loads((Path(__file__).resolve().parent.parent / "configs" / "models" / "musdl_tiny.json").read_text())
-    model = AQAModel(config_json, with_backbone=False)
+    model = build_method(config_json, with_backbone=False)
     bundle = bundle_from_model(model, "tiny", "1", {"dataset": "unit-test dives", "synthetic": True})
     feats = np.random.default_rng(0).normal(size=(20, 10, model.head.in_dim))
     bundle.fitted = {"familiarity": {**fit_familiarity(feats[:15], feats[15:]).to_dict(), "threshold": 0.0}}

@@ -14,11 +14,9 @@ from typing import Any
 
 import yaml
 
-from aqa_core.errors import AQAError
+from aqa_core.errors import ConfigError
 
-
-class ConfigError(AQAError):
-    """A training config that cannot be read or names an impossible setting."""
+__all__ = ["ConfigError", "TrainConfig", "config_from_dict", "load_config", "with_paths"]
 
 
 DEFAULT_MODEL: dict[str, Any] = {
@@ -123,7 +121,6 @@ def _check(c: TrainConfig, where: str) -> None:
         (c.sigma is None or c.sigma > 0, "sigma must be positive"),
         (0 < c.val_fraction < 1, "val_fraction must be between 0 and 1"),
         (isinstance(c.model.get("head"), dict) and "name" in c.model["head"], "model.head must name a head"),
-        (c.loss == "kl" or c.model["head"]["name"] == "usdl", "regression losses train a usdl-shaped head"),
         # a regression loss trains the distribution's mean and leaves its shape free, so its most
         # probable bin means nothing (it gave every dive the same score): decode the mean
         (c.loss not in ("mse", "l1") or c.decoding == "expectation", f"loss {c.loss} trains the expected score: set decoding: expectation (argmax is meaningless for it)"),
@@ -133,6 +130,31 @@ def _check(c: TrainConfig, where: str) -> None:
     for ok, message in checks:
         if not ok:
             raise ConfigError(f"{where}: {message}")
+    _check_model(c, where)
+
+
+def _check_model(c: TrainConfig, where: str) -> None:
+    """Every part the model config names exists and takes the arguments given, before any data is read.
+
+    ``auto`` sizes are filled from the data later, so they are checked as a stand-in size.
+    """
+    from aqa_core.methods import build_method, method_class
+
+    key = "model.method" if "method" in c.model else "model.head.name"
+    try:
+        method = method_class(c.model)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {key}: {exc}") from None
+    if c.loss not in method.losses:
+        raise ConfigError(f"{where}: loss: method {method.name!r} trains with loss {', '.join(method.losses)}, not {c.loss!r}")
+    stand_in = json.loads(json.dumps(c.model))
+    for part in stand_in.values():
+        if isinstance(part, dict):
+            part.update({k: 1 if k == "in_dim" else [0.0, 1.0] for k, v in part.items() if v == "auto"})
+    try:
+        build_method(stand_in, with_backbone=False, loss=c.loss, sigma=c.sigma)
+    except (ConfigError, KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: model: {exc}") from None
 
 
 def _is_linear(model: dict[str, Any]) -> bool:

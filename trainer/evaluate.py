@@ -1,8 +1,7 @@
-"""From head logits to final scores and the figures a data card reports (rho, R-l2, judge MAE).
+"""From a method's predictions to the figures a data card reports (rho, R-l2, judge MAE, coverage).
 
-Decoding is the scorer's own: USDL reads the final score off its distribution; MUSDL decodes
-every judge path and hands the marks to ``aqa_core.heads.panel.rule_on_marks`` (the diving rule,
-DD and the synchronised multiplier), so a model is validated exactly as it will later score.
+Decoding is the method's own (``Method.point_scores`` and ``Method.predict``, the very calls the
+scorer makes), so a model is validated exactly as it will later score.
 """
 
 from __future__ import annotations
@@ -15,12 +14,11 @@ import numpy as np
 import torch
 
 from aqa_core.calibration import LEVELS, Calibration, coverage, fit_calibration
-from aqa_core.decoding import check_decoding, point, probabilities, uncertainty_scale
+from aqa_core.decoding import check_decoding
 from aqa_core.errors import DatasetError
-from aqa_core.heads.panel import rule_on_marks
+from aqa_core.methods import DivePrediction, Method
 from aqa_core.metrics import relative_l2, spearman
-from aqa_core.result import DiveInfo, Estimate, JudgeEstimate
-from aqa_core.scorer import dive_estimates
+from aqa_core.result import DiveInfo, Estimate
 
 
 @dataclass
@@ -31,25 +29,17 @@ class Labels:
     judges: np.ndarray | None  # (N, K) ascending, or None
     difficulty: np.ndarray | None  # (N,)
     events: list[str]
+    dive_numbers: list[str | None] | None = None  # what methods that recognise dives learn from
 
-
-def predict(logits: torch.Tensor, bin_values: torch.Tensor, head: str, labels: Labels, decoding: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """(N, P, bins) logits -> final scores (N,) and, for MUSDL, judge scores (N, K)."""
-    probs = probabilities(logits.detach().float().cpu().numpy())
-    values = bin_values.detach().cpu().numpy().astype(np.float64)
-    points = np.array([[point(p, values, decoding) for p in sample] for sample in probs])  # (N, P)
-    if head != "musdl":
-        return points[:, 0], None
-    individual = np.array([e == "individual" for e in labels.events])
-    points[individual] = np.sort(points[individual], axis=1)  # path k is the k-th smallest mark (heads.panel.ordered)
-    if labels.difficulty is None:
-        raise DatasetError("MUSDL needs each dive's difficulty (DD) to turn judge scores into a final score")
-    panel = points.shape[1]
-    finals = np.array([
-        rule_on_marks(marks.tolist(), DiveInfo(labels.events[i], panel, None, None, float(labels.difficulty[i]))).final
-        for i, marks in enumerate(points)
-    ])
-    return finals, points
+    def dives(self, rows: Sequence[int], method: Method) -> list[DiveInfo]:
+        """Dive info for the method's batch: event, the panel it was trained on, DD (1 where it does not read DD)."""
+        if self.difficulty is None and method.scales_with_difficulty:
+            raise DatasetError(f"{method.name} needs each dive's difficulty (DD) to turn judge scores into a final score")
+        numbers = self.dive_numbers or [None] * len(self.events)
+        return [
+            DiveInfo(self.events[i], method.panel, numbers[i], None, float(self.difficulty[i]) if self.difficulty is not None else 1.0)
+            for i in rows
+        ]
 
 
 def report(pred_final: np.ndarray, labels: Labels, score_range: tuple[float, float], pred_judges: np.ndarray | None = None) -> dict[str, float | list[float]]:
@@ -66,47 +56,25 @@ def report(pred_final: np.ndarray, labels: Labels, score_range: tuple[float, flo
     return figures
 
 
-def labels_from(final: Sequence[float], judges: Sequence[Sequence[float]] | None, difficulty: Sequence[float] | None, events: Sequence[str]) -> Labels:
+def labels_from(
+    final: Sequence[float], judges: Sequence[Sequence[float]] | None, difficulty: Sequence[float] | None, events: Sequence[str],
+    dive_numbers: Sequence[str | None] | None = None,
+) -> Labels:
     return Labels(
         final=np.asarray(final, dtype=np.float64),
         # Panels of different sizes (FineDiving: 3, 5 or 7 marks) have no per-judge-path comparison.
         judges=np.sort(np.asarray(judges, dtype=np.float64), axis=1) if judges is not None and len({len(j) for j in judges}) == 1 else None,
         difficulty=np.asarray(difficulty, dtype=np.float64) if difficulty is not None else None,
         events=list(events),
+        dive_numbers=list(dive_numbers) if dive_numbers is not None else None,
     )
 
 
-@dataclass
-class DivePrediction:
-    """What the scorer would say about one dive: its judges (MUSDL) and final, with calibrated intervals."""
-
-    judges: list[JudgeEstimate]
-    final: Estimate
-    scale: float  # DD x multiplier for a MUSDL final, 1 for a head that predicts the final itself
-
-
-def dive_predictions(
-    logits: torch.Tensor, bin_values: torch.Tensor, head: str, labels: Labels, decoding: str, calibration: Calibration | None = None
-) -> list[DivePrediction]:
-    """(N, P, bins) pooled logits -> one ``DivePrediction`` per dive, through the scorer's own ``dive_estimates``."""
-    probs = probabilities(logits.detach().float().cpu().numpy())
-    values = bin_values.detach().cpu().numpy().astype(np.float64)
-    if head == "musdl" and labels.difficulty is None:
-        raise DatasetError("MUSDL needs each dive's difficulty (DD) to turn judge scores into a final score")
-    out = []
-    for i, dist in enumerate(probs):
-        difficulty = float(labels.difficulty[i]) if labels.difficulty is not None else 1.0
-        dive = DiveInfo(labels.events[i], dist.shape[0], None, None, difficulty)
-        scale = uncertainty_scale(head, dive, calibrated=True)
-        out.append(DivePrediction(*dive_estimates(dist, values, dive, decoding, head, calibration), scale=scale))
-    return out
-
-
-def calibrate(predictions: list[DivePrediction], labels: Labels, head: str) -> Calibration:
+def calibrate(predictions: list[DivePrediction], labels: Labels) -> Calibration:
     """Conformal calibration from uncalibrated validation predictions (aqa_core.calibration)."""
     finals = np.array([p.final.score for p in predictions])
     spreads = np.array([p.final.std for p in predictions])
-    judges = labels.judges if head == "musdl" and predictions[0].judges else None
+    judges = labels.judges if predictions[0].judges else None
     marks = np.array([[j.estimate.score for j in p.judges] for p in predictions]) if judges is not None else None
     mark_spread = np.array([[j.estimate.std for j in p.judges] for p in predictions]) if judges is not None else None
     return fit_calibration(finals, spreads, labels.final, np.array([p.scale for p in predictions]), marks, mark_spread, judges)
@@ -171,7 +139,7 @@ def evaluate_bundle(
     """
     from aqa_core.bundle import load_bundle
     from aqa_core.familiarity import FeatureSummary
-    from aqa_core.model import AQAModel
+    from aqa_core.methods import build_method
     from aqa_core.paths import user_data_dir
 
     from .datasets import open_dataset
@@ -183,7 +151,7 @@ def evaluate_bundle(
     if not records:
         raise DatasetError(f"{dataset.source}: no dives in split '{split}' (sizes: {dataset.split_sizes()})")
     decoding = check_decoding(decoding or bundle.data_card.get("decoding", "argmax"))
-    model = AQAModel(bundle.config, with_backbone=False)
+    model = build_method(bundle.config, with_backbone=False)
     model.load_state_dict(bundle.state_dict)
     model.eval()
     if all(r.features is not None for r in records):
@@ -194,10 +162,9 @@ def evaluate_bundle(
     labels = labels_from(
         [r.final_score for r in records], complete([r.judge_scores for r in records]), complete([r.difficulty for r in records]), [r.event for r in records]
     )
-    with torch.no_grad():
-        logits = model.pooled_logits(torch.from_numpy(features.astype(np.float32)))
     calibration = Calibration.from_dict(bundle.fitted["calibration"]) if "calibration" in bundle.fitted else None
-    predictions = dive_predictions(logits, model.head.bin_values, model.head_kind, labels, decoding, calibration)
+    batch = {"features": torch.from_numpy(features.astype(np.float32)), "dives": labels.dives(range(len(records)), model)}
+    predictions = model.predict(batch, decoding, calibration)
     finals = np.array([p.final.score for p in predictions])
     judges = np.array([[j.estimate.score for j in p.judges] for p in predictions]) if predictions[0].judges else None
     all_finals = [r.final_score for r in dataset.records]

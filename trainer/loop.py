@@ -21,13 +21,13 @@ import torch
 from torch import nn
 
 from aqa_core.errors import AQAError
-from aqa_core.model import AQAModel
+from aqa_core.methods import Batch, Method
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
+from .curriculum import Curriculum
 from .distributed import DistContext, barrier, wrap
-from .evaluate import Labels, predict, report
-from .losses import musdl_loss, regression_loss, usdl_loss
+from .evaluate import Labels, report
 from .progress import ProgressStream
 
 Fetch = Callable[[torch.Tensor], torch.Tensor]  # dive indices -> model inputs
@@ -39,9 +39,25 @@ class SplitData:
 
     fetch: Fetch
     labels: Labels
+    inputs: str = "features"  # the batch key the fetched tensors go under: "features" or "clips" (fine-tuning)
 
     def __len__(self) -> int:
         return len(self.labels.final)
+
+    def batch(self, idx: torch.Tensor, method: Method, device: torch.device | str = "cpu") -> Batch:
+        """The method's batch for dives ``idx`` (see aqa_core.methods.base): inputs, labels, dive info."""
+        rows = idx.numpy()
+        out: Batch = {
+            self.inputs: self.fetch(idx).to(device),
+            "final": torch.as_tensor(self.labels.final[rows], dtype=torch.float32, device=device),
+            "dives": self.labels.dives(rows, method),
+        }
+        if self.labels.judges is not None:
+            out["judges"] = torch.as_tensor(self.labels.judges[rows], dtype=torch.float32, device=device)
+        return out
+
+    def everything(self, method: Method) -> Batch:
+        return self.batch(torch.arange(len(self)), method)
 
 
 @dataclass
@@ -53,27 +69,19 @@ class FitResult:
     stopped_early: bool = False
 
 
-class _Forward(nn.Module):
-    """What DDP wraps: features (or clips, end to end) -> pooled logits (B, P, bins).
+class _Loss(nn.Module):
+    """What DDP wraps: a batch -> the method's loss, so the gradient hooks see every parameter the loss used."""
 
-    Training needs only the pooled distribution; ``AQAModel.head_forward`` also runs the head on
-    every clip for display, which would cost ten times the compute per step.
-    """
-
-    def __init__(self, model: AQAModel, end_to_end: bool) -> None:
+    def __init__(self, method: Method) -> None:
         super().__init__()
-        self.model = model
-        self.end_to_end = end_to_end
+        self.method = method
 
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        if self.end_to_end:
-            batch, clips = inputs.shape[:2]
-            inputs = self.model.features(inputs.flatten(0, 1)).float().view(batch, clips, -1)
-        return self.model.pooled_logits(inputs)
+    def forward(self, batch: Batch) -> torch.Tensor:
+        return self.method.loss(batch)
 
 
 class Trainer:
-    def __init__(self, config: TrainConfig, model: AQAModel, ctx: DistContext, progress: ProgressStream, score_range: tuple[float, float]) -> None:
+    def __init__(self, config: TrainConfig, model: Method, ctx: DistContext, progress: ProgressStream, score_range: tuple[float, float]) -> None:
         self.cfg = config
         if config.mode == "features" and ctx.device.type == "cpu":
             # Heads on cached features are a few small matrices per step: extra intra-op threads
@@ -83,14 +91,9 @@ class Trainer:
         self.ctx = ctx
         self.progress = progress
         self.score_range = score_range
-        self.head = model.head_kind
-        self.bins = model.head.bin_values.to(ctx.device)
-        spacing = float(self.bins[1] - self.bins[0])
-        self.sigma = config.sigma if config.sigma is not None else 5.0 * spacing  # the seed code: std 5 bins
         if config.mode == "finetune" and model.backbone is not None:
             model.backbone.requires_grad_(True)
-        self.pooled = _Forward(self.model, config.mode == "finetune")
-        self.net = wrap(self.pooled, ctx)
+        self.net = wrap(_Loss(self.model), ctx)
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
         self.amp_dtype = self._amp_dtype()
@@ -106,16 +109,6 @@ class Trainer:
             return contextlib.nullcontext()
         return torch.autocast("cuda", dtype=self.amp_dtype)
 
-    def loss(self, logits: torch.Tensor, labels: Labels, idx: torch.Tensor) -> torch.Tensor:
-        final = torch.as_tensor(labels.final[idx.numpy()], dtype=torch.float32, device=logits.device)
-        if self.cfg.loss != "kl":
-            expected = torch.softmax(logits[:, 0].float(), dim=-1) @ self.bins
-            return regression_loss(expected, final, self.cfg.loss)
-        if self.head == "musdl":
-            judges = torch.as_tensor(labels.judges[idx.numpy()], dtype=torch.float32, device=logits.device)
-            return musdl_loss(logits, judges, self.bins, self.sigma)
-        return usdl_loss(logits, final, self.bins, self.sigma)
-
     def _step(self, data: SplitData, batch: torch.Tensor) -> float:
         """One optimiser step on one global batch; returns the batch's mean loss (this rank's share)."""
         self.optimizer.zero_grad(set_to_none=True)
@@ -123,20 +116,23 @@ class Trainer:
         for micro in batch.chunk(self.cfg.accumulate):
             local = micro[self.ctx.rank :: self.ctx.world_size]
             with self._autocast():
-                logits = self.net(data.fetch(local).to(self.ctx.device))
-            if len(local):
-                loss = self.loss(logits, data.labels, local) * (len(local) * self.ctx.world_size / len(batch))
-                total += loss.item() / self.ctx.world_size
-            else:  # this rank has nothing in the micro-batch but must still join DDP's all-reduce
-                loss = logits.sum() * 0.0
+                # a rank with nothing in the micro-batch gets a zero loss that still joins DDP's all-reduce
+                loss = self.net(data.batch(local, self.model, self.ctx.device)) * (len(local) * self.ctx.world_size / len(batch))
+            total += loss.item() / self.ctx.world_size
             self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
         return total
 
-    def _train_epoch(self, data: SplitData, epoch: int) -> float:
+    def _train_epoch(self, data: SplitData, epoch: int, curriculum: Curriculum) -> float:
         self.model.train()
+        # Dropout and a method's own sampling (UD-AQA's judge pick and latent draws) depend only on
+        # (seed, epoch) too, so a resumed run draws exactly what the uninterrupted one did.
+        torch.manual_seed(self.cfg.seed * 100_003 + epoch + 1)
         order = torch.randperm(len(data), generator=torch.Generator().manual_seed(self.cfg.seed * 100_003 + epoch))
+        subset = curriculum.subset(len(data))
+        if subset is not None:  # the uncertainty-guided share, shuffled the same seeded way
+            order = torch.from_numpy(subset)[torch.randperm(len(subset), generator=torch.Generator().manual_seed(self.cfg.seed * 100_003 + epoch))]
         losses = []
         steps = range(0, len(order), self.cfg.batch_size)
         self.progress.bar(len(steps), f"epoch {epoch + 1}/{self.cfg.epochs}")
@@ -157,38 +153,61 @@ class Trainer:
     def evaluate(self, data: SplitData) -> tuple[dict, np.ndarray, np.ndarray | None]:
         self.model.eval()
         chunk = 256 if self.cfg.mode == "features" else self.cfg.batch_size // self.cfg.accumulate  # clips are ~100 MB a dive
-        logits = []
+        finals, judges = [], []
         for start in range(0, len(data), chunk):
             idx = torch.arange(start, min(start + chunk, len(data)))
             with self._autocast():
-                logits.append(self.pooled(data.fetch(idx).to(self.ctx.device)).float().cpu())
-        finals, judges = predict(torch.cat(logits), self.bins, self.head, data.labels, self.cfg.decoding)
-        return report(finals, data.labels, self.score_range, judges), finals, judges
+                f, j = self.model.point_scores(data.batch(idx, self.model, self.ctx.device), self.cfg.decoding)
+            finals.append(f)
+            judges.append(j)
+        final = np.concatenate(finals)
+        judge = np.concatenate(judges) if judges and judges[0] is not None else None
+        return report(final, data.labels, self.score_range, judge), final, judge
+
+    @torch.no_grad()
+    def _uncertainties(self, data: SplitData) -> np.ndarray | None:
+        """The method's uncertainty for every training dive (None: it has none, so no curriculum)."""
+        self.model.eval()
+        chunk = 256 if self.cfg.mode == "features" else self.cfg.batch_size // self.cfg.accumulate
+        parts = []
+        for start in range(0, len(data), chunk):
+            u = self.model.uncertainties(data.batch(torch.arange(start, min(start + chunk, len(data))), self.model, self.ctx.device))
+            if u is None:
+                return None
+            parts.append(u)
+        return np.concatenate(parts)
 
     def fit(self, train: SplitData, val: SplitData, checkpoint_dir: Path, resume: bool = False) -> FitResult:
         start_epoch, history = 0, []
         best_state = _copy_state(self.model)
         best_epoch, best_val = -1, {"rho": -float("inf")}
+        curriculum = Curriculum()
         if resume:
             done, best_state, info = load_checkpoint(checkpoint_dir, self.model, self.optimizer)
             start_epoch, history = done + 1, info["history"]
             best_epoch, best_val = info["best_epoch"], info["best_val"]
+            curriculum = Curriculum.from_dict(info.get("curriculum", {}))
             self.progress.emit("resume", epoch=done + 1, checkpoint=checkpoint_dir)
         since_best = 0 if best_epoch < 0 else start_epoch - 1 - best_epoch
         started = time.monotonic()
         for epoch in range(start_epoch, self.cfg.epochs):
-            train_loss = self._train_epoch(train, epoch)
+            train_loss = self._train_epoch(train, epoch, curriculum)
             figures, _, _ = self.evaluate(val)
+            uncertainties = self._uncertainties(train)
+            if uncertainties is not None:
+                curriculum.update(uncertainties, figures["rho"])
             improved = figures["rho"] > best_val["rho"]
             if improved:
                 best_state, best_epoch, best_val, since_best = _copy_state(self.model), epoch, figures, 0
             else:
                 since_best += 1
             entry = {"epoch": epoch + 1, "train_loss": train_loss, "val_rho": figures["rho"], "val_rl2": figures["rl2"]}
+            if curriculum.order:
+                entry["train_share"] = curriculum.share
             history.append(entry)
             checkpoint = None
             if self.ctx.is_main:
-                info = {"history": history, "best_epoch": best_epoch, "best_val": best_val, "config": self.cfg.to_json()}
+                info = {"history": history, "best_epoch": best_epoch, "best_val": best_val, "config": self.cfg.to_json(), "curriculum": curriculum.to_dict()}
                 checkpoint = save_checkpoint(checkpoint_dir, epoch, self.model, self.optimizer, best_state, info)
             barrier(self.ctx)
             per_epoch = (time.monotonic() - started) / (epoch + 1 - start_epoch)

@@ -20,12 +20,12 @@ import numpy as np
 import torch
 
 from aqa_core.metrics import spearman
-from aqa_core.model import AQAModel
+from aqa_core.methods import Method, build_method
 
 ALPHAS = tuple(float(a) for a in np.logspace(-1, 5, 13))
 
 
-def _pooled(model: AQAModel, features: torch.Tensor) -> np.ndarray:
+def _pooled(model: Method, features: torch.Tensor) -> np.ndarray:
     with torch.no_grad():
         return model.neck(features.float()).mean(dim=1).double().numpy()
 
@@ -39,7 +39,7 @@ def ridge_fit(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, f
     return w, mean_y - float(mean_x @ w)
 
 
-def fit_ridge_head(model: AQAModel, train_x: torch.Tensor, train_y: np.ndarray, val_x: torch.Tensor, val_y: np.ndarray) -> dict:
+def fit_ridge_head(model: Method, train_x: torch.Tensor, train_y: np.ndarray, val_x: torch.Tensor, val_y: np.ndarray) -> dict:
     """Fit, choose alpha on validation, write the linear USDL head in place; returns what was chosen."""
     xt, xv = _pooled(model, train_x), _pooled(model, val_x)
     best: tuple[float, float, float] | None = None  # (rho, -mse, alpha)
@@ -66,19 +66,18 @@ def fit_ridge_head(model: AQAModel, train_x: torch.Tensor, train_y: np.ndarray, 
 def ridge_baseline(train_x: torch.Tensor, train_y: np.ndarray, val_x: torch.Tensor, val_y: np.ndarray,
                    test_x: torch.Tensor | None, test_y: np.ndarray | None, score_range: tuple[float, float]) -> dict:
     """Validation and test figures of ``loss: ridge`` on the same features and split, for a head's data card."""
-    from .evaluate import labels_from, predict, report
+    from .evaluate import labels_from, report
 
     margin = 0.05 * (score_range[1] - score_range[0])
     head = {"name": "usdl", "bins": 201, "score_range": [max(0.0, score_range[0] - margin), score_range[1] + margin],
             "in_dim": int(train_x.shape[-1]), "hidden": []}
-    model = AQAModel({"neck": {"name": "standardize"}, "aggregation": {"name": "average"}, "head": head}, with_backbone=False)
-    model.fit_neck(train_x)
+    model = build_method({"neck": {"name": "standardize"}, "aggregation": {"name": "average"}, "head": head}, with_backbone=False, loss="ridge")
+    model.fit({"features": train_x})
     chosen = fit_ridge_head(model, train_x, train_y, val_x, val_y)
 
     def figures(x: torch.Tensor, y: np.ndarray) -> dict:
         labels = labels_from(y, None, None, ["individual"] * len(y))
-        with torch.no_grad():
-            finals, _ = predict(model.pooled_logits(x.float()), model.head.bin_values, "usdl", labels, "expectation")
+        finals, _ = model.point_scores({"features": x.float(), "dives": labels.dives(range(len(y)), model)}, "expectation")
         return report(finals, labels, score_range)
 
     out = {"method": "ridge on standardised clip-averaged features (loss: ridge)", **chosen, "validation": figures(val_x, val_y)}

@@ -21,12 +21,12 @@ from aqa_core.bundle import bundle_from_model, load_bundle, save_bundle
 from aqa_core.errors import DatasetError
 from aqa_core.familiarity import fit_familiarity
 from aqa_core.files import file_sha256
-from aqa_core.model import AQAModel
+from aqa_core.methods import Method, build_method, method_class
 
 from .config import ConfigError, TrainConfig
 from .datasets import DiveDataset, DiveRecord, carve_validation, open_dataset
 from .distributed import DistContext, barrier, init_distributed, shutdown
-from .evaluate import calibrate, coverages, dive_predictions, labels_from, median_panel_spread, predict, report
+from .evaluate import calibrate, coverages, labels_from, median_panel_spread, report
 from .features import check_pixels, extract_features, load_record_clips
 from .loop import FitResult, SplitData, Trainer
 from .progress import ProgressStream
@@ -50,16 +50,12 @@ def code_version() -> str:
 
 
 def _check_labels(dataset: DiveDataset, config: TrainConfig) -> None:
-    head = config.model["head"]
+    method = method_class(config.model)
     _check_score_range(dataset, config)
     for r in dataset.records:
-        where = f"{dataset.source}, dive {r.key}"
-        if head["name"] == "musdl":
-            judges = head.get("judges", 7)
-            if r.judge_scores is None or len(r.judge_scores) != judges:
-                raise DatasetError(f"{where}: a MUSDL head with {judges} judges needs {judges} judge scores")
-            if r.difficulty is None:
-                raise DatasetError(f"{where}: a MUSDL head needs the dive's difficulty (DD)")
+        problem = method.label_problem(config.model, r.judge_scores, r.difficulty)
+        if problem:
+            raise DatasetError(f"{dataset.source}, dive {r.key}: {problem}")
 
 
 def _check_score_range(dataset: DiveDataset, config: TrainConfig) -> None:
@@ -68,7 +64,7 @@ def _check_score_range(dataset: DiveDataset, config: TrainConfig) -> None:
     if "score_range" not in head:
         return
     low, high = (float(v) for v in head["score_range"])
-    if head["name"] == "musdl":
+    if method_class(config.model).target == "judges":
         values = [s for r in dataset.records for s in (r.judge_scores or ())]
         what = "judge marks"
     else:
@@ -92,19 +88,19 @@ def resolve_auto(config: TrainConfig, dataset: DiveDataset) -> TrainConfig:
                 raise ConfigError(f"{dataset.source}: in_dim: auto needs a features dataset (.npz)")
             part["in_dim"] = int(feats.shape[-1])
     if head.get("score_range") == "auto":
-        if head["name"] != "usdl":
-            raise ConfigError("score_range: auto is for a usdl head (a MUSDL head scores marks 0-10)")
+        if method_class(model).target != "final":
+            raise ConfigError("score_range: auto is for a method that predicts the final score (judge marks are 0-10)")
         finals = [r.final_score for r in dataset.records]
         margin = 0.05 * (max(finals) - min(finals))  # room for dives a little better or worse than any seen
         head["score_range"] = [max(0.0, min(finals) - margin), max(finals) + margin]
     return dataclasses.replace(config, model=model)
 
 
-def _split(records: list[DiveRecord], inputs: Any) -> SplitData:
+def _split(records: list[DiveRecord], inputs: Any, key: str = "features") -> SplitData:
     judges = [r.judge_scores for r in records] if all(r.judge_scores for r in records) else None
     difficulty = [r.difficulty for r in records] if all(r.difficulty for r in records) else None
-    labels = labels_from([r.final_score for r in records], judges, difficulty, [r.event for r in records])
-    return SplitData(fetch=inputs, labels=labels)
+    labels = labels_from([r.final_score for r in records], judges, difficulty, [r.event for r in records], [r.dive_number for r in records])
+    return SplitData(fetch=inputs, labels=labels, inputs=key)
 
 
 def _feature_fetch(features: np.ndarray):
@@ -123,7 +119,7 @@ def prepare_splits(dataset: DiveDataset, config: TrainConfig, progress: Progress
     out = {}
     for name, records in splits.items():
         if config.mode == "finetune":
-            out[name] = _split(records, _clip_fetch(records, config.model.get("segmentation", "usdl_10x16")))
+            out[name] = _split(records, _clip_fetch(records, config.model.get("segmentation", "usdl_10x16")), "clips")
             continue
         if all(r.features is not None for r in records):
             feats = np.stack([r.features for r in records]) if records else np.zeros((0, 1, 1), np.float32)
@@ -159,9 +155,9 @@ def train(config: TrainConfig, resume: bool = False, progress: ProgressStream | 
             left_out=[p.to_dict() for p in dataset.problems], world_size=ctx.world_size, config=config.to_json(),
         )
         data = prepare_splits(dataset, config, progress, ctx)
-        model = AQAModel(config.model, with_backbone=config.mode == "finetune")
+        model = build_method(config.model, with_backbone=config.mode == "finetune", loss=config.loss, sigma=config.sigma)
         if config.mode == "features":  # end to end, the features change as the backbone trains
-            model.fit_neck(data["train"].fetch(torch.arange(len(data["train"]))))
+            model.fit(data["train"].everything(model))
         trainer = Trainer(config, model, ctx, progress, score_range)
         if config.loss == "ridge":
             fit = _fit_ridge(trainer, model, data)
@@ -174,7 +170,7 @@ def train(config: TrainConfig, resume: bool = False, progress: ProgressStream | 
             baseline = ridge_baseline(*_inputs(data["train"]), *_inputs(data["val"]), *_inputs(data["test"]), score_range)
             if baseline["validation"]["rho"] > fit.best_val["rho"]:
                 warnings.append(
-                    f"the {config.model['head']['name']} head does not beat the ridge baseline on validation "
+                    f"the {model.name} method does not beat the ridge baseline on validation "
                     f"(rho {fit.best_val['rho']:.3f} vs {baseline['validation']['rho']:.3f}): tune it, or train loss: ridge"
                 )
         for message in warnings:
@@ -209,7 +205,7 @@ def dataset_use(dataset: DiveDataset, listed: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def _fit_ridge(trainer: Trainer, model: AQAModel, data: dict[str, SplitData]) -> FitResult:
+def _fit_ridge(trainer: Trainer, model: Method, data: dict[str, SplitData]) -> FitResult:
     train, val = data["train"], data["val"]
     chosen = fit_ridge_head(model, train.fetch(torch.arange(len(train))), train.labels.final, val.fetch(torch.arange(len(val))), val.labels.final)
     figures = {**trainer.evaluate(val)[0], **chosen}
@@ -228,7 +224,7 @@ def _leak_warning(val: dict) -> list[str]:
     return []
 
 
-def fit_state(model: AQAModel, data: dict[str, SplitData], decoding: str, features_mode: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+def fit_state(model: Method, data: dict[str, SplitData], decoding: str, features_mode: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     """Calibration (validation split) and the training-feature summary; with the test split's figures for them.
 
     Both are fitted after the weights, on dives the weights never trained on (validation), and
@@ -241,12 +237,10 @@ def fit_state(model: AQAModel, data: dict[str, SplitData], decoding: str, featur
         chunk, parts = (256 if features_mode else 2), []  # clips are ~100 MB a dive
         with torch.no_grad():
             for start in range(0, len(split), chunk):
-                inputs = split.fetch(torch.arange(start, min(start + chunk, len(split)))).to(device)
-                parts.append((model.pooled_logits(inputs) if features_mode else model(inputs).logits).float().cpu())
-        logits = torch.cat(parts)
-        return dive_predictions(logits, model.head.bin_values, model.head_kind, split.labels, decoding, calibration)
+                parts += model.predict(split.batch(torch.arange(start, min(start + chunk, len(split))), model, device), decoding, calibration)
+        return parts
 
-    calibration = calibrate(predictions(data["val"]), data["val"].labels, model.head_kind)
+    calibration = calibrate(predictions(data["val"]), data["val"].labels)
     fitted: dict[str, Any] = {"calibration": calibration.to_dict()}
     held_out: dict[str, Any] = {}
     if features_mode:  # fine-tuned backbones change the features the summary would describe
@@ -278,7 +272,7 @@ def refit(bundle_dir: Path, dataset_path: Path, out: Path, cache_dir: Path, kind
     if card.get("dataset_sha256") and card["dataset_sha256"] != dataset_hash(dataset.source):
         raise DatasetError(f"{dataset.source}: not the dataset bundle '{bundle.name}' was trained on (content hash differs)")
     dataset = carve_validation(dataset, float(card.get("val_fraction", 0.15)), int(card.get("val_seed", card.get("seed", 0))))
-    model = AQAModel(bundle.config, with_backbone=False)
+    model = build_method(bundle.config, with_backbone=False)
     model.load_state_dict(bundle.state_dict)
     splits = {}
     for name in ("train", "val", "test"):
@@ -294,9 +288,7 @@ def refit(bundle_dir: Path, dataset_path: Path, out: Path, cache_dir: Path, kind
     card.setdefault("rl2", RL2_DEFINITION)
     if len(splits["test"]):  # the test figures again, decoded as the scorer now decodes (ordered paths)
         test = splits["test"]
-        with torch.no_grad():
-            logits = model.pooled_logits(test.fetch(torch.arange(len(test))))
-        finals, judges = predict(logits, model.head.bin_values, model.head_kind, test.labels, decoding)
+        finals, judges = model.point_scores(test.everything(model), decoding)
         card["test"] = {**report(finals, test.labels, tuple(card["score_range"]), judges), **held_out}
     if card.get("mode", "features") == "features" and card.get("loss") != "ridge":
         card["ridge_baseline"] = ridge_baseline(*_inputs(splits["train"]), *_inputs(splits["val"]), *_inputs(splits["test"]), tuple(card["score_range"]))
@@ -331,6 +323,7 @@ def data_card(dataset: DiveDataset, config: TrainConfig, epochs_run: int, best_e
         "split_sizes": dataset.split_sizes(),
         "synthetic": synthetic,
         "intended_use": "demonstration only: trained on synthetic dives, not a judge of real footage" if synthetic else "research",
+        "method": method_class(config.model).name,
         "head": config.model["head"]["name"],
         "loss": config.loss,
         "decoding": config.decoding,

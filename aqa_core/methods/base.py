@@ -1,0 +1,187 @@
+"""The method interface: build from the config, ``loss(batch)``, ``predict(batch)``.
+
+A batch is a dict, the same for training, evaluation and scoring:
+
+    {"features": (B, N, D) clip features   or   "clips": (B, N, 3, T, H, W) clips,
+     "final": (B,) final scores,           # training only
+     "judges": (B, K) marks, ascending,    # training only, for methods that learn judges
+     "dives": [DiveInfo, ...]}             # one per dive: event, panel, DD
+
+Why a method and not a head name: what a model is (what its bins mean, whether DD scales its
+output, which labels it needs, how its spread becomes an uncertainty) used to be decided by
+comparing head-name strings in nine places; each of those questions is now a method attribute or
+method, answered by the one class that knows.
+
+The config names the method with ``"method"``; configs and bundles written before methods existed
+name only a head, whose name is the method's (usdl, musdl), so they build the same model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from aqa_core.errors import AQAError, ConfigError
+from aqa_core.registry import METHODS
+from aqa_core.result import DiveInfo, Estimate, JudgeEstimate, JudgeSamples, RecognisedDive
+
+Batch = dict[str, Any]
+
+
+class NonFiniteScores(AQAError):
+    """Features, logits or probabilities hold NaN or infinity: no score exists, so none is shown."""
+
+
+@dataclass
+class DivePrediction:
+    """What a method says about one dive, decoded: its judges (if it has any) and its final, with intervals."""
+
+    judges: list[JudgeEstimate]
+    final: Estimate
+    scale: float  # what the final's width is judged per: DD x multiplier when DD scales the output, else 1
+    distributions: np.ndarray  # (paths, bins) pooled probabilities of the serving paths
+    samples: JudgeSamples | None = None  # a method that samples its judges: the panels drawn and its uncertainty
+    recognised: RecognisedDive | None = None  # a method that recognises dives: what it sees, and any mismatch
+
+
+def method_name(config: Mapping[str, Any]) -> Any:
+    """The method a model config builds: ``config["method"]``, else (configs before methods) its head's name."""
+    if "method" in config:
+        return config["method"]
+    head = config.get("head")
+    if not isinstance(head, Mapping) or "name" not in head:
+        raise ConfigError("model config names no method (\"method\") and no head (\"head\": {\"name\": ...})")
+    return head["name"]
+
+
+def method_class(config_or_name: Mapping[str, Any] | str) -> type[Method]:
+    """The registered class of a method, from its name or from a model config."""
+    import aqa_core.methods  # noqa: F401  (registers the methods)
+
+    name = config_or_name if isinstance(config_or_name, str) else method_name(config_or_name)
+    return METHODS.get(name)
+
+
+def build_method(config: Mapping[str, Any], with_backbone: bool = True, **objective: Any) -> Method:
+    """Build the method a model config names; ``objective`` is the training loss's settings (loss, sigma)."""
+    return method_class(config)(config, with_backbone=with_backbone, **objective)
+
+
+class Method(nn.Module):
+    """Base of every method: the interface the trainer, scorer, evaluation and app call.
+
+    Class attributes answer what callers used to infer from a head name:
+    ``scales_with_difficulty`` (the final is marks x DD, so a cached result rescales with DD and its
+    width is judged per DD), ``losses`` (the training losses it accepts), ``target`` ("final" or
+    "judges": which labels its score range must span).
+    """
+
+    name: ClassVar[str]
+    scales_with_difficulty: ClassVar[bool] = False
+    losses: ClassVar[tuple[str, ...]] = ("kl",)
+    target: ClassVar[str] = "final"
+
+    config: dict[str, Any]
+    backbone: nn.Module | None
+
+    # --- what a config and a dataset must provide ---------------------------------------------
+
+    @classmethod
+    def label_problem(cls, config: Mapping[str, Any], judge_scores: Sequence[float] | None, difficulty: float | None) -> str | None:
+        """Why one dive's labels cannot train this method, or None."""
+        return None
+
+    @classmethod
+    def uncertainty_scale(cls, dive: DiveInfo, calibrated: bool) -> float:
+        """What a final's 95% width is divided by before its level is judged (``assess_uncertainty``'s scale).
+
+        A final that is DD x multiplier x the kept marks has its width judged per point of the kept
+        judges' sum. A calibrated method that predicts the final itself has level bounds in
+        final-score points (DD never enters it), so 1; an uncalibrated one keeps the per-DD rule.
+        """
+        from aqa_core.decoding import score_scale
+
+        return score_scale(dive) if cls.scales_with_difficulty or not calibrated else 1.0
+
+    @classmethod
+    def difficulty_ratio(cls, old: DiveInfo, new: DiveInfo) -> float:
+        """How a result's final (and clip scores) scale when only the dive's DD changes."""
+        return new.difficulty / old.difficulty if cls.scales_with_difficulty and old.difficulty else 1.0
+
+    # --- the interface ------------------------------------------------------------------------
+
+    @property
+    def panel(self) -> int:
+        """How many judges the method was trained to give (1: it predicts the final alone)."""
+        raise NotImplementedError
+
+    def encode(self, batch: Batch) -> torch.Tensor:
+        """The batch's ``(B, N, D)`` clip features: given, or the backbone over its clips."""
+        if "features" in batch:
+            return batch["features"].float()
+        clips = batch["clips"]
+        b, n = clips.shape[:2]
+        return self.features(clips.flatten(0, 1)).float().view(b, n, -1)
+
+    def features(self, clips: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, T, H, W)`` clips -> ``(N, D)`` backbone features."""
+        if self.backbone is None:
+            raise RuntimeError(f"this {self.name} method was built without its backbone")
+        return self.backbone(clips)
+
+    def fit(self, batch: Batch) -> None:
+        """Fit what the method learns from the training split before its weights (e.g. the neck's statistics)."""
+
+    def loss(self, batch: Batch) -> torch.Tensor:
+        raise NotImplementedError
+
+    def uncertainties(self, batch: Batch) -> np.ndarray | None:
+        """Each dive's own predicted uncertainty, for an uncertainty-guided curriculum; None: the method has none."""
+        return None
+
+    def point_scores(self, batch: Batch, decoding: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """Decoded finals (B,) and judges (B, K) or None: the cheap decoding model selection runs every epoch."""
+        raise NotImplementedError
+
+    def predict(self, batch: Batch, decoding: str, calibration: Any = None) -> list[DivePrediction]:
+        """One decoded ``DivePrediction`` per dive of the batch, calibrated when ``calibration`` is given."""
+        raise NotImplementedError
+
+    def clip_scores(self, features: torch.Tensor, dive: DiveInfo, decoding: str) -> list[tuple[np.ndarray, float]]:
+        """``(N, D)`` features of one dive -> each clip's own (paths, bins) distributions and point score."""
+        raise NotImplementedError
+
+    def serving_paths(self, dive: DiveInfo) -> list[int]:
+        """Which of the method's outputs answer for this dive's panel (refuses an impossible panel)."""
+        raise NotImplementedError
+
+    def fitted_tensor_names(self) -> list[str]:
+        """Stored tensors that ``fit`` sets from the training split rather than gradients train (bundle v2 lists them)."""
+        return []
+
+    def trainable_state_dict(self) -> dict[str, torch.Tensor]:
+        """The tensors a bundle stores: everything except the frozen backbone."""
+        return {k: v for k, v in self.state_dict().items() if not k.startswith("backbone.")}
+
+    def train(self, mode: bool = True) -> Method:
+        """Keep the backbone in eval mode, fine-tuned or not (its batch-norm statistics are pretrained)."""
+        super().train(mode)
+        if self.backbone is not None:
+            self.backbone.eval()
+        return self
+
+
+def finite_probabilities(logits: torch.Tensor, what: str) -> np.ndarray:
+    """Softmax of ``logits``, refusing NaN/infinity in the logits or the result (argmax of NaN is bin 0)."""
+    from aqa_core.decoding import probabilities
+
+    values = logits.detach().float().cpu().numpy()
+    dists = probabilities(values) if np.isfinite(values).all() else None
+    if dists is None or not np.isfinite(dists).all():
+        raise NonFiniteScores(f"gave NaN or infinite {what}")
+    return dists

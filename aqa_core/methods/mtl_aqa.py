@@ -1,0 +1,139 @@
+"""MTL-AQA (Parmar and Morris, CVPR 2019, C3D-AVG): the score beside auxiliary dive-recognition heads.
+
+One shared body (neck, clip averaging, the head's MLP) feeds the score and five classifiers: position
+(free, tuck, pike, straight), armstand (no, yes), rotation type (forward, back, reverse, inward), the
+number of half somersaults and of half twists (Table 2 of the paper). The loss is Eq. 4 without
+captioning: alpha (L2 + L1) on the score plus beta x the summed cross-entropies, alpha = beta = 1.
+The classes are read off each training dive's FINA number (aqa_core.rules.dive_number); a dive
+without a parseable number trains the score only.
+
+The score is a USDL distribution head trained on its expectation (a regression, as the paper's),
+so it keeps a spread for the calibrated interval; it is always decoded by expectation (argmax of a
+distribution trained only on its mean means nothing). From the recognised classes the method
+proposes a dive number and, when the height is known, its DD from our table; it flags a mismatch
+when the typed dive number disagrees with what it sees. Captioning is not implemented.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from aqa_core.calibration import Calibration
+from aqa_core.errors import ConfigError, RuleError
+from aqa_core.losses import regression_loss
+from aqa_core.methods.base import Batch, DivePrediction, finite_probabilities
+from aqa_core.methods.distribution import USDL
+from aqa_core.registry import METHODS
+from aqa_core.result import DiveInfo, RecognisedDive
+from aqa_core.rules.dd_table import difficulty
+from aqa_core.rules.dive_number import parse_dive
+
+POSITIONS = ("D", "C", "B", "A")  # free, tuck, pike, straight: the paper's order
+ROTATIONS = (1, 2, 3, 4)  # forward, back, reverse, inward
+TASKS = {"position": 4, "armstand": 2, "rotation": 4, "somersaults": 10, "twists": 10}  # half somersaults / twists 0-9
+PART_WORDS = {"position": ("free", "tuck", "pike", "straight"), "armstand": ("no", "yes"), "rotation": ("forward", "back", "reverse", "inward")}
+IGNORE = -100  # cross-entropy's ignore_index: a dive whose number does not parse
+
+
+def dive_classes(code: str | None) -> dict[str, int] | None:
+    """The five class labels of a FINA dive number, or None when it has none or does not parse."""
+    if not code:
+        return None
+    try:
+        dive = parse_dive(code)
+    except RuleError:
+        return None
+    if dive.direction not in ROTATIONS or dive.half_somersaults > 9 or dive.half_twists > 9:
+        return None
+    return {
+        "position": POSITIONS.index(dive.position), "armstand": int(dive.group == 6), "rotation": ROTATIONS.index(dive.direction),
+        "somersaults": dive.half_somersaults, "twists": dive.half_twists,
+    }
+
+
+def dive_code(classes: Mapping[str, int]) -> str | None:
+    """The FINA number the recognised classes describe (non-flying), or None when they make no legal dive."""
+    position, direction = POSITIONS[classes["position"]], ROTATIONS[classes["rotation"]]
+    ss, tw = classes["somersaults"], classes["twists"]
+    if classes["armstand"]:
+        code = f"6{direction}{ss}{tw or ''}{position}"
+    elif tw:
+        code = f"5{direction}{ss}{tw}{position}"
+    else:
+        code = f"{direction}0{ss}{position}"
+    try:
+        return parse_dive(code).code
+    except RuleError:
+        return None
+
+
+@METHODS.register("mtl_aqa")
+class MTLAQA(USDL):
+    name = "mtl_aqa"
+    losses = ("kl",)  # the method's own loss (Eq. 4): the trainer's default name
+
+    def __init__(self, config: Mapping[str, Any], with_backbone: bool = True, loss: str = "kl", sigma: float | None = None) -> None:
+        if loss != "kl":
+            raise ConfigError(f"method 'mtl_aqa' trains with its own multi-task loss (loss: kl), not {loss!r}")
+        super().__init__(config, with_backbone=with_backbone, loss=loss, sigma=sigma)
+        options = dict(self.config.get("mtl_aqa", {}))
+        unknown = sorted(set(options) - {"alpha", "beta"})
+        if unknown:
+            raise ConfigError(f"mtl_aqa: unknown argument(s) {', '.join(unknown)}")
+        self.alpha, self.beta = float(options.get("alpha", 1.0)), float(options.get("beta", 1.0))
+        self.classifiers = nn.ModuleDict({task: nn.Linear(self.head.in_dim, classes) for task, classes in TASKS.items()})
+
+    def _pooled(self, batch: Batch) -> torch.Tensor:
+        return self.aggregator(self.neck(self.encode(batch)))
+
+    def loss(self, batch: Batch) -> torch.Tensor:
+        pooled = self._pooled(batch)
+        if not len(pooled):
+            return pooled.sum() * 0.0
+        logits = self.head(pooled)
+        expected = torch.softmax(logits[:, 0].float(), dim=-1) @ self.bin_values
+        final = batch["final"].to(pooled.device)
+        score = regression_loss(expected, final, "mse") + regression_loss(expected, final, "l1")  # Eq. 1
+        labels = [dive_classes(d.dive_number) for d in batch["dives"]]
+        recognition = pooled.new_zeros(())
+        if any(labels):
+            for task, layer in self.classifiers.items():
+                target = torch.tensor([IGNORE if c is None else c[task] for c in labels], device=pooled.device)
+                recognition = recognition + F.cross_entropy(layer(pooled), target, ignore_index=IGNORE)
+        return self.alpha * score + self.beta * recognition
+
+    def predict(self, batch: Batch, decoding: str, calibration: Calibration | None = None) -> list[DivePrediction]:
+        predictions = super().predict(batch, "expectation", calibration)
+        with torch.no_grad():
+            pooled = self._pooled(batch)
+            probs = {task: finite_probabilities(layer(pooled), f"{task} logits") for task, layer in self.classifiers.items()}
+        for i, (prediction, dive) in enumerate(zip(predictions, batch["dives"], strict=True)):
+            prediction.recognised = self._recognised({task: p[i] for task, p in probs.items()}, dive)
+        return predictions
+
+    def point_scores(self, batch: Batch, decoding: str) -> tuple[np.ndarray, np.ndarray | None]:
+        return super().point_scores(batch, "expectation")
+
+    def clip_score(self, dists: np.ndarray, dive: DiveInfo, decoding: str) -> float:
+        return super().clip_score(dists, dive, "expectation")
+
+    @staticmethod
+    def _recognised(probs: Mapping[str, np.ndarray], dive: DiveInfo) -> RecognisedDive:
+        classes = {task: int(np.argmax(p)) for task, p in probs.items()}
+        code = dive_code(classes)
+        dd = None
+        if code is not None and dive.height is not None:
+            try:
+                dd = difficulty(code, dive.height)
+            except RuleError:
+                dd = None
+        confidence = float(np.prod([p[classes[task]] for task, p in probs.items()]))
+        parts = {task: PART_WORDS[task][c] if task in PART_WORDS else str(c / 2) for task, c in classes.items()}
+        typed = dive_classes(dive.dive_number)
+        return RecognisedDive(code, dd, confidence, parts, mismatch=typed is not None and typed != classes)
