@@ -1,7 +1,9 @@
 """``aqa-judge train CONFIG`` and ``aqa-judge evaluate BUNDLE DATASET``.
 
-Training prints its progress as JSON lines on stdout (the Trainer tab reads the same stream from
-``<work_dir>/progress.jsonl``); evaluation prints a small table, or JSON with ``--json``.
+Training prints its progress as JSON lines on stdout (trainer/progress.py: the Trainer tab reads
+this stream from the child it starts; ``<work_dir>/progress.jsonl`` keeps a copy) and always ends
+with ``done``, ``cancelled`` (exit status 3; a ``STOP`` file in the work folder or SIGTERM/SIGINT
+asks for it) or ``error``; evaluation prints a small table, or JSON with ``--json``.
 Multi-GPU: ``torchrun --nproc_per_node N -m cli.main train CONFIG`` runs the same command under
 DistributedDataParallel (trainer/distributed.py).
 """
@@ -23,6 +25,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--out", type=Path, help="model bundle folder to write (overrides the config's)")
     train.add_argument("--work-dir", type=Path, help="checkpoints, progress log and feature cache (overrides the config's)")
     train.set_defaults(handler=run_train)
+
+    devices = subparsers.add_parser("devices", help="the CUDA GPUs training can use (name, free memory), or why only the CPU")
+    devices.add_argument("--json", action="store_true", help="print them as JSON (the Trainer tab reads this)")
+    devices.set_defaults(handler=run_devices)
 
     calibrate = subparsers.add_parser(
         "calibrate",
@@ -48,14 +54,40 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.set_defaults(handler=run_evaluate)
 
 
+EXIT_CANCELLED = 3
+
+
 def run_train(args: argparse.Namespace) -> int:
     from trainer.config import load_config, with_paths
-    from trainer.run import train
+    from trainer.progress import ProgressStream, RunCancelled, StopRequest, report_failure
+    from trainer.run import LOG, train
 
-    config = with_paths(load_config(args.config), dataset=args.dataset, out=args.out, work_dir=args.work_dir)
-    bundle = train(config, resume=args.resume)
-    if os.environ.get("RANK", "0") == "0":  # under torchrun, say it once
+    main_rank = os.environ.get("RANK", "0") == "0"  # under torchrun, say it once
+    progress = ProgressStream(enabled=main_rank)  # until the config names the work folder's log
+    try:
+        config = with_paths(load_config(args.config), dataset=args.dataset, out=args.out, work_dir=args.work_dir)
+        progress = ProgressStream(config.work_dir / LOG, enabled=main_rank)
+        stop = StopRequest(config.work_dir)
+        if main_rank:
+            stop.clear()  # a stop file left by an earlier run must not cancel this one
+        stop.install_signals()
+        bundle = train(config, resume=args.resume, progress=progress)
+    except RunCancelled as exc:
+        print(f"aqa-judge train: {exc}; --resume continues", file=sys.stderr)
+        return EXIT_CANCELLED
+    except BaseException as exc:
+        report_failure(progress, exc)
+        raise
+    if main_rank:
         print(f"model bundle written to {bundle}", file=sys.stderr)
+    return 0
+
+
+def run_devices(args: argparse.Namespace) -> int:
+    from trainer.devices import describe, list_devices
+
+    devices = list_devices()
+    print(json.dumps(devices) if args.json else "\n".join(describe(devices)))
     return 0
 
 

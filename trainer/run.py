@@ -25,11 +25,12 @@ from aqa_core.model import AQAModel
 
 from .config import ConfigError, TrainConfig
 from .datasets import DiveDataset, DiveRecord, carve_validation, open_dataset
+from .devices import list_devices
 from .distributed import DistContext, barrier, init_distributed, shutdown
 from .evaluate import calibrate, coverages, dive_predictions, labels_from, median_panel_spread, predict, report
 from .features import check_pixels, extract_features, load_record_clips
 from .loop import FitResult, SplitData, Trainer
-from .progress import ProgressStream
+from .progress import ProgressStream, StopRequest
 from .ridge import fit_ridge_head, ridge_baseline
 
 CHECKPOINTS = "checkpoints"
@@ -157,12 +158,14 @@ def train(config: TrainConfig, resume: bool = False, progress: ProgressStream | 
         progress.emit(
             "start", dataset=str(dataset.source), kind=dataset.kind, layout=dataset.layout or dataset.kind, splits=sizes, listed=listed,
             left_out=[p.to_dict() for p in dataset.problems], world_size=ctx.world_size, config=config.to_json(),
+            devices=list_devices(), device=str(ctx.device),
         )
         data = prepare_splits(dataset, config, progress, ctx)
         model = AQAModel(config.model, with_backbone=config.mode == "finetune")
         if config.mode == "features":  # end to end, the features change as the backbone trains
             model.fit_neck(data["train"].fetch(torch.arange(len(data["train"]))))
         trainer = Trainer(config, model, ctx, progress, score_range)
+        trainer.stop = StopRequest(config.work_dir)
         if config.loss == "ridge":
             fit = _fit_ridge(trainer, model, data)
         else:
