@@ -31,6 +31,7 @@ from app.state import AppState, DiveSheet
 from app.tabs.judging_desk import JudgingDesk
 from app.tabs.sessions import SessionsBrowser
 from app.tabs.statistics import StatisticsView
+from app.tabs.trainer import TrainerTab
 from app.widgets.compare_view import CompareView
 from app.widgets.dive_sheet import data_card_text
 from app.widgets.help_overlay import ShortcutsDialog
@@ -65,6 +66,8 @@ class MainWindow(QMainWindow):
         self.compare = CompareView()
         self.compare.export_requested.connect(self.ask_export_compare)
         self.tabs.addTab(self.compare, "Compare")
+        self.trainer = TrainerTab()
+        self.tabs.addTab(self.trainer, "Trainer")
         self.setCentralWidget(self.tabs)
         self.tabs.currentChanged.connect(lambda _: self.desk.set_shortcuts_active(self.tabs.currentWidget() is self.desk))
         self.desk.start_list.import_requested.connect(self.ask_import_start_list)
@@ -286,6 +289,9 @@ class MainWindow(QMainWindow):
         self.commands.open_dive(dive.video, sheet, dive.judge_scores)
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt API)
+        if not self.trainer.confirm_close():  # a training runs: stop it, leave it running, kill it, or stay
+            event.ignore()
+            return
         self.compare.left.player.close_video()
         self.compare.right.player.close_video()
         self.commands.shutdown()

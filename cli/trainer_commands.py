@@ -11,6 +11,7 @@ DistributedDataParallel (trainer/distributed.py).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -26,9 +27,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--work-dir", type=Path, help="checkpoints, progress log and feature cache (overrides the config's)")
     train.set_defaults(handler=run_train)
 
-    devices = subparsers.add_parser("devices", help="the CUDA GPUs training can use (name, free memory), or why only the CPU")
-    devices.add_argument("--json", action="store_true", help="print them as JSON (the Trainer tab reads this)")
-    devices.set_defaults(handler=run_devices)
+    options = subparsers.add_parser(
+        "train-options", help="what training can use here: methods, backbones, modes, and the CUDA GPUs (name, free memory) or why only the CPU"
+    )
+    options.add_argument("--json", action="store_true", help="print them as JSON (the Trainer tab reads this)")
+    options.set_defaults(handler=run_train_options)
 
     calibrate = subparsers.add_parser(
         "calibrate",
@@ -59,35 +62,47 @@ EXIT_CANCELLED = 3
 
 def run_train(args: argparse.Namespace) -> int:
     from trainer.config import load_config, with_paths
-    from trainer.progress import ProgressStream, RunCancelled, StopRequest, report_failure
-    from trainer.run import LOG, train
+    from trainer.progress import ProgressStream, RunCancelled, RunLock, StopRequest, report_failure
 
     main_rank = os.environ.get("RANK", "0") == "0"  # under torchrun, say it once
     progress = ProgressStream(enabled=main_rank)  # until the config names the work folder's log
-    try:
-        config = with_paths(load_config(args.config), dataset=args.dataset, out=args.out, work_dir=args.work_dir)
-        progress = ProgressStream(config.work_dir / LOG, enabled=main_rank)
-        stop = StopRequest(config.work_dir)
-        if main_rank:
-            stop.clear()  # a stop file left by an earlier run must not cancel this one
-        stop.install_signals()
-        bundle = train(config, resume=args.resume, progress=progress)
-    except RunCancelled as exc:
-        print(f"aqa-judge train: {exc}; --resume continues", file=sys.stderr)
-        return EXIT_CANCELLED
-    except BaseException as exc:
-        report_failure(progress, exc)
-        raise
+    with contextlib.ExitStack() as alive:
+        try:
+            config = with_paths(load_config(args.config), dataset=args.dataset, out=args.out, work_dir=args.work_dir)
+            if main_rank:  # before torch's import: the app knows the child is alive from here on
+                alive.enter_context(RunLock(config.work_dir).hold())
+            from trainer.run import LOG, train
+
+            progress = ProgressStream(config.work_dir / LOG, enabled=main_rank)
+            stop = StopRequest(config.work_dir)
+            if main_rank:
+                stop.clear()  # a stop file left by an earlier run must not cancel this one
+            stop.install_signals()
+            bundle = train(config, resume=args.resume, progress=progress)
+        except RunCancelled as exc:
+            print(f"aqa-judge train: {exc}; --resume continues", file=sys.stderr)
+            return EXIT_CANCELLED
+        except BaseException as exc:
+            report_failure(progress, exc)
+            raise
     if main_rank:
         print(f"model bundle written to {bundle}", file=sys.stderr)
     return 0
 
 
-def run_devices(args: argparse.Namespace) -> int:
+def run_train_options(args: argparse.Namespace) -> int:
+    import aqa_core.backbones  # noqa: F401  (registers the backbones)
+    import aqa_core.heads  # noqa: F401  (registers the heads)
+    from aqa_core.registry import BACKBONES, HEADS
+    from trainer.config import MODES
     from trainer.devices import describe, list_devices
 
-    devices = list_devices()
-    print(json.dumps(devices) if args.json else "\n".join(describe(devices)))
+    options = {"methods": HEADS.names(), "backbones": BACKBONES.names(), "modes": list(MODES), "devices": list_devices()}
+    if args.json:
+        print(json.dumps(options))
+        return 0
+    print(f"methods    {', '.join(options['methods'])}\nbackbones  {', '.join(options['backbones'])}\nmodes      {', '.join(options['modes'])}")
+    print("\n".join(describe(options["devices"])))
     return 0
 
 

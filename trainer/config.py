@@ -21,6 +21,8 @@ class ConfigError(AQAError):
     """A training config that cannot be read or names an impossible setting."""
 
 
+MODES = ("features", "finetune")  # a frozen backbone's cached features | the backbone trained too
+
 DEFAULT_MODEL: dict[str, Any] = {
     "backbone": {"name": "i3d", "pretrained": True},
     "segmentation": "usdl_10x16",
@@ -114,7 +116,7 @@ def load_config(path: str | Path) -> TrainConfig:
 def _check(c: TrainConfig, where: str) -> None:
     checks = [
         (c.loss in ("kl", "mse", "l1", "ridge"), f"loss {c.loss!r} is not kl, mse, l1 or ridge"),
-        (c.mode in ("features", "finetune"), f"mode {c.mode!r} is not features or finetune"),
+        (c.mode in MODES, f"mode {c.mode!r} is not features or finetune"),
         (c.decoding in ("argmax", "expectation"), f"decoding {c.decoding!r} is not argmax or expectation"),
         (c.epochs >= 1, "epochs must be at least 1"),
         (c.batch_size >= 1 and c.accumulate >= 1, "batch_size and accumulate must be at least 1"),

@@ -21,11 +21,14 @@ asks the trainer to finish the epoch, write its checkpoint and end with ``cancel
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 import time
 import traceback
 from pathlib import Path
+from collections.abc import Iterator
 from typing import IO, Any
 
 from tqdm import tqdm
@@ -79,6 +82,52 @@ class StopRequest:
 
     def requested(self) -> bool:
         return self.path.is_file()
+
+
+class RunLock:
+    """Whether a run's process is alive, from any process: the child holds a lock for its whole life.
+
+    The operating system drops the lock when the process ends however it ends (a crash, a kill),
+    so the app needs neither the child's exit status nor to be its parent (a run can outlive the
+    app). ``pid`` (written after the lock is held) lets the app kill a child that is stuck.
+    """
+
+    def __init__(self, work_dir: Path) -> None:
+        self.lock_path = Path(work_dir) / "running.lock"
+        self.pid_path = Path(work_dir) / "running.pid"
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        from filelock import FileLock
+
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(self.lock_path, timeout=0):
+            self.pid_path.write_text(str(os.getpid()), encoding="ascii")
+            yield
+
+    def reset(self) -> None:
+        """Before starting a child: nothing left from the previous one can be mistaken for it."""
+        self.pid_path.unlink(missing_ok=True)
+
+    def pid(self) -> int | None:
+        """The child's pid once it holds the lock, else None (not started yet, or ended)."""
+        if not self.started() or not self.alive():
+            return None
+        return int(self.pid_path.read_text(encoding="ascii"))
+
+    def started(self) -> bool:
+        return self.pid_path.is_file()
+
+    def alive(self) -> bool:
+        from filelock import FileLock, Timeout
+
+        if not self.started():
+            return False
+        try:
+            with FileLock(self.lock_path, timeout=0):
+                return False
+        except Timeout:
+            return True
 
 
 def report_failure(progress: ProgressStream, exc: BaseException) -> None:
