@@ -29,6 +29,7 @@ from app.demo import DEMO_DIVES, DemoDive, demo_folder, prepare_demo
 from app.settings import APPLICATION, ORGANISATION, recent_files
 from app.state import AppState, DiveSheet
 from app.tabs.judging_desk import JudgingDesk
+from app.tabs.models import ModelsTab
 from app.tabs.sessions import SessionsBrowser
 from app.tabs.statistics import StatisticsView
 from app.tabs.trainer import TrainerTab
@@ -68,6 +69,10 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.compare, "Compare")
         self.trainer = TrainerTab()
         self.tabs.addTab(self.trainer, "Trainer")
+        self.models = ModelsTab()
+        self.tabs.addTab(self.models, "Models")
+        self.trainer.bundle_trained.connect(self.models.register)  # every finished run is an entry
+        self.models.activated.connect(self.commands.load_model)
         self.setCentralWidget(self.tabs)
         self.tabs.currentChanged.connect(lambda _: self.desk.set_shortcuts_active(self.tabs.currentWidget() is self.desk))
         self.desk.start_list.import_requested.connect(self.ask_import_start_list)
@@ -141,6 +146,7 @@ class MainWindow(QMainWindow):
         folder = QFileDialog.getExistingDirectory(self, "Open a model bundle folder")
         if folder:
             self.commands.load_model(folder)
+            self.models.register(folder)  # every bundle the desk opens is an entry
 
     def ask_export_frame(self) -> None:
         video = self.state.video
@@ -213,6 +219,7 @@ class MainWindow(QMainWindow):
     # --- sessions ---------------------------------------------------------------------------
     def _show_session_tabs(self, db: Any) -> None:
         """Browser and statistics on the session database just opened (created once, then re-pointed)."""
+        self.models.set_database(db)
         if self.sessions is None or self.statistics is None:
             self.sessions = SessionsBrowser(db)
             self.statistics = StatisticsView(db)
