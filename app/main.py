@@ -220,6 +220,7 @@ class MainWindow(QMainWindow):
     def _show_session_tabs(self, db: Any) -> None:
         """Browser and statistics on the session database just opened (created once, then re-pointed)."""
         self.models.set_database(db)
+        self.trainer.set_database(db)
         if self.sessions is None or self.statistics is None:
             self.sessions = SessionsBrowser(db)
             self.statistics = StatisticsView(db)

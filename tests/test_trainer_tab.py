@@ -132,3 +132,25 @@ def test_failures_are_messages_and_the_tab_stays_usable(qtbot, tab: TrainerTab, 
     with qtbot.waitSignal(tab.run.ended, timeout=WAIT_MS) as ended:
         pass
     assert ended.args[0] == "crashed" and not tab.run.lock.alive()
+
+
+def test_dives_with_human_scores_from_the_database_become_the_dataset(qtbot, tab: TrainerTab, tmp_path: Path, tiny_video) -> None:  # noqa: ANN001
+    from app.storage.database import open_database
+    from app.storage.repository import DiveRecord, Repository
+    from tests.storage_support import make_result
+
+    with open_database(tmp_path / "club.sqlite") as db:
+        repo = Repository(db)
+        tab.set_database(db)
+        tab.use_database()
+        qtbot.waitUntil(lambda: "Cannot make a dataset" in tab.check_text.toPlainText(), timeout=WAIT_MS)
+        assert "no dive has both a real panel's scores and a video" in tab.check_text.toPlainText()
+        for i in range(3):
+            saved = repo.save_scored_dive(DiveRecord("Cup", "10m", "Ana", video_path=tiny_video(count=116 + i, name=f"d{i}.mp4")),
+                                          make_result(60.0 + i))
+            repo.set_human_scores(saved.dive_id, [7.0, 7.5, 7.5, 8.0, 7.0, 7.5, 8.0], final=67.5)
+        tab.use_database()
+        qtbot.waitUntil(lambda: tab.report is not None, timeout=WAIT_MS)
+    assert tab.report["dives"] == 3 and tab.report["with_judge_scores"] == 3
+    assert Path(tab.dataset_path.text(), "annotations.csv").is_file()
+    assert "usable dives      3" in tab.check_text.toPlainText()

@@ -34,8 +34,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.child_command import JsonChild
+from app.storage.exporters import export_dataset
 from app.training_config import Settings, build_config, load_preset, presets, save_config, settings_of
 from app.training_run import TrainingRun
+from app.workers import Task, run_task
 from aqa_core.paths import user_data_dir
 from trainer.config import TrainConfig
 from trainer.datasets.report import report_lines
@@ -66,6 +68,8 @@ class TrainerTab(QWidget):
         self.options: dict[str, Any] | None = None
         self.report: dict[str, Any] | None = None
         self._children: list[JsonChild] = []
+        self._tasks: list[Task] = []
+        self.db: Any = None
         self._presets = presets()
         self._base: dict[str, Any] | None = None
         self._checked = ""  # the dataset path last checked
@@ -88,6 +92,10 @@ class TrainerTab(QWidget):
         pick_folder, pick_file = QPushButton("Folder…"), QPushButton("File…")
         pick_folder.clicked.connect(self._ask_folder)
         pick_file.clicked.connect(self._ask_file)
+        self.from_database = QPushButton("Dives with human scores from this database")
+        self.from_database.setToolTip("Exports the dives that have a real panel's scores and a video into the trainer's own layout")
+        self.from_database.setEnabled(False)
+        self.from_database.clicked.connect(self.use_database)
         row = QHBoxLayout()
         for widget in (self.dataset_path, pick_folder, pick_file):
             row.addWidget(widget)
@@ -96,6 +104,7 @@ class TrainerTab(QWidget):
         self.check_text.setMaximumHeight(150)
         data_layout = QVBoxLayout(data_box)
         data_layout.addLayout(row)
+        data_layout.addWidget(self.from_database)
         data_layout.addWidget(self.check_text)
 
         settings_box = QGroupBox("Method and settings")
@@ -201,6 +210,31 @@ class TrainerTab(QWidget):
         self.device.addItem("CPU", "cpu")
         self.device_note.setText(f"{len(devices['gpus'])} GPU(s) found" if devices["gpus"] else f"CPU only: {devices['cpu_reason']}")
         self._update_buttons()
+
+    def set_database(self, db: Any) -> None:
+        """The sessions database whose scored dives can become a dataset."""
+        self.db = db
+        self.from_database.setEnabled(db is not None)
+
+    def use_database(self) -> None:
+        """Export this database's dives with human scores (on a worker), then check the export like any dataset."""
+        if self.db is None:
+            return
+        db, out = self.db, (self.root or runs_root()) / f"database-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+        self.report = None
+        self._update_buttons()
+        self.check_text.setPlainText(f"Exporting the dives with human scores from {db.path}…")
+
+        def exported(count: int) -> None:
+            self._tasks.remove(task)
+            self.set_dataset(out)
+
+        def failed(message: str) -> None:
+            self._tasks.remove(task)
+            self.check_text.setPlainText(f"Cannot make a dataset of this database:\n{message}")
+
+        task = run_task(lambda: export_dataset(db, out), f"exporting {db.path}", exported, failed)
+        self._tasks.append(task)
 
     def _ask_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "A dataset folder")
