@@ -144,7 +144,7 @@ class TrainingRun(QObject):
                 return "crashed", f"the training process did not start: {said}"
             return "crashed", f"the training process ended without a word (crashed or killed); its last message: {said}"
         if last["event"] == "done":
-            return "done", f"finished: model bundle {last['bundle']}"
+            return "done", f"Model bundle written to {last['bundle']}; the Models tab compares it with the others"
         if last["event"] == "cancelled":
             return "cancelled", f"{last['message']}"
         return "error", str(last["message"])

@@ -44,6 +44,7 @@ class ModelsTab(QWidget):
         self.comparison.setHorizontalHeaderLabels(("Test figure", "", ""))
         self.comparison.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.comparison.horizontalHeader().setStretchLastSection(True)
+        self.comparison.hide()  # until two models are compared
         self.comparison_note = QLabel("")
         self.comparison_note.setWordWrap(True)
         buttons = QHBoxLayout()
@@ -119,6 +120,7 @@ class ModelsTab(QWidget):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
                 self.comparison.setItem(i, j, item)
         self.comparison.resizeColumnsToContents()
+        self.comparison.show()
         self.comparison_note.setText(
             "Tested on the same dives: the figures compare directly." if same_test_dives(a, b)
             else "Not tested on the same dives (another dataset or split): these figures do not compare directly."
