@@ -29,8 +29,10 @@ from app.demo import DEMO_DIVES, DemoDive, demo_folder, prepare_demo
 from app.settings import APPLICATION, ORGANISATION, recent_files
 from app.state import AppState, DiveSheet
 from app.tabs.judging_desk import JudgingDesk
+from app.tabs.models import ModelsTab
 from app.tabs.sessions import SessionsBrowser
 from app.tabs.statistics import StatisticsView
+from app.tabs.trainer import TrainerTab
 from app.widgets.compare_view import CompareView
 from app.widgets.dive_sheet import data_card_text
 from app.widgets.help_overlay import ShortcutsDialog
@@ -65,6 +67,12 @@ class MainWindow(QMainWindow):
         self.compare = CompareView()
         self.compare.export_requested.connect(self.ask_export_compare)
         self.tabs.addTab(self.compare, "Compare")
+        self.trainer = TrainerTab()
+        self.tabs.addTab(self.trainer, "Trainer")
+        self.models = ModelsTab()
+        self.tabs.addTab(self.models, "Models")
+        self.trainer.bundle_trained.connect(self.models.register)  # every finished run is an entry
+        self.models.activated.connect(self.commands.load_model)
         self.setCentralWidget(self.tabs)
         self.tabs.currentChanged.connect(lambda _: self.desk.set_shortcuts_active(self.tabs.currentWidget() is self.desk))
         self.desk.start_list.import_requested.connect(self.ask_import_start_list)
@@ -139,6 +147,7 @@ class MainWindow(QMainWindow):
         folder = QFileDialog.getExistingDirectory(self, "Open a model bundle folder")
         if folder:
             self.commands.load_model(folder)
+            self.models.register(folder)  # every bundle the desk opens is an entry
 
     def ask_export_frame(self) -> None:
         video = self.state.video
@@ -211,6 +220,8 @@ class MainWindow(QMainWindow):
     # --- sessions ---------------------------------------------------------------------------
     def _show_session_tabs(self, db: Any) -> None:
         """Browser and statistics on the session database just opened (created once, then re-pointed)."""
+        self.models.set_database(db)
+        self.trainer.set_database(db)
         if self.sessions is None or self.statistics is None:
             self.sessions = SessionsBrowser(db)
             self.statistics = StatisticsView(db)
@@ -303,6 +314,9 @@ class MainWindow(QMainWindow):
         self.commands.open_dive(dive.video, sheet, dive.judge_scores)
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt API)
+        if not self.trainer.confirm_close():  # a training runs: stop it, leave it running, kill it, or stay
+            event.ignore()
+            return
         self.compare.left.player.close_video()
         self.compare.right.player.close_video()
         self.commands.shutdown()

@@ -1,7 +1,9 @@
 """``aqa-judge train CONFIG`` and ``aqa-judge evaluate BUNDLE DATASET``.
 
-Training prints its progress as JSON lines on stdout (the Trainer tab reads the same stream from
-``<work_dir>/progress.jsonl``); evaluation prints a small table, or JSON with ``--json``.
+Training prints its progress as JSON lines on stdout (trainer/progress.py: the Trainer tab reads
+this stream from the child it starts; ``<work_dir>/progress.jsonl`` keeps a copy) and always ends
+with ``done``, ``cancelled`` (exit status 3; a ``STOP`` file in the work folder or SIGTERM/SIGINT
+asks for it) or ``error``; evaluation prints a small table, or JSON with ``--json``.
 Multi-GPU: ``torchrun --nproc_per_node N -m cli.main train CONFIG`` runs the same command under
 DistributedDataParallel (trainer/distributed.py).
 """
@@ -9,6 +11,7 @@ DistributedDataParallel (trainer/distributed.py).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -27,6 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--strict", action="store_true", help="refuse a dataset with any problem dive instead of leaving those dives out")
     train.add_argument("--partial", action="store_true", help="train on the dives whose frames are present (a partial download)")
     train.set_defaults(handler=run_train)
+
+    options = subparsers.add_parser(
+        "train-options", help="what training can use here: methods, backbones, modes, and the CUDA GPUs (name, free memory) or why only the CPU"
+    )
+    options.add_argument("--json", action="store_true", help="print them as JSON (the Trainer tab reads this)")
+    options.set_defaults(handler=run_train_options)
 
     calibrate = subparsers.add_parser(
         "calibrate",
@@ -52,16 +61,54 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.set_defaults(handler=run_evaluate)
 
 
+EXIT_CANCELLED = 3
+
+
 def run_train(args: argparse.Namespace) -> int:
     from trainer.config import load_config, with_paths
-    from trainer.run import train
+    from trainer.progress import ProgressStream, RunCancelled, RunLock, StopRequest, report_failure
 
-    config = with_paths(load_config(args.config), dataset=args.dataset, out=args.out, work_dir=args.work_dir, frames_root=args.frames)
-    if args.strict or args.partial:  # flags only switch a policy on; the config's own setting stands otherwise
-        config = dataclasses.replace(config, strict=config.strict or args.strict, partial=config.partial or args.partial)
-    bundle = train(config, resume=args.resume)
-    if os.environ.get("RANK", "0") == "0":  # under torchrun, say it once
+    main_rank = os.environ.get("RANK", "0") == "0"  # under torchrun, say it once
+    progress = ProgressStream(enabled=main_rank)  # until the config names the work folder's log
+    with contextlib.ExitStack() as alive:
+        try:
+            config = with_paths(load_config(args.config), dataset=args.dataset, out=args.out, work_dir=args.work_dir, frames_root=args.frames)
+            if args.strict or args.partial:  # flags only switch a policy on; the config's own setting stands otherwise
+                config = dataclasses.replace(config, strict=config.strict or args.strict, partial=config.partial or args.partial)
+            if main_rank:  # before torch's import: the app knows the child is alive from here on
+                alive.enter_context(RunLock(config.work_dir).hold())
+            from trainer.run import LOG, train
+
+            progress = ProgressStream(config.work_dir / LOG, enabled=main_rank)
+            stop = StopRequest(config.work_dir)
+            if main_rank:
+                stop.clear()  # a stop file left by an earlier run must not cancel this one
+            stop.install_signals()
+            bundle = train(config, resume=args.resume, progress=progress)
+        except RunCancelled as exc:
+            print(f"aqa-judge train: {exc}; --resume continues", file=sys.stderr)
+            return EXIT_CANCELLED
+        except BaseException as exc:
+            report_failure(progress, exc)
+            raise
+    if main_rank:
         print(f"model bundle written to {bundle}", file=sys.stderr)
+    return 0
+
+
+def run_train_options(args: argparse.Namespace) -> int:
+    import aqa_core.backbones  # noqa: F401  (registers the backbones)
+    import aqa_core.heads  # noqa: F401  (registers the heads)
+    from aqa_core.registry import BACKBONES, HEADS
+    from trainer.config import MODES
+    from trainer.devices import describe, list_devices
+
+    options = {"methods": HEADS.names(), "backbones": BACKBONES.names(), "modes": list(MODES), "devices": list_devices()}
+    if args.json:
+        print(json.dumps(options))
+        return 0
+    print(f"methods    {', '.join(options['methods'])}\nbackbones  {', '.join(options['backbones'])}\nmodes      {', '.join(options['modes'])}")
+    print("\n".join(describe(options["devices"])))
     return 0
 
 

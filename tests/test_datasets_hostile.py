@@ -161,3 +161,11 @@ def test_training_checks_every_split_before_extracting_any(tmp_path: Path, tiny_
     with pytest.raises(DatasetError, match=r"pixels unusable for 1 dive\(s\), nothing extracted: b.mp4: video .*b.mp4 does not exist"):
         run.train(config_from_dict(raw, tmp_path, "test config"))
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
+
+
+@pytest.mark.parametrize("text", ["²", "--5", "٣", "1.5", ""])
+def test_a_string_int_reads_only_plain_ascii_digits(text: str) -> None:
+    """str.isdigit() accepts "²", which int() refuses: the fuzzer found it crashing a reader."""
+    from trainer.datasets.base import as_int
+
+    assert as_int(text) is None and as_int(" -12 ") == -12

@@ -42,6 +42,8 @@ def _old_database(path, revision):
         raw.execute("UPDATE dive SET latest_analysis_id = 1")
         if revision >= "0003":  # that app kept the listing copy of the latest analysis on the dive
             raw.execute("UPDATE dive SET predicted_final = 77.25, model_name = 'demo_musdl', model_version = '1.0', uncertainty_level = 'low'")
+        if revision >= "0004":  # and the latest analysis's time
+            raw.execute("UPDATE dive SET analysed_at = '2025-03-01 10:01:00.000000'")
     return result
 
 
@@ -74,8 +76,8 @@ def test_older_database_is_backed_up_and_migrated_with_its_data(tmp_path, revisi
 def test_a_failing_migration_leaves_the_database_as_it_was(tmp_path):
     path = tmp_path / "club.sqlite"
     _old_database(path, EARLIER[-1])
-    with sqlite3.connect(path) as raw:  # a column the next revision (0004) wants to add: its ALTER fails
-        raw.execute("ALTER TABLE dive ADD COLUMN analysed_at DATETIME")
+    with sqlite3.connect(path) as raw:  # a column the next revision (0005) wants to add: its ALTER fails
+        raw.execute("ALTER TABLE model_entry ADD COLUMN fingerprint VARCHAR(64)")
     with pytest.raises(StorageError, match=f"club.sqlite: .*updating it from schema {EARLIER[-1]} to {head_revision()}; it is unchanged, and a copy is at"):
         open_database(path)
     with sqlite3.connect(path) as raw:

@@ -19,6 +19,8 @@ from aqa_core.errors import ConfigError
 __all__ = ["ConfigError", "TrainConfig", "config_from_dict", "load_config", "with_paths"]
 
 
+MODES = ("features", "finetune")  # a frozen backbone's cached features | the backbone trained too
+
 DEFAULT_MODEL: dict[str, Any] = {
     "backbone": {"name": "i3d", "pretrained": True},
     "segmentation": "usdl_10x16",
@@ -112,7 +114,7 @@ def load_config(path: str | Path) -> TrainConfig:
 def _check(c: TrainConfig, where: str) -> None:
     checks = [
         (c.loss in ("kl", "mse", "l1", "ridge"), f"loss {c.loss!r} is not kl, mse, l1 or ridge"),
-        (c.mode in ("features", "finetune"), f"mode {c.mode!r} is not features or finetune"),
+        (c.mode in MODES, f"mode {c.mode!r} is not features or finetune"),
         (c.decoding in ("argmax", "expectation"), f"decoding {c.decoding!r} is not argmax or expectation"),
         (c.epochs >= 1, "epochs must be at least 1"),
         (c.batch_size >= 1 and c.accumulate >= 1, "batch_size and accumulate must be at least 1"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -124,8 +125,9 @@ def extract_features(
         runtime = runtime or choose_runtime()
         backbone = runtime.prepare_module(BACKBONES.build(model_config["backbone"]))
         if progress:
-            progress.emit("features", done=len(records) - len(todo), total=len(records), cache=cache_dir, device=runtime.description)
+            progress.emit("features", done=len(records) - len(todo), total=len(records), eta_s=None, cache=cache_dir, device=runtime.description)
             progress.bar(len(records), "features", initial=len(records) - len(todo))
+        started = time.monotonic()
         for n, i in enumerate(todo, start=1):
             clips = load_record_clips(records[i], segmentation).clips
             parts = []
@@ -136,7 +138,8 @@ def extract_features(
             if progress:
                 progress.advance()
                 if n % 10 == 0 or n == len(todo):
-                    progress.emit("features", done=len(records) - len(todo) + n, total=len(records), cache=cache_dir)
+                    eta = (time.monotonic() - started) / n * (len(todo) - n)
+                    progress.emit("features", done=len(records) - len(todo) + n, total=len(records), eta_s=round(eta, 1), cache=cache_dir)
         if progress:
             progress.close_bar()
     return np.stack([np.load(cache_dir / f"{k}.npy") for k in keys])

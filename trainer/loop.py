@@ -28,7 +28,7 @@ from .config import TrainConfig
 from .curriculum import Curriculum
 from .distributed import DistContext, barrier, wrap
 from .evaluate import Labels, report
-from .progress import ProgressStream
+from .progress import ProgressStream, RunCancelled, StopRequest
 
 Fetch = Callable[[torch.Tensor], torch.Tensor]  # dive indices -> model inputs
 
@@ -90,6 +90,7 @@ class Trainer:
         self.model = model.to(ctx.device)
         self.ctx = ctx
         self.progress = progress
+        self.stop: StopRequest | None = None  # checked after each epoch's checkpoint (trainer/progress.py)
         self.score_range = score_range
         if config.mode == "finetune" and model.backbone is not None:
             model.backbone.requires_grad_(True)
@@ -199,6 +200,7 @@ class Trainer:
             improved = figures["rho"] > best_val["rho"]
             if improved:
                 best_state, best_epoch, best_val, since_best = _copy_state(self.model), epoch, figures, 0
+                self.progress.emit("best", epoch=epoch + 1, val=figures)
             else:
                 since_best += 1
             entry = {"epoch": epoch + 1, "train_loss": train_loss, "val_rho": figures["rho"], "val_rl2": figures["rl2"]}
@@ -212,9 +214,12 @@ class Trainer:
             barrier(self.ctx)
             per_epoch = (time.monotonic() - started) / (epoch + 1 - start_epoch)
             self.progress.emit(
-                "epoch", **entry, step=(epoch + 1) * -(-len(train) // self.cfg.batch_size), losses={"train": train_loss},
+                "epoch", **entry, epochs=self.cfg.epochs, step=(epoch + 1) * -(-len(train) // self.cfg.batch_size), losses={"train": train_loss},
                 val=figures, best_epoch=best_epoch + 1, eta_s=round(per_epoch * (self.cfg.epochs - epoch - 1), 1), checkpoint=checkpoint,
             )
+            if self.stop is not None and self.stop.requested() and epoch + 1 < self.cfg.epochs:
+                self.progress.emit("cancelled", epoch=epoch + 1, checkpoint=checkpoint, message=f"stopped after epoch {epoch + 1}; resume continues from its checkpoint")
+                raise RunCancelled(f"stopped after epoch {epoch + 1}")
             if self.cfg.patience is not None and since_best >= self.cfg.patience:
                 self.progress.emit("early_stop", epoch=epoch + 1, best_epoch=best_epoch + 1)
                 return FitResult(best_state, best_epoch + 1, best_val, history, stopped_early=True)

@@ -25,11 +25,12 @@ from aqa_core.methods import Method, build_method, method_class
 
 from .config import ConfigError, TrainConfig
 from .datasets import DiveDataset, DiveRecord, carve_validation, open_dataset
+from .devices import list_devices
 from .distributed import DistContext, barrier, init_distributed, shutdown
 from .evaluate import calibrate, coverages, labels_from, median_panel_spread, report
 from .features import check_pixels, extract_features, load_record_clips
 from .loop import FitResult, SplitData, Trainer
-from .progress import ProgressStream
+from .progress import ProgressStream, StopRequest
 from .ridge import fit_ridge_head, ridge_baseline
 
 CHECKPOINTS = "checkpoints"
@@ -153,12 +154,14 @@ def train(config: TrainConfig, resume: bool = False, progress: ProgressStream | 
         progress.emit(
             "start", dataset=str(dataset.source), kind=dataset.kind, layout=dataset.layout or dataset.kind, splits=sizes, listed=listed,
             left_out=[p.to_dict() for p in dataset.problems], world_size=ctx.world_size, config=config.to_json(),
+            devices=list_devices(), device=str(ctx.device),
         )
         data = prepare_splits(dataset, config, progress, ctx)
         model = build_method(config.model, with_backbone=config.mode == "finetune", loss=config.loss, sigma=config.sigma)
         if config.mode == "features":  # end to end, the features change as the backbone trains
             model.fit(data["train"].everything(model))
         trainer = Trainer(config, model, ctx, progress, score_range)
+        trainer.stop = StopRequest(config.work_dir)
         if config.loss == "ridge":
             fit = _fit_ridge(trainer, model, data)
         else:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid as uuid_module
 from datetime import date, datetime, timezone
 
-from sqlalchemy import Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -186,3 +186,5 @@ class ModelEntry(Base):
     path: Mapped[str | None] = mapped_column(Text)
     data_card_json: Mapped[str] = mapped_column(Text, default="{}")
     registered_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
+    fingerprint: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)  # revision 0005: bundle.json's
+    active: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # revision 0005: the desk's model

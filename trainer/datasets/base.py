@@ -174,8 +174,9 @@ def as_int(value: object) -> int | None:
         return int(value)
     if isinstance(value, (float, np.floating)):
         return int(value) if np.isfinite(value) and value == int(value) else None
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
+    if isinstance(value, str):
+        digits = value.strip().removeprefix("-")  # one sign: "--5" is not a number
+        return int(value.strip()) if digits.isascii() and digits.isdigit() else None  # "²" is a digit to isdigit, not to int
     return None
 
 

@@ -1,0 +1,72 @@
+"""How the app runs one of its own subcommands as a child process (training, dataset check, devices).
+
+One function, so the packaged app and a source checkout agree: a frozen app (PyInstaller) is its
+own ``aqa-judge`` and takes the subcommand directly (``sys.executable train CONFIG``); in a checkout
+the interpreter runs ``-m cli.main`` with the checkout on ``PYTHONPATH``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QProcess, QProcessEnvironment
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def own_command(*arguments: str) -> tuple[str, list[str]]:
+    """(program, arguments) that run ``aqa-judge ARGUMENTS...`` with this very installation."""
+    if getattr(sys, "frozen", False):
+        return sys.executable, list(arguments)
+    return sys.executable, ["-m", "cli.main", *arguments]
+
+
+def prepared_process(program: str, arguments: list[str], parent: object | None = None) -> QProcess:
+    """A QProcess for ``program``: the checkout importable, Python's output unbuffered, UTF-8 either way."""
+    process = QProcess(parent)
+    process.setProgram(program)
+    process.setArguments(arguments)
+    env = QProcessEnvironment.systemEnvironment()
+    if not getattr(sys, "frozen", False):
+        paths = [str(CHECKOUT), *filter(None, [os.environ.get("PYTHONPATH")])]
+        env.insert("PYTHONPATH", os.pathsep.join(paths))
+    env.insert("PYTHONUNBUFFERED", "1")
+    env.insert("PYTHONIOENCODING", "utf-8")
+    process.setProcessEnvironment(env)
+    return process
+
+
+class JsonChild:
+    """A short child command whose stdout is one JSON document (``dataset check --json``, ``train-options --json``).
+
+    Runs attached but asynchronously: ``done(document | None, exit_code, stderr)`` arrives on the
+    GUI thread when it ends; a child that crashes or prints no JSON gives ``None`` and its stderr.
+    """
+
+    def __init__(self, arguments: list[str], done, parent: object | None = None) -> None:  # noqa: ANN001 (a callable)
+        program, args = own_command(*arguments)
+        self.process = prepared_process(program, args, parent)
+        self._done = done
+        self.process.finished.connect(self._finished)
+        self.process.errorOccurred.connect(self._failed)
+
+    def start(self) -> None:
+        self.process.start()
+
+    def _failed(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart:
+            self._done(None, -1, f"could not start {self.process.program()}: {self.process.errorString()}")
+
+    def _finished(self, code: int, status: QProcess.ExitStatus) -> None:
+        out = bytes(self.process.readAllStandardOutput()).decode("utf-8", "replace")
+        err = bytes(self.process.readAllStandardError()).decode("utf-8", "replace").strip()
+        try:
+            document = json.loads(out) if out.strip() else None
+        except ValueError:
+            document = None
+        if status == QProcess.ExitStatus.CrashExit:
+            err = err or "the child process crashed"
+        self._done(document, code, err)

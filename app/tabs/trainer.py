@@ -1,0 +1,450 @@
+"""The Trainer tab: a club retrains the model on its own dives, on its own GPU, without a terminal.
+
+Everything slow or fragile happens in child processes of the app's own executable
+(app/child_command.py): the dataset check, the device and method list, and the training itself
+(app/training_run.py). The tab only reads their JSON, so it never blocks, never imports torch, and
+a child that crashes is one message while the tab stays usable. What a person sees before starting
+is exactly what ``aqa-judge dataset check`` says; during a run, the curves, the ETA and the log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.child_command import JsonChild
+from app.storage.exporters import export_dataset
+from app.training_config import Settings, build_config, load_preset, presets, save_config, settings_of
+from app.training_run import TrainingRun
+from app.workers import Task, run_task
+from aqa_core.paths import user_data_dir
+from trainer.config import TrainConfig
+from trainer.datasets.report import report_lines
+
+NO_PRESET = "(the form's settings)"
+CLOSE_CHOICES = ("stop", "leave", "kill", "cancel")
+
+
+def runs_root() -> Path:
+    return user_data_dir() / "training_runs"
+
+
+def eta_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "ETA: estimating…"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"ETA: {hours} h {minutes:02d} min" if hours else f"ETA: {minutes} min {secs:02d} s"
+
+
+class TrainerTab(QWidget):
+    bundle_trained = Signal(str)  # a finished run's model bundle folder
+
+    def __init__(self, root: Path | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.root = root
+        self.run: TrainingRun | None = None
+        self.options: dict[str, Any] | None = None
+        self.report: dict[str, Any] | None = None
+        self._children: list[JsonChild] = []
+        self._tasks: list[Task] = []
+        self.db: Any = None
+        self._presets = presets()
+        self._base: dict[str, Any] | None = None
+        self._checked = ""  # the dataset path last checked
+        self._test_text = ""
+        self._curves: dict[str, list[float]] = {"epoch": [], "train": [], "val": []}
+        self._build()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt API)
+        """Ask what training can use when the tab is first seen: a child that imports torch costs seconds."""
+        if self.options is None and not self._children:
+            self.ask_options()
+        super().showEvent(event)
+
+    # --- layout ------------------------------------------------------------------------------
+    def _build(self) -> None:
+        data_box = QGroupBox("Dataset")
+        self.dataset_path = QLineEdit()
+        self.dataset_path.setPlaceholderText("a dataset folder (annotations.csv, MTL-AQA, FineDiving) or a features .npz")
+        self.dataset_path.editingFinished.connect(self._typed_dataset)
+        pick_folder, pick_file = QPushButton("Folder…"), QPushButton("File…")
+        pick_folder.clicked.connect(self._ask_folder)
+        pick_file.clicked.connect(self._ask_file)
+        self.from_database = QPushButton("Dives with human scores from this database")
+        self.from_database.setToolTip("Exports the dives that have a real panel's scores and a video into the trainer's own layout")
+        self.from_database.setEnabled(False)
+        self.from_database.clicked.connect(self.use_database)
+        row = QHBoxLayout()
+        for widget in (self.dataset_path, pick_folder, pick_file):
+            row.addWidget(widget)
+        self.check_text = QPlainTextEdit(readOnly=True)
+        self.check_text.setPlaceholderText("Pick a dataset: its size, splits and every problem appear here before anything starts.")
+        self.check_text.setMaximumHeight(150)
+        data_layout = QVBoxLayout(data_box)
+        data_layout.addLayout(row)
+        data_layout.addWidget(self.from_database)
+        data_layout.addWidget(self.check_text)
+
+        settings_box = QGroupBox("Method and settings")
+        form = QFormLayout(settings_box)
+        self.preset = QComboBox()
+        self.preset.addItems([NO_PRESET, *self._presets])
+        self.preset.currentTextChanged.connect(self._use_preset)
+        load = QPushButton("Load a config…")
+        load.clicked.connect(self._ask_config)
+        preset_row = QHBoxLayout()
+        preset_row.addWidget(self.preset, 1)
+        preset_row.addWidget(load)
+        self.method, self.backbone, self.mode, self.device = QComboBox(), QComboBox(), QComboBox(), QComboBox()
+        self.epochs = QSpinBox(minimum=1, maximum=10000, value=100)
+        self.batch = QSpinBox(minimum=1, maximum=4096, value=32)
+        self.lr = QDoubleSpinBox(decimals=6, minimum=1e-6, maximum=1.0, singleStep=1e-4, value=1e-4)
+        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
+        self.device_note = QLabel("looking for GPUs…")
+        self.device_note.setWordWrap(True)
+        form.addRow("Preset", preset_row)
+        for label, widget in (("Method", self.method), ("Backbone", self.backbone), ("Mode", self.mode), ("Epochs", self.epochs),
+                              ("Batch size", self.batch), ("Learning rate", self.lr), ("Seed", self.seed), ("Device", self.device)):
+            form.addRow(label, widget)
+        form.addRow("", self.device_note)
+
+        self.start_button, self.stop_button = QPushButton("Start training"), QPushButton("Stop after this epoch")
+        self.kill_button, self.resume_button = QPushButton("Kill"), QPushButton("Resume")
+        self.log_button = QPushButton("Show the log", checkable=True)
+        self.start_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(self.stop)
+        self.kill_button.clicked.connect(self.kill)
+        self.resume_button.clicked.connect(self.resume)
+        self.log_button.toggled.connect(self._show_log)
+        buttons = QHBoxLayout()
+        for button in (self.start_button, self.stop_button, self.kill_button, self.resume_button, self.log_button):
+            buttons.addWidget(button)
+
+        left = QVBoxLayout()
+        left.addWidget(data_box)
+        left.addWidget(settings_box)
+        left.addLayout(buttons)
+        left.addStretch(1)
+
+        self.status = QLabel("No run yet.")
+        self.status.setWordWrap(True)
+        self.status.setStyleSheet("font-size: 14px; font-weight: bold")
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v / %m")
+        self.eta = QLabel("")
+        self.eta.setMinimumWidth(170)
+        self.loss_plot = pg.PlotWidget(background="w", title="Training loss")
+        self.loss_plot.setLabel("bottom", "epoch")
+        self.loss_curve = self.loss_plot.plot([], [], pen=pg.mkPen((40, 110, 200), width=2), symbol="o", symbolSize=5)
+        self.val_plot = pg.PlotWidget(background="w", title="Validation Spearman ρ")
+        self.val_plot.setLabel("bottom", "epoch")
+        self.val_curve = self.val_plot.plot([], [], pen=pg.mkPen((230, 140, 30), width=2), symbol="o", symbolSize=5)
+        self.log_view = QPlainTextEdit(readOnly=True)
+        self.log_view.setMaximumBlockCount(5000)
+        self.log_view.hide()
+        right = QVBoxLayout()
+        right.addWidget(self.status)
+        right.addWidget(self.message)
+        progress_row = QHBoxLayout()
+        progress_row.addWidget(self.progress, 1)
+        progress_row.addWidget(self.eta)
+        right.addLayout(progress_row)
+        right.addWidget(self.loss_plot, 1)
+        right.addWidget(self.val_plot, 1)
+        right.addWidget(self.log_view, 1)
+
+        layout = QHBoxLayout(self)
+        left_widget = QWidget()
+        left_widget.setLayout(left)
+        left_widget.setMaximumWidth(560)
+        layout.addWidget(left_widget)
+        layout.addLayout(right, 1)
+        self._update_buttons()
+
+    # --- options, dataset --------------------------------------------------------------------
+    def _child(self, arguments: list[str], done) -> None:  # noqa: ANN001 (a callable)
+        child = JsonChild(arguments, lambda *result: (self._children.remove(child), done(*result)), self)
+        self._children.append(child)
+        child.start()
+
+    def ask_options(self) -> None:
+        """Methods and backbones from the registries, and the devices, as the training child sees them."""
+        self._child(["train-options", "--json"], self._got_options)
+
+    def _got_options(self, options: dict | None, _code: int, err: str) -> None:
+        if options is None:
+            self.device_note.setText(f"Cannot ask what training can use: {err or 'no answer'}")
+            return
+        self.options = options
+        for combo, items in ((self.method, options["methods"]), (self.backbone, options["backbones"]), (self.mode, options["modes"])):
+            combo.clear()
+            combo.addItems(items)
+        devices = options["devices"]
+        self.device.clear()
+        for gpu in devices["gpus"]:
+            self.device.addItem(f"GPU {gpu['index']}: {gpu['name']} ({gpu['free_mib'] / 1024:.1f} GiB free)", f"cuda:{gpu['index']}")
+        self.device.addItem("CPU", "cpu")
+        self.device_note.setText(f"{len(devices['gpus'])} GPU(s) found" if devices["gpus"] else f"CPU only: {devices['cpu_reason']}")
+        self._update_buttons()
+
+    def set_database(self, db: Any) -> None:
+        """The sessions database whose scored dives can become a dataset."""
+        self.db = db
+        self.from_database.setEnabled(db is not None)
+
+    def use_database(self) -> None:
+        """Export this database's dives with human scores (on a worker), then check the export like any dataset."""
+        if self.db is None:
+            return
+        db, out = self.db, (self.root or runs_root()) / f"database-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+        self.report = None
+        self._update_buttons()
+        self.check_text.setPlainText(f"Exporting the dives with human scores from {db.path}…")
+
+        def exported(count: int) -> None:
+            self._tasks.remove(task)
+            self.set_dataset(out)
+
+        def failed(message: str) -> None:
+            self._tasks.remove(task)
+            self.check_text.setPlainText(f"Cannot make a dataset of this database:\n{message}")
+
+        task = run_task(lambda: export_dataset(db, out), f"exporting {db.path}", exported, failed)
+        self._tasks.append(task)
+
+    def _ask_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "A dataset folder")
+        if folder:
+            self.set_dataset(folder)
+
+    def _ask_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "A dataset file", "", "Datasets (*.npz *.csv);;All files (*)")
+        if path:
+            self.set_dataset(path)
+
+    def _typed_dataset(self) -> None:
+        """Enter or leaving the field (closing the app too) checks a path only when it changed."""
+        if self.dataset_path.text().strip() != self._checked:
+            self.set_dataset(self.dataset_path.text())
+
+    def set_dataset(self, path: str | Path) -> None:
+        """Check the dataset as training will (``dataset check``); Start waits for its answer."""
+        path = self._checked = str(path).strip()
+        self.dataset_path.setText(path)
+        self.report = None
+        self._update_buttons()
+        if not path:
+            return
+        self.check_text.setPlainText(f"Checking {path}…")
+        self._child(["dataset", "check", path, "--json"], lambda report, code, err: self._got_report(path, report, code, err))
+
+    def _got_report(self, path: str, report: dict | None, _code: int, err: str) -> None:
+        if path != self.dataset_path.text():
+            return  # an older pick's answer
+        if report is None:
+            self.check_text.setPlainText(f"Cannot train on this dataset:\n{err or 'the check gave no answer'}")
+            return
+        lines = report_lines(report)
+        if report["trainable"] and not report["splits"]["val"]:
+            lines.insert(2, f"  validation        none listed: training sets aside {TrainConfig.val_fraction:.0%} of the training dives (the same ones every run)")
+        if report.get("refusal"):
+            lines.append(f"Refused: {report['refusal']}")
+        self.check_text.setPlainText("\n".join(lines))
+        self.report = report
+        self._update_buttons()
+
+    # --- settings ----------------------------------------------------------------------------
+    def _use_preset(self, name: str) -> None:
+        self._base = self._presets.get(name)
+        if self._base is not None:
+            self.show_settings(settings_of(self._base, Path(self.dataset_path.text())))
+
+    def _ask_config(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "A training config", "", "Training configs (*.yaml *.yml *.json);;All files (*)")
+        if path:
+            try:
+                self._base = load_preset(Path(path))
+            except (OSError, ValueError) as exc:
+                self.show_message(f"{path}: {exc}", error=True)
+                return
+            self.show_settings(settings_of(self._base, Path(self.dataset_path.text())))
+
+    def show_settings(self, settings: Settings) -> None:
+        for combo, value in ((self.method, settings.method), (self.backbone, settings.backbone), (self.mode, settings.mode)):
+            if combo.findText(value) >= 0:
+                combo.setCurrentText(value)
+        self.epochs.setValue(settings.epochs)
+        self.batch.setValue(settings.batch_size)
+        self.lr.setValue(settings.lr)
+        self.seed.setValue(settings.seed)
+
+    def settings(self) -> Settings:
+        return Settings(
+            dataset=Path(self.dataset_path.text()), method=self.method.currentText(), backbone=self.backbone.currentText(),
+            mode=self.mode.currentText(), epochs=self.epochs.value(), batch_size=self.batch.value(), lr=self.lr.value(),
+            seed=self.seed.value(), device=self.device.currentData(),
+        )
+
+    # --- running -----------------------------------------------------------------------------
+    def start(self) -> None:
+        if self.report is None or not self.report.get("trainable"):
+            self.show_message("Pick a dataset the check accepts first.", error=True)
+            return
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        folder = (self.root or runs_root()) / stamp
+        try:
+            config = build_config(self.settings(), folder, f"club-{self.method.currentText()}", self._base)
+        except ValueError as exc:
+            self.show_message(str(exc), error=True)
+            return
+        self._launch(folder, save_config(config, folder), resume=False)
+
+    def resume(self) -> None:
+        if self.run is None:
+            return
+        self._launch(self.run.folder, self.run.folder / "config.json", resume=True)
+
+    def _launch(self, folder: Path, config: Path, resume: bool) -> None:
+        self.run = TrainingRun(folder, self)
+        self.run.event.connect(self.on_event)
+        self.run.log.connect(self.log_view.appendPlainText)
+        self.run.ended.connect(self.on_ended)
+        self._test_text = ""
+        if not resume:
+            self._curves = {"epoch": [], "train": [], "val": []}
+            self._draw()
+        self.status.setText(f"{'Resuming' if resume else 'Starting'} the training in {folder}…")
+        self.show_message("")
+        self.eta.setText("")
+        self.run.start(config, resume=resume)
+        self._update_buttons()
+
+    def stop(self) -> None:
+        if self.run is not None and self.run.running:
+            self.run.stop()
+            self.status.setText("Stopping after this epoch (its checkpoint is kept: Resume continues)…")
+
+    def kill(self) -> None:
+        if self.run is not None and self.run.running:
+            self.run.kill()
+
+    def on_event(self, event: dict) -> None:
+        kind = event["event"]
+        if kind == "start":
+            splits = event["splits"]
+            self.status.setText(f"Training on {event.get('device', '?')}: {splits['train']} training, {splits['val']} validation, "
+                                f"{splits['test']} test dives")
+        elif kind == "features":
+            self.progress.setMaximum(event["total"])
+            self.progress.setValue(event["done"])
+            self.progress.setFormat("features %v / %m dives")
+            self.eta.setText(eta_text(event.get("eta_s")))
+        elif kind == "resume":
+            self.status.setText(f"Resumed after epoch {event['epoch']}")
+        elif kind == "epoch":
+            if event["epoch"] in self._curves["epoch"]:  # a resume replays nothing, but be exact anyway
+                return
+            self._curves["epoch"].append(event["epoch"])
+            self._curves["train"].append(event["train_loss"])
+            self._curves["val"].append(event["val_rho"])
+            self._draw()
+            self.progress.setMaximum(event["epochs"])
+            self.progress.setValue(event["epoch"])
+            self.progress.setFormat("epoch %v / %m")
+            self.eta.setText(eta_text(event["eta_s"]))
+            self.status.setText(f"Epoch {event['epoch']} of {event['epochs']}: validation ρ {event['val_rho']:.3f}, "
+                                f"best epoch {event['best_epoch']}")
+        elif kind == "early_stop":
+            self.show_message(f"Stopped early at epoch {event['epoch']}: no better validation ρ since epoch {event['best_epoch']}")
+        elif kind == "warning":
+            self.show_message(f"Warning: {event['message']}")
+        elif kind == "test":
+            figures = event["figures"] or {}
+            if "rho" in figures:
+                self._test_text = f"on the test dives ρ {figures['rho']:.3f}, relative ℓ2 {figures['rl2']:.3f}"
+                self.status.setText(f"Tested: {self._test_text}")
+
+    def _draw(self) -> None:
+        self.loss_curve.setData(self._curves["epoch"], self._curves["train"])
+        self.val_curve.setData(self._curves["epoch"], self._curves["val"])
+
+    def on_ended(self, outcome: str, message: str) -> None:
+        self._update_buttons()
+        self.eta.setText("")
+        if outcome == "done":
+            bundle = self.run.last_terminal["bundle"] if self.run and self.run.last_terminal else ""
+            self.status.setText(f"Finished: {self._test_text}." if self._test_text else "Finished.")
+            self.show_message(message)
+            self.bundle_trained.emit(str(bundle))
+        elif outcome == "cancelled":
+            self.status.setText("Stopped.")
+            self.show_message(f"{message}.")
+        else:
+            self.status.setText("The training failed." if outcome == "error" else "The training process crashed.")
+            self.show_message(f"{message} (the log has the details)", error=True)
+
+    def show_message(self, text: str, error: bool = False) -> None:
+        self.message.setText(text)
+        self.message.setStyleSheet("color: #b00020" if error else "color: #333")
+
+    def _show_log(self, shown: bool) -> None:
+        self.log_view.setVisible(shown)
+        self.log_button.setText("Hide the log" if shown else "Show the log")
+
+    def _update_buttons(self) -> None:
+        running = self.run is not None and self.run.running
+        ready = self.options is not None and self.report is not None and bool(self.report.get("trainable"))
+        self.start_button.setEnabled(ready and not running)
+        self.stop_button.setEnabled(running)
+        self.kill_button.setEnabled(running)
+        checkpoint = self.run is not None and (self.run.folder / "checkpoints").is_dir()
+        finished = self.run is not None and self.run.last_terminal is not None and self.run.last_terminal["event"] == "done"
+        self.resume_button.setEnabled(not running and checkpoint and not finished)
+
+    # --- closing the app ---------------------------------------------------------------------
+    def ask_close_choice(self) -> str:
+        box = QMessageBox(QMessageBox.Icon.Question, "A training is running", "A training is running. What should happen to it?",
+                          parent=self)
+        buttons = {
+            box.addButton("Stop after this epoch", QMessageBox.ButtonRole.AcceptRole): "stop",
+            box.addButton("Leave it running", QMessageBox.ButtonRole.AcceptRole): "leave",
+            box.addButton("Kill it", QMessageBox.ButtonRole.DestructiveRole): "kill",
+            box.addButton(QMessageBox.StandardButton.Cancel): "cancel",
+        }
+        box.exec()
+        return buttons.get(box.clickedButton(), "cancel")
+
+    def confirm_close(self) -> bool:
+        """Closing the app during a run: stop it, leave it running (it outlives the app), kill it, or stay."""
+        if self.run is None or not self.run.running:
+            return True
+        choice = self.ask_close_choice()
+        if choice == "stop":
+            self.run.stop()
+        elif choice == "kill":
+            self.run.kill()
+        return choice != "cancel"

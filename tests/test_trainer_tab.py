@@ -1,0 +1,156 @@
+"""The Trainer tab runs real, tiny trainings in child processes: progress, stop, resume, finish, and failures as messages."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.tabs.trainer import TrainerTab
+from aqa_core.bundle import load_bundle
+from tests.app_support import app_home  # noqa: F401 (fixture)
+from tests.test_trainer_loop import make_npz
+
+WAIT_MS = 120_000  # each child imports torch; the shared CI machine can be slow to start one
+
+CRASH_AFTER_FIRST_EPOCH = """
+import os, sys
+import trainer.loop as loop
+original = loop.Trainer._train_epoch
+def crash(self, data, epoch):
+    loss = original(self, data, epoch)
+    if epoch == 1:
+        os.abort()  # a hard death mid-run (a driver fault, the OOM killer): no last word
+    return loss
+loop.Trainer._train_epoch = crash
+from cli.main import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.fixture
+def tab(qtbot, app_home: Path, tmp_path: Path) -> TrainerTab:  # noqa: F811 (fixture)
+    widget = TrainerTab(tmp_path / "runs")
+    qtbot.addWidget(widget)
+    widget.show()
+    qtbot.waitUntil(lambda: widget.options is not None, timeout=WAIT_MS)
+    return widget
+
+
+def ready(qtbot, tab: TrainerTab, dataset: Path, epochs: int) -> None:  # noqa: ANN001
+    tab.set_dataset(dataset)
+    qtbot.waitUntil(lambda: tab.report is not None, timeout=WAIT_MS)
+    tab.method.setCurrentText("musdl")
+    tab.backbone.setCurrentText("tiny")
+    tab.device.setCurrentIndex(tab.device.findData("cpu"))
+    tab.epochs.setValue(epochs)
+    tab.batch.setValue(8)
+    tab.lr.setValue(1e-3)
+    assert tab.start_button.isEnabled()
+
+
+def events_of(tab: TrainerTab) -> list[dict]:
+    seen: list[dict] = []
+    tab.run.event.connect(seen.append)
+    return seen
+
+
+def test_train_stop_resume_finish_through_the_tab(qtbot, tab: TrainerTab, tmp_path: Path) -> None:
+    import aqa_core.backbones  # noqa: F401
+    import aqa_core.heads  # noqa: F401
+    import torch
+    from aqa_core.registry import BACKBONES, HEADS
+
+    assert [tab.method.itemText(i) for i in range(tab.method.count())] == HEADS.names()  # the registries, not a list
+    assert [tab.backbone.itemText(i) for i in range(tab.backbone.count())] == BACKBONES.names()
+    assert tab.device.itemData(tab.device.count() - 1) == "cpu"
+    if not torch.cuda.is_available():
+        assert tab.device_note.text().startswith("CPU only: ")
+    ready(qtbot, tab, make_npz(tmp_path / "data", n=600), epochs=6)
+    assert "usable dives      600" in tab.check_text.toPlainText() and "no problems" in tab.check_text.toPlainText()
+    tab.start()
+    seen = events_of(tab)
+    assert tab.stop_button.isEnabled() and not tab.start_button.isEnabled()
+    qtbot.waitUntil(lambda: any(e["event"] == "epoch" for e in seen), timeout=WAIT_MS)
+    assert tab.status.text().startswith("Epoch ") and " of 6: validation ρ" in tab.status.text()
+    tab.stop()
+    with qtbot.waitSignal(tab.run.ended, timeout=WAIT_MS) as ended:
+        pass
+    assert ended.args[0] == "cancelled", ended.args
+    stopped_at = seen[-1]["epoch"]
+    assert seen[-1]["event"] == "cancelled" and stopped_at < 6
+    assert tab.resume_button.isEnabled() and tab.start_button.isEnabled()
+    tab.resume()
+    resumed = events_of(tab)
+    with qtbot.waitSignal(tab.bundle_trained, timeout=WAIT_MS) as trained:
+        pass
+    assert [e["epoch"] for e in resumed if e["event"] == "epoch"] == list(range(stopped_at + 1, 7))
+    assert list(tab.loss_curve.getData()[0]) == [1, 2, 3, 4, 5, 6]  # one curve across the stop
+    bundle = load_bundle(Path(trained.args[0]))
+    assert bundle.data_card["test"]["rho"] > 0.5
+    assert tab.status.text().startswith("Finished: on the test dives ρ")
+    assert not tab.resume_button.isEnabled()
+
+
+def test_failures_are_messages_and_the_tab_stays_usable(qtbot, tab: TrainerTab, tmp_path: Path, monkeypatch) -> None:
+    """A missing and a corrupt dataset, a child that dies mid-run, then closing the app during the resumed run."""
+    import app.training_run
+
+    tab.set_dataset(tmp_path / "missing.npz")
+    qtbot.waitUntil(lambda: "Cannot train" in tab.check_text.toPlainText(), timeout=WAIT_MS)
+    assert "missing.npz" in tab.check_text.toPlainText() and not tab.start_button.isEnabled()
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    tab.set_dataset(broken)
+    qtbot.waitUntil(lambda: "Cannot train" in tab.check_text.toPlainText() and "broken.npz" in tab.check_text.toPlainText(), timeout=WAIT_MS)
+    assert "Traceback" not in tab.check_text.toPlainText()
+    tab.start()
+    assert "Pick a dataset the check accepts first" in tab.message.text()
+
+    ready(qtbot, tab, make_npz(tmp_path / "data", n=300), epochs=500)
+    monkeypatch.setattr(app.training_run, "own_command", lambda *args: (sys.executable, ["-c", CRASH_AFTER_FIRST_EPOCH, *args]))
+    tab.start()
+    with qtbot.waitSignal(tab.run.ended, timeout=WAIT_MS) as ended:
+        pass
+    assert ended.args[0] == "crashed"
+    assert "ended without a word" in tab.message.text() and tab.status.text() == "The training process crashed."
+    assert tab.start_button.isEnabled() and tab.resume_button.isEnabled()
+
+    monkeypatch.undo()
+    tab.resume()
+    seen = events_of(tab)
+    qtbot.waitUntil(lambda: any(e["event"] == "epoch" for e in seen), timeout=WAIT_MS)
+    assert [e["event"] for e in seen[:2]] == ["start", "resume"]
+    assert next(e for e in seen if e["event"] == "epoch")["epoch"] == 2  # the crash in epoch 2 kept epoch 1's checkpoint
+    monkeypatch.setattr(tab, "ask_close_choice", lambda: "cancel")
+    assert tab.confirm_close() is False and tab.run.running
+    monkeypatch.setattr(tab, "ask_close_choice", lambda: "leave")
+    assert tab.confirm_close() is True and tab.run.lock.alive()  # it would outlive the window
+    monkeypatch.setattr(tab, "ask_close_choice", lambda: "kill")
+    assert tab.confirm_close() is True
+    with qtbot.waitSignal(tab.run.ended, timeout=WAIT_MS) as ended:
+        pass
+    assert ended.args[0] == "crashed" and not tab.run.lock.alive()
+
+
+def test_dives_with_human_scores_from_the_database_become_the_dataset(qtbot, tab: TrainerTab, tmp_path: Path, tiny_video) -> None:  # noqa: ANN001
+    from app.storage.database import open_database
+    from app.storage.repository import DiveRecord, Repository
+    from tests.storage_support import make_result
+
+    with open_database(tmp_path / "club.sqlite") as db:
+        repo = Repository(db)
+        tab.set_database(db)
+        tab.use_database()
+        qtbot.waitUntil(lambda: "Cannot make a dataset" in tab.check_text.toPlainText(), timeout=WAIT_MS)
+        assert "no dive has both a real panel's scores and a video" in tab.check_text.toPlainText()
+        for i in range(3):
+            saved = repo.save_scored_dive(DiveRecord("Cup", "10m", "Ana", video_path=tiny_video(count=116 + i, name=f"d{i}.mp4")),
+                                          make_result(60.0 + i))
+            repo.set_human_scores(saved.dive_id, [7.0, 7.5, 7.5, 8.0, 7.0, 7.5, 8.0], final=67.5)
+        tab.use_database()
+        qtbot.waitUntil(lambda: tab.report is not None, timeout=WAIT_MS)
+    assert tab.report["dives"] == 3 and tab.report["with_judge_scores"] == 3
+    assert Path(tab.dataset_path.text(), "annotations.csv").is_file()
+    assert "usable dives      3" in tab.check_text.toPlainText()
