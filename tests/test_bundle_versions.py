@@ -56,6 +56,7 @@ def test_the_v1_demo_bundle_scores_exactly_as_before() -> None:
     old = json.loads((DATA / "demo_v1_score.json").read_text())
     new = result.to_dict()
     new.pop("timings")
+    assert Path(new.pop("video")).name == Path(old.pop("video")).name  # the golden file was written in another checkout
     assert new.pop("schema_version") == SCHEMA_VERSION and old.pop("schema_version") == 2
     assert new.pop("model_fingerprint") == bundle.fingerprint
     for added in ("judge_samples", "recognised_dive", "commentary"):

@@ -18,8 +18,8 @@ CRASH_AFTER_FIRST_EPOCH = """
 import os, sys
 import trainer.loop as loop
 original = loop.Trainer._train_epoch
-def crash(self, data, epoch):
-    loss = original(self, data, epoch)
+def crash(self, data, epoch, curriculum):
+    loss = original(self, data, epoch, curriculum)
     if epoch == 1:
         os.abort()  # a hard death mid-run (a driver fault, the OOM killer): no last word
     return loss
