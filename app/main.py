@@ -32,6 +32,7 @@ from app.tabs.sessions import SessionsBrowser
 from app.tabs.statistics import StatisticsView
 from app.widgets.compare_view import CompareView
 from app.widgets.dive_sheet import data_card_text
+from app.weights_dialog import WeightsDialog
 from app.widgets.help_overlay import ShortcutsDialog
 
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.m4v);;All files (*)"
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self.fill_recent_menu)
         file_menu.addAction("Open &model…", self.ask_open_model)
+        file_menu.addAction("Install the I3D &weights…", self.show_weights_dialog)
         file_menu.addSeparator()
         actions["export_frame"].triggered.connect(self.ask_export_frame)
         file_menu.addAction(actions["export_frame"])
@@ -105,6 +107,22 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open a dive video", "", VIDEO_FILTER)
         if path:
             self.commands.open_video(path)
+
+    def show_weights_dialog(self) -> None:
+        """Download or convert the I3D weights; the shipped model is loaded again once they are in."""
+        dialog = WeightsDialog(self)
+        dialog.installed.connect(lambda _path: self.commands.load_default_model())
+        dialog.open()
+
+    def offer_weights_if_missing(self) -> None:
+        """First run (the club installer ships no weights): offer the dialog; the check runs on a worker (torch)."""
+
+        def missing() -> bool:
+            from aqa_core.weights import i3d_weights_path
+
+            return not i3d_weights_path().is_file()
+
+        self.commands.run_background(missing, "the I3D weights", lambda absent: absent and self.show_weights_dialog())
 
     def compare_current(self) -> None:
         if self.state.video is not None:
@@ -224,6 +242,7 @@ def run_app(video: str | None = None, demo: bool = False, argv: list[str] | None
     window = MainWindow(database=user_data_dir() / "demo_sessions.db" if demo else None)
     window.show()
     window.commands.load_default_model()
+    window.offer_weights_if_missing()
     if demo:
         window.start_demo()
     elif video:
