@@ -10,8 +10,9 @@ with the reason, and the exit status is 0 only when every check passed:
    are there);
 4. generates one demo dive, decodes it and scores it with the shipped demo model (needs the
    installed I3D weights: ``aqa-judge weights install``);
-5. trains a tiny model for one epoch in a child process of this very program (``own_command``),
-   as the Trainer tab does, and loads the bundle it wrote.
+5. trains heads on made-up features for one epoch in a child process of this very program
+   (``own_command``), as the Trainer tab does, and loads the bundle it wrote (the tiny test
+   backbone is named, so this check does not depend on the I3D weights that check 4 needs).
 
 Everything is written in a temporary folder that is removed at the end; the user's sessions,
 settings and models are not touched.
@@ -120,7 +121,8 @@ def check_training(folder: Path) -> str:
     split = np.array(["train"] * 30 + ["test"] * 10)
     np.savez(folder / "features.npz", features=features, judge_scores=judges, difficulty=difficulty, final_score=final, split=split)
     config = {"dataset": "features.npz", "out": "bundle", "work_dir": "work", "epochs": 1, "batch_size": 16, "seed": 0,
-              "name": "self-test", "model": {"head": {"name": "musdl", "judges": 7, "in_dim": FEATURE_DIM, "hidden": [16]}}}
+              "name": "self-test", "model": {"backbone": {"name": "tiny", "feature_dim": FEATURE_DIM},
+                                              "head": {"name": "musdl", "judges": 7, "in_dim": FEATURE_DIM, "hidden": [16]}}}
     (folder / "train.json").write_text(json.dumps(config), encoding="utf-8")
     command = own_command("train", str(folder / "train.json"))
     done = subprocess.run(command, capture_output=True, text=True, timeout=TRAIN_TIMEOUT_S, check=False, cwd=folder)
