@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from cli.main import main
-from trainer.child import own_command
+from trainer.child import CONSOLE_PROGRAM, own_command
 
 
 @pytest.mark.slow
@@ -28,7 +28,12 @@ def test_self_test_names_the_failed_check_and_exits_1(qapp, isolated_home: Path,
     assert not list(isolated_home.glob("**/sessions.db"))  # everything was written in a temporary folder
 
 
-def test_the_trainer_child_is_this_program(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_trainer_child_is_this_program(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert own_command("train", "c.yaml") == [sys.executable, "-m", "cli.main", "train", "c.yaml"]
     monkeypatch.setattr(sys, "frozen", True, raising=False)
-    assert own_command("train", "c.yaml") == [sys.executable, "train", "c.yaml"]
+    windowed = tmp_path / "AQA Judge"
+    windowed.write_bytes(b"")
+    monkeypatch.setattr(sys, "executable", str(windowed))
+    assert own_command("train", "c.yaml") == [str(windowed), "train", "c.yaml"]  # no console program beside it
+    (tmp_path / CONSOLE_PROGRAM).write_bytes(b"")
+    assert own_command("train", "c.yaml") == [str(tmp_path / CONSOLE_PROGRAM), "train", "c.yaml"]

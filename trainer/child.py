@@ -9,10 +9,17 @@ it is this interpreter running ``cli.main``. Either way it is exactly the code t
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+
+# The bundle's console program: on Windows the desk runs as the windowed "AQA Judge.exe" beside
+# it, whose child would have no stdout for the progress stream. (A Windows caller passes
+# creationflags=subprocess.CREATE_NO_WINDOW so no console window opens.)
+CONSOLE_PROGRAM = "aqa-judge.exe" if sys.platform == "win32" else "aqa-judge"
 
 
 def own_command(*args: str) -> list[str]:
-    """``[program, *args]`` where ``program`` is this frozen executable, or this Python with ``-m cli.main``."""
+    """``[program, *args]``: this bundle's console executable, or this Python with ``-m cli.main``."""
     if getattr(sys, "frozen", False):
-        return [sys.executable, *args]
+        console = Path(sys.executable).with_name(CONSOLE_PROGRAM)
+        return [str(console) if console.is_file() else sys.executable, *args]
     return [sys.executable, "-m", "cli.main", *args]
