@@ -122,7 +122,11 @@ class MainWindow(QMainWindow):
 
             return not i3d_weights_path().is_file()
 
-        self.commands.run_background(missing, "the I3D weights", lambda absent: absent and self.show_weights_dialog())
+        def offer(absent: bool) -> None:
+            if absent:
+                self.show_weights_dialog()
+
+        self.commands.run_background(missing, "the I3D weights", offer)
 
     def compare_current(self) -> None:
         if self.state.video is not None:

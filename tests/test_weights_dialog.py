@@ -42,3 +42,25 @@ def test_offline_says_so_and_the_archive_route_still_installs(qtbot, isolated_ho
     with qtbot.waitSignal(dialog.installed, timeout=60_000):
         dialog.install(synthetic_archive)  # what "Choose the archive file…" does with the chosen file
     assert len(load_i3d_state_dict()) > 100
+
+
+def test_first_start_without_weights_offers_the_dialog(qtbot, isolated_home: Path) -> None:
+    from app.main import MainWindow
+
+    window = MainWindow(open_db=False)
+    qtbot.addWidget(window)
+    window.offer_weights_if_missing()
+    qtbot.waitUntil(lambda: any(d.isVisible() for d in window.findChildren(WeightsDialog)), timeout=30_000)
+
+
+@pytest.mark.weights
+def test_installed_weights_are_not_asked_for_again(qtbot) -> None:
+    from app.main import MainWindow
+
+    assert i3d_weights_path().is_file(), "needs the installed I3D weights (scripts/test installs them)"
+    window = MainWindow(open_db=False)
+    qtbot.addWidget(window)
+    window.offer_weights_if_missing()
+    window.commands.wait_for_background()
+    qtbot.wait(200)  # the worker's answer is delivered through the event loop
+    assert not window.findChildren(WeightsDialog)
