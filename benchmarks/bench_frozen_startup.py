@@ -31,25 +31,35 @@ def _visible(display: str) -> bool:
     return done.returncode == 0 and "IsViewable" in done.stdout
 
 
-def time_to_window(command: list[str], display_number: int) -> float:
-    display = f":{display_number}"
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1920x1080x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def time_to_window(command: list[str]) -> float:
+    # -displayfd: Xvfb picks a free display and says which, so runs never share one with another job's X server.
+    read_end, write_end = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1920x1080x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_end,))
+    os.close(write_end)
     try:
+        with os.fdopen(read_end) as answer:
+            number = answer.readline().strip()
+        if not number:
+            raise RuntimeError("Xvfb did not start")
+        display = f":{number}"
         deadline = time.monotonic() + 10
         while subprocess.run(["xwininfo", "-display", display, "-root"], capture_output=True, check=False).returncode != 0:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"Xvfb {display} did not start")
+                raise RuntimeError(f"Xvfb {display} does not answer")
             time.sleep(0.05)
         with tempfile.TemporaryDirectory(prefix="aqa-startup-") as home:
             env = {**os.environ, "DISPLAY": display, "AQA_JUDGE_HOME": home, "XDG_CONFIG_HOME": home, "PYTHONPATH": str(ROOT)}
             env.pop("QT_QPA_PLATFORM", None)
             started = time.perf_counter()
-            app = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=home)
+            log = Path(home) / "app.log"
+            with open(log, "wb") as output:
+                app = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, cwd=home)
             try:
                 while not _visible(display):
                     if app.poll() is not None:
-                        raise RuntimeError(f"{command[0]} exited {app.returncode} before showing a window")
+                        tail = log.read_text(errors="replace").strip().splitlines()[-15:]
+                        raise RuntimeError(f"{command[0]} exited {app.returncode} before showing a window:\n" + "\n".join(tail))
                     if time.perf_counter() - started > TIMEOUT_S:
                         raise RuntimeError(f"no window after {TIMEOUT_S:.0f} s")
                     time.sleep(0.02)
@@ -80,8 +90,8 @@ def main() -> int:
     else:
         print(f"no frozen bundle at {args.app} (scripts/package builds it); measuring the checkout only")
     print(f"{'app':52} {'runs':>4} {'first s':>8} {'median s':>9}")
-    for number, (label, command) in enumerate(commands.items()):
-        times = [time_to_window(command, 90 + number * 10 + run) for run in range(args.runs)]
+    for label, command in commands.items():
+        times = [time_to_window(command) for _ in range(args.runs)]
         print(f"{label:52} {len(times):4d} {times[0]:8.2f} {statistics.median(times):9.2f}")
     return 0
 
