@@ -1,8 +1,7 @@
 """How the app runs one of its own subcommands as a child process (training, dataset check, devices).
 
-One function, so the packaged app and a source checkout agree: a frozen app (PyInstaller) is its
-own ``aqa-judge`` and takes the subcommand directly (``sys.executable train CONFIG``); in a checkout
-the interpreter runs ``-m cli.main`` with the checkout on ``PYTHONPATH``.
+The command line itself comes from ``trainer.child.own_command`` (the self-test uses the same one),
+so the packaged app and a source checkout agree; this module only prepares the QProcess.
 """
 
 from __future__ import annotations
@@ -14,14 +13,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QProcess, QProcessEnvironment
 
+from trainer.child import own_command
+
 CHECKOUT = Path(__file__).resolve().parent.parent
-
-
-def own_command(*arguments: str) -> tuple[str, list[str]]:
-    """(program, arguments) that run ``aqa-judge ARGUMENTS...`` with this very installation."""
-    if getattr(sys, "frozen", False):
-        return sys.executable, list(arguments)
-    return sys.executable, ["-m", "cli.main", *arguments]
 
 
 def prepared_process(program: str, arguments: list[str], parent: object | None = None) -> QProcess:
@@ -47,7 +41,7 @@ class JsonChild:
     """
 
     def __init__(self, arguments: list[str], done, parent: object | None = None) -> None:  # noqa: ANN001 (a callable)
-        program, args = own_command(*arguments)
+        program, *args = own_command(*arguments)
         self.process = prepared_process(program, args, parent)
         self._done = done
         self.process.finished.connect(self._finished)

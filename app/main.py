@@ -35,6 +35,7 @@ from app.tabs.statistics import StatisticsView
 from app.tabs.trainer import TrainerTab
 from app.widgets.compare_view import CompareView
 from app.widgets.dive_sheet import data_card_text
+from app.weights_dialog import WeightsDialog
 from app.widgets.help_overlay import ShortcutsDialog
 
 def export_folder() -> Path:
@@ -99,6 +100,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self.fill_recent_menu)
         file_menu.addAction("Open &model…", self.ask_open_model)
         file_menu.addAction("Import start &list (CSV)…", self.ask_import_start_list)
+        file_menu.addAction("Install the I3D &weights…", self.show_weights_dialog)
         file_menu.addSeparator()
         actions["export_frame"].triggered.connect(self.ask_export_frame)
         file_menu.addAction(actions["export_frame"])
@@ -137,6 +139,26 @@ class MainWindow(QMainWindow):
         self.desk.player.setFocus()
         if path:
             self.commands.import_start_list(path)
+
+    def show_weights_dialog(self) -> None:
+        """Download or convert the I3D weights; the shipped model is loaded again once they are in."""
+        dialog = WeightsDialog(self)
+        dialog.installed.connect(lambda _path: self.commands.load_default_model())
+        dialog.open()
+
+    def offer_weights_if_missing(self) -> None:
+        """First run (the club installer ships no weights): offer the dialog; the check runs on a worker (torch)."""
+
+        def missing() -> bool:
+            from aqa_core.weights import i3d_weights_path
+
+            return not i3d_weights_path().is_file()
+
+        def offer(absent: bool) -> None:
+            if absent:
+                self.show_weights_dialog()
+
+        self.commands.run_background(missing, "the I3D weights", offer)
 
     def compare_current(self) -> None:
         if self.state.video is not None:
@@ -342,6 +364,7 @@ def run_app(video: str | None = None, demo: bool = False, argv: list[str] | None
     install_error_hook(window := MainWindow(demo_database=user_data_dir() / "demo_sessions.db" if demo else None))
     window.show()
     window.commands.load_default_model()
+    window.offer_weights_if_missing()
     if demo:
         window.start_demo()
     elif video:

@@ -20,7 +20,8 @@ from typing import Any
 
 from PySide6.QtCore import QIODevice, QObject, QTimer, Signal
 
-from app.child_command import own_command, prepared_process
+from app.child_command import prepared_process
+from trainer.child import own_command
 from trainer.progress import TERMINAL, RunLock, StopRequest, check_schema
 
 STDOUT = "stdout.jsonl"
@@ -82,7 +83,7 @@ class TrainingRun(QObject):
         self.folder.mkdir(parents=True, exist_ok=True)
         self.lock.reset()
         StopRequest(self.folder).clear()
-        program, arguments = own_command("train", str(config), "--work-dir", str(self.folder), *(["--resume"] if resume else []))
+        program, *arguments = own_command("train", str(config), "--work-dir", str(self.folder), *(["--resume"] if resume else []))
         self._out, self._err = _Tail(self.folder / STDOUT), _Tail(self.folder / STDERR)
         self.last_terminal, self.stderr_tail = None, []
         process = prepared_process(program, arguments)

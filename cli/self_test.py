@@ -1,0 +1,165 @@
+"""``aqa-judge --self-test``: does this install work, end to end, without a display?
+
+Written for the frozen bundle (CI builds it and runs this; a club can run it when something is
+off), and it runs the same from a checkout. Each check prints one line, ``ok`` or ``FAILED``
+with the reason, and the exit status is 0 only when every check passed:
+
+1. imports every module of the four packages and finds every registry filled;
+2. builds the main window on Qt's offscreen platform (the Qt plugins and pyqtgraph are there);
+3. creates a temporary sessions database and migrates it to the newest schema (Alembic's scripts
+   are there);
+4. generates one demo dive, decodes it and scores it with the shipped demo model (needs the
+   installed I3D weights: ``aqa-judge weights install``);
+5. trains heads on made-up features for one epoch in a child process of this very program
+   (``own_command``), as the Trainer tab does, and loads the bundle it wrote (the tiny test
+   backbone is named, so this check does not depend on the I3D weights that check 4 needs).
+
+Everything is written in a temporary folder that is removed at the end; the user's sessions,
+settings and models are not touched.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import pkgutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+PACKAGES = ("aqa_core", "trainer", "app", "cli")
+# Alembic runs env.py and the revisions itself, inside a migration; importing them alone fails.
+NOT_IMPORTABLE_ALONE = ("app.storage.migrations.",)
+TRAIN_TIMEOUT_S = 600
+FEATURE_DIM = 16
+
+
+def check_imports() -> str:
+    names = []
+    for package_name in PACKAGES:
+        package = importlib.import_module(package_name)
+        for module in pkgutil.walk_packages(package.__path__, prefix=f"{package_name}."):
+            if not module.name.startswith(NOT_IMPORTABLE_ALONE):
+                importlib.import_module(module.name)
+                names.append(module.name)
+    from aqa_core.neck import NECKS
+    from aqa_core.registry import AGGREGATORS, BACKBONES, HEADS, SEGMENTATIONS
+
+    registries = {r.kind: r.names() for r in (BACKBONES, AGGREGATORS, HEADS, SEGMENTATIONS, NECKS)}
+    empty = [kind for kind, entries in registries.items() if not entries]
+    if empty or "i3d" not in registries["backbone"]:
+        raise RuntimeError(f"registries not filled on import: {', '.join(empty) or 'no i3d backbone'}")
+    return f"{len(names)} modules; " + ", ".join(f"{kind} {len(entries)}" for kind, entries in registries.items())
+
+
+def check_window() -> str:
+    from PySide6.QtWidgets import QApplication
+
+    from app.main import MainWindow
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    window = MainWindow(open_db=False)
+    window.show()
+    app.processEvents()
+    shown = window.isVisible()
+    window.close()
+    app.processEvents()
+    if not shown:
+        raise RuntimeError("the main window did not show")
+    return f"main window shown on Qt platform {app.platformName()!r}"
+
+
+def check_database(folder: Path) -> str:
+    from alembic.runtime.migration import MigrationContext
+
+    from app.storage.database import head_revision, open_database
+
+    with open_database(folder / "sessions.db") as database, database.engine.connect() as connection:
+        revision = MigrationContext.configure(connection).get_current_revision()
+    if revision != head_revision():
+        raise RuntimeError(f"the new database is at revision {revision}, expected {head_revision()}")
+    return f"created and migrated to {revision}"
+
+
+def check_scoring(folder: Path) -> str:
+    from aqa_core.bundle import default_bundle_path, load_bundle
+    from aqa_core.result import DiveInfo
+    from aqa_core.scorer import Scorer
+    from aqa_core.video import probe
+    from app.demo import prepare_demo
+
+    dive = prepare_demo(folder=folder / "demo", n=1)[0]
+    info = probe(dive.video)
+    bundle_path = default_bundle_path()
+    if bundle_path is None:
+        raise RuntimeError("no demo model in the bundle's resources")
+    result = Scorer(load_bundle(bundle_path)).score(dive.video, DiveInfo("individual", 7, dive.dive_number, dive.height, dive.difficulty))
+    if not np.isfinite(result.final.score):
+        raise RuntimeError("the final score is not finite")
+    return (f"{dive.video.name} ({info.frame_count} frames) scored {result.final.score:.2f} by {result.model_name} "
+            f"in {result.timings.get('total', 0.0):.1f} s (DD {dive.difficulty:g}; the synthetic panel gave {sum(sorted(dive.judge_scores)[2:5]) * dive.difficulty:.2f})")
+
+
+def check_training(folder: Path) -> str:
+    from aqa_core.bundle import load_bundle
+    from trainer.child import own_command
+
+    rng = np.random.default_rng(0)
+    n = 40
+    quality = rng.uniform(0, 1, n)
+    features = rng.normal(size=(n, 10, FEATURE_DIM)) * 0.5 + quality[:, None, None]
+    judges = np.clip(np.round((4 + 5 * quality[:, None] + rng.normal(0, 0.4, (n, 7))) * 2) / 2, 0, 10)
+    difficulty = np.full(n, 2.0)
+    final = np.sort(judges, 1)[:, 2:5].sum(1) * difficulty
+    split = np.array(["train"] * 30 + ["test"] * 10)
+    np.savez(folder / "features.npz", features=features, judge_scores=judges, difficulty=difficulty, final_score=final, split=split)
+    config = {"dataset": "features.npz", "out": "bundle", "work_dir": "work", "epochs": 1, "batch_size": 16, "seed": 0,
+              "name": "self-test", "model": {"backbone": {"name": "tiny", "feature_dim": FEATURE_DIM},
+                                              "head": {"name": "musdl", "judges": 7, "in_dim": FEATURE_DIM, "hidden": [16]}}}
+    (folder / "train.json").write_text(json.dumps(config), encoding="utf-8")
+    command = own_command("train", str(folder / "train.json"))
+    done = subprocess.run(command, capture_output=True, text=True, timeout=TRAIN_TIMEOUT_S, check=False, cwd=folder)
+    if done.returncode != 0:
+        last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise RuntimeError(f"`{' '.join(command)}` exited {done.returncode}: {last[0]}")
+    events = [json.loads(line)["event"] for line in done.stdout.splitlines() if line.startswith("{")]
+    if "epoch" not in events or events[-1] != "done":
+        raise RuntimeError(f"the progress stream ended without an epoch and 'done': {events}")
+    bundle = load_bundle(folder / "bundle")
+    program = " ".join([Path(command[0]).name, *command[1:-1]])
+    return f"`{program} CONFIG` (a child process) trained 1 epoch and wrote bundle {bundle.name!r}"
+
+
+def run_self_test() -> int:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    print(f"aqa-judge self-test: {'frozen bundle ' + str(Path(sys.executable).parent) if getattr(sys, 'frozen', False) else 'source checkout'}")
+    failed = 0
+    with tempfile.TemporaryDirectory(prefix="aqa-self-test-") as tmp:
+        folder = Path(tmp)
+        checks: list[tuple[str, Callable[[], str]]] = [
+            ("imports", check_imports),
+            ("window", check_window),
+            ("database", lambda: check_database(folder)),
+            ("scoring", lambda: check_scoring(folder)),
+            ("training", lambda: check_training(folder)),
+        ]
+        for name, check in checks:
+            started = time.perf_counter()
+            try:
+                line = check()
+            except Exception as exc:  # noqa: BLE001 - every failure is reported, then the next check runs
+                failed += 1
+                print(f"FAILED {name}: {type(exc).__name__}: {exc}", flush=True)
+                if os.environ.get("AQA_JUDGE_DEBUG"):
+                    traceback.print_exc()
+            else:
+                print(f"ok     {name} ({time.perf_counter() - started:.1f} s): {line}", flush=True)
+    print("self-test passed" if not failed else f"self-test FAILED: {failed} of {len(checks)} checks")
+    return 0 if not failed else 1
