@@ -13,7 +13,9 @@ from PySide6.QtCore import QSettings
 from aqa_core.bundle import ModelBundle, bundle_from_model
 from aqa_core.methods import build_method
 from aqa_core.result import ScoreResult
+from app.main import MainWindow
 from app.state import AppState, DiveSheet
+from app.tabs.judging_desk import JudgingDesk
 from app.widgets.player import Player
 
 CONFIG = Path(__file__).resolve().parent.parent / "configs" / "models" / "musdl_tiny.json"
@@ -37,6 +39,31 @@ def app_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
         QSettings.setPath(fmt, QSettings.Scope.UserScope, str(tmp_path / "settings"))
     return home
+
+
+@pytest.fixture
+def desk(qtbot, app_home: Path):  # noqa: ANN001, ANN201, F811 (pytest fixtures)
+    """The judging desk alone, on the tiny bundle."""
+    widget = JudgingDesk(AppState())
+    qtbot.addWidget(widget)
+    widget.resize(1200, 800)
+    widget.show()
+    widget.commands.use_bundle(tiny_bundle())
+    yield widget
+    widget.commands.shutdown()
+
+
+@pytest.fixture
+def window(qtbot, app_home: Path, tmp_path: Path):  # noqa: ANN001, ANN201, F811 (pytest fixtures)
+    """The whole main window with its own sessions database, on the tiny bundle."""
+    win = MainWindow(database=tmp_path / "sessions.db")
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitUntil(lambda: win.commands.db is not None and win.sessions is not None, timeout=20000)
+    win.commands.use_bundle(tiny_bundle())
+    yield win
+    win.commands.shutdown()
 
 
 def wait_for_result(qtbot, state: AppState, timeout_ms: int = 60000) -> ScoreResult:  # noqa: ANN001 (pytest-qt)

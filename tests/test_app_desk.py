@@ -6,26 +6,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from app_support import SHEET, app_home, frame_index_on_screen, tiny_bundle, wait_for_result  # noqa: F401 (fixture)
+from app_support import SHEET, app_home, desk, frame_index_on_screen, tiny_bundle, wait_for_result  # noqa: F401 (fixture)
 from PySide6.QtCore import Qt
 
 from aqa_core.dive_finder import detected_window
 from aqa_core.rules import difficulty
 from aqa_core.runtime import choose_runtime
 from aqa_core.scorer import Scorer
-from app.state import AppState
-from app.tabs.judging_desk import JudgingDesk
-
-
-@pytest.fixture
-def desk(qtbot, app_home):  # noqa: ANN001, F811 (pytest fixtures)
-    widget = JudgingDesk(AppState())
-    qtbot.addWidget(widget)
-    widget.resize(1200, 800)
-    widget.show()
-    widget.commands.use_bundle(tiny_bundle())
-    yield widget
-    widget.commands.shutdown()
 
 
 def test_open_scores_and_streams_every_clip(qtbot, desk, tiny_video) -> None:  # noqa: ANN001

@@ -6,12 +6,11 @@ import math
 
 import cv2
 import pytest
-from app_support import SHEET, app_home, tiny_bundle, wait_for_result  # noqa: F401 (fixture)
+from app_support import SHEET, app_home, window, wait_for_result  # noqa: F401 (fixture)
 from PySide6.QtCore import QPoint, Qt
 
 from aqa_core.errors import AQAError
 from app.drawings import Drawing, angle_at, drawings_from_json, drawings_to_json
-from app.main import MainWindow
 from app.storage.repository import Repository
 
 
@@ -30,18 +29,6 @@ def test_stored_drawings_round_trip_and_bad_ones_are_refused() -> None:
                 '[{"frame": 1, "kind": "line", "points": [[0, 0]]}]', "[" + ",".join(['{"frame":0,"kind":"line","points":[[0,0],[1,1]]}'] * 501) + "]"):
         with pytest.raises(AQAError, match="stored drawings"):
             drawings_from_json(bad)
-
-
-@pytest.fixture
-def window(qtbot, app_home, tmp_path):  # noqa: ANN001, F811 (pytest fixtures)
-    win = MainWindow(database=tmp_path / "sessions.db")
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitUntil(lambda: win.commands.db is not None and win.sessions is not None, timeout=20000)
-    win.commands.use_bundle(tiny_bundle())
-    yield win
-    win.commands.shutdown()
 
 
 def click_source(qtbot, view, x: float, y: float) -> None:  # noqa: ANN001

@@ -11,25 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from app_support import app_home, tiny_bundle, wait_for_result  # noqa: F401 (fixture)
+from app_support import app_home, window, wait_for_result  # noqa: F401 (fixture)
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit
 
 from aqa_core.rules import difficulty
 from app.main import MainWindow
 from app.storage.repository import Repository
-
-
-@pytest.fixture
-def window(qtbot, app_home, tmp_path):  # noqa: ANN001, F811 (pytest fixtures)
-    win = MainWindow(database=tmp_path / "sessions.db")
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitUntil(lambda: win.commands.db is not None and win.sessions is not None, timeout=20000)
-    win.commands.use_bundle(tiny_bundle())
-    yield win
-    win.commands.shutdown()
 
 
 def type_into(qtbot, field: QLineEdit, text: str) -> None:  # noqa: ANN001
