@@ -101,6 +101,11 @@ def calibrated(est: Estimate, interval: Callable[[str], tuple[float, float]]) ->
     return dataclasses.replace(est, intervals=intervals, low=intervals["0.95"][0], high=intervals["0.95"][1])
 
 
+# Marks are half points: a spread under a quarter point tells nothing, and a method whose
+# distributions collapse to a point (an undertrained UD-AQA) would otherwise divide by zero.
+MIN_FLOOR = 0.25
+
+
 def fit_calibration(
     final_pred: np.ndarray,
     final_spread: np.ndarray,
@@ -114,7 +119,7 @@ def fit_calibration(
     """Fit on validation: finals (N,) with their spreads and DD x multiplier; judges (N, K) when the method gives them."""
     scale = np.asarray(scale, dtype=np.float64)
     rel_spread = np.asarray(final_spread, dtype=np.float64) / scale
-    final_floor = float(np.median(rel_spread))
+    final_floor = max(float(np.median(rel_spread)), MIN_FLOOR)
     final_r = np.abs(np.asarray(final_true) - np.asarray(final_pred)) / scale / (rel_spread + final_floor)
     final_q = {level: conformal_quantile(final_r, float(level)) for level in LEVELS}
     half_widths = final_q["0.95"] * (rel_spread + final_floor)
@@ -123,7 +128,7 @@ def fit_calibration(
     judge_floor = 0.0
     if judge_pred is not None and judge_spread is not None and judge_true is not None:
         spread = np.asarray(judge_spread, dtype=np.float64)
-        judge_floor = float(np.median(spread))
+        judge_floor = max(float(np.median(spread)), MIN_FLOOR)
         judge_r = np.abs(np.asarray(judge_true) - np.asarray(judge_pred)) / (spread + judge_floor)
         judge_q = {level: conformal_quantile(judge_r, float(level)) for level in LEVELS}
     return Calibration(judge_q, final_q, judge_floor, final_floor, (float(bounds[0]), float(bounds[1])), len(final_r), mark_range)

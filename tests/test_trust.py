@@ -325,3 +325,12 @@ def test_footage_beyond_the_calibration_dives_says_the_intervals_may_be_too_narr
     summary = fit_familiarity(train_f, val_f)
     assert summary.validation_max == pytest.approx(summary.distance(val_f).max())
     assert summary.threshold == pytest.approx(3.0 * summary.validation_max)
+
+
+def test_point_distributions_calibrate_to_finite_intervals() -> None:
+    """A method whose validation spreads are all 0 (collapsed distributions) still gets finite quantiles."""
+    true = np.array([60.0, 62.0, 57.0, 65.0, 61.0])
+    judges = np.array([[7.0, 7.5], [8.0, 7.5], [6.5, 7.0], [8.5, 8.0], [7.5, 7.5]])
+    cal = fit_calibration(np.full(5, 60.0), np.zeros(5), true, np.full(5, 3.0), np.full((5, 2), 7.5), np.zeros((5, 2)), judges)
+    assert all(np.isfinite(q) for q in [*cal.final_q.values(), *cal.judge_q.values()])
+    assert cal.judge_floor == cal.final_floor == 0.25
