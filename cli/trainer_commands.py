@@ -58,6 +58,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--split", default="test", choices=["train", "val", "test", "all"])
     evaluate.add_argument("--decoding", choices=["argmax", "expectation"], help="decoding (default: the bundle's)")
     evaluate.add_argument("--json", action="store_true", help="print the figures and every dive's prediction as JSON")
+    evaluate.add_argument("--frames", type=Path, help="folder holding the frames or videos, when not beside the annotations")
+    evaluate.add_argument("--partial", action="store_true", help="evaluate the dives whose frames are present (a partial download)")
     evaluate.set_defaults(handler=run_evaluate)
 
 
@@ -124,7 +126,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     from trainer.evaluate import evaluate_bundle
 
-    figures = evaluate_bundle(args.bundle, args.dataset, args.kind, args.split, decoding=args.decoding)
+    figures = evaluate_bundle(args.bundle, args.dataset, args.kind, args.split, decoding=args.decoding, frames_root=args.frames, partial=args.partial)
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0

@@ -131,3 +131,6 @@ def test_train_command_takes_the_frames_root_and_strict(tmp_path: Path, capsys: 
     assert len(err) == 1 and f"--strict refuses 1 dive with problems: {IND}/2" in err[0]
     assert main(["train", str(config), "--frames", str(frames)]) == 0
     assert (tmp_path / "run" / "bundle" / "bundle.json").is_file()
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "run" / "bundle"), str(tmp_path / "FineDiving"), "--frames", str(frames), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["dives"] == 2  # the test split, read from the frames kept elsewhere

@@ -130,8 +130,13 @@ def evaluate_bundle(
     split: str = "test",
     cache_dir: Path | None = None,
     decoding: str | None = None,
+    frames_root: Path | None = None,
+    partial: bool = False,
 ) -> dict:
     """A trained bundle on one split of a dataset, decoded and calibrated exactly as the scorer does.
+
+    ``frames_root`` and ``partial`` read the dataset as training does (frames kept elsewhere, a
+    partial download); every dive's pixels are checked before the first feature is extracted.
 
     The score range of R-l2 is the one the data card records (the training dataset's final
     scores, CoRe's convention), so a split's figure means the same as the card's; a bundle from
@@ -143,10 +148,10 @@ def evaluate_bundle(
     from aqa_core.paths import user_data_dir
 
     from .datasets import open_dataset
-    from .features import extract_features
+    from .features import check_pixels, extract_features
 
     bundle = load_bundle(bundle_dir)
-    dataset = open_dataset(dataset_path, kind)
+    dataset = open_dataset(dataset_path, kind, frames_root, partial=partial)
     records = dataset.records if split == "all" else dataset.split(split)
     if not records:
         raise DatasetError(f"{dataset.source}: no dives in split '{split}' (sizes: {dataset.split_sizes()})")
@@ -157,6 +162,7 @@ def evaluate_bundle(
     if all(r.features is not None for r in records):
         features = np.stack([r.features for r in records])
     else:
+        check_pixels([r for r in records if r.features is None])
         features = extract_features(records, bundle.config, cache_dir or user_data_dir() / "feature_cache")
     complete = lambda values: values if all(v is not None for v in values) else None  # noqa: E731
     labels = labels_from(
