@@ -135,7 +135,14 @@ class Method(nn.Module):
         return self.backbone(clips)
 
     def fit(self, batch: Batch) -> None:
-        """Fit what the method learns from the training split before its weights (e.g. the neck's statistics)."""
+        """Fit what the method learns from the training split before its weights: its neck's statistics.
+
+        Every method built from parts may have a ``neck`` (standardising features); one that fits
+        other state (a tree's bounds, an exemplar bank) extends this.
+        """
+        fit = getattr(getattr(self, "neck", None), "fit", None)
+        if fit is not None:
+            fit(self.encode(batch))
 
     def loss(self, batch: Batch) -> torch.Tensor:
         raise NotImplementedError
@@ -162,7 +169,8 @@ class Method(nn.Module):
 
     def fitted_tensor_names(self) -> list[str]:
         """Stored tensors that ``fit`` sets from the training split rather than gradients train (bundle v2 lists them)."""
-        return []
+        neck = getattr(self, "neck", None)
+        return sorted(f"neck.{name}" for name in neck.state_dict()) if neck is not None else []
 
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:
         """The tensors a bundle stores: everything except the frozen backbone."""

@@ -83,15 +83,6 @@ class DistributionMethod(Method):
         """The bins' score values as float64, what decoding runs against."""
         return self.head.bin_values.detach().cpu().numpy().astype(np.float64)
 
-    def fit(self, batch: Batch) -> None:
-        """Learn the neck's statistics from training clip features ``(B, N, D)``; no-op for the identity."""
-        fit = getattr(self.neck, "fit", None)
-        if fit is not None:
-            fit(self.encode(batch))
-
-    def fitted_tensor_names(self) -> list[str]:
-        return sorted(f"neck.{name}" for name in self.neck.state_dict())
-
     def pooled_logits(self, features: torch.Tensor) -> torch.Tensor:
         """``(B, N, D)`` clip features -> ``(B, P, bins)``: the head on the aggregated feature."""
         return self.head(self.aggregator(self.neck(features)))

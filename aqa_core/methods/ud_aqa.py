@@ -124,14 +124,6 @@ class UDAQA(Method):
     def panel(self) -> int:
         return self.judges
 
-    def fit(self, batch: Batch) -> None:
-        fit = getattr(self.neck, "fit", None)
-        if fit is not None:
-            fit(self.encode(batch))
-
-    def fitted_tensor_names(self) -> list[str]:
-        return sorted(f"neck.{name}" for name in self.neck.state_dict())
-
     def _branches(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """(video-level feature f_v, CVAE input X) of every dive."""
         features = self.neck(self.encode(batch))
