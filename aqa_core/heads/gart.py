@@ -14,11 +14,13 @@ the target is (d - left) / (right - left), and the prediction is left + (right -
 
 Tree. The paper's network: one FC layer to ``hidden`` features, then ``depth - 1`` levels; at each
 level every node gives two children's logits and its own features split into two children's
-(grouped 1x1 convolutions, one group per node); the leaves' log-probabilities are the sums along
+(one linear layer per node); the leaves' log-probabilities are the sums along
 their paths, and one regression per leaf gives delta.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
@@ -37,6 +39,23 @@ def group_bounds(differences: np.ndarray, depth: int, largest: float) -> np.ndar
     return bounds
 
 
+class GroupedLinear(nn.Module):
+    """One linear layer per node, applied to that node's features: ``(B, groups, in) -> (B, groups, out)``.
+
+    What the paper's grouped 1x1 Conv1d computes, as one batched matmul (grouped convolutions
+    were 4x slower to train on a CPU, measured).
+    """
+
+    def __init__(self, groups: int, in_dim: int, out_dim: int) -> None:
+        super().__init__()
+        bound = 1.0 / math.sqrt(in_dim)  # nn.Linear's default initialisation
+        self.weight = nn.Parameter(torch.empty(groups, in_dim, out_dim).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.empty(groups, out_dim).uniform_(-bound, bound))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.baddbmm(self.bias[:, None], x.transpose(0, 1), self.weight).transpose(0, 1)
+
+
 class GroupTree(nn.Module):
     """The tree network plus its fitted group bounds (a buffer, so they travel in the bundle)."""
 
@@ -48,9 +67,10 @@ class GroupTree(nn.Module):
         self.leaves = 2 ** (depth - 1)
         self.first = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU())
         nodes = [2**d for d in range(depth - 1)]
-        self.split = nn.ModuleList(nn.Conv1d(n * hidden, 2 * n * hidden, 1, groups=n) for n in nodes)
-        self.decide = nn.ModuleList(nn.Conv1d(n * hidden, 2 * n, 1, groups=n) for n in nodes)
-        self.regress = nn.Conv1d(self.leaves * hidden, self.leaves, 1, groups=self.leaves)
+        self.hidden = hidden
+        self.split = nn.ModuleList(GroupedLinear(n, hidden, 2 * hidden) for n in nodes)
+        self.decide = nn.ModuleList(GroupedLinear(n, hidden, 2) for n in nodes)
+        self.regress = GroupedLinear(self.leaves, hidden, 1)
         # Until fitted: evenly spaced bounds on [0, 1], so an unfitted tree still decodes something finite.
         self.register_buffer("bounds", torch.linspace(0.0, 1.0, self.leaves // 2 + 1))
 
@@ -77,13 +97,13 @@ class GroupTree(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(B, in_dim)`` -> leaves' log-probabilities ``(B, leaves)`` and in-group positions ``(B, leaves)``."""
-        h = self.first(x).unsqueeze(-1)
+        h = self.first(x).unsqueeze(1)  # (B, nodes = 1, hidden)
         b = len(x)
         log_prob = torch.zeros(b, 1, device=x.device, dtype=h.dtype)
         for decide, split in zip(self.decide, self.split, strict=True):
-            children = F.log_softmax(decide(h).view(b, -1, 2), dim=-1)
+            children = F.log_softmax(decide(h), dim=-1)  # (B, nodes, 2)
             log_prob = (log_prob.unsqueeze(-1) + children).reshape(b, -1)
-            h = split(h).relu()
+            h = split(h).relu().reshape(b, -1, self.hidden)  # node k's children are 2k and 2k + 1
         return log_prob, self.regress(h).squeeze(-1)
 
     def relative(self, delta: torch.Tensor, leaf: torch.Tensor | None = None) -> torch.Tensor:
