@@ -48,6 +48,7 @@ class ExemplarPanel(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setToolTip("Click an exemplar to open it beside this dive in Compare, synced on the take-off")
+        self.table.setMinimumHeight(130)  # four votes without scrolling
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setStyleSheet("color: #505050;")
