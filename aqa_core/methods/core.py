@@ -210,7 +210,7 @@ class CoRe(Method):
     def _decode(self, votes: np.ndarray, probs: np.ndarray, decoding: str) -> tuple[np.ndarray, np.ndarray, float]:
         """One dive's ``(M, leaves)`` votes -> each exemplar's vote, the binned mixture, and the point score."""
         best = np.take_along_axis(votes, probs.argmax(axis=1)[:, None], axis=1)[:, 0]
-        weights = probs / probs.sum(axis=1, keepdims=True) / len(probs)
+        weights = _mixture_weights(probs)
         score = float(best.mean()) if decoding == "argmax" else float((weights * votes).sum())
         return best, self._binned(votes.ravel(), weights.ravel()), score
 
@@ -227,7 +227,7 @@ class CoRe(Method):
 
     def _estimate(self, votes: np.ndarray, probs: np.ndarray, decoding: str) -> tuple[np.ndarray, np.ndarray, Estimate]:
         best, dist, score = self._decode(votes, probs, decoding)
-        weights = (probs / probs.sum(axis=1, keepdims=True) / len(probs)).ravel()
+        weights = _mixture_weights(probs).ravel()
         mean = float((weights * votes.ravel()).sum())
         std = float(np.sqrt((weights * (votes.ravel() - mean) ** 2).sum()))
         binned = estimate(dist, self._values, decoding)
@@ -275,3 +275,8 @@ class CoRe(Method):
             _, dist, score = self._decode(v, p, decoding)
             out.append((dist[None], score))
         return out
+
+
+def _mixture_weights(probs: np.ndarray) -> np.ndarray:
+    """``(M, leaves)`` leaf probabilities -> weights of the mixture of all exemplars' leaves (summing to one)."""
+    return probs / probs.sum(axis=1, keepdims=True) / len(probs)
