@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.models, "Models")
         self.trainer.bundle_trained.connect(self.models.register)  # every finished run is an entry
         self.models.activated.connect(self.commands.load_model)
+        self.desk.exemplars.open_requested.connect(self.compare_with_exemplar)
         self.setCentralWidget(self.tabs)
         self.tabs.currentChanged.connect(lambda _: self.desk.set_shortcuts_active(self.tabs.currentWidget() is self.desk))
         self.desk.start_list.import_requested.connect(self.ask_import_start_list)
@@ -163,6 +164,14 @@ class MainWindow(QMainWindow):
     def compare_current(self) -> None:
         if self.state.video is not None:
             self.compare.left.player.open(self.state.video.path)
+        self.tabs.setCurrentWidget(self.compare)
+
+    def compare_with_exemplar(self, vote: Any) -> None:
+        """The dive on the desk in A, the exemplar it was voted against in B, synced on the take-off."""
+        if self.state.video is None:
+            self.state.report_error("Open the dive before comparing it with an exemplar")
+            return
+        self.compare.open_pair(self.state.video.path, vote.video, "take-off")
         self.tabs.setCurrentWidget(self.compare)
 
     def ask_open_model(self) -> None:

@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 # 2: calibrated intervals, level bounds and the unfamiliar-footage score; 3: the model's content
-# fingerprint and the optional fields methods fill (sampled judges, recognised dive, commentary).
-# from_dict reads every earlier schema: a field it lacks is None.
-SCHEMA_VERSION = 3
+# fingerprint and the optional fields methods fill (sampled judges, recognised dive, commentary);
+# 4: exemplar votes (CoRe). from_dict reads every earlier schema: a field it lacks is None.
+SCHEMA_VERSION = 4
 UNFAMILIAR_MESSAGE = "unfamiliar footage: the model was not trained on dives like this"
 BEYOND_CALIBRATION_MESSAGE = (
     "footage farther from the training dives than any it was calibrated on: the intervals may be too narrow"
@@ -127,6 +127,27 @@ class RecognisedDive:
 
 
 @dataclass(frozen=True)
+class ExemplarVote:
+    """One exemplar a method that scores by comparison (CoRe) voted against: who, and what it said."""
+
+    exemplar_id: str  # the training dive's id in its dataset
+    dive_number: str | None
+    difficulty: float
+    score: float  # the exemplar's own final score
+    relative: float  # predicted final of this dive minus the exemplar's score (final-score points)
+    vote: float  # score + relative: this dive's final as judged against this exemplar
+    match: str  # "dive number" | "DD" | "nearest DD": why it was chosen (aqa_core.methods.exemplars)
+    judges: list[float] | None = None  # the exemplar's judges' marks, when the dataset had them
+    video: str | None = None  # its video file when the bundle recorded one; None: the bundle carries features only
+
+
+@dataclass(frozen=True)
+class ExemplarVotes:
+    votes: list[ExemplarVote]
+    note: str | None = None  # e.g. no exemplar of this DD in the bank: the nearest DD was used
+
+
+@dataclass(frozen=True)
 class Commentary:
     """A generated commentary line, always shown with its caveat."""
 
@@ -160,6 +181,7 @@ class ScoreResult:
     judge_samples: JudgeSamples | None = None
     recognised_dive: RecognisedDive | None = None
     commentary: Commentary | None = None
+    exemplar_votes: ExemplarVotes | None = None
 
     @property
     def caveats(self) -> list[str]:
@@ -210,4 +232,11 @@ class ScoreResult:
             judge_samples=JudgeSamples(**data["judge_samples"]) if data.get("judge_samples") else None,
             recognised_dive=RecognisedDive(**data["recognised_dive"]) if data.get("recognised_dive") else None,
             commentary=Commentary(**data["commentary"]) if data.get("commentary") else None,
+            exemplar_votes=_exemplar_votes(data.get("exemplar_votes")),
         )
+
+
+def _exemplar_votes(data: dict[str, Any] | None) -> ExemplarVotes | None:
+    if not data:
+        return None
+    return ExemplarVotes(votes=[ExemplarVote(**v) for v in data["votes"]], note=data.get("note"))

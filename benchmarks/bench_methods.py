@@ -65,7 +65,54 @@ def method_models(dim: int) -> dict[str, tuple[dict, dict]]:
         "ud_aqa": ({"method": "ud_aqa", "neck": neck, "aggregation": {"name": "weight_decider", "in_dim": dim, "hidden": [256, 128, 256]},
                     "ud_aqa": {"in_dim": dim}}, {"decoding": "expectation"}),
         "mtl_aqa": ({"method": "mtl_aqa", "neck": neck, "head": usdl}, {"decoding": "expectation"}),
+        "core": (core_model(dim, 10), {}),
     }
+
+
+def core_model(dim: int, exemplars: int) -> dict:
+    """CoRe + GART as the paper sets it (depth 5, 256-d nodes), voting over ``exemplars``."""
+    return {"method": "core", "neck": {"name": "standardize"}, "core": {"exemplars": exemplars},
+            "head": {"name": "gart", "in_dim": dim, "hidden": 256, "depth": 5, "bins": 101, "score_range": [0, 110]}}
+
+
+def scoring_cost(repeats: int, bank: int = 300, clips: int = 10) -> list[tuple[str, float, float]]:
+    """(row, head ms, total ms) per dive, I3D-sized (1024-d): a plain USDL score against CoRe with 1 and 10 exemplars.
+
+    What the Scorer runs per dive: one I3D pass over the dive's clips (measured here, the same for
+    every row), then the method's ``predict`` and per-clip ``clip_scores``. CoRe's bank holds
+    ``bank`` dives (the demo's training split is 300); its weights are untrained, which costs the same.
+    """
+    from aqa_core.registry import BACKBONES
+    from aqa_core.result import DiveInfo
+    from bench_backbone import CLIPS, FRAMES, SIZE, best_seconds
+
+    g = torch.Generator().manual_seed(0)
+    backbone = BACKBONES.build({"name": "i3d", "pretrained": False})
+    video = torch.rand(CLIPS, 3, FRAMES, SIZE, SIZE, generator=g) * 2 - 1
+    with torch.inference_mode():
+        backbone_s = best_seconds(lambda: backbone(video), 1)
+    dive = DiveInfo("individual", 1, "107B", 3.0, 3.0)
+    features = torch.randn(1, clips, 1024, generator=g)
+    usdl = build_method({"neck": {"name": "standardize"}, "head": {"name": "usdl", "bins": 101, "score_range": [0, 110], "in_dim": 1024, "hidden": [256, 128]}}, with_backbone=False)
+    models = [("usdl (plain score)", usdl)]
+    for m in (1, 10):
+        core = build_method(core_model(1024, m), with_backbone=False)
+        dd = torch.tensor([2.0, 2.6, 3.0, 3.4])[torch.arange(bank) % 4]
+        core.fit({"features": torch.randn(bank, clips, 1024, generator=g), "final": 20 + 10 * torch.rand(bank, generator=g) * dd,
+                  "dives": [DiveInfo("individual", 1, "107B", 3.0, float(d)) for d in dd]})
+        models.append((f"core, {m} exemplar{'s' if m > 1 else ''}", core))
+    rows = []
+    for name, method in models:
+        method.eval()
+
+        def score(method=method) -> None:  # noqa: ANN001
+            with torch.inference_mode():
+                method.clip_scores(features[0], dive, "argmax")
+                method.predict({"features": features, "dives": [dive]}, "argmax")
+
+        head_s = best_seconds(score, repeats)
+        rows.append((name, 1000 * head_s, 1000 * (backbone_s + head_s)))
+    return rows
 
 
 def inference(bundle_dir: Path, data: Path) -> tuple[float, float | None]:
@@ -93,6 +140,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "bench_methods")
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--methods", nargs="*", default=None)
+    parser.add_argument("--cost-repeats", type=int, default=20, help="head timings per row of the scoring-cost table (0: skip it)")
     args = parser.parse_args()
     if args.features is None and not args.toy:
         parser.error("give --features PATH or --toy")
@@ -122,6 +170,13 @@ def main() -> None:
         beats = "-" if name == "ridge" or ridge is None else ("yes" if test["rho"] > ridge else "NO")
         print(f"{name:<10}{test['rho']:>7.3f}{test['rl2']:>8.3f}{judge:>11}{cov.get('0.8', float('nan')):>8.0%}{cov.get('0.95', float('nan')):>8.0%}"
               f"{acc:>10}{minutes:>10.2f}{ms:>9.2f}  {beats}")
+
+    if args.cost_repeats:
+        cost = scoring_cost(args.cost_repeats)
+        print(f"\nScoring one dive, I3D-sized, this CPU: one I3D pass over 10 clips plus the head ({args.cost_repeats} head runs, best)")
+        print(f"{'row':<22}{'head ms':>9}{'total ms':>10}{'x usdl':>8}")
+        for name, head_ms, total_ms in cost:
+            print(f"{name:<22}{head_ms:>9.2f}{total_ms:>10.0f}{total_ms / cost[0][2]:>8.3f}")
 
 
 if __name__ == "__main__":

@@ -116,7 +116,7 @@ def _config_file(tmp_path: Path, model: dict, loss: str = "kl") -> Path:
 @pytest.mark.parametrize(
     ("model", "loss", "message"),
     [
-        ({"method": "core"}, "kl", r"model\.method: unknown method 'core'; known: mtl_aqa, musdl, ud_aqa, usdl"),
+        ({"method": "nope"}, "kl", r"model\.method: unknown method 'nope'; known: core, mtl_aqa, musdl, ud_aqa, usdl"),
         ({"head": {"name": "nope"}}, "kl", r"model\.head\.name: unknown method 'nope'"),
         ({"head": {"name": "musdl", "judgez": 7}}, "kl", r"model: head 'musdl': .*unexpected keyword argument 'judgez'"),
         ({"aggregation": {"name": "max"}, "head": {"name": "usdl"}}, "kl", r"model: unknown aggregator 'max'; known: average, weight_decider"),

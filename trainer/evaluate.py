@@ -30,6 +30,8 @@ class Labels:
     difficulty: np.ndarray | None  # (N,)
     events: list[str]
     dive_numbers: list[str | None] | None = None  # what methods that recognise dives learn from
+    keys: list[str] | None = None  # the dives' ids, for methods that keep training dives (CoRe's exemplar bank)
+    videos: list[str | None] | None = None  # each dive's video file, where it is one (the app opens an exemplar's)
 
     def dives(self, rows: Sequence[int], method: Method) -> list[DiveInfo]:
         """Dive info for the method's batch: event, the panel it was trained on, DD (1 where it does not read DD)."""
@@ -58,7 +60,7 @@ def report(pred_final: np.ndarray, labels: Labels, score_range: tuple[float, flo
 
 def labels_from(
     final: Sequence[float], judges: Sequence[Sequence[float]] | None, difficulty: Sequence[float] | None, events: Sequence[str],
-    dive_numbers: Sequence[str | None] | None = None,
+    dive_numbers: Sequence[str | None] | None = None, keys: Sequence[str] | None = None, videos: Sequence[str | None] | None = None,
 ) -> Labels:
     return Labels(
         final=np.asarray(final, dtype=np.float64),
@@ -67,6 +69,8 @@ def labels_from(
         difficulty=np.asarray(difficulty, dtype=np.float64) if difficulty is not None else None,
         events=list(events),
         dive_numbers=list(dive_numbers) if dive_numbers is not None else None,
+        keys=list(keys) if keys is not None else None,
+        videos=list(videos) if videos is not None else None,
     )
 
 

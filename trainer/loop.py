@@ -54,6 +54,10 @@ class SplitData:
         }
         if self.labels.judges is not None:
             out["judges"] = torch.as_tensor(self.labels.judges[rows], dtype=torch.float32, device=device)
+        if self.labels.keys is not None:
+            out["ids"] = [self.labels.keys[i] for i in rows]
+        if self.labels.videos is not None:
+            out["videos"] = [self.labels.videos[i] for i in rows]
         return out
 
     def everything(self, method: Method) -> Batch:

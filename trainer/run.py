@@ -100,7 +100,9 @@ def resolve_auto(config: TrainConfig, dataset: DiveDataset) -> TrainConfig:
 def _split(records: list[DiveRecord], inputs: Any, key: str = "features") -> SplitData:
     judges = [r.judge_scores for r in records] if all(r.judge_scores for r in records) else None
     difficulty = [r.difficulty for r in records] if all(r.difficulty for r in records) else None
-    labels = labels_from([r.final_score for r in records], judges, difficulty, [r.event for r in records], [r.dive_number for r in records])
+    videos = [str(r.video.resolve()) if r.video is not None and r.video.is_file() else None for r in records]
+    labels = labels_from([r.final_score for r in records], judges, difficulty, [r.event for r in records], [r.dive_number for r in records],
+                         [r.key for r in records], videos)
     return SplitData(fetch=inputs, labels=labels, inputs=key)
 
 

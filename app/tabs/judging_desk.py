@@ -32,6 +32,7 @@ from app.state import AppState, VideoMeta
 from app.widgets.clip_math import bin_values
 from app.widgets.distribution_plot import DistributionPlot
 from app.widgets.dive_sheet import DiveSheetWidget
+from app.widgets.exemplar_panel import ExemplarPanel
 from app.widgets.heat_map import HeatMap
 from app.widgets.help_overlay import HelpOverlay
 from app.widgets.judge_panel import JudgePanel
@@ -136,6 +137,7 @@ class JudgingDesk(QMainWindow):
         self.sheet = DiveSheetWidget()
         self.distribution = DistributionPlot()
         self.judges = JudgePanel()
+        self.exemplars = ExemplarPanel()
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.storage = QLabel("")  # where the dive on the desk is stored (demo or the user's database)
@@ -171,6 +173,8 @@ class JudgingDesk(QMainWindow):
         sheet_dock = self._dock("Dive sheet", self.sheet)
         self._dock("Score distribution", self.distribution)
         self._dock("Judges", self.judges)
+        self.exemplars_dock = self._dock("Exemplars", self.exemplars)  # below the judges; only while a result has exemplar votes
+        self.exemplars_dock.setVisible(False)
         # The start list shares the sheet's place (a tab): it fills the sheet, so one of them at a time.
         self.tabifyDockWidget(sheet_dock, self._dock("Start list", self.start_list))
         sheet_dock.raise_()
@@ -329,6 +333,9 @@ class JudgingDesk(QMainWindow):
 
     def _on_result(self, result: ScoreResult | None) -> None:
         self.judges.set_result(result)
+        self.exemplars.set_result(result)
+        if result is not None:
+            self.exemplars_dock.setVisible(result.exemplar_votes is not None)
         self.transport.cancel.setVisible(self.state.analysing)
         if result is None:
             if not self.state.analysing:

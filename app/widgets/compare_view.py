@@ -49,6 +49,7 @@ class ComparePane(QWidget):
     seek_requested = Signal(int)
     step_requested = Signal(int)
     play_requested = Signal()
+    marks_changed = Signal()
 
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -127,6 +128,7 @@ class ComparePane(QWidget):
         self.marks = dict(marks)
         self.timeline.set_marks([(frame, name) for name, frame in self.marks.items()])
         self._show_marks()
+        self.marks_changed.emit()
 
     def _on_frame(self, frame: int) -> None:
         self.timeline.set_playhead(frame)
@@ -182,6 +184,7 @@ class CompareView(QWidget):
         self.status = QLabel("Step or scrub each dive, mark the take-off (or entry) in both, then Sync.")
         self.status.setWordWrap(True)
         self.sync_offset: int | None = None  # frames to add to A's frame to reach B's, when synced
+        self.sync_when_marked: str | None = None  # open_pair: sync on this event once both dives have it
         controls = QHBoxLayout()
         for widget in (QLabel("Event"), self.event_box, self.sync_button, QLabel("speed"), self.speed, self.overlay,
                        self.export_button):
@@ -205,9 +208,24 @@ class CompareView(QWidget):
             pane.step_requested.connect(lambda frames, p=pane: self.step(frames, p))
             pane.play_requested.connect(lambda p=pane: self.toggle_play(p))
             pane.player.video_opened.connect(lambda _meta: self.set_synced(False))
+            pane.marks_changed.connect(self._sync_if_marked)
 
     def event_name(self) -> str:
         return self.event_box.currentText()
+
+    def open_pair(self, left: str, right: str, event: str = "take-off") -> None:
+        """Open two dives (the desk's and an exemplar) and sync them on ``event`` as soon as both are found."""
+        self.event_box.setCurrentText(event)
+        self.left.player.open(left)
+        self.right.player.open(right)
+        self.sync_when_marked = event
+        self.status.setText(f"Finding the {event} in both dives to sync them…")
+
+    def _sync_if_marked(self) -> None:
+        event = self.sync_when_marked
+        if event is not None and event in self.left.marks and event in self.right.marks:
+            self.sync_when_marked = None
+            self.set_synced(True)
 
     def _on_event(self, event: str) -> None:
         for pane in self.panes:

@@ -28,7 +28,7 @@ from torch import nn
 
 from aqa_core.errors import AQAError, ConfigError
 from aqa_core.registry import METHODS
-from aqa_core.result import DiveInfo, Estimate, JudgeEstimate, JudgeSamples, RecognisedDive
+from aqa_core.result import DiveInfo, Estimate, ExemplarVotes, JudgeEstimate, JudgeSamples, RecognisedDive
 
 Batch = dict[str, Any]
 
@@ -47,6 +47,7 @@ class DivePrediction:
     distributions: np.ndarray  # (paths, bins) pooled probabilities of the serving paths
     samples: JudgeSamples | None = None  # a method that samples its judges: the panels drawn and its uncertainty
     recognised: RecognisedDive | None = None  # a method that recognises dives: what it sees, and any mismatch
+    exemplars: ExemplarVotes | None = None  # a method that scores by comparison: the exemplars and their votes
 
 
 def method_name(config: Mapping[str, Any]) -> Any:
