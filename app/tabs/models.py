@@ -91,11 +91,11 @@ class ModelsTab(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.import_button)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.table, 2)
+        layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
         layout.addWidget(self.comparison_note)
-        layout.addWidget(self.comparison, 1)
+        layout.addWidget(self.comparison, 2)
         self._update_buttons()
 
     def _background(self, fn: Any, label: str, done: Any) -> None:

@@ -65,6 +65,15 @@ def eta_text(seconds: float | None) -> str:
     return f"ETA: {hours} h {minutes:02d} min" if hours else f"ETA: {minutes} min {secs:02d} s"
 
 
+class EpochAxis(pg.AxisItem):
+    """Epochs are whole numbers: ticks at 1, 2, 3 (never 1.5), however far the plot is zoomed."""
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:  # noqa: N802, N803 (pyqtgraph API)
+        whole = [(spacing, [v for v in values if float(v).is_integer()]) for spacing, values in super().tickValues(minVal, maxVal, size)
+                 if spacing >= 1]
+        return whole or [(1.0, [float(v) for v in range(int(np.ceil(minVal)), int(np.floor(maxVal)) + 1)])]
+
+
 def left_running(root: Path) -> list[Path]:
     """Run folders an earlier app was closed on with "leave it running", newest first."""
     if not root.is_dir():
@@ -116,7 +125,7 @@ class TrainerTab(QWidget):
             row.addWidget(widget)
         self.check_text = QPlainTextEdit(readOnly=True)
         self.check_text.setPlaceholderText("Pick a dataset: its size, splits and every problem appear here before anything starts.")
-        self.check_text.setMaximumHeight(150)
+        self.check_text.setMaximumHeight(130)
         self.histogram = pg.PlotWidget(background="w", title="Final scores of the usable dives")
         self.histogram.setLabel("bottom", "final score")
         self.histogram.setLabel("left", "dives")
@@ -143,7 +152,6 @@ class TrainerTab(QWidget):
         self.method, self.backbone, self.mode = QComboBox(), QComboBox(), QComboBox()
         self.device = QListWidget()
         self.device.setToolTip("Tick one GPU, several (one training process each, DDP over NCCL), or the CPU")
-        self.device.setMaximumHeight(90)
         self.device.itemChanged.connect(self._device_ticked)
         self.epochs = QSpinBox(minimum=1, maximum=10000, value=100)
         self.batch = QSpinBox(minimum=1, maximum=4096, value=32)
@@ -186,10 +194,10 @@ class TrainerTab(QWidget):
         self.eta.setMinimumWidth(170)
         self.gpu_memory = QLabel("")
         self.gpu_memory.setToolTip("The training's peak GPU memory so far (PyTorch's max_memory_allocated, the first process's GPU)")
-        self.loss_plot = pg.PlotWidget(background="w", title="Training loss")
+        self.loss_plot = pg.PlotWidget(background="w", title="Training loss", axisItems={"bottom": EpochAxis("bottom")})
         self.loss_plot.setLabel("bottom", "epoch")
         self.loss_curve = self.loss_plot.plot([], [], pen=pg.mkPen((40, 110, 200), width=2), symbol="o", symbolSize=5)
-        self.val_plot = pg.PlotWidget(background="w", title="Validation Spearman ρ")
+        self.val_plot = pg.PlotWidget(background="w", title="Validation Spearman ρ", axisItems={"bottom": EpochAxis("bottom")})
         self.val_plot.setLabel("bottom", "epoch")
         self.val_curve = self.val_plot.plot([], [], pen=pg.mkPen((230, 140, 30), width=2), symbol="o", symbolSize=5)
         self.log_view = QPlainTextEdit(readOnly=True)
@@ -241,6 +249,8 @@ class TrainerTab(QWidget):
                               f"cuda:{gpu['index']}")
         self._device_item("CPU", "cpu")
         self.device.blockSignals(False)
+        rows = min(self.device.count(), 4)  # as tall as its choices (a scroll bar past four GPUs)
+        self.device.setFixedHeight(rows * self.device.sizeHintForRow(0) + 2 * self.device.frameWidth() + 2)
         self.choose_devices(f"cuda:{devices['gpus'][0]['index']}" if devices["gpus"] else "cpu")
         self.device_note.setText(f"{len(devices['gpus'])} GPU(s) found; tick several to train on all of them" if devices["gpus"]
                                  else f"CPU only: {devices['cpu_reason']}")
