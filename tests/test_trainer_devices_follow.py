@@ -90,6 +90,7 @@ def test_the_score_histogram_before_start(qtbot, tab: TrainerTab, tmp_path: Path
     assert not tab.histogram.isVisible()
 
 
+@pytest.mark.slow
 def test_two_gloo_processes_through_the_tabs_launch(qtbot, app_home: Path, tmp_path: Path) -> None:  # noqa: F811 (fixture)
     """The real multi-process check without a GPU: our torchrun, two CPU ranks, one progress stream, a bundle."""
     from app.training_config import Settings
@@ -118,6 +119,7 @@ def _close_leaving_it_running(tab: TrainerTab, monkeypatch) -> None:  # noqa: AN
     tab.close()
 
 
+@pytest.mark.slow
 def test_a_run_left_running_is_followed_again_and_one_that_died_is_said(qtbot, app_home: Path, tmp_path: Path, monkeypatch) -> None:  # noqa: F811
     first = TrainerTab(tmp_path / "runs")
     qtbot.addWidget(first)
