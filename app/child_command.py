@@ -18,8 +18,8 @@ from trainer.child import own_command
 CHECKOUT = Path(__file__).resolve().parent.parent
 
 
-def prepared_process(program: str, arguments: list[str], parent: object | None = None) -> QProcess:
-    """A QProcess for ``program``: the checkout importable, Python's output unbuffered, UTF-8 either way."""
+def prepared_process(program: str, arguments: list[str], parent: object | None = None, environment: dict[str, str] | None = None) -> QProcess:
+    """A QProcess for ``program``: the checkout importable, Python's output unbuffered, UTF-8 either way, plus ``environment``."""
     process = QProcess(parent)
     process.setProgram(program)
     process.setArguments(arguments)
@@ -29,6 +29,8 @@ def prepared_process(program: str, arguments: list[str], parent: object | None =
         env.insert("PYTHONPATH", os.pathsep.join(paths))
     env.insert("PYTHONUNBUFFERED", "1")
     env.insert("PYTHONIOENCODING", "utf-8")
+    for key, value in (environment or {}).items():
+        env.insert(key, value)
     process.setProcessEnvironment(env)
     return process
 

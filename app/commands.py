@@ -398,8 +398,8 @@ class Commands(QObject):
         self._save()
 
     # --- session database --------------------------------------------------------------------
-    def open_database(self, path: str | Path | None = None, on_open: Any = None, demo: bool = False) -> None:
-        """Open the user's sessions database, or (``demo``) the demo session's own one."""
+    def open_database(self, path: str | Path | None = None, on_open: Any = None, demo: bool = False, on_failed: Any = None) -> None:
+        """Open the user's sessions database, or (``demo``) the demo session's own one; ``on_failed`` hears a failure too."""
         from app.storage.database import open_database
 
         def opened(db: Any) -> None:
@@ -414,7 +414,7 @@ class Commands(QObject):
             if on_open is not None:
                 on_open(db)
 
-        self.run_background(lambda: open_database(path), f"database {path or 'default'}", opened, pool=self._db_pool)
+        self.run_background(lambda: open_database(path), f"database {path or 'default'}", opened, pool=self._db_pool, on_failed=on_failed)
 
     def database_for(self, video: str | Path) -> Any:
         """Where a dive of ``video`` is stored: demo dives in the demo database, real work in the user's."""

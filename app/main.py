@@ -83,11 +83,13 @@ class MainWindow(QMainWindow):
         self.commands.saved.connect(self._refresh_sessions)
         self.state.video_changed.connect(self._on_video_changed)
         self.demo_list: QListWidget | None = None
+        self._desk_model_pending = False
         self._progress: QProgressDialog | None = None
         self._build_menus()
         self.resize(1440, 900)
+        self._opening_database = open_db
         if open_db:
-            self.commands.open_database(database, on_open=self._show_session_tabs)
+            self.commands.open_database(database, on_open=self._show_session_tabs, on_failed=self._database_failed)
         if demo_database is not None:  # the demo's synthetic dives never mix with the user's real ones
             self.commands.open_database(demo_database, demo=True)
 
@@ -249,10 +251,50 @@ class MainWindow(QMainWindow):
                           f"<p>AQA Judge Assistant: diving scores from video (USDL/MUSDL on I3D).</p><p>{card}</p>")
 
     # --- sessions ---------------------------------------------------------------------------
+    def load_desk_model(self) -> None:
+        """At start-up: the registry's active model on the desk (the default one when none, or when it is broken).
+
+        Waits for the sessions database (it holds the registry); without one, the default model.
+        """
+        if self.commands.db is not None:
+            self._load_desk_model(self.commands.db)
+        elif self._opening_database:
+            self._desk_model_pending = True
+        else:
+            self.commands.load_default_model()
+
+    def _database_failed(self, _message: str) -> None:
+        """No registry to ask (the status line says why): the desk still gets the default model."""
+        self._opening_database = False
+        if self._desk_model_pending:
+            self._desk_model_pending = False
+            self.commands.load_default_model()
+
+    def _load_desk_model(self, db: Any) -> None:
+        from app.storage.model_registry import desk_model
+
+        def loaded(result: tuple[Any, str | None]) -> None:
+            bundle, message = result
+            self.commands.show_bundle(bundle)
+            if message:
+                self.state.report_error(message)
+            self.models.refresh()
+
+        def find() -> tuple[Any, str | None]:
+            from aqa_core.bundle import default_bundle_path
+
+            return desk_model(db, default_bundle_path())
+
+        self.commands.run_background(find, "the desk's model", loaded,
+                                     on_failed=lambda message: (self.state.report_error(message), self.commands.load_default_model()))
+
     def _show_session_tabs(self, db: Any) -> None:
         """Browser and statistics on the session database just opened (created once, then re-pointed)."""
         self.models.set_database(db)
         self.trainer.set_database(db)
+        if self._desk_model_pending:
+            self._desk_model_pending = False
+            self._load_desk_model(db)
         if self.sessions is None or self.statistics is None:
             self.sessions = SessionsBrowser(db)
             self.statistics = StatisticsView(db)
@@ -372,7 +414,7 @@ def run_app(video: str | None = None, demo: bool = False, argv: list[str] | None
     app.setApplicationName(APPLICATION)
     install_error_hook(window := MainWindow(demo_database=user_data_dir() / "demo_sessions.db" if demo else None))
     window.show()
-    window.commands.load_default_model()
+    window.load_desk_model()
     window.offer_weights_if_missing()
     if demo:
         window.start_demo()

@@ -35,6 +35,7 @@ class Settings:
     lr: float = 1e-4
     seed: int = 0
     device: str | None = None  # None: the trainer's choice (the GPU when there is one)
+    gpus: tuple[int, ...] = ()  # several: one DDP process per GPU (device "cuda"; each rank its own GPU)
 
 
 def presets() -> dict[str, dict[str, Any]]:

@@ -7,6 +7,12 @@ reads whatever new whole lines the files hold (never waiting), parses the progre
 (trainer/progress.py) and hands them on. Whether the child is still alive comes from the lock it
 holds (``RunLock``), so a crash, a kill or an out-of-memory death is noticed within a tick and
 reported with the last thing the child said on stderr.
+
+Several GPUs are one child too: our own ``torchrun`` subcommand starting one ``train`` per GPU
+(trainer/child.py). What was launched (how many processes, which GPUs, where this attempt's lines
+begin in the output files) is kept in ``launch.json``, so Resume repeats it and an app started
+again can follow a run someone left running (``LEFT_RUNNING``: re-read the files from the
+attempt's start, then tail them until the run ends, or say that it died without a last word).
 """
 
 from __future__ import annotations
@@ -21,11 +27,13 @@ from typing import Any
 from PySide6.QtCore import QIODevice, QObject, QTimer, Signal
 
 from app.child_command import prepared_process
-from trainer.child import own_command
+from trainer.child import gpu_environment, train_command
 from trainer.progress import TERMINAL, RunLock, StopRequest, check_schema
 
 STDOUT = "stdout.jsonl"
 STDERR = "stderr.log"
+LAUNCH = "launch.json"
+LEFT_RUNNING = "LEFT_RUNNING"  # the app closed with "leave it running": the next app follows the run again
 POLL_MS = 200
 START_TIMEOUT_S = 120.0  # a cold start imports torch; after this without a lock, the child never came up
 
@@ -33,9 +41,10 @@ START_TIMEOUT_S = 120.0  # a cold start imports torch; after this without a lock
 class _Tail:
     """New whole lines of a growing file, from where the last read stopped."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, offset: int | None = None) -> None:
+        """From ``offset`` (default: the file's current end, so only what is written from now on)."""
         self.path = path
-        self.offset = path.stat().st_size if path.is_file() else 0
+        self.offset = offset if offset is not None else (path.stat().st_size if path.is_file() else 0)
         self._partial = b""
 
     def lines(self) -> list[str]:
@@ -78,15 +87,25 @@ class TrainingRun(QObject):
     def running(self) -> bool:
         return self._timer.isActive()
 
-    def start(self, config: Path, resume: bool = False) -> bool:
-        """Start ``train CONFIG`` (``--resume``: from the last checkpoint); False and ``ended`` if it cannot start."""
+    def start(self, config: Path, resume: bool = False, gpus: list[int] | None = None, processes: int | None = None) -> bool:
+        """Start ``train CONFIG`` (``--resume``: from the last checkpoint); False and ``ended`` if it cannot start.
+
+        ``gpus``: the GPU indices the run sees (several: one DDP process each); ``processes``: how
+        many processes (default one per GPU; on CPU, gloo DDP). A resume without them repeats the
+        run's previous launch.
+        """
         self.folder.mkdir(parents=True, exist_ok=True)
+        before = self.launch() if resume and gpus is None and processes is None else {}
+        gpus = list(gpus if gpus is not None else before.get("gpus", []))
+        processes = int(processes or before.get("processes") or max(1, len(gpus)))
         self.lock.reset()
+        self.forget_left()
         StopRequest(self.folder).clear()
-        program, *arguments = own_command("train", str(config), "--work-dir", str(self.folder), *(["--resume"] if resume else []))
+        program, *arguments = train_command(config, self.folder, resume=resume, processes=processes)
         self._out, self._err = _Tail(self.folder / STDOUT), _Tail(self.folder / STDERR)
         self.last_terminal, self.stderr_tail = None, []
-        process = prepared_process(program, arguments)
+        self._write_launch(gpus=gpus, processes=processes, config=str(config), stdout_offset=self._out.offset, stderr_offset=self._err.offset)
+        process = prepared_process(program, arguments, environment=gpu_environment(gpus))
         process.setWorkingDirectory(str(self.folder))
         process.setStandardOutputFile(str(self.folder / STDOUT), QIODevice.OpenModeFlag.Append)
         process.setStandardErrorFile(str(self.folder / STDERR), QIODevice.OpenModeFlag.Append)
@@ -97,6 +116,45 @@ class TrainingRun(QObject):
         self._started_at = time.monotonic()
         self._timer.start()
         return True
+
+    def follow(self) -> None:
+        """Follow a run this app did not start (or started before a restart): its lines since the attempt began, then on.
+
+        Everything the files hold is handed on first (the curves redraw from the whole run, a
+        terminal event of an earlier attempt is not this attempt's end); then the timer tails them.
+        A run that is no longer alive and left no end event ends as ``crashed`` at the first tick.
+        """
+        launch, stdout = self.launch(), self.folder / STDOUT
+        attempt = int(launch.get("stdout_offset", 0))
+        earlier = stdout.read_bytes()[:attempt].decode("utf-8", "replace").splitlines() if stdout.is_file() else []
+        self._out, self._err = _Tail(stdout, attempt), _Tail(self.folder / STDERR, int(launch.get("stderr_offset", 0)))
+        self.last_terminal, self.stderr_tail = None, []
+        self._take(earlier, [], history=True)
+        self._take(self._out.lines(), self._err.lines())  # this attempt's lines so far (its end, if it has one, at the first tick)
+        self.log.emit(f"following the run in {self.folder} again")
+        self._started_at = time.monotonic() - START_TIMEOUT_S  # it started long ago: no grace for a start
+        self._timer.start()
+
+    def launch(self) -> dict[str, Any]:
+        """What ``start`` last launched here (empty for a run folder from before launch.json)."""
+        try:
+            saved = json.loads((self.folder / LAUNCH).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return saved if isinstance(saved, dict) else {}
+
+    def _write_launch(self, **launch: Any) -> None:
+        path = self.folder / LAUNCH
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(json.dumps(launch), encoding="utf-8")
+        os.replace(partial, path)
+
+    def leave(self) -> None:
+        """The app closes and the run goes on: mark it, so the next app start follows it again."""
+        (self.folder / LEFT_RUNNING).touch()
+
+    def forget_left(self) -> None:
+        (self.folder / LEFT_RUNNING).unlink(missing_ok=True)
 
     def stop(self) -> None:
         """Ask for a cooperative stop: the epoch finishes, its checkpoint is written, then ``cancelled``."""
@@ -121,13 +179,15 @@ class TrainingRun(QObject):
             return  # still starting (an error before the lock, such as an unreadable config, ends it at once)
         self._timer.stop()
         self._take(self._out.rest(), self._err.rest())
+        self.forget_left()
         self.ended.emit(*self._outcome())
 
-    def _take(self, out: list[str], err: list[str]) -> None:
+    def _take(self, out: list[str], err: list[str], history: bool = False) -> None:
+        """Hand on lines; ``history``: an earlier attempt's, whose end (a stop before a resume) is not this run's."""
         for line in out:
             self.log.emit(line)
             record = _event(line)
-            if record is None:
+            if record is None or (history and record["event"] in TERMINAL):
                 continue
             if record["event"] in TERMINAL:
                 self.last_terminal = record

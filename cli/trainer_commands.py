@@ -4,8 +4,9 @@ Training prints its progress as JSON lines on stdout (trainer/progress.py: the T
 this stream from the child it starts; ``<work_dir>/progress.jsonl`` keeps a copy) and always ends
 with ``done``, ``cancelled`` (exit status 3; a ``STOP`` file in the work folder or SIGTERM/SIGINT
 asks for it) or ``error``; evaluation prints a small table, or JSON with ``--json``.
-Multi-GPU: ``torchrun --nproc_per_node N -m cli.main train CONFIG`` runs the same command under
-DistributedDataParallel (trainer/distributed.py).
+Multi-GPU: ``aqa-judge torchrun -- --standalone --nproc-per-node N --no-python aqa-judge train CONFIG``
+(what the Trainer tab starts, trainer/child.py) runs the same command under DistributedDataParallel
+(trainer/distributed.py).
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     options.add_argument("--json", action="store_true", help="print them as JSON (the Trainer tab reads this)")
     options.set_defaults(handler=run_train_options)
+
+    torchrun = subparsers.add_parser(
+        "torchrun", help="torch's DDP launcher run by this program (the Trainer tab's several-GPU runs): aqa-judge torchrun -- TORCHRUN-ARGS"
+    )
+    torchrun.add_argument("arguments", nargs=argparse.REMAINDER, help="torchrun's own arguments, after --")
+    torchrun.set_defaults(handler=run_torchrun)
 
     calibrate = subparsers.add_parser(
         "calibrate",
@@ -95,6 +102,21 @@ def run_train(args: argparse.Namespace) -> int:
             raise
     if main_rank:
         print(f"model bundle written to {bundle}", file=sys.stderr)
+    return 0
+
+
+def run_torchrun(args: argparse.Namespace) -> int:
+    """``torchrun`` without a ``torchrun`` on PATH: a frozen app has only its own executable (trainer/child.py)."""
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import main as torchrun
+
+    arguments = args.arguments[1:] if args.arguments[:1] == ["--"] else args.arguments
+    try:
+        torchrun(arguments)
+    except ChildFailedError as exc:
+        rank, failure = exc.get_first_failure()
+        print(f"aqa-judge torchrun: training process rank {rank} failed (exit status {failure.exitcode})", file=sys.stderr)
+        return 1
     return 0
 
 

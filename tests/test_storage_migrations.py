@@ -76,8 +76,8 @@ def test_older_database_is_backed_up_and_migrated_with_its_data(tmp_path, revisi
 def test_a_failing_migration_leaves_the_database_as_it_was(tmp_path):
     path = tmp_path / "club.sqlite"
     _old_database(path, EARLIER[-1])
-    with sqlite3.connect(path) as raw:  # a column the next revision (0005) wants to add: its ALTER fails
-        raw.execute("ALTER TABLE model_entry ADD COLUMN fingerprint VARCHAR(64)")
+    with sqlite3.connect(path) as raw:  # a column the next revision (0006) wants to add: its ALTER fails
+        raw.execute("ALTER TABLE model_entry ADD COLUMN display_name VARCHAR(200)")
     with pytest.raises(StorageError, match=f"club.sqlite: .*updating it from schema {EARLIER[-1]} to {head_revision()}; it is unchanged, and a copy is at"):
         open_database(path)
     with sqlite3.connect(path) as raw:

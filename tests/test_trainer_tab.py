@@ -43,7 +43,7 @@ def ready(qtbot, tab: TrainerTab, dataset: Path, epochs: int) -> None:  # noqa: 
     qtbot.waitUntil(lambda: tab.report is not None, timeout=WAIT_MS)
     tab.method.setCurrentText("musdl")
     tab.backbone.setCurrentText("tiny")
-    tab.device.setCurrentIndex(tab.device.findData("cpu"))
+    tab.choose_devices("cpu")
     tab.epochs.setValue(epochs)
     tab.batch.setValue(8)
     tab.lr.setValue(1e-3)
@@ -64,7 +64,7 @@ def test_train_stop_resume_finish_through_the_tab(qtbot, tab: TrainerTab, tmp_pa
 
     assert [tab.method.itemText(i) for i in range(tab.method.count())] == HEADS.names()  # the registries, not a list
     assert [tab.backbone.itemText(i) for i in range(tab.backbone.count())] == BACKBONES.names()
-    assert tab.device.itemData(tab.device.count() - 1) == "cpu"
+    assert tab.device_values()[-1] == "cpu" and tab.chosen_devices() == (["cuda:0"] if torch.cuda.is_available() else ["cpu"])
     if not torch.cuda.is_available():
         assert tab.device_note.text().startswith("CPU only: ")
     ready(qtbot, tab, make_npz(tmp_path / "data", n=600), epochs=6)
@@ -95,7 +95,7 @@ def test_train_stop_resume_finish_through_the_tab(qtbot, tab: TrainerTab, tmp_pa
 
 def test_failures_are_messages_and_the_tab_stays_usable(qtbot, tab: TrainerTab, tmp_path: Path, monkeypatch) -> None:
     """A missing and a corrupt dataset, a child that dies mid-run, then closing the app during the resumed run."""
-    import app.training_run
+    import trainer.child
 
     tab.set_dataset(tmp_path / "missing.npz")
     qtbot.waitUntil(lambda: "Cannot train" in tab.check_text.toPlainText(), timeout=WAIT_MS)
@@ -109,7 +109,7 @@ def test_failures_are_messages_and_the_tab_stays_usable(qtbot, tab: TrainerTab, 
     assert "Pick a dataset the check accepts first" in tab.message.text()
 
     ready(qtbot, tab, make_npz(tmp_path / "data", n=300), epochs=500)
-    monkeypatch.setattr(app.training_run, "own_command", lambda *args: [sys.executable, "-c", CRASH_AFTER_FIRST_EPOCH, *args])
+    monkeypatch.setattr(trainer.child, "own_command", lambda *args: [sys.executable, "-c", CRASH_AFTER_FIRST_EPOCH, *args])
     tab.start()
     with qtbot.waitSignal(tab.run.ended, timeout=WAIT_MS) as ended:
         pass

@@ -23,3 +23,22 @@ def own_command(*args: str) -> list[str]:
         console = Path(sys.executable).with_name(CONSOLE_PROGRAM)
         return [str(console) if console.is_file() else sys.executable, *args]
     return [sys.executable, "-m", "cli.main", *args]
+
+
+def train_command(config: Path, work_dir: Path, resume: bool = False, processes: int = 1) -> list[str]:
+    """The child that trains ``config``: ``train`` itself, or torchrun running ``processes`` copies of it (DDP).
+
+    Several processes go through our own ``torchrun`` subcommand (torch's launcher run in this
+    program, so the frozen app needs no ``torchrun`` on PATH) with ``--no-python``: each rank is
+    ``own_command("train", ...)`` exactly as a single run is. ``--standalone`` picks a free port on
+    this machine. Which GPUs the ranks see is the caller's CUDA_VISIBLE_DEVICES (``gpu_environment``).
+    """
+    train = own_command("train", str(config), "--work-dir", str(work_dir), *(["--resume"] if resume else []))
+    if processes <= 1:
+        return train
+    return own_command("torchrun", "--", "--standalone", f"--nproc-per-node={processes}", "--no-python", *train)
+
+
+def gpu_environment(gpus: list[int]) -> dict[str, str]:
+    """The child's CUDA_VISIBLE_DEVICES for these GPU indices (rank i then uses the i-th of them); none: unchanged."""
+    return {"CUDA_VISIBLE_DEVICES": ",".join(str(g) for g in gpus)} if gpus else {}

@@ -57,6 +57,15 @@ def barrier(ctx: DistContext) -> None:
         dist.barrier()
 
 
+def any_rank(ctx: DistContext, flag: bool) -> bool:
+    """True on every rank when it is true on any: a stop file seen by one rank between two others' checks."""
+    if not ctx.active:
+        return flag
+    value = torch.tensor([1.0 if flag else 0.0], device=ctx.device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
+
+
 def shutdown(ctx: DistContext) -> None:
     if ctx.active and dist.is_initialized():
         dist.destroy_process_group()

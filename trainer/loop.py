@@ -26,7 +26,7 @@ from aqa_core.methods import Batch, Method
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .curriculum import Curriculum
-from .distributed import DistContext, barrier, wrap
+from .distributed import DistContext, any_rank, barrier, wrap
 from .evaluate import Labels, report
 from .progress import ProgressStream, RunCancelled, StopRequest
 
@@ -154,6 +154,12 @@ class Trainer:
         self.progress.close_bar()
         return float(np.mean(losses))
 
+    def _gpu_memory(self) -> dict[str, int]:
+        """``gpu_memory_mib``: this rank's peak allocation so far, on CUDA only (the Trainer tab shows it live)."""
+        if self.ctx.device.type != "cuda":
+            return {}
+        return {"gpu_memory_mib": int(torch.cuda.max_memory_allocated(self.ctx.device) // 2**20)}
+
     @torch.no_grad()
     def evaluate(self, data: SplitData) -> tuple[dict, np.ndarray, np.ndarray | None]:
         self.model.eval()
@@ -220,8 +226,10 @@ class Trainer:
             self.progress.emit(
                 "epoch", **entry, epochs=self.cfg.epochs, step=(epoch + 1) * -(-len(train) // self.cfg.batch_size), losses={"train": train_loss},
                 val=figures, best_epoch=best_epoch + 1, eta_s=round(per_epoch * (self.cfg.epochs - epoch - 1), 1), checkpoint=checkpoint,
+                **self._gpu_memory(),
             )
-            if self.stop is not None and self.stop.requested() and epoch + 1 < self.cfg.epochs:
+            # Every rank must take the same branch (a rank that stops alone leaves the others in an all-reduce).
+            if any_rank(self.ctx, self.stop is not None and self.stop.requested()) and epoch + 1 < self.cfg.epochs:
                 self.progress.emit("cancelled", epoch=epoch + 1, checkpoint=checkpoint, message=f"stopped after epoch {epoch + 1}; resume continues from its checkpoint")
                 raise RunCancelled(f"stopped after epoch {epoch + 1}")
             if self.cfg.patience is not None and since_best >= self.cfg.patience:

@@ -11,6 +11,7 @@ carries; a reader ignores fields it does not know and refuses a newer major sche
 A training process never ends without ``done``, ``cancelled`` or ``error`` (``aqa-judge train``,
 cli/trainer_commands.py, reports any failure through ``report_failure``): an error
 carries ``message`` (one line for people) and ``detail`` (for the log: the traceback of a bug).
+On CUDA an ``epoch`` also carries ``gpu_memory_mib`` (rank 0's peak ``max_memory_allocated``).
 Lines go to stdout (or any stream) and are appended to a log file; a tqdm bar on stderr serves
 terminal users and stays off when stderr is not a TTY so logs and pipes stay clean.
 

@@ -188,3 +188,5 @@ class ModelEntry(Base):
     registered_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
     fingerprint: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)  # revision 0005: bundle.json's
     active: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # revision 0005: the desk's model
+    display_name: Mapped[str | None] = mapped_column(String(200))  # revision 0006: the club's name for it (rename)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime)  # revision 0006: its bundle deleted, the record kept

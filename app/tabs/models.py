@@ -3,7 +3,9 @@
 The rows come from the model registry (app/storage/model_registry.py) on a worker thread, like
 every database access. Comparing shows the two data cards' test figures side by side and says
 plainly when they were not tested on the same dives. Making a model active loads it on the desk;
-analyses already stored keep naming the model they were made with.
+analyses already stored keep naming the model they were made with. Rename, delete (asked first;
+never the desk's model), export to a ``.zip`` or folder, and import a bundle someone sent all run
+through the registry on a worker; what goes wrong is one line in the status.
 """
 
 from __future__ import annotations
@@ -12,12 +14,42 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
-from app.storage.model_registry import ModelRow, activate, compare, list_models, register_bundle, same_test_dives
+from app.storage.model_registry import (
+    ModelRow,
+    activate,
+    compare,
+    delete_model,
+    export_bundle,
+    import_bundle,
+    list_models,
+    register_bundle,
+    rename,
+    same_test_dives,
+)
 from app.workers import Task, run_task
+from aqa_core.paths import user_data_dir
 
 COLUMNS = ("Model", "Trained on", "Test dives", "Test ρ", "Test relative ℓ2", "Active", "Folder")
+BUNDLE_FILTER = "Model bundles (*.zip);;All files (*)"
+
+
+def imported_models() -> Path:
+    """Where imported bundles live (inside the app's data folder, so deleting one may remove its files)."""
+    return user_data_dir() / "models"
 
 
 class ModelsTab(QWidget):
@@ -36,8 +68,14 @@ class ModelsTab(QWidget):
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.compare_button = QPushButton("Compare the two selected")
         self.activate_button = QPushButton("Use the selected model on the desk")
+        self.rename_button, self.delete_button = QPushButton("Rename…"), QPushButton("Delete…")
+        self.export_button, self.import_button = QPushButton("Export…"), QPushButton("Import a model someone sent…")
         self.compare_button.clicked.connect(self.compare_selected)
         self.activate_button.clicked.connect(self.activate_selected)
+        self.rename_button.clicked.connect(self.rename_selected)
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.export_button.clicked.connect(self.export_selected)
+        self.import_button.clicked.connect(self.import_file)
         self.status = QLabel("Open a sessions database to see its models.")
         self.status.setWordWrap(True)
         self.comparison = QTableWidget(0, 3)
@@ -48,15 +86,16 @@ class ModelsTab(QWidget):
         self.comparison_note = QLabel("")
         self.comparison_note.setWordWrap(True)
         buttons = QHBoxLayout()
-        buttons.addWidget(self.compare_button)
-        buttons.addWidget(self.activate_button)
+        for button in (self.compare_button, self.activate_button, self.rename_button, self.delete_button, self.export_button):
+            buttons.addWidget(button)
         buttons.addStretch(1)
+        buttons.addWidget(self.import_button)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.table, 2)
+        layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
         layout.addWidget(self.comparison_note)
-        layout.addWidget(self.comparison, 1)
+        layout.addWidget(self.comparison, 2)
         self._update_buttons()
 
     def _background(self, fn: Any, label: str, done: Any) -> None:
@@ -66,12 +105,14 @@ class ModelsTab(QWidget):
 
     def set_database(self, db: Any) -> None:
         self.db = db
+        self._update_buttons()
         self.refresh()
 
-    def refresh(self) -> None:
+    def refresh(self, said: str = "") -> None:
+        """List the entries again; ``said`` (what an action just did) stays in the status instead of the count."""
         if self.db is not None:
             db = self.db
-            self._background(lambda: list_models(db), "listing the models", self._show)
+            self._background(lambda: list_models(db), "listing the models", lambda rows: self._show(rows, said))
 
     def register(self, folder: str | Path) -> None:
         """Record a bundle (a finished run, a bundle opened on the desk); a bad folder is one line here."""
@@ -80,7 +121,7 @@ class ModelsTab(QWidget):
         db = self.db
         self._background(lambda: register_bundle(db, folder), f"registering {folder}", lambda _id: self.refresh())
 
-    def _show(self, rows: list[ModelRow]) -> None:
+    def _show(self, rows: list[ModelRow], said: str = "") -> None:
         self.rows = rows
         self.table.setRowCount(len(rows))
         for i, row in enumerate(rows):
@@ -89,9 +130,11 @@ class ModelsTab(QWidget):
                      f"{test['rho']:.3f}" if "rho" in test else "—", f"{test['rl2']:.3f}" if "rl2" in test else "—",
                      "● on the desk" if row.active else "", row.path or "")
             for j, text in enumerate(cells):
-                self.table.setItem(i, j, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                item.setToolTip(f"bundle {row.name} {row.version}, fingerprint {(row.fingerprint or '?')[:12]}")
+                self.table.setItem(i, j, item)
         self.table.resizeColumnsToContents()
-        self.status.setText(f"{len(rows)} model(s) in this database." if rows else "No models yet: train one, or open a bundle on the desk.")
+        self.status.setText(said or (f"{len(rows)} model(s) in this database." if rows else "No models yet: train one, or open a bundle on the desk."))
         self._update_buttons()
 
     def selected(self) -> list[ModelRow]:
@@ -138,11 +181,89 @@ class ModelsTab(QWidget):
         self._background(lambda: activate(db, row.id), f"activating {row.label}", self._activated)
 
     def _activated(self, row: ModelRow) -> None:
-        self.status.setText(f"{row.label} is now the desk's model; stored analyses keep the model they were made with.")
         self.activated.emit(row.path)
-        self.refresh()
+        self.refresh(f"{row.label} is now the desk's model; stored analyses keep the model they were made with.")
+
+    # --- managing bundles ----------------------------------------------------------------------
+    def ask_text(self, title: str, label: str, text: str) -> str | None:
+        value, ok = QInputDialog.getText(self, title, label, text=text)
+        return value if ok else None
+
+    def ask_yes(self, question: str) -> bool:
+        answer = QMessageBox.question(self, "Delete a model", question, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                                      QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def ask_export_target(self, suggested: str) -> str:
+        return QFileDialog.getSaveFileName(self, "Export the model (a .zip to send, or a folder name)", suggested, BUNDLE_FILTER)[0]
+
+    def ask_import_source(self) -> str:
+        return QFileDialog.getOpenFileName(self, "Import a model bundle someone sent", "", BUNDLE_FILTER)[0]
+
+    def _one(self, doing: str) -> ModelRow | None:
+        chosen = self.selected()
+        if len(chosen) != 1 or self.db is None:
+            self.status.setText(f"Select one model to {doing}.")
+            return None
+        return chosen[0]
+
+    def rename_selected(self) -> None:
+        row = self._one("rename")
+        name = None if row is None else self.ask_text("Rename the model", f"The club's name for {row.name} {row.version} "
+                                                      "(blank: its own name):", row.display_name or "")
+        if row is None or name is None:
+            return
+        db = self.db
+        self._background(lambda: rename(db, row.id, name), f"renaming {row.label}",
+                         lambda renamed: self.refresh(f"Renamed to '{renamed.label}' (the bundle itself is unchanged)."))
+
+    def delete_selected(self) -> None:
+        row = self._one("delete")
+        if row is None:
+            return
+        if row.active:  # never silently: the desk would be left without the model it shows
+            self.status.setText(f"{row.label} is the desk's model; make another one active before deleting it.")
+            return
+        owned = user_data_dir()
+        where = ("its files in the app's data folder are removed" if row.path and Path(row.path).resolve().is_relative_to(owned.resolve())
+                 else f"its folder {row.path} is left where it is")
+        if not self.ask_yes(f"Delete {row.label}? It leaves this list and {where}; analyses made with it keep their model record."):
+            return
+        db = self.db
+
+        def deleted(result: tuple[ModelRow, Path | None]) -> None:
+            gone, folder = result
+            self.refresh(f"Deleted {gone.label}" + (f" and its files ({folder})." if folder else f"; its folder {gone.path} is untouched."))
+
+        self._background(lambda: delete_model(db, row.id, owned), f"deleting {row.label}", deleted)
+
+    def export_selected(self) -> None:
+        row = self._one("export")
+        if row is None:
+            return
+        target = self.ask_export_target(str(Path.home() / f"{row.name}-{row.version}.zip"))
+        if not target:
+            return
+        source = row.path or ""
+        self._background(lambda: export_bundle(source, target), f"exporting {row.label}",
+                         lambda out: self.status.setText(f"Exported {row.label} to {out}."))
+
+    def import_file(self) -> None:
+        if self.db is None:
+            self.status.setText("Open a sessions database before importing a model.")
+            return
+        source = self.ask_import_source()
+        if not source:
+            return
+        db, into = self.db, imported_models()
+        self.status.setText(f"Checking {source}…")
+        self._background(lambda: import_bundle(db, source, into), f"importing {source}",
+                         lambda row: self.refresh(f"Imported {row.label}; select it and use it on the desk when you want."))
 
     def _update_buttons(self) -> None:
         count = len(self.table.selectionModel().selectedRows()) if self.table.selectionModel() else 0
         self.compare_button.setEnabled(count == 2)
         self.activate_button.setEnabled(count == 1)
+        for button in (self.rename_button, self.delete_button, self.export_button):
+            button.setEnabled(count == 1)
+        self.import_button.setEnabled(self.db is not None)

@@ -4,7 +4,10 @@ Everything slow or fragile happens in child processes of the app's own executabl
 (app/child_command.py): the dataset check, the device and method list, and the training itself
 (app/training_run.py). The tab only reads their JSON, so it never blocks, never imports torch, and
 a child that crashes is one message while the tab stays usable. What a person sees before starting
-is exactly what ``aqa-judge dataset check`` says; during a run, the curves, the ETA and the log.
+is exactly what ``aqa-judge dataset check`` says (with a histogram of its final scores); during a
+run, the curves, the ETA, the GPU memory and the log. Devices are a checklist: the CUDA GPUs the
+training child found (several: one DDP process each, app/training_run.py), or the CPU. A run the
+app was closed on with "leave it running" is found again when the tab is made and followed on.
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -24,6 +28,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QMessageBox,
     QPlainTextEdit,
     QProgressBar,
@@ -36,13 +42,14 @@ from PySide6.QtWidgets import (
 from app.child_command import JsonChild
 from app.storage.exporters import export_dataset
 from app.training_config import Settings, build_config, load_preset, presets, save_config, settings_of
-from app.training_run import TrainingRun
+from app.training_run import LEFT_RUNNING, TrainingRun
 from app.workers import Task, run_task
 from aqa_core.paths import user_data_dir
 from trainer.config import TrainConfig
 from trainer.datasets.report import report_lines
 
 NO_PRESET = "(the form's settings)"
+HISTOGRAM_BINS = 20
 CLOSE_CHOICES = ("stop", "leave", "kill", "cancel")
 
 
@@ -56,6 +63,22 @@ def eta_text(seconds: float | None) -> str:
     minutes, secs = divmod(int(round(seconds)), 60)
     hours, minutes = divmod(minutes, 60)
     return f"ETA: {hours} h {minutes:02d} min" if hours else f"ETA: {minutes} min {secs:02d} s"
+
+
+class EpochAxis(pg.AxisItem):
+    """Epochs are whole numbers: ticks at 1, 2, 3 (never 1.5), however far the plot is zoomed."""
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:  # noqa: N802, N803 (pyqtgraph API)
+        whole = [(spacing, [v for v in values if float(v).is_integer()]) for spacing, values in super().tickValues(minVal, maxVal, size)
+                 if spacing >= 1]
+        return whole or [(1.0, [float(v) for v in range(int(np.ceil(minVal)), int(np.floor(maxVal)) + 1)])]
+
+
+def left_running(root: Path) -> list[Path]:
+    """Run folders an earlier app was closed on with "leave it running", newest first."""
+    if not root.is_dir():
+        return []
+    return sorted((marker.parent for marker in root.glob(f"*/{LEFT_RUNNING}")), key=lambda folder: folder.name, reverse=True)
 
 
 class TrainerTab(QWidget):
@@ -76,6 +99,7 @@ class TrainerTab(QWidget):
         self._test_text = ""
         self._curves: dict[str, list[float]] = {"epoch": [], "train": [], "val": []}
         self._build()
+        self.follow_left_run()
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt API)
         """Ask what training can use when the tab is first seen: a child that imports torch costs seconds."""
@@ -101,11 +125,19 @@ class TrainerTab(QWidget):
             row.addWidget(widget)
         self.check_text = QPlainTextEdit(readOnly=True)
         self.check_text.setPlaceholderText("Pick a dataset: its size, splits and every problem appear here before anything starts.")
-        self.check_text.setMaximumHeight(150)
+        self.check_text.setMaximumHeight(130)
+        self.histogram = pg.PlotWidget(background="w", title="Final scores of the usable dives")
+        self.histogram.setLabel("bottom", "final score")
+        self.histogram.setLabel("left", "dives")
+        self.histogram.setMouseEnabled(False, False)
+        self.histogram.setFixedHeight(150)
+        self.histogram_bars: pg.BarGraphItem | None = None
+        self.histogram.hide()  # until a dataset's check answers
         data_layout = QVBoxLayout(data_box)
         data_layout.addLayout(row)
         data_layout.addWidget(self.from_database)
         data_layout.addWidget(self.check_text)
+        data_layout.addWidget(self.histogram)
 
         settings_box = QGroupBox("Method and settings")
         form = QFormLayout(settings_box)
@@ -117,7 +149,10 @@ class TrainerTab(QWidget):
         preset_row = QHBoxLayout()
         preset_row.addWidget(self.preset, 1)
         preset_row.addWidget(load)
-        self.method, self.backbone, self.mode, self.device = QComboBox(), QComboBox(), QComboBox(), QComboBox()
+        self.method, self.backbone, self.mode = QComboBox(), QComboBox(), QComboBox()
+        self.device = QListWidget()
+        self.device.setToolTip("Tick one GPU, several (one training process each, DDP over NCCL), or the CPU")
+        self.device.itemChanged.connect(self._device_ticked)
         self.epochs = QSpinBox(minimum=1, maximum=10000, value=100)
         self.batch = QSpinBox(minimum=1, maximum=4096, value=32)
         self.lr = QDoubleSpinBox(decimals=6, minimum=1e-6, maximum=1.0, singleStep=1e-4, value=1e-4)
@@ -157,10 +192,12 @@ class TrainerTab(QWidget):
         self.progress.setFormat("%v / %m")
         self.eta = QLabel("")
         self.eta.setMinimumWidth(170)
-        self.loss_plot = pg.PlotWidget(background="w", title="Training loss")
+        self.gpu_memory = QLabel("")
+        self.gpu_memory.setToolTip("The training's peak GPU memory so far (PyTorch's max_memory_allocated, the first process's GPU)")
+        self.loss_plot = pg.PlotWidget(background="w", title="Training loss", axisItems={"bottom": EpochAxis("bottom")})
         self.loss_plot.setLabel("bottom", "epoch")
         self.loss_curve = self.loss_plot.plot([], [], pen=pg.mkPen((40, 110, 200), width=2), symbol="o", symbolSize=5)
-        self.val_plot = pg.PlotWidget(background="w", title="Validation Spearman ρ")
+        self.val_plot = pg.PlotWidget(background="w", title="Validation Spearman ρ", axisItems={"bottom": EpochAxis("bottom")})
         self.val_plot.setLabel("bottom", "epoch")
         self.val_curve = self.val_plot.plot([], [], pen=pg.mkPen((230, 140, 30), width=2), symbol="o", symbolSize=5)
         self.log_view = QPlainTextEdit(readOnly=True)
@@ -172,6 +209,7 @@ class TrainerTab(QWidget):
         progress_row = QHBoxLayout()
         progress_row.addWidget(self.progress, 1)
         progress_row.addWidget(self.eta)
+        progress_row.addWidget(self.gpu_memory)
         right.addLayout(progress_row)
         right.addWidget(self.loss_plot, 1)
         right.addWidget(self.val_plot, 1)
@@ -204,11 +242,47 @@ class TrainerTab(QWidget):
             combo.clear()
             combo.addItems(items)
         devices = options["devices"]
+        self.device.blockSignals(True)
         self.device.clear()
         for gpu in devices["gpus"]:
-            self.device.addItem(f"GPU {gpu['index']}: {gpu['name']} ({gpu['free_mib'] / 1024:.1f} GiB free)", f"cuda:{gpu['index']}")
-        self.device.addItem("CPU", "cpu")
-        self.device_note.setText(f"{len(devices['gpus'])} GPU(s) found" if devices["gpus"] else f"CPU only: {devices['cpu_reason']}")
+            self._device_item(f"GPU {gpu['index']}: {gpu['name']} ({gpu['free_mib'] / 1024:.1f} of {gpu['total_mib'] / 1024:.1f} GiB free)",
+                              f"cuda:{gpu['index']}")
+        self._device_item("CPU", "cpu")
+        self.device.blockSignals(False)
+        rows = min(self.device.count(), 4)  # as tall as its choices (a scroll bar past four GPUs)
+        self.device.setFixedHeight(rows * self.device.sizeHintForRow(0) + 2 * self.device.frameWidth() + 2)
+        self.choose_devices(f"cuda:{devices['gpus'][0]['index']}" if devices["gpus"] else "cpu")
+        self.device_note.setText(f"{len(devices['gpus'])} GPU(s) found; tick several to train on all of them" if devices["gpus"]
+                                 else f"CPU only: {devices['cpu_reason']}")
+        self._update_buttons()
+
+    def _device_item(self, text: str, value: str) -> None:
+        item = QListWidgetItem(text)
+        item.setData(Qt.ItemDataRole.UserRole, value)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(Qt.CheckState.Unchecked)
+        self.device.addItem(item)
+
+    def device_values(self) -> list[str]:
+        """Every choice the list offers ("cuda:N" for each GPU, then "cpu")."""
+        return [self.device.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.device.count())]
+
+    def chosen_devices(self) -> list[str]:
+        return [value for i, value in enumerate(self.device_values()) if self.device.item(i).checkState() == Qt.CheckState.Checked]
+
+    def choose_devices(self, *values: str) -> None:
+        """Tick exactly these choices (what a person does with the checkboxes)."""
+        self.device.blockSignals(True)
+        for i, value in enumerate(self.device_values()):
+            self.device.item(i).setCheckState(Qt.CheckState.Checked if value in values else Qt.CheckState.Unchecked)
+        self.device.blockSignals(False)
+        self._update_buttons()
+
+    def _device_ticked(self, item: QListWidgetItem) -> None:
+        """The CPU and GPUs exclude each other: ticking one kind unticks the other."""
+        if item.checkState() == Qt.CheckState.Checked:
+            cpu = item.data(Qt.ItemDataRole.UserRole) == "cpu"
+            self.choose_devices(*[v for v in self.chosen_devices() if (v == "cpu") == cpu])
         self._update_buttons()
 
     def set_database(self, db: Any) -> None:
@@ -256,6 +330,7 @@ class TrainerTab(QWidget):
         path = self._checked = str(path).strip()
         self.dataset_path.setText(path)
         self.report = None
+        self.show_histogram([])
         self._update_buttons()
         if not path:
             return
@@ -275,7 +350,22 @@ class TrainerTab(QWidget):
             lines.append(f"Refused: {report['refusal']}")
         self.check_text.setPlainText("\n".join(lines))
         self.report = report
+        self.show_histogram(report.get("final_scores") or [])
         self._update_buttons()
+
+    def show_histogram(self, scores: list[float]) -> None:
+        """The usable dives' final scores in HISTOGRAM_BINS bars: a skewed or one-sided set shows before a run."""
+        if self.histogram_bars is not None:
+            self.histogram.removeItem(self.histogram_bars)
+            self.histogram_bars = None
+        if not scores:
+            self.histogram.hide()
+            return
+        counts, edges = np.histogram(np.asarray(scores, dtype=float), bins=HISTOGRAM_BINS)
+        self.histogram_bars = pg.BarGraphItem(x0=edges[:-1], x1=edges[1:], height=counts, brush=(40, 110, 200, 170), pen=(20, 60, 120))
+        self.histogram.addItem(self.histogram_bars)
+        self.histogram.setTitle(f"Final scores of the {len(scores)} usable dives ({min(scores):g} to {max(scores):g})")
+        self.histogram.show()
 
     # --- settings ----------------------------------------------------------------------------
     def _use_preset(self, name: str) -> None:
@@ -306,8 +396,15 @@ class TrainerTab(QWidget):
         return Settings(
             dataset=Path(self.dataset_path.text()), method=self.method.currentText(), backbone=self.backbone.currentText(),
             mode=self.mode.currentText(), epochs=self.epochs.value(), batch_size=self.batch.value(), lr=self.lr.value(),
-            seed=self.seed.value(), device=self.device.currentData(),
+            seed=self.seed.value(), **self._device_settings(),
         )
+
+    def _device_settings(self) -> dict[str, Any]:
+        """One choice: that device; several GPUs: "cuda" with their indices (one DDP process each); none: the trainer's."""
+        chosen = self.chosen_devices()
+        if len(chosen) > 1:
+            return {"device": "cuda", "gpus": tuple(int(value.split(":")[1]) for value in chosen)}
+        return {"device": chosen[0] if chosen else None}
 
     # --- running -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -321,26 +418,42 @@ class TrainerTab(QWidget):
         except ValueError as exc:
             self.show_message(str(exc), error=True)
             return
-        self._launch(folder, save_config(config, folder), resume=False)
+        self._launch(folder, save_config(config, folder), resume=False, gpus=list(self.settings().gpus))
 
     def resume(self) -> None:
         if self.run is None:
             return
         self._launch(self.run.folder, self.run.folder / "config.json", resume=True)
 
-    def _launch(self, folder: Path, config: Path, resume: bool) -> None:
+    def _follow(self, folder: Path, fresh: bool) -> TrainingRun:
+        """The tab now shows ``folder``'s run (``fresh``: its curves start empty)."""
         self.run = TrainingRun(folder, self)
         self.run.event.connect(self.on_event)
         self.run.log.connect(self.log_view.appendPlainText)
         self.run.ended.connect(self.on_ended)
         self._test_text = ""
-        if not resume:
+        if fresh:
             self._curves = {"epoch": [], "train": [], "val": []}
             self._draw()
-        self.status.setText(f"{'Resuming' if resume else 'Starting'} the training in {folder}…")
         self.show_message("")
         self.eta.setText("")
-        self.run.start(config, resume=resume)
+        self.gpu_memory.setText("")
+        return self.run
+
+    def _launch(self, folder: Path, config: Path, resume: bool, gpus: list[int] | None = None) -> None:
+        run = self._follow(folder, fresh=not resume)
+        self.status.setText(f"{'Resuming' if resume else 'Starting'} the training in {folder}…")
+        run.start(config, resume=resume, gpus=gpus if not resume else None)
+        self._update_buttons()
+
+    def follow_left_run(self) -> None:
+        """A run left running when the app last closed: re-read its progress and follow it until it ends."""
+        found = left_running(self.root or runs_root())
+        if not found or (self.run is not None and self.run.running):
+            return
+        run = self._follow(found[0], fresh=True)
+        self.status.setText(f"Following the training left running in {found[0]}…")
+        run.follow()
         self._update_buttons()
 
     def stop(self) -> None:
@@ -356,8 +469,11 @@ class TrainerTab(QWidget):
         kind = event["event"]
         if kind == "start":
             splits = event["splits"]
-            self.status.setText(f"Training on {event.get('device', '?')}: {splits['train']} training, {splits['val']} validation, "
-                                f"{splits['test']} test dives")
+            world = int(event.get("world_size", 1))
+            where = f"{world} processes (DDP), each on its own {'GPU' if str(event.get('device')).startswith('cuda') else 'CPU share'}" \
+                if world > 1 else event.get("device", "?")
+            self.status.setText(f"Training on {where}: {splits['train']} training, {splits['val']} validation, {splits['test']} test dives")
+            self.gpu_memory.setText("" if str(event.get("device", "cpu")).startswith("cpu") else "GPU memory: measuring…")
         elif kind == "features":
             self.progress.setMaximum(event["total"])
             self.progress.setValue(event["done"])
@@ -376,6 +492,8 @@ class TrainerTab(QWidget):
             self.progress.setValue(event["epoch"])
             self.progress.setFormat("epoch %v / %m")
             self.eta.setText(eta_text(event["eta_s"]))
+            if "gpu_memory_mib" in event:
+                self.gpu_memory.setText(f"GPU memory: {event['gpu_memory_mib'] / 1024:.2f} GiB peak")
             self.status.setText(f"Epoch {event['epoch']} of {event['epochs']}: validation ρ {event['val_rho']:.3f}, "
                                 f"best epoch {event['best_epoch']}")
         elif kind == "early_stop":
@@ -417,7 +535,8 @@ class TrainerTab(QWidget):
 
     def _update_buttons(self) -> None:
         running = self.run is not None and self.run.running
-        ready = self.options is not None and self.report is not None and bool(self.report.get("trainable"))
+        ready = (self.options is not None and self.report is not None and bool(self.report.get("trainable"))
+                 and bool(self.chosen_devices()))
         self.start_button.setEnabled(ready and not running)
         self.stop_button.setEnabled(running)
         self.kill_button.setEnabled(running)
@@ -447,4 +566,6 @@ class TrainerTab(QWidget):
             self.run.stop()
         elif choice == "kill":
             self.run.kill()
+        elif choice == "leave":
+            self.run.leave()
         return choice != "cancel"

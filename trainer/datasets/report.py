@@ -25,6 +25,7 @@ def check_report(dataset: DiveDataset) -> dict[str, Any]:
         "missing_pixels": len({p.dive for p in dataset.problems if p.kind == PIXELS}),
         "problems": [p.to_dict() for p in dataset.problems],
         "notes": {k: v for k, v in dataset.notes.items() if isinstance(v, str)},
+        "final_scores": [round(float(r.final_score), 4) for r in records],  # the Trainer tab's histogram, before a run
     }
 
 
