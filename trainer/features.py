@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 import torch
 
-from aqa_core.clips import DiveClips, frames_to_clips, load_dive_clips
+from aqa_core.clips import DiveClips, clip_protocol, frames_to_clips, load_dive_clips, model_segmentation
 from aqa_core.errors import DatasetError
 from aqa_core.registry import BACKBONES
 from aqa_core.runtime import Runtime, choose_runtime
@@ -81,12 +81,13 @@ def check_pixels(records: Sequence[DiveRecord]) -> None:
         raise DatasetError(f"pixels unusable for {len(bad)} dive(s), nothing extracted: {'; '.join(bad[:3])}{more}")
 
 
-def load_record_clips(record: DiveRecord, segmentation: Any, size: int = 224) -> DiveClips:
-    """Clips of one dive from its video file or its frame images."""
+def load_record_clips(record: DiveRecord, model_config: dict[str, Any]) -> DiveClips:
+    """Clips of one dive from its video file or its frame images, cut and scaled as the model's backbone takes them."""
+    scheme, preprocessing = clip_protocol(model_config)
     if record.video is None:
         raise DatasetError(f"dive {record.key}: has no video to extract features from")
     if record.frames is None and not record.video.is_dir():
-        return load_dive_clips(record.video, record.window, segmentation, size)
+        return load_dive_clips(record.video, record.window, scheme, preprocessing=preprocessing)
     files = _pixel_files(record)
     if not files:
         raise DatasetError(f"{record.video}: no frame images for dive {record.key}")
@@ -96,7 +97,7 @@ def load_record_clips(record: DiveRecord, segmentation: Any, size: int = 224) ->
         if image is None:
             raise DatasetError(f"{file}: not a readable image (dive {record.key})")
         frames.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
-    return frames_to_clips(np.stack(frames), segmentation, size)
+    return frames_to_clips(np.stack(frames), scheme, preprocessing=preprocessing)
 
 
 def _atomic_save(array: np.ndarray, path: Path) -> None:
@@ -118,7 +119,8 @@ def extract_features(
 
     check_pixels(records)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    segmentation = model_config.get("segmentation", "usdl_10x16")
+    clip_protocol(model_config)  # a segmentation the backbone cannot take fails before any dive is read
+    segmentation = model_segmentation(model_config)
     keys = [cache_key(r, model_config["backbone"], segmentation) for r in records]
     todo = [i for i, k in enumerate(keys) if not (cache_dir / f"{k}.npy").is_file()]
     if todo:
@@ -129,7 +131,7 @@ def extract_features(
             progress.bar(len(records), "features", initial=len(records) - len(todo))
         started = time.monotonic()
         for n, i in enumerate(todo, start=1):
-            clips = load_record_clips(records[i], segmentation).clips
+            clips = load_record_clips(records[i], model_config).clips
             parts = []
             with runtime.autocast():
                 for chunk in clips.split(clip_batch):
