@@ -46,7 +46,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from aqa_core.backbones.preprocessing import BackboneInfo, backbone_info, is_pretrained
+from aqa_core.backbones.preprocessing import BackboneInfo, backbone_info, is_pretrained, without_pretrained
 from aqa_core.errors import BundleError, ConfigError, WeightsError
 from aqa_core.files import read_json, size_text
 from aqa_core.methods import Method, build_method, method_class, method_name
@@ -384,9 +384,8 @@ def _architecture(spec: dict[str, Any]) -> torch.nn.Module:
     """The backbone a spec builds without its pretrained weights (names and shapes only; nothing is read)."""
     from aqa_core.registry import BACKBONES
 
-    stock_free = {**spec, "pretrained": False} if backbone_info(spec).pretrained_on else dict(spec)
     with torch.device("meta"):
-        return BACKBONES.build(stock_free)
+        return BACKBONES.build(without_pretrained(spec))
 
 
 def _difference(found: dict[str, tuple[int, ...]], expected: dict[str, tuple[int, ...]]) -> str:
@@ -415,7 +414,7 @@ def build_model(bundle: ModelBundle, backbone_weights: str | Path | None = None)
     """
     spec = dict(bundle.config.get("backbone") or {})
     if bundle.backbone_state is not None:
-        spec = {**spec, "pretrained": False} if backbone_info(spec).pretrained_on else spec
+        spec = without_pretrained(spec)
     elif backbone_weights is not None:
         spec["weights"] = str(backbone_weights)
     try:

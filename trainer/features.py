@@ -113,19 +113,31 @@ def extract_features(
     progress: ProgressStream | None = None,
     runtime: Runtime | None = None,
     clip_batch: int = 10,
+    backbone_state: dict[str, torch.Tensor] | None = None,
 ) -> np.ndarray:
-    """(N, clips, D) features for ``records``, computing only the dives not yet cached."""
+    """(N, clips, D) features for ``records``, computing only the dives not yet cached.
+
+    ``backbone_state``: a fine-tuned backbone's tensors (a fine-tuned bundle's), used instead of its
+    stock weights and keyed into the cache by their content hash.
+    """
     import aqa_core.backbones  # noqa: F401  (registers backbones)
+    from aqa_core.backbones.preprocessing import without_pretrained
+    from aqa_core.weights import state_sha256
 
     check_pixels(records)
     cache_dir.mkdir(parents=True, exist_ok=True)
     clip_protocol(model_config)  # a segmentation the backbone cannot take fails before any dive is read
     segmentation = model_segmentation(model_config)
-    keys = [cache_key(r, model_config["backbone"], segmentation) for r in records]
+    spec = model_config["backbone"]
+    keyed = spec if backbone_state is None else {**spec, "fine_tuned_sha256": state_sha256(backbone_state)}
+    keys = [cache_key(r, keyed, segmentation) for r in records]
     todo = [i for i, k in enumerate(keys) if not (cache_dir / f"{k}.npy").is_file()]
     if todo:
         runtime = runtime or choose_runtime()
-        backbone = runtime.prepare_module(BACKBONES.build(model_config["backbone"]))
+        module = BACKBONES.build(spec if backbone_state is None else without_pretrained(spec))
+        if backbone_state is not None:
+            module.load_state_dict(backbone_state)
+        backbone = runtime.prepare_module(module)
         if progress:
             progress.emit("features", done=len(records) - len(todo), total=len(records), eta_s=None, cache=cache_dir, device=runtime.description)
             progress.bar(len(records), "features", initial=len(records) - len(todo))

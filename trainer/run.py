@@ -283,7 +283,7 @@ def refit(bundle_dir: Path, dataset_path: Path, out: Path, cache_dir: Path, kind
         if all(r.features is not None for r in records):
             feats = np.stack([r.features for r in records])
         else:
-            feats = extract_features(records, bundle.config, cache_dir)
+            feats = extract_features(records, bundle.config, cache_dir, backbone_state=bundle.backbone_state)
         splits[name] = _split(records, _feature_fetch(feats))
     decoding = card.get("decoding", "argmax")
     fitted, held_out = fit_state(model, splits, decoding, card.get("mode", "features") == "features")

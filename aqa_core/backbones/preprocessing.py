@@ -88,6 +88,11 @@ def backbone_info(spec: Mapping[str, Any] | str) -> BackboneInfo:
     return info
 
 
+def without_pretrained(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The spec building the architecture alone (no weights read): for a fine-tuned backbone, whose tensors are its own."""
+    return {**spec, "pretrained": False} if backbone_info(spec).pretrained_on else dict(spec)
+
+
 def is_pretrained(spec: Mapping[str, Any]) -> bool:
     """Whether a spec builds pretrained weights: on by default for every backbone that has them."""
     return backbone_info(spec).pretrained_on is not None and bool(spec.get("pretrained", True))
