@@ -224,3 +224,13 @@ def test_a_bundle_records_its_weights_and_refuses_other_ones(tmp_path: Path, r2_
     moved = tmp_path / "elsewhere.pth"
     moved.write_bytes(trained_on.read_bytes())
     assert build_model(bundle, backbone_weights=moved).backbone.weights_sha256 == record["weights_sha256"]  # a copy elsewhere is fine
+
+
+@pytest.mark.parametrize("backbone", ["c3d", "r2plus1d"])
+def test_the_shipped_model_configs_build_and_cut_their_backbones_clips(tmp_path: Path, backbone: str) -> None:
+    model = json.loads((Path(__file__).resolve().parents[1] / "configs" / "models" / f"musdl_{backbone}.json").read_text())
+    config = config_from_dict({"dataset": ".", "work_dir": "w", "out": "o", "model": model}, tmp_path, "t.yaml")
+    assert config.model["segmentation"] == BACKBONES.declared(backbone).segmentation
+    assert build_method(config.model, with_backbone=False).backbone is None  # the heads build without the weights file
+    with pytest.raises(WeightsError, match="name the file with model.backbone.weights"):
+        build_method(config.model)  # the weights file is the user's to name
