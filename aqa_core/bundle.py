@@ -144,7 +144,7 @@ def stock_weights_sha256(spec: dict[str, Any], info: BackboneInfo, weights: str 
 
     ``weights`` overrides the file the spec names (a bundle moved to another computer).
     """
-    if not info.weights_file:
+    if not info.weights_file:  # the one backbone whose weights `aqa-judge weights install` puts in place: I3D
         from aqa_core.weights import installed_i3d_sha256
 
         return installed_i3d_sha256()

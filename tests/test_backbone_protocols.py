@@ -234,3 +234,16 @@ def test_the_shipped_model_configs_build_and_cut_their_backbones_clips(tmp_path:
     assert build_method(config.model, with_backbone=False).backbone is None  # the heads build without the weights file
     with pytest.raises(WeightsError, match="name the file with model.backbone.weights"):
         build_method(config.model)  # the weights file is the user's to name
+
+
+def test_the_feature_cache_keys_a_named_weights_file_by_its_content(tmp_path: Path, r2_weights: tuple[Path, Path]) -> None:
+    from trainer.features import _keyed_backbone
+
+    first, other = r2_weights
+    copy = tmp_path / "moved.pth"
+    copy.write_bytes(first.read_bytes())
+    key = _keyed_backbone({"name": "r2plus1d", "weights": str(first)}, None)
+    assert key == {"name": "r2plus1d", "weights_sha256": file_sha256(first)}
+    assert _keyed_backbone({"name": "r2plus1d", "weights": str(copy)}, None) == key  # moved: the features still hold
+    copy.write_bytes(other.read_bytes())
+    assert _keyed_backbone({"name": "r2plus1d", "weights": str(copy)}, None) != key  # replaced in place: they do not

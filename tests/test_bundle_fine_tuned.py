@@ -113,3 +113,24 @@ def test_a_damaged_fine_tuned_backbone_is_refused(tmp_path: Path, saved: tuple[M
     with pytest.raises(BundleError) as refused:
         load_bundle(folder)
     assert str(refused.value) == expected
+
+
+def test_a_version_2_bundle_from_before_backbones_declared_their_preprocessing_still_loads(tmp_path: Path, saved: tuple[Method, Path]) -> None:
+    from aqa_core.backbones.i3d import PREPROCESSING as I3D_PREPROCESSING
+    from aqa_core.bundle import manifest_sha256
+
+    model, _ = saved
+    folder = save_bundle(bundle_from_model(model, "old", "1", CARD), tmp_path / "b")
+    manifest = json.loads((folder / "bundle.json").read_text())
+    record = manifest["data_card"]["backbone"]
+    assert record["preprocessing"] == I3D_PREPROCESSING.to_dict() and record["fine_tuned"] is None  # tiny sees I3D's pixels
+    del record["fine_tuned"]
+    record["preprocessing"] = I3D_PREPROCESSING.description  # as written before this change
+    manifest["fingerprint"]["manifest_sha256"] = manifest_sha256(manifest)
+    (folder / "bundle.json").write_text(json.dumps(manifest))
+    assert load_bundle(folder).backbone_state is None
+    record["preprocessing"] = "rgb x/255"
+    manifest["fingerprint"]["manifest_sha256"] = manifest_sha256(manifest)
+    (folder / "bundle.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="trained on preprocessing 'rgb x/255', this program does"):
+        load_bundle(folder)

@@ -100,6 +100,22 @@ def load_record_clips(record: DiveRecord, model_config: dict[str, Any]) -> DiveC
     return frames_to_clips(np.stack(frames), scheme, preprocessing=preprocessing)
 
 
+def _keyed_backbone(spec: dict[str, Any], backbone_state: dict[str, torch.Tensor] | None) -> dict[str, Any]:
+    """What the features depend on: the spec, with a named weights file by its sha256 (not its path: a file replaced
+    in place must not answer from the old one's features, a file moved must not recompute), and fine-tuned tensors by theirs."""
+    from aqa_core.backbones.preprocessing import backbone_info, is_pretrained
+    from aqa_core.backbones.weights_file import named_weights
+    from aqa_core.files import file_sha256
+    from aqa_core.weights import state_sha256
+
+    if backbone_state is not None:
+        return {**spec, "fine_tuned_sha256": state_sha256(backbone_state)}
+    info = backbone_info(spec)
+    if info.weights_file and is_pretrained(spec):
+        return {**{k: v for k, v in spec.items() if k != "weights"}, "weights_sha256": file_sha256(named_weights(spec, info))}
+    return spec
+
+
 def _atomic_save(array: np.ndarray, path: Path) -> None:
     tmp = path.with_name(path.stem + ".tmp.npy")
     np.save(tmp, array)
@@ -122,15 +138,13 @@ def extract_features(
     """
     import aqa_core.backbones  # noqa: F401  (registers backbones)
     from aqa_core.backbones.preprocessing import without_pretrained
-    from aqa_core.weights import state_sha256
 
     check_pixels(records)
     cache_dir.mkdir(parents=True, exist_ok=True)
     clip_protocol(model_config)  # a segmentation the backbone cannot take fails before any dive is read
     segmentation = model_segmentation(model_config)
     spec = model_config["backbone"]
-    keyed = spec if backbone_state is None else {**spec, "fine_tuned_sha256": state_sha256(backbone_state)}
-    keys = [cache_key(r, keyed, segmentation) for r in records]
+    keys = [cache_key(r, _keyed_backbone(spec, backbone_state), segmentation) for r in records]
     todo = [i for i, k in enumerate(keys) if not (cache_dir / f"{k}.npy").is_file()]
     if todo:
         runtime = runtime or choose_runtime()

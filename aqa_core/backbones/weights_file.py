@@ -218,7 +218,7 @@ def named_weights(spec: Mapping[str, Any], info: BackboneInfo) -> Path:
         )
     path = Path(str(given)).expanduser()
     if not path.is_file():
-        raise WeightsError(f"{info.label} weights file {path} not found; {where} (on a computer that is online) and name the copy")
+        raise WeightsError(f"{info.label} weights file {path} not found; {where} on a computer that is online, and name your copy")
     return path
 
 
