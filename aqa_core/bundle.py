@@ -139,11 +139,8 @@ def backbone_record(config: dict[str, Any], fine_tuned: dict[str, torch.Tensor] 
     }
 
 
-def stock_weights_sha256(spec: dict[str, Any], info: BackboneInfo, weights: str | Path | None = None) -> str:
-    """The hash a bundle records of a pretrained backbone's weights: the installed I3D's, or the named file's bytes.
-
-    ``weights`` overrides the file the spec names (a bundle moved to another computer).
-    """
+def stock_weights_sha256(spec: dict[str, Any], info: BackboneInfo) -> str:
+    """The hash a bundle records of a pretrained backbone's weights: the installed I3D's, or the named file's bytes."""
     if not info.weights_file:  # the one backbone whose weights `aqa-judge weights install` puts in place: I3D
         from aqa_core.weights import installed_i3d_sha256
 
@@ -151,7 +148,7 @@ def stock_weights_sha256(spec: dict[str, Any], info: BackboneInfo, weights: str 
     from aqa_core.backbones.weights_file import named_weights
     from aqa_core.files import file_sha256
 
-    return file_sha256(named_weights({**spec, **({"weights": str(weights)} if weights else {})}, info))
+    return file_sha256(named_weights(spec, info))
 
 
 def manifest_sha256(manifest: dict[str, Any]) -> str:
