@@ -1,7 +1,9 @@
 """Model bundles: a folder with ``bundle.json`` (config, data card, tensor list) and ``weights.safetensors``.
 
 Only the trainable parts (neck statistics, aggregator and head) are stored; the frozen backbone is named in the
-config and rebuilt from the installed weights, so a bundle is a few hundred kB instead of 50 MB.
+config and rebuilt from its pretrained weights (installed, or the file the config names), so a bundle is a few
+hundred kB instead of 50 MB. A fine-tuned backbone is the exception: its tensors are the model, so they are stored
+beside the heads in ``backbone.safetensors`` (I3D's are 50 MB) and scoring builds the backbone from them alone.
 Loading checks everything a hand-edited or half-copied bundle can get wrong (format version,
 JSON, tensor names and shapes against the config) and refuses it with a ``BundleError`` that
 names the file and the problem, before any scoring starts.
@@ -9,18 +11,22 @@ names the file and the problem, before any scoring starts.
 Why a fingerprint. A data card's figures (validation Spearman, judge error) are true only of
 these exact weights on the exact backbone they were trained on. So ``bundle.json`` carries
 ``fingerprint`` (the content hash of the weights and of the manifest itself) and the data card
-carries ``backbone`` (name, pretrained, the content hash of the backbone weights, preprocessing).
+carries ``backbone`` (name, pretrained, the hash of the backbone weights, preprocessing, and for a fine-tuned
+backbone the content hash of its stored tensors). The weights hash is the installed I3D's content hash, or
+``file_sha256`` of the file a C3D or R(2+1)D config names.
 Loading refuses a bundle whose weights or manifest changed since it was written, whose config
 builds another backbone than the one its data card names, or whose weights are not finite
-float32; ``build_model`` refuses it when the installed backbone weights are not the ones it was
-trained on. Bundles written before fingerprints existed are refused with that reason (policy:
+float32; ``build_model`` refuses it when the backbone weights it finds (installed, or the named file)
+are not the ones it was trained on. Bundles written before fingerprints existed are refused with that reason (policy:
 nothing unverifiable is presented as a score; retraining writes a fingerprinted bundle).
 Reading is bounded (``MAX_*``): the real manifest is a few kB, the real weights a few MB.
 
 Format versions. Version 2 (written since methods exist) adds ``method`` (the registered method
 the config builds, aqa_core.methods), ``fitted_tensors`` (which stored tensors are fitted state
 rather than trained weights, e.g. the standardising neck's statistics, refitted by the trainer
-before the first epoch) and ``fingerprint.content_sha256``. Version 1 (the shipped demo bundle)
+before the first epoch), ``fingerprint.content_sha256``, the backbone's declared preprocessing as a record
+(``Preprocessing.to_dict``, not version 1's one-line description) and a fine-tuned backbone's tensors.
+Version 1 (the shipped demo bundle)
 still loads and scores exactly as before: its config names only a head, whose method is the
 head's. ``ModelBundle.fingerprint`` is the content hash of what a bundle scores with (weights,
 config, fitted state), for both versions, so caches keyed on it never answer a retrained bundle
@@ -40,6 +46,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from aqa_core.backbones.preprocessing import BackboneInfo, backbone_info, is_pretrained, without_pretrained
 from aqa_core.errors import BundleError, ConfigError, WeightsError
 from aqa_core.files import read_json, size_text
 from aqa_core.methods import Method, build_method, method_class, method_name
@@ -49,13 +56,15 @@ FORMAT_VERSION = 2  # written; see the module docstring for what each version ho
 READABLE_VERSIONS = (1, 2)
 MANIFEST = "bundle.json"
 WEIGHTS = "weights.safetensors"
+BACKBONE_WEIGHTS = "backbone.safetensors"  # a fine-tuned backbone's tensors
 DEMO_BUNDLE = ("models", "demo_musdl")
 FINGERPRINT = "fingerprint"
-# What the backbone saw: bump when aqa_core/clips.py changes resizing, cropping or value range.
-PREPROCESSING = "rgb x/127.5-1, short side x256/224, centre crop 224 (aqa_core.clips v1)"
+RECORD_KEYS = ("name", "pretrained", "weights_sha256", "preprocessing")  # data_card.backbone, every version
+FINE_TUNED = "fine_tuned"  # version 2 adds it: None, or where the fine-tuned tensors are and their content hash
 MAX_MANIFEST_BYTES = 4 << 20  # the demo manifest is 7 kB; a fitted state adds at most a few hundred kB
 MAX_MANIFEST_DEPTH = 32
 MAX_WEIGHTS_BYTES = 256 << 20  # heads only; the demo's are 2.5 MB
+MAX_BACKBONE_BYTES = 1 << 30  # a fine-tuned backbone: I3D 50 MB, C3D 110 MB, R(2+1)D-18 126 MB
 MAX_NAME, MAX_VERSION = 200, 60  # the sessions database's model_name / model_version columns
 
 
@@ -70,45 +79,76 @@ class ModelBundle:
     # Fitted after training, JSON only: interval calibration, training-feature summary (see
     # aqa_core.calibration, aqa_core.familiarity). Empty for a bundle that has none.
     fitted: dict[str, Any] = field(default_factory=dict, repr=False)
+    # A fine-tuned backbone's own tensors (None: the backbone is the stock one, rebuilt from its weights).
+    backbone_state: dict[str, torch.Tensor] | None = field(default=None, repr=False)
 
     @property
     def fingerprint(self) -> str:
-        """Content hash of what this bundle scores with: weights, config and fitted state (not name, version or card)."""
-        return content_sha256(self.state_dict, self.config, self.fitted)
+        """Content hash of what this bundle scores with: weights, config, fitted state and a fine-tuned backbone."""
+        return content_sha256(self.state_dict, self.config, self.fitted, self.backbone_state)
 
 
-def content_sha256(state: dict[str, torch.Tensor], config: dict[str, Any], fitted: dict[str, Any]) -> str:
+def content_sha256(
+    state: dict[str, torch.Tensor], config: dict[str, Any], fitted: dict[str, Any], backbone: dict[str, torch.Tensor] | None = None
+) -> str:
     from aqa_core.weights import state_sha256
 
     content = {"weights_sha256": state_sha256(state), "config": config, "fitted": fitted}
+    if backbone is not None:  # absent otherwise, so bundles without one keep the fingerprint they always had
+        content["backbone_sha256"] = state_sha256(backbone)
     return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def bundle_from_model(model: Method, name: str, version: str, data_card: dict[str, Any]) -> ModelBundle:
-    """Package a (trained) model's trainable parts; the data card gains the backbone they were trained on."""
-    state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.trainable_state_dict().items()}
-    card = {**data_card, "backbone": data_card.get("backbone") or backbone_record(model.config)}
-    return ModelBundle(name=name, version=version, config=dict(model.config), data_card=card, state_dict=state)
+def bundle_from_model(model: Method, name: str, version: str, data_card: dict[str, Any], fine_tuned: bool = False) -> ModelBundle:
+    """Package a (trained) model's trainable parts, and its backbone's tensors when ``fine_tuned``.
 
-
-def backbone_record(config: dict[str, Any]) -> dict[str, Any]:
-    """What the heads were trained on: backbone name, pretrained, its weights' content hash, preprocessing.
-
-    Taken from the installed weights at the time of packaging (the weights the features came from).
+    The data card gains the backbone they were trained on.
     """
-    name, pretrained = _backbone_identity(config.get("backbone") or {})
-    weights = None
-    if name == "i3d" and pretrained:
+    state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.trainable_state_dict().items()}
+    backbone = None
+    if fine_tuned:
+        if model.backbone is None:
+            raise ValueError("a fine-tuned bundle needs the model's backbone")
+        backbone = {k: _stored(v) for k, v in model.backbone.state_dict().items()}
+    card = {**data_card, "backbone": data_card.get("backbone") or backbone_record(model.config, backbone)}
+    return ModelBundle(name=name, version=version, config=dict(model.config), data_card=card, state_dict=state, backbone_state=backbone)
+
+
+def _stored(tensor: torch.Tensor) -> torch.Tensor:
+    """A tensor as a bundle stores it: on the CPU, contiguous, float32 when it is floating point (BN counters stay integers)."""
+    tensor = tensor.detach().to("cpu")
+    return (tensor.float() if tensor.is_floating_point() else tensor).contiguous()
+
+
+def backbone_record(config: dict[str, Any], fine_tuned: dict[str, torch.Tensor] | None = None) -> dict[str, Any]:
+    """What the heads were trained on: backbone, pretrained, its weights' hash, its preprocessing, fine-tuned tensors.
+
+    Taken from the backbone's weights at the time of packaging (the weights the features came from).
+    """
+    from aqa_core.weights import state_sha256
+
+    spec = config.get("backbone") or {}
+    info = backbone_info(spec)
+    pretrained = is_pretrained(spec)
+    return {
+        "name": spec.get("name"),
+        "pretrained": pretrained,
+        "weights_sha256": stock_weights_sha256(spec, info) if pretrained else None,
+        "preprocessing": info.preprocessing.to_dict(),
+        FINE_TUNED: None if fine_tuned is None else {"file": BACKBONE_WEIGHTS, "tensors_sha256": state_sha256(fine_tuned)},
+    }
+
+
+def stock_weights_sha256(spec: dict[str, Any], info: BackboneInfo) -> str:
+    """The hash a bundle records of a pretrained backbone's weights: the installed I3D's, or the named file's bytes."""
+    if not info.weights_file:  # the one backbone whose weights `aqa-judge weights install` puts in place: I3D
         from aqa_core.weights import installed_i3d_sha256
 
-        weights = installed_i3d_sha256()
-    return {"name": name, "pretrained": pretrained, "weights_sha256": weights, "preprocessing": PREPROCESSING}
+        return installed_i3d_sha256()
+    from aqa_core.backbones.weights_file import named_weights
+    from aqa_core.files import file_sha256
 
-
-def _backbone_identity(spec: dict[str, Any]) -> tuple[Any, bool]:
-    """(name, pretrained) a backbone spec builds; only I3D has pretrained weights (on by default)."""
-    name = spec.get("name")
-    return name, bool(spec.get("pretrained", True)) if name == "i3d" else False
+    return file_sha256(named_weights(spec, info))
 
 
 def manifest_sha256(manifest: dict[str, Any]) -> str:
@@ -124,7 +164,11 @@ def save_bundle(bundle: ModelBundle, folder: str | Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in bundle.state_dict.items()}
     save_file(tensors, str(folder / WEIGHTS))
-    card = {**bundle.data_card, "backbone": bundle.data_card.get("backbone") or backbone_record(bundle.config)}
+    if bundle.backbone_state is not None:
+        save_file({k: _stored(v) for k, v in bundle.backbone_state.items()}, str(folder / BACKBONE_WEIGHTS))
+    else:
+        (folder / BACKBONE_WEIGHTS).unlink(missing_ok=True)  # a stale one from an earlier bundle in this folder
+    card = {**bundle.data_card, "backbone": bundle.data_card.get("backbone") or backbone_record(bundle.config, bundle.backbone_state)}
     manifest = {
         "name": bundle.name,
         "version": bundle.version,
@@ -138,7 +182,7 @@ def save_bundle(bundle: ModelBundle, folder: str | Path) -> Path:
     }
     manifest[FINGERPRINT] = {
         "weights_sha256": state_sha256(tensors),
-        "content_sha256": content_sha256(tensors, bundle.config, bundle.fitted),
+        "content_sha256": content_sha256(tensors, bundle.config, bundle.fitted, bundle.backbone_state),
         "manifest_sha256": manifest_sha256(manifest),
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -215,24 +259,34 @@ def _check_fingerprint(manifest: dict[str, Any], path: Path) -> None:
 
 
 def _check_backbone(manifest: dict[str, Any], path: Path) -> dict[str, Any]:
-    """The config must build exactly the backbone the data card says the model was trained on."""
+    """The config must build exactly the backbone the data card says the model was trained on, seeing the same pixels."""
     record = manifest["data_card"].get("backbone")
-    keys = ("name", "pretrained", "weights_sha256", "preprocessing")
-    if not isinstance(record, dict) or set(record) != set(keys):
-        raise BundleError(f"{path}: the data card does not name the backbone the model was trained on (data_card.backbone with {', '.join(keys)})")
+    optional = (FINE_TUNED,) if manifest["format_version"] >= 2 else ()
+    if not isinstance(record, dict) or not set(RECORD_KEYS) <= set(record) <= {*RECORD_KEYS, *optional}:
+        raise BundleError(f"{path}: the data card does not name the backbone the model was trained on (data_card.backbone with {', '.join(RECORD_KEYS)})")
     spec = manifest["config"].get("backbone")
     if not isinstance(spec, dict):
         raise BundleError(f"{path}: config.backbone is missing or not an object")
-    built = _backbone_identity(spec)
+    try:
+        info = backbone_info(spec)
+    except ConfigError as exc:
+        raise BundleError(f"{path}: config cannot build a model ({exc})") from None
+    built = (spec.get("name"), is_pretrained(spec))
     if built != (record["name"], record["pretrained"]):
         raise BundleError(
             f"{path}: config builds backbone {built[0]!r} (pretrained {built[1]}) but the data card's figures were measured on "
             f"{record['name']!r} (pretrained {record['pretrained']}); refusing it"
         )
-    if record["name"] == "i3d" and not (record["pretrained"] and isinstance(record["weights_sha256"], str)):
-        raise BundleError(f"{path}: an I3D backbone without its Kinetics-400 weights gives random features; refusing it")
-    if record["preprocessing"] != PREPROCESSING:
-        raise BundleError(f"{path}: trained on preprocessing {record['preprocessing']!r}, this program does {PREPROCESSING!r}")
+    fine_tuned = record.get(FINE_TUNED)
+    if fine_tuned is not None and not (isinstance(fine_tuned, dict) and fine_tuned.get("file") == BACKBONE_WEIGHTS and isinstance(fine_tuned.get("tensors_sha256"), str)):
+        raise BundleError(f"{path}: data_card.backbone.{FINE_TUNED} must name {BACKBONE_WEIGHTS} and its tensors_sha256")
+    if info.pretrained_on and fine_tuned is None and not (record["pretrained"] and isinstance(record["weights_sha256"], str)):
+        article = "an" if info.label[0] in "AEIORS" else "a"
+        raise BundleError(f"{path}: {article} {info.label} backbone without its {info.pretrained_on} weights gives random features; refusing it")
+    # Version 1 (and version 2 before backbones declared it) recorded the one-line description.
+    current = info.preprocessing.description if isinstance(record["preprocessing"], str) else info.preprocessing.to_dict()
+    if record["preprocessing"] != current:
+        raise BundleError(f"{path}: trained on preprocessing {record['preprocessing']!r}, this program does {current!r}")
     return record
 
 
@@ -266,7 +320,7 @@ def load_bundle(folder: str | Path) -> ModelBundle:
     weights_path = folder / WEIGHTS
     if not weights_path.is_file():
         raise BundleError(f"{weights_path}: missing")
-    _check_backbone(manifest, manifest_path)
+    record = _check_backbone(manifest, manifest_path)
     size = weights_path.stat().st_size
     if size > MAX_WEIGHTS_BYTES:
         raise BundleError(f"{weights_path}: {size_text(size)} is too large for a bundle's heads (at most {size_text(MAX_WEIGHTS_BYTES)})")
@@ -290,10 +344,45 @@ def load_bundle(folder: str | Path) -> ModelBundle:
         data_card=manifest["data_card"],
         state_dict=state,
         fitted=manifest.get("fitted", {}),
+        backbone_state=_load_fine_tuned(folder, record, manifest["config"]["backbone"]) if record.get(FINE_TUNED) else None,
     )
     if bundle.format_version >= 2 and manifest[FINGERPRINT].get("content_sha256") != bundle.fingerprint:
         raise BundleError(f"{manifest_path}: its config, fitted state or weights are not the ones its content fingerprint was taken of")
     return bundle
+
+
+def _load_fine_tuned(folder: Path, record: dict[str, Any], spec: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The fine-tuned backbone's tensors: bounded, the architecture's names and shapes, finite, the recorded content."""
+    from aqa_core.weights import state_sha256
+
+    path = folder / BACKBONE_WEIGHTS
+    if not path.is_file():
+        raise BundleError(f"{path}: missing; this bundle's backbone was fine-tuned and its tensors are part of the model")
+    size = path.stat().st_size
+    if size > MAX_BACKBONE_BYTES:
+        raise BundleError(f"{path}: {size_text(size)} is too large for a backbone (at most {size_text(MAX_BACKBONE_BYTES)})")
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise BundleError(f"{path}: unreadable or corrupt safetensors file ({exc})") from None
+    expected = {k: tuple(v.shape) for k, v in _architecture(spec).state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in state.items()}
+    if found != expected:
+        raise BundleError(f"{path}: tensors do not match backbone {spec.get('name')!r} ({_difference(found, expected)})")
+    for name in sorted(state):
+        if state[name].is_floating_point() and (state[name].dtype != torch.float32 or not torch.isfinite(state[name]).all()):
+            raise BundleError(f"{path}: tensor {name} is not finite float32")
+    if state_sha256(state) != record[FINE_TUNED]["tensors_sha256"]:
+        raise BundleError(f"{path}: the fine-tuned backbone is not the one this bundle was written with (content hash differs from {MANIFEST})")
+    return state
+
+
+def _architecture(spec: dict[str, Any]) -> torch.nn.Module:
+    """The backbone a spec builds without its pretrained weights (names and shapes only; nothing is read)."""
+    from aqa_core.registry import BACKBONES
+
+    with torch.device("meta"):
+        return BACKBONES.build(without_pretrained(spec))
 
 
 def _difference(found: dict[str, tuple[int, ...]], expected: dict[str, tuple[int, ...]]) -> str:
@@ -313,13 +402,29 @@ def default_bundle_path() -> Path | None:
     return path if (path / MANIFEST).is_file() else None
 
 
-def build_model(bundle: ModelBundle) -> Method:
-    """The full model (backbone included) with the bundle's trained parts loaded, in eval mode."""
+def build_model(bundle: ModelBundle, backbone_weights: str | Path | None = None) -> Method:
+    """The full model (backbone included) with the bundle's trained parts loaded, in eval mode.
+
+    A fine-tuned bundle's backbone is built from its stored tensors alone; otherwise from the stock
+    weights, which must be the ones the bundle records. ``backbone_weights`` names the weights file
+    for a C3D or R(2+1)D bundle moved to a computer where the file the config names is elsewhere.
+    """
+    spec = dict(bundle.config.get("backbone") or {})
+    if bundle.backbone_state is not None:
+        spec = without_pretrained(spec)
+    elif backbone_weights is not None:
+        spec["weights"] = str(backbone_weights)
     try:
-        model = build_method(bundle.config)
+        model = build_method({**bundle.config, "backbone": spec})
+    except WeightsError as exc:
+        raise BundleError(f"model bundle '{bundle.name}': {exc}") from None
     except (ConfigError, KeyError, TypeError, ValueError) as exc:
         raise BundleError(f"model bundle '{bundle.name}': config cannot build a model ({exc})") from None
-    _check_installed_backbone(bundle)
+    assert model.backbone is not None
+    if bundle.backbone_state is not None:
+        model.backbone.load_state_dict(bundle.backbone_state)
+    elif isinstance(bundle.data_card.get("backbone"), dict):
+        _check_stock_backbone(bundle, model.backbone, spec, bundle.data_card["backbone"])
     missing, unexpected = model.load_state_dict(bundle.state_dict, strict=False)
     missing = [k for k in missing if not k.startswith("backbone.")]
     if missing or unexpected:
@@ -327,19 +432,23 @@ def build_model(bundle: ModelBundle) -> Method:
     return model.eval()
 
 
-def _check_installed_backbone(bundle: ModelBundle) -> None:
-    """The installed backbone weights must be the ones the bundle's heads were trained on."""
-    record = bundle.data_card.get("backbone")
-    if not isinstance(record, dict) or record.get("name") != "i3d" or not isinstance(record.get("weights_sha256"), str):
+def _check_stock_backbone(bundle: ModelBundle, backbone: torch.nn.Module, spec: dict[str, Any], record: dict[str, Any]) -> None:
+    """The backbone weights loaded (installed, or the named file) must be the ones the bundle's heads were trained on."""
+    if not isinstance(record.get("weights_sha256"), str):
         return
-    from aqa_core.weights import installed_i3d_sha256
-
-    try:
-        installed = installed_i3d_sha256()
+    info = backbone_info(spec)
+    try:  # a named file was hashed as it was read; the installed I3D's hash is its install record's
+        found = getattr(backbone, "weights_sha256", None) if info.weights_file else stock_weights_sha256(spec, info)
     except WeightsError as exc:
         raise BundleError(f"model bundle '{bundle.name}': {exc}") from None
-    if installed != record["weights_sha256"]:
+    if found == record["weights_sha256"]:
+        return
+    if not info.weights_file:
         raise BundleError(
             f"model bundle '{bundle.name}' was trained on I3D weights {record['weights_sha256'][:12]}…, "
-            f"the installed ones are {installed[:12]}…; run `aqa-judge weights install` or retrain the model"
+            f"the installed ones are {found[:12]}…; run `aqa-judge weights install` or retrain the model"
         )
+    raise BundleError(
+        f"model bundle '{bundle.name}' was trained on {info.label} weights with sha256 {record['weights_sha256'][:12]}…, "
+        f"but {spec.get('weights')} has {found[:12]}…; name the file it was trained on (--backbone-weights) or retrain the model"
+    )

@@ -6,12 +6,14 @@ cut into 10 clips of 16 frames starting at 0, 10, ..., 80, 87, each fed to I3D.
 * **Resampling.** ``np.linspace(start, end, num_frames)`` rounded to the nearest integer: uniform
   in time, keeps both ends of the window, and repeats frames when the window is shorter than
   ``num_frames`` (a short window is stretched rather than refused).
-* **Spatial.** Resize keeping the aspect ratio so the short side is ``size * 256 / 224`` (256 for
-  224), then centre-crop ``size`` x ``size``. We crop the source first and resize only the
-  crop: the same pixels map to the same output, but a 4K frame never gets resized whole.
-  Shrinking uses area interpolation (no aliasing of the diver's thin limbs).
-* **Values.** RGB, ``x / 127.5 - 1`` (the Kinetics I3D normalisation), layout
-  ``(N, 3, clip_len, size, size)`` float32.
+* **Pixels.** Crop, resize and value scaling are the backbone's, declared with its registry
+  entry (``aqa_core.backbones.preprocessing``), and so are the frames per clip: a scheme whose
+  clips are another length than the backbone takes is refused (``clip_protocol``). I3D's (the
+  default): resize keeping the aspect ratio so the short side is ``size * 256 / 224``, centre-crop
+  ``size`` x ``size``, values ``x / 127.5 - 1``. For a short-side resize we crop the source first
+  and resize only the crop: the same pixels map to the same output, but a 4K frame never gets
+  resized whole. Shrinking uses area interpolation (no aliasing of the diver's thin limbs).
+  Layout ``(N, 3, clip_len, size, size)`` float32, RGB.
 
 Segmentation schemes are registered in ``SEGMENTATIONS`` so a bundle can name its own
 ("usdl_10x16", or ``{"name": "uniform", "clips": 6, "num_frames": 96}`` for C3D-AVG-style
@@ -21,7 +23,7 @@ segments).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,14 +32,13 @@ import cv2
 import numpy as np
 import torch
 
-from aqa_core.errors import VideoError
+from aqa_core.backbones.i3d import PREPROCESSING as I3D_PREPROCESSING
+from aqa_core.backbones.preprocessing import Preprocessing, backbone_info
+from aqa_core.errors import ConfigError, VideoError
 from aqa_core.registry import SEGMENTATIONS
 from aqa_core.video import VideoInfo, VideoReader
 
 DEFAULT_SCHEME = "usdl_10x16"
-
-# I3D was trained on frames resized to 256 on the short side and cropped to 224.
-_RESIZE_RATIO = 256 / 224
 
 
 @dataclass(frozen=True)
@@ -86,11 +87,28 @@ def get_scheme(spec: str | Mapping[str, Any] | SegmentationScheme) -> Segmentati
     return SEGMENTATIONS.build({"name": spec} if isinstance(spec, str) else spec)
 
 
+def model_segmentation(model_config: Mapping[str, Any]) -> str | Mapping[str, Any]:
+    """The segmentation spec a model config cuts clips with: its own, else its backbone's declared one."""
+    return model_config.get("segmentation") or backbone_info(model_config.get("backbone") or {}).segmentation
+
+
+def clip_protocol(model_config: Mapping[str, Any]) -> tuple[SegmentationScheme, Preprocessing]:
+    """The segmentation and preprocessing a model config's backbone sees; ConfigError when their clip lengths differ."""
+    backbone = model_config.get("backbone") or {}
+    preprocessing = backbone_info(backbone).preprocessing
+    scheme = get_scheme(model_segmentation(model_config))
+    if scheme.clip_len != preprocessing.clip_len:
+        raise ConfigError(
+            f"segmentation cuts clips of {scheme.clip_len} frames, but backbone {backbone.get('name')!r} takes clips of {preprocessing.clip_len}"
+        )
+    return scheme, preprocessing
+
+
 @dataclass
 class DiveClips:
     """The clip tensor for one dive and where every clip frame came from in the source video."""
 
-    clips: torch.Tensor  # (N, 3, clip_len, size, size) float32 in [-1, 1]
+    clips: torch.Tensor  # (N, 3, clip_len, size, size) float32, scaled as the backbone's preprocessing says
     frame_indices: list[list[int]]  # source frame of every clip frame, per clip
     window: tuple[int, int]  # first and last source frame of the dive (inclusive)
     info: VideoInfo | None  # None for in-memory frames
@@ -101,10 +119,10 @@ def resample_indices(start: int, end: int, num_frames: int) -> np.ndarray:
     return np.rint(np.linspace(start, end, num_frames)).astype(int)
 
 
-def crop_and_resize(frame: np.ndarray, size: int) -> np.ndarray:
-    """Centre ``size`` x ``size`` crop of the frame resized to short side ``size * 256/224``."""
+def crop_and_resize(frame: np.ndarray, size: int, short_side: float = 256 / 224) -> np.ndarray:
+    """Centre ``size`` x ``size`` crop of the frame resized to short side ``size * short_side`` (I3D: 256/224)."""
     height, width = frame.shape[:2]
-    side = min(height, width) / _RESIZE_RATIO  # source pixels covered by the crop
+    side = min(height, width) / short_side  # source pixels covered by the crop
     side_px = max(1, int(round(side)))
     top = (height - side_px) // 2
     left = (width - side_px) // 2
@@ -113,29 +131,52 @@ def crop_and_resize(frame: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(crop, (size, size), interpolation=interpolation)
 
 
+def resize_and_crop(frame: np.ndarray, resize: tuple[int, int], crop: int) -> np.ndarray:
+    """The frame resized to ``(height, width)`` (aspect ignored, as C3D's and torchvision's video models were
+    trained), then its centre ``crop`` x ``crop`` (offsets rounded as torchvision's ``center_crop``)."""
+    height, width = resize
+    interpolation = cv2.INTER_AREA if frame.shape[0] > height or frame.shape[1] > width else cv2.INTER_LINEAR
+    resized = cv2.resize(frame, (width, height), interpolation=interpolation)
+    top, left = int(round((height - crop) / 2)), int(round((width - crop) / 2))
+    return resized[top : top + crop, left : left + crop]
+
+
+def _spatial(preprocessing: Preprocessing | None, size: int | None) -> tuple[Preprocessing, Callable[[np.ndarray], np.ndarray]]:
+    """The preprocessing in force (I3D's unless given; ``size`` overrides the crop side) and its per-frame transform."""
+    chosen = preprocessing or I3D_PREPROCESSING
+    if size is not None and size != chosen.crop:
+        chosen = chosen.at_crop(size)
+    if chosen.short_side is not None:
+        return chosen, functools.partial(crop_and_resize, size=chosen.crop, short_side=chosen.short_side)
+    assert chosen.resize is not None
+    return chosen, functools.partial(resize_and_crop, resize=chosen.resize, crop=chosen.crop)
+
+
 def load_dive_clips(
     path: str | Path,
     window: tuple[int, int] | None = None,
     scheme: str | Mapping[str, Any] | SegmentationScheme = DEFAULT_SCHEME,
-    size: int = 224,
+    size: int | None = None,
+    preprocessing: Preprocessing | None = None,
 ) -> DiveClips:
-    """Decode only the dive window of a video file and cut it into normalised clips."""
+    """Decode only the dive window of a video file and cut it into clips as ``preprocessing`` (default I3D's) says."""
     segmentation = get_scheme(scheme)
+    chosen, shrink = _spatial(preprocessing, size)
     with VideoReader(path) as reader:
         info = reader.info
         start, end = _validate_window(info, window)
         indices = resample_indices(start, end, segmentation.num_frames)
         needed = sorted(set(indices.tolist()))
-        shrink = functools.partial(crop_and_resize, size=size)
         small = dict(zip(needed, reader.iter_frames(needed, transform=shrink), strict=True))
-    return _assemble(small, indices, segmentation, (start, end), info)
+    return _assemble(small, indices, segmentation, (start, end), info, chosen)
 
 
 def frames_to_clips(
     frames: np.ndarray,
     scheme: str | Mapping[str, Any] | SegmentationScheme = DEFAULT_SCHEME,
-    size: int = 224,
+    size: int | None = None,
     first_frame: int = 0,
+    preprocessing: Preprocessing | None = None,
 ) -> DiveClips:
     """The same protocol for an in-memory ``(T, H, W, 3)`` uint8 RGB video (synthetic data, trainer).
 
@@ -145,10 +186,11 @@ def frames_to_clips(
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
         raise ValueError(f"frames must be a non-empty (T, H, W, 3) uint8 array, got {frames.dtype} {frames.shape}")
     segmentation = get_scheme(scheme)
+    chosen, shrink = _spatial(preprocessing, size)
     start, end = first_frame, first_frame + len(frames) - 1
     indices = resample_indices(start, end, segmentation.num_frames)
-    small = {int(i): crop_and_resize(frames[i - first_frame], size) for i in set(indices.tolist())}
-    return _assemble(small, indices, segmentation, (start, end), None)
+    small = {int(i): shrink(frames[i - first_frame]) for i in set(indices.tolist())}
+    return _assemble(small, indices, segmentation, (start, end), None, chosen)
 
 
 def _validate_window(info: VideoInfo, window: tuple[int, int] | None) -> tuple[int, int]:
@@ -170,10 +212,14 @@ def _assemble(
     scheme: SegmentationScheme,
     window: tuple[int, int],
     info: VideoInfo | None,
+    preprocessing: Preprocessing,
 ) -> DiveClips:
-    """Stack the resampled frames, normalise once, and slice the scheme's clips out of them."""
+    """Stack the resampled frames, scale their values once, and slice the scheme's clips out of them."""
     sequence = np.stack([small[int(i)] for i in indices])  # (F, S, S, 3) uint8
-    normalised = torch.from_numpy(sequence).permute(3, 0, 1, 2).float().div_(127.5).sub_(1.0)  # (3, F, S, S)
+    normalised = torch.from_numpy(sequence).permute(3, 0, 1, 2).float().div_(preprocessing.divide)  # (3, F, S, S)
+    normalised.sub_(torch.tensor(preprocessing.mean).view(3, 1, 1, 1))
+    if preprocessing.std != (1.0, 1.0, 1.0):  # dividing by one changes nothing; skip the pass
+        normalised.div_(torch.tensor(preprocessing.std).view(3, 1, 1, 1))
     clips = torch.stack([normalised[:, s : s + scheme.clip_len] for s in scheme.starts])
     frame_indices = [indices[s : s + scheme.clip_len].tolist() for s in scheme.starts]
     return DiveClips(clips=clips, frame_indices=frame_indices, window=window, info=info)

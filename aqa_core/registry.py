@@ -21,14 +21,20 @@ class Registry(Generic[T]):
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._factories: dict[str, Callable[..., T]] = {}
+        self._declared: dict[str, Any] = {}
 
-    def register(self, name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
-        """Decorator: add a factory (usually a class) under ``name``."""
+    def register(self, name: str, declares: Any = None) -> Callable[[Callable[..., T]], Callable[..., T]]:
+        """Decorator: add a factory (usually a class) under ``name``.
+
+        ``declares`` is what the entry says about itself before anything is built (a backbone's
+        preprocessing and clip segmentation), read back with ``declared``.
+        """
 
         def add(factory: Callable[..., T]) -> Callable[..., T]:
             if name in self._factories:
                 raise ValueError(f"{self.kind} '{name}' is registered twice")
             self._factories[name] = factory
+            self._declared[name] = declares
             return factory
 
         return add
@@ -41,6 +47,11 @@ class Registry(Generic[T]):
         if not isinstance(name, str) or name not in self._factories:
             raise ConfigError(f"unknown {self.kind} {name!r}; known: {', '.join(self.names()) or 'none'}")
         return self._factories[name]
+
+    def declared(self, name: Any) -> Any:
+        """What the entry ``name`` declared when it was registered (None if nothing); unknown names as ``get``."""
+        self.get(name)
+        return self._declared[name]
 
     def build(self, config: Mapping[str, Any]) -> T:
         """Build from ``{"name": ..., **kwargs}``; a wrong argument is a ConfigError naming the part, not a TypeError."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import io
 import pickle
 import pickletools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -65,11 +65,27 @@ class PickleTooLarge(pickle.UnpicklingError):
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
-    def __init__(self, handle: IO[bytes], allowed: frozenset[tuple[str, str]], encoding: str) -> None:
+    def __init__(
+        self,
+        handle: IO[bytes],
+        allowed: frozenset[tuple[str, str]],
+        encoding: str,
+        substitutes: Mapping[tuple[str, str], Any],
+        persistent: Callable[[Any], Any] | None,
+    ) -> None:
         super().__init__(handle, encoding=encoding)
         self._allowed = allowed
+        self._substitutes = substitutes
+        self._persistent = persistent
+
+    def persistent_load(self, pid: Any) -> Any:
+        if self._persistent is None:
+            raise pickle.UnpicklingError("refers to external data (a persistent id), which this file never needs; refusing it")
+        return self._persistent(pid)
 
     def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in self._substitutes:  # our own stand-in; the named module is never imported
+            return self._substitutes[module, name]
         if (module, name) not in self._allowed:
             raise RefusedGlobal(module, name)
         if module.startswith("numpy.core") and hasattr(np, "_core"):
@@ -115,8 +131,15 @@ def restricted_load(
     allowed: frozenset[tuple[str, str]],
     encoding: str = "ASCII",
     limits: PickleLimits = DEFAULT_LIMITS,
+    substitutes: Mapping[tuple[str, str], Any] | None = None,
+    persistent: Callable[[Any], Any] | None = None,
 ) -> Any:
     """Unpickle ``handle`` admitting only ``allowed`` (module, name) globals, within ``limits``.
+
+    ``substitutes`` maps further (module, name) globals to the caller's own stand-ins (a PyTorch
+    checkpoint names ``torch._utils._rebuild_tensor_v2``; the caller answers with a function that
+    only builds a tensor from bytes it already holds), and ``persistent`` answers persistent ids
+    (a checkpoint's storages); without it any persistent id is refused.
 
     Every failure is an ``UnpicklingError``: ``RefusedGlobal``, ``PickleTooLarge`` (also for
     ``RecursionError`` and ``MemoryError``), or a plain one naming what a corrupt stream broke
@@ -127,7 +150,7 @@ def restricted_load(
         raise PickleTooLarge(f"is larger than {limits.max_input_bytes} bytes, more than this file can be; refusing it")
     try:
         _check_opcodes(raw)
-        data = _RestrictedUnpickler(io.BytesIO(raw), allowed, encoding).load()
+        data = _RestrictedUnpickler(io.BytesIO(raw), allowed, encoding, substitutes or {}, persistent).load()
         check_tree(data, limits)
     except (RecursionError, MemoryError) as exc:
         raise PickleTooLarge(f"needs more memory or nesting than this file can ({type(exc).__name__}); refusing it") from None

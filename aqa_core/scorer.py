@@ -23,10 +23,10 @@ import torch
 
 from aqa_core.bundle import ModelBundle, build_model
 from aqa_core.calibration import Calibration
-from aqa_core.clips import DEFAULT_SCHEME, DiveClips, load_dive_clips
+from aqa_core.clips import DiveClips, clip_protocol, load_dive_clips
 from aqa_core.decoding import assess_uncertainty, check_decoding
 from aqa_core.dive_finder import detected_window
-from aqa_core.errors import AQAError
+from aqa_core.errors import AQAError, BundleError, ConfigError
 from aqa_core.familiarity import FeatureSummary
 from aqa_core.methods.base import NonFiniteScores
 from aqa_core.result import ClipEstimate, DiveInfo, Familiarity, ScoreResult
@@ -43,11 +43,18 @@ ClipCallback = Callable[[ClipEstimate], None]
 
 
 class Scorer:
-    def __init__(self, bundle: ModelBundle, runtime: Runtime | None = None, decoding: str = "argmax") -> None:
+    def __init__(
+        self, bundle: ModelBundle, runtime: Runtime | None = None, decoding: str = "argmax", backbone_weights: str | Path | None = None
+    ) -> None:
+        """``backbone_weights``: the C3D / R(2+1)D weights file, when not where the bundle's config names it."""
         self.bundle = bundle
         self.decoding = check_decoding(decoding)
+        try:  # the clips the backbone was trained on: its declared preprocessing, the bundle's segmentation
+            self.scheme, self.preprocessing = clip_protocol(bundle.config)
+        except (ConfigError, ValueError) as exc:
+            raise BundleError(f"model bundle '{bundle.name}': {exc}") from None
         self.runtime = runtime or choose_runtime()
-        self.model = self.runtime.prepare_module(build_model(bundle))
+        self.model = self.runtime.prepare_module(build_model(bundle, backbone_weights))
         self.fingerprint = bundle.fingerprint
         fitted = bundle.fitted
         self.calibration = Calibration.from_dict(fitted["calibration"]) if "calibration" in fitted else None
@@ -71,7 +78,7 @@ class Scorer:
         start = perf_counter()
         if window is None:  # the detected dive, not the whole file (the whole file when none is found)
             window = detected_window(video)
-        clips = load_dive_clips(video, window, scheme=self.bundle.config.get("segmentation", DEFAULT_SCHEME))
+        clips = load_dive_clips(video, window, scheme=self.scheme, preprocessing=self.preprocessing)
         decode_s = perf_counter() - start
         result = self.score_clips(clips, dive, str(video), on_clip=on_clip, cancel=cancel)
         timings = {"decode": decode_s, **result.timings, "total": decode_s + result.timings["total"]}

@@ -40,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     score.add_argument("--device", help="cpu, cuda or cuda:N (default: best available)")
     score.add_argument("--precision", choices=PRECISIONS, default="auto", help="backbone precision (default: auto)")
     score.add_argument("--json", action="store_true", help="print the full ScoreResult as JSON")
+    score.add_argument("--backbone-weights", type=Path, help="the C3D or R(2+1)D weights file the model was trained on, when not where its config names it")
     score.set_defaults(handler=run_score)
 
 
@@ -59,7 +60,7 @@ def run_score(args: argparse.Namespace) -> int:
     event = normalise_event(args.event)
     dive = make_dive_info(event, args.judges or DEFAULT_PANEL[event], args.dive, args.height, args.dd)
     bundle = resolve_bundle(args.model)
-    scorer = Scorer(bundle, choose_runtime(args.device, args.precision), decoding=args.decoding)
+    scorer = Scorer(bundle, choose_runtime(args.device, args.precision), decoding=args.decoding, backbone_weights=args.backbone_weights)
     window, source = window_for(args.video, args.window)
     result = scorer.score(args.video, dive, window=window)
     if args.json:

@@ -30,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--frames", type=Path, help="folder holding the frames or videos, when not beside the annotations (overrides frames_root)")
     train.add_argument("--strict", action="store_true", help="refuse a dataset with any problem dive instead of leaving those dives out")
     train.add_argument("--partial", action="store_true", help="train on the dives whose frames are present (a partial download)")
+    train.add_argument("--backbone-weights", type=Path, help="the pretrained weights file of a C3D or R(2+1)D backbone (overrides model.backbone.weights)")
     train.set_defaults(handler=run_train)
 
     options = subparsers.add_parser(
@@ -74,7 +75,7 @@ EXIT_CANCELLED = 3
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from trainer.config import load_config, with_paths
+    from trainer.config import load_config, with_backbone_weights, with_paths
     from trainer.progress import ProgressStream, RunCancelled, RunLock, StopRequest, report_failure
 
     main_rank = os.environ.get("RANK", "0") == "0"  # under torchrun, say it once
@@ -82,6 +83,7 @@ def run_train(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as alive:
         try:
             config = with_paths(load_config(args.config), dataset=args.dataset, out=args.out, work_dir=args.work_dir, frames_root=args.frames)
+            config = with_backbone_weights(config, args.backbone_weights)
             if args.strict or args.partial:  # flags only switch a policy on; the config's own setting stands otherwise
                 config = dataclasses.replace(config, strict=config.strict or args.strict, partial=config.partial or args.partial)
             if main_rank:  # before torch's import: the app knows the child is alive from here on

@@ -20,7 +20,8 @@ import torch
 from hostile_support import assert_refused, sparse_file
 from safetensors.torch import load_file, save_file
 
-from aqa_core.bundle import PREPROCESSING, ModelBundle, bundle_from_model, build_model, default_bundle_path, load_bundle, manifest_sha256, save_bundle
+from aqa_core.backbones.i3d import PREPROCESSING as I3D_PREPROCESSING
+from aqa_core.bundle import ModelBundle, bundle_from_model, build_model, default_bundle_path, load_bundle, manifest_sha256, save_bundle
 from aqa_core.errors import BundleError
 from aqa_core.methods import Method, build_method
 from aqa_core.result import DiveInfo
@@ -66,7 +67,7 @@ def write(folder: Path, data: dict, reseal: bool) -> None:
 
 def test_demo_bundle_carries_its_records() -> None:
     data = manifest(default_bundle_path())
-    assert data["data_card"]["backbone"] == {"name": "i3d", "pretrained": True, "weights_sha256": CONVERTED_SHA256, "preprocessing": PREPROCESSING}
+    assert data["data_card"]["backbone"] == {"name": "i3d", "pretrained": True, "weights_sha256": CONVERTED_SHA256, "preprocessing": I3D_PREPROCESSING.description}
     assert set(data["fingerprint"]) == {"weights_sha256", "manifest_sha256"}
     assert load_bundle(default_bundle_path()).name == "demo_musdl"
 
@@ -239,7 +240,7 @@ def _backbone_case(name: str, data: dict) -> str:
         return "an I3D backbone without its Kinetics-400 weights gives random features; refusing it"
     if name == "other preprocessing":
         card["backbone"]["preprocessing"] = "rgb x/255"
-        return f"trained on preprocessing 'rgb x/255', this program does {PREPROCESSING!r}"
+        return f"trained on preprocessing 'rgb x/255', this program does {I3D_PREPROCESSING.description!r}"
     if name == "card names no backbone":
         del card["backbone"]
     elif name == "card backbone is a string":

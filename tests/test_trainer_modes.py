@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file
 
+from aqa_core.bundle import load_bundle
 from aqa_core.clips import load_dive_clips
 from aqa_core.registry import BACKBONES
 from trainer.config import config_from_dict
@@ -64,4 +65,17 @@ def test_finetune_updates_backbone_with_accumulation(tmp_path: Path, tiny_video)
     initial = BACKBONES.build(TINY).state_dict()
     changed = [k for k, v in initial.items() if f"model.backbone.{k}" in tensors and not torch.equal(tensors[f"model.backbone.{k}"], v)]
     assert changed, "fine-tuning left every backbone weight untouched"
-    assert (tmp_path / "ft" / "bundle" / "bundle.json").is_file()
+    bundle = load_bundle(tmp_path / "ft" / "bundle")  # the best epoch's backbone travels with the heads
+    assert bundle.backbone_state is not None and bundle.backbone_state.keys() == initial.keys()
+    assert all(torch.equal(bundle.backbone_state[k], tensors[f"best.backbone.{k}"]) for k in initial)
+    # Evaluating a fine-tuned bundle extracts with its own backbone, cached apart from the stock one's features.
+    record = open_dataset(tmp_path).records[0]
+    tuned_state = {k: v * 1.5 for k, v in bundle.backbone_state.items()}  # the best epoch here was the first; make it differ
+    tuned = extract_features([record], bundle.config, tmp_path / "eval", backbone_state=tuned_state)[0]
+    stock = extract_features([record], bundle.config, tmp_path / "eval")[0]
+    module = BACKBONES.build(TINY).eval()
+    module.load_state_dict(tuned_state)
+    with torch.no_grad():
+        expected = module(load_dive_clips(record.video).clips).numpy()
+    np.testing.assert_allclose(tuned, expected, rtol=0.05, atol=0.02)
+    assert len(list((tmp_path / "eval").glob("*.npy"))) == 2 and not np.allclose(tuned, stock, rtol=0.05, atol=0.02)

@@ -16,14 +16,15 @@ import yaml
 
 from aqa_core.errors import ConfigError
 
-__all__ = ["ConfigError", "TrainConfig", "config_from_dict", "load_config", "with_paths"]
+__all__ = ["ConfigError", "TrainConfig", "config_from_dict", "load_config", "with_backbone_weights", "with_paths"]
 
 
 MODES = ("features", "finetune")  # a frozen backbone's cached features | the backbone trained too
 
+# No segmentation: a model config without one gets its backbone's declared segmentation, written into
+# the config (so the bundle names it), I3D's usdl_10x16 for this default.
 DEFAULT_MODEL: dict[str, Any] = {
     "backbone": {"name": "i3d", "pretrained": True},
-    "segmentation": "usdl_10x16",
     "aggregation": {"name": "average"},
     "head": {"name": "musdl", "judges": 7},
 }
@@ -74,6 +75,14 @@ def with_paths(config: TrainConfig, **paths: str | Path | None) -> TrainConfig:
     return dataclasses.replace(config, **given)
 
 
+def with_backbone_weights(config: TrainConfig, weights: str | Path | None) -> TrainConfig:
+    """``config`` whose backbone loads its pretrained weights from ``weights`` (relative: from the current folder); None: unchanged."""
+    if weights is None:
+        return config
+    backbone = {**config.model.get("backbone", {}), "weights": str(Path(weights).expanduser().resolve())}
+    return dataclasses.replace(config, model={**config.model, "backbone": backbone})
+
+
 def config_from_dict(raw: dict[str, Any], base: Path, where: str) -> TrainConfig:
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(raw) - known)
@@ -88,6 +97,9 @@ def config_from_dict(raw: dict[str, Any], base: Path, where: str) -> TrainConfig
             values[key] = (base / str(values[key])).resolve()
     if "model" in values:
         values["model"] = {**DEFAULT_MODEL, **values["model"]}
+        backbone = values["model"].get("backbone")
+        if isinstance(backbone, dict) and backbone.get("weights") is not None:  # a weights file, like every path, from the config's folder
+            values["model"]["backbone"] = {**backbone, "weights": str((base / str(backbone["weights"])).expanduser().resolve())}
     try:
         config = TrainConfig(**values)
     except TypeError as exc:
@@ -136,10 +148,12 @@ def _check(c: TrainConfig, where: str) -> None:
 
 
 def _check_model(c: TrainConfig, where: str) -> None:
-    """Every part the model config names exists and takes the arguments given, before any data is read.
+    """Every part the model config names exists and takes the arguments given, before any data is read;
+    a model config naming no segmentation gets its backbone's declared one written in.
 
     ``auto`` sizes are filled from the data later, so they are checked as a stand-in size.
     """
+    from aqa_core.clips import clip_protocol, model_segmentation
     from aqa_core.methods import build_method, method_class
 
     key = "model.method" if "method" in c.model else "model.head.name"
@@ -155,6 +169,8 @@ def _check_model(c: TrainConfig, where: str) -> None:
             part.update({k: 1 if k == "in_dim" else [0.0, 1.0] for k, v in part.items() if v == "auto"})
     try:
         build_method(stand_in, with_backbone=False, loss=c.loss, sigma=c.sigma)
+        c.model.setdefault("segmentation", json.loads(json.dumps(model_segmentation(c.model))))
+        clip_protocol(c.model)
     except (ConfigError, KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: model: {exc}") from None
 

@@ -167,7 +167,7 @@ def evaluate_bundle(
         features = np.stack([r.features for r in records])
     else:
         check_pixels([r for r in records if r.features is None])
-        features = extract_features(records, bundle.config, cache_dir or user_data_dir() / "feature_cache")
+        features = extract_features(records, bundle.config, cache_dir or user_data_dir() / "feature_cache", backbone_state=bundle.backbone_state)
     complete = lambda values: values if all(v is not None for v in values) else None  # noqa: E731
     labels = labels_from(
         [r.final_score for r in records], complete([r.judge_scores for r in records]), complete([r.difficulty for r in records]), [r.event for r in records]

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 import torch
 
-from aqa_core.clips import DiveClips, frames_to_clips, load_dive_clips
+from aqa_core.clips import DiveClips, clip_protocol, frames_to_clips, load_dive_clips, model_segmentation
 from aqa_core.errors import DatasetError
 from aqa_core.registry import BACKBONES
 from aqa_core.runtime import Runtime, choose_runtime
@@ -81,12 +81,13 @@ def check_pixels(records: Sequence[DiveRecord]) -> None:
         raise DatasetError(f"pixels unusable for {len(bad)} dive(s), nothing extracted: {'; '.join(bad[:3])}{more}")
 
 
-def load_record_clips(record: DiveRecord, segmentation: Any, size: int = 224) -> DiveClips:
-    """Clips of one dive from its video file or its frame images."""
+def load_record_clips(record: DiveRecord, model_config: dict[str, Any]) -> DiveClips:
+    """Clips of one dive from its video file or its frame images, cut and scaled as the model's backbone takes them."""
+    scheme, preprocessing = clip_protocol(model_config)
     if record.video is None:
         raise DatasetError(f"dive {record.key}: has no video to extract features from")
     if record.frames is None and not record.video.is_dir():
-        return load_dive_clips(record.video, record.window, segmentation, size)
+        return load_dive_clips(record.video, record.window, scheme, preprocessing=preprocessing)
     files = _pixel_files(record)
     if not files:
         raise DatasetError(f"{record.video}: no frame images for dive {record.key}")
@@ -96,7 +97,23 @@ def load_record_clips(record: DiveRecord, segmentation: Any, size: int = 224) ->
         if image is None:
             raise DatasetError(f"{file}: not a readable image (dive {record.key})")
         frames.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
-    return frames_to_clips(np.stack(frames), segmentation, size)
+    return frames_to_clips(np.stack(frames), scheme, preprocessing=preprocessing)
+
+
+def _keyed_backbone(spec: dict[str, Any], backbone_state: dict[str, torch.Tensor] | None) -> dict[str, Any]:
+    """What the features depend on: the spec, with a named weights file by its sha256 (not its path: a file replaced
+    in place must not answer from the old one's features, a file moved must not recompute), and fine-tuned tensors by theirs."""
+    from aqa_core.backbones.preprocessing import backbone_info, is_pretrained
+    from aqa_core.backbones.weights_file import named_weights
+    from aqa_core.files import file_sha256
+    from aqa_core.weights import state_sha256
+
+    if backbone_state is not None:
+        return {**spec, "fine_tuned_sha256": state_sha256(backbone_state)}
+    info = backbone_info(spec)
+    if info.weights_file and is_pretrained(spec):
+        return {**{k: v for k, v in spec.items() if k != "weights"}, "weights_sha256": file_sha256(named_weights(spec, info))}
+    return spec
 
 
 def _atomic_save(array: np.ndarray, path: Path) -> None:
@@ -112,24 +129,35 @@ def extract_features(
     progress: ProgressStream | None = None,
     runtime: Runtime | None = None,
     clip_batch: int = 10,
+    backbone_state: dict[str, torch.Tensor] | None = None,
 ) -> np.ndarray:
-    """(N, clips, D) features for ``records``, computing only the dives not yet cached."""
+    """(N, clips, D) features for ``records``, computing only the dives not yet cached.
+
+    ``backbone_state``: a fine-tuned backbone's tensors (a fine-tuned bundle's), used instead of its
+    stock weights and keyed into the cache by their content hash.
+    """
     import aqa_core.backbones  # noqa: F401  (registers backbones)
+    from aqa_core.backbones.preprocessing import without_pretrained
 
     check_pixels(records)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    segmentation = model_config.get("segmentation", "usdl_10x16")
-    keys = [cache_key(r, model_config["backbone"], segmentation) for r in records]
+    clip_protocol(model_config)  # a segmentation the backbone cannot take fails before any dive is read
+    segmentation = model_segmentation(model_config)
+    spec = model_config["backbone"]
+    keys = [cache_key(r, _keyed_backbone(spec, backbone_state), segmentation) for r in records]
     todo = [i for i, k in enumerate(keys) if not (cache_dir / f"{k}.npy").is_file()]
     if todo:
         runtime = runtime or choose_runtime()
-        backbone = runtime.prepare_module(BACKBONES.build(model_config["backbone"]))
+        module = BACKBONES.build(spec if backbone_state is None else without_pretrained(spec))
+        if backbone_state is not None:
+            module.load_state_dict(backbone_state)
+        backbone = runtime.prepare_module(module)
         if progress:
             progress.emit("features", done=len(records) - len(todo), total=len(records), eta_s=None, cache=cache_dir, device=runtime.description)
             progress.bar(len(records), "features", initial=len(records) - len(todo))
         started = time.monotonic()
         for n, i in enumerate(todo, start=1):
-            clips = load_record_clips(records[i], segmentation).clips
+            clips = load_record_clips(records[i], model_config).clips
             parts = []
             with runtime.autocast():
                 for chunk in clips.split(clip_batch):

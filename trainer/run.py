@@ -111,8 +111,8 @@ def _feature_fetch(features: np.ndarray):
     return lambda idx: tensor[idx]
 
 
-def _clip_fetch(records: list[DiveRecord], segmentation: Any):
-    return lambda idx: torch.stack([load_record_clips(records[int(i)], segmentation).clips for i in idx]) if len(idx) else torch.empty(0)
+def _clip_fetch(records: list[DiveRecord], model_config: dict[str, Any]):
+    return lambda idx: torch.stack([load_record_clips(records[int(i)], model_config).clips for i in idx]) if len(idx) else torch.empty(0)
 
 
 def prepare_splits(dataset: DiveDataset, config: TrainConfig, progress: ProgressStream, ctx: DistContext) -> dict[str, SplitData]:
@@ -122,7 +122,7 @@ def prepare_splits(dataset: DiveDataset, config: TrainConfig, progress: Progress
     out = {}
     for name, records in splits.items():
         if config.mode == "finetune":
-            out[name] = _split(records, _clip_fetch(records, config.model.get("segmentation", "usdl_10x16")), "clips")
+            out[name] = _split(records, _clip_fetch(records, config.model), "clips")
             continue
         if all(r.features is not None for r in records):
             feats = np.stack([r.features for r in records]) if records else np.zeros((0, 1, 1), np.float32)
@@ -190,7 +190,7 @@ def train(config: TrainConfig, resume: bool = False, progress: ProgressStream | 
         if baseline is not None:
             card["ridge_baseline"] = baseline
         if ctx.is_main:
-            bundle = bundle_from_model(model, config.name, config.version, card)
+            bundle = bundle_from_model(model, config.name, config.version, card, fine_tuned=config.mode == "finetune")
             bundle.fitted = fitted
             save_bundle(bundle, config.out)
         barrier(ctx)
@@ -285,7 +285,7 @@ def refit(bundle_dir: Path, dataset_path: Path, out: Path, cache_dir: Path, kind
         if all(r.features is not None for r in records):
             feats = np.stack([r.features for r in records])
         else:
-            feats = extract_features(records, bundle.config, cache_dir)
+            feats = extract_features(records, bundle.config, cache_dir, backbone_state=bundle.backbone_state)
         splits[name] = _split(records, _feature_fetch(feats))
     decoding = card.get("decoding", "argmax")
     fitted, held_out = fit_state(model, splits, decoding, card.get("mode", "features") == "features")
@@ -342,7 +342,6 @@ def data_card(dataset: DiveDataset, config: TrainConfig, epochs_run: int, best_e
         "seed": config.seed,
         "val_seed": config.val_seed,
         "val_fraction": config.val_fraction,
-        **({"backbone_note": "backbone fine-tuned; its weights are in the checkpoints, the bundle (format 1) stores heads only"} if config.mode == "finetune" else {}),
     }
 
 

@@ -17,12 +17,23 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
+from aqa_core.backbones.preprocessing import BackboneInfo, Preprocessing
 from aqa_core.backbones.same_padding import Triple, conv3d_same, max_pool3d_same
 from aqa_core.registry import BACKBONES
 
 BN_EPSILON = 1e-3  # Sonnet v1 BatchNorm, as in the original checkpoint
 NUM_CLASSES = 400
 FEATURE_DIM = 1024
+# The Kinetics protocol I3D was trained on: short side 256, centre crop 224, values in [-1, 1].
+PREPROCESSING = Preprocessing(
+    description="rgb x/127.5-1, short side x256/224, centre crop 224 (aqa_core.clips v1)",
+    crop=224,
+    clip_len=16,
+    short_side=256 / 224,
+    divide=127.5,
+    mean=(1.0, 1.0, 1.0),
+)
+INFO = BackboneInfo(label="I3D", preprocessing=PREPROCESSING, segmentation="usdl_10x16", pretrained_on="Kinetics-400")
 
 
 class Unit3D(nn.Module):
@@ -190,7 +201,7 @@ def fold_checkpoint(checkpoint: dict[str, torch.Tensor]) -> dict[str, torch.Tens
     return state
 
 
-@BACKBONES.register("i3d")
+@BACKBONES.register("i3d", declares=INFO)
 def build_i3d(pretrained: bool = True) -> InceptionI3d:
     """The registry entry: Kinetics-400 weights when ``pretrained`` (WeightsError if not installed)."""
     model = InceptionI3d()

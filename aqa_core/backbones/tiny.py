@@ -11,10 +11,15 @@ import torch
 from torch import nn
 
 from aqa_core.backbones.i3d import NUM_CLASSES
+from aqa_core.backbones.i3d import PREPROCESSING as I3D_PREPROCESSING
+from aqa_core.backbones.preprocessing import BackboneInfo
 from aqa_core.registry import BACKBONES
 
+# I3D's pixels, so everything downstream sees what it would with the real backbone.
+INFO = BackboneInfo(label="tiny", preprocessing=I3D_PREPROCESSING, segmentation="usdl_10x16")
 
-@BACKBONES.register("tiny")
+
+@BACKBONES.register("tiny", declares=INFO)
 class TinyBackbone(nn.Module):
     """Two strided Conv3d + ReLU layers and a global average; ``seed`` fixes the initial weights."""
 
