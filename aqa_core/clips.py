@@ -21,7 +21,7 @@ segments).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,6 +96,17 @@ class DiveClips:
     info: VideoInfo | None  # None for in-memory frames
 
 
+@dataclass(frozen=True)
+class StreamedClip:
+    """One clip of a dive as soon as its frames are decoded (``iter_dive_clips``)."""
+
+    index: int  # position in the segmentation scheme
+    clip: torch.Tensor  # (3, clip_len, size, size) float32 in [-1, 1], as ``DiveClips.clips[index]``
+    frame_indices: list[int]  # source frame of every clip frame
+    window: tuple[int, int]
+    info: VideoInfo
+
+
 def resample_indices(start: int, end: int, num_frames: int) -> np.ndarray:
     """``num_frames`` source indices uniformly covering ``start..end`` (see module docstring)."""
     return np.rint(np.linspace(start, end, num_frames)).astype(int)
@@ -129,6 +140,36 @@ def load_dive_clips(
         shrink = functools.partial(crop_and_resize, size=size)
         small = dict(zip(needed, reader.iter_frames(needed, transform=shrink), strict=True))
     return _assemble(small, indices, segmentation, (start, end), info)
+
+
+def iter_dive_clips(
+    path: str | Path,
+    window: tuple[int, int] | None = None,
+    scheme: str | Mapping[str, Any] | SegmentationScheme = DEFAULT_SCHEME,
+    size: int = 224,
+) -> Iterator[StreamedClip]:
+    """``load_dive_clips`` one clip at a time, each yielded once its last frame is decoded.
+
+    The live curve waits for the first clip's 16 frames, not for the whole window: decoding
+    stays one sequential pass, paused while the consumer scores the clip just yielded. Every
+    clip holds exactly the values ``load_dive_clips`` gives for it.
+    """
+    segmentation = get_scheme(scheme)
+    with VideoReader(path) as reader:
+        info = reader.info
+        start, end = _validate_window(info, window)
+        indices = resample_indices(start, end, segmentation.num_frames)
+        needed = sorted(set(indices.tolist()))
+        decoded = zip(needed, reader.iter_frames(needed, transform=functools.partial(crop_and_resize, size=size)), strict=True)
+        small: dict[int, np.ndarray] = {}
+        for number, first in enumerate(segmentation.starts):
+            clip_indices = indices[first : first + segmentation.clip_len].tolist()
+            last = max(clip_indices)
+            while last not in small:
+                index, frame = next(decoded)
+                small[index] = frame
+            frames = np.stack([small[i] for i in clip_indices])
+            yield StreamedClip(number, _normalise(frames), clip_indices, (start, end), info)
 
 
 def frames_to_clips(
@@ -173,7 +214,12 @@ def _assemble(
 ) -> DiveClips:
     """Stack the resampled frames, normalise once, and slice the scheme's clips out of them."""
     sequence = np.stack([small[int(i)] for i in indices])  # (F, S, S, 3) uint8
-    normalised = torch.from_numpy(sequence).permute(3, 0, 1, 2).float().div_(127.5).sub_(1.0)  # (3, F, S, S)
+    normalised = _normalise(sequence)  # (3, F, S, S)
     clips = torch.stack([normalised[:, s : s + scheme.clip_len] for s in scheme.starts])
     frame_indices = [indices[s : s + scheme.clip_len].tolist() for s in scheme.starts]
     return DiveClips(clips=clips, frame_indices=frame_indices, window=window, info=info)
+
+
+def _normalise(frames: np.ndarray) -> torch.Tensor:
+    """``(F, S, S, 3)`` uint8 RGB -> ``(3, F, S, S)`` float32 in [-1, 1] (elementwise: per clip or per dive alike)."""
+    return torch.from_numpy(frames).permute(3, 0, 1, 2).float().div_(127.5).sub_(1.0)
