@@ -22,7 +22,7 @@ import torch
 
 from aqa_core.bundle import ModelBundle, build_model
 from aqa_core.calibration import Calibration
-from aqa_core.clips import DEFAULT_SCHEME, DiveClips, iter_dive_clips, load_dive_clips
+from aqa_core.clips import DEFAULT_SCHEME, DiveClips, get_scheme, iter_dive_clips, load_dive_clips
 from aqa_core.decoding import assess_uncertainty, check_decoding
 from aqa_core.dive_finder import detected_window
 from aqa_core.errors import AQAError
@@ -51,6 +51,16 @@ class Scorer:
         fitted = bundle.fitted
         self.calibration = Calibration.from_dict(fitted["calibration"]) if "calibration" in fitted else None
         self.familiarity = FeatureSummary.from_dict(fitted["familiarity"]) if "familiarity" in fitted else None
+
+    def warm_up(self, size: int = 224) -> None:
+        """One backbone call on a blank clip, so the first real clip does not pay the kernels' first-call set-up.
+
+        The desk does this when a model is chosen, off the GUI thread, so the first curve of the
+        first video comes after one clip's work, not after the model's construction.
+        """
+        scheme = get_scheme(self.bundle.config.get("segmentation", DEFAULT_SCHEME))
+        with torch.inference_mode():
+            self._backbone(torch.zeros(1, 3, scheme.clip_len, size, size))
 
     @property
     def method(self) -> str:
