@@ -61,11 +61,12 @@ def resolve_bundle(path: Path | None) -> ModelBundle:
 
 
 def run_score(args: argparse.Namespace) -> int:
-    """Score one video; the model is built on a thread while this one checks the video and finds the dive.
+    """Score one video; the model is built on a thread while this one checks the video, finds the dive and decodes it.
 
     Importing torch and building the model (reading and folding the I3D weights) cost seconds
-    that the dive finder's decoding (OpenCV, which releases the GIL) overlaps on another core.
-    A broken bundle is still reported before a broken video, as when they were read in turn.
+    that the dive finder's and the clip loader's decoding (OpenCV, which releases the GIL)
+    overlap on another core. A broken bundle is still reported before a broken video, as when
+    they were read in turn.
     """
     from aqa_core.video import probe
 
@@ -82,10 +83,16 @@ def run_score(args: argparse.Namespace) -> int:
             bundle_ready.result()  # the bundle's own error first
             raise
         detect_s = perf_counter() - started
+        bundle = bundle_ready.result()  # its segmentation says which frames to decode
+        from aqa_core.clips import DEFAULT_SCHEME, load_dive_clips
+
+        started = perf_counter()
+        clips = load_dive_clips(args.video, window, scheme=bundle.config.get("segmentation", DEFAULT_SCHEME))
+        decode_s = perf_counter() - started
         scorer = scorer_ready.result()
-    result = scorer.score(args.video, dive, window=window)
-    result = dataclasses.replace(result, timings={"detect": detect_s, **result.timings, "total": detect_s + result.timings["total"]})
-    bundle = scorer.bundle
+    result = scorer.score_clips(clips, dive, str(args.video))
+    timings = {"detect": detect_s, "decode": decode_s, **result.timings, "total": detect_s + decode_s + result.timings["total"]}
+    result = dataclasses.replace(result, timings=timings)
     if args.json:
         caveats = [*result.caveats, *model_caveats(bundle.data_card)]
         print(json.dumps({**result.to_dict(), "caveats": caveats, "data_card": bundle.data_card}, indent=2))
