@@ -16,8 +16,6 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from aqa_core.decoding import assess_uncertainty
-from aqa_core.methods import method_class
 from aqa_core.paths import user_data_dir
 from aqa_core.result import DiveInfo, ScoreResult
 
@@ -36,6 +34,10 @@ def adapt_to_dive(result: ScoreResult, dive: DiveInfo, video: str) -> ScoreResul
     """
     if dive.event != result.dive.event or dive.panel_size != result.dive.panel_size:
         return None
+    # Imported here: the methods need torch, which the window must not wait for (the model's worker imports it).
+    from aqa_core.decoding import assess_uncertainty
+    from aqa_core.methods import method_class
+
     method = method_class(result.head)
     ratio = method.difficulty_ratio(result.dive, dive)
     final = result.final.scaled(ratio)

@@ -301,6 +301,8 @@ class Commands(QObject):
         self.state.status_message.emit(f"Model {bundle.name} v{bundle.version} ready")
         if self.state.video is not None and self.state.result is None:
             self.score()
+        else:  # build and warm the model now, so the first video's first curve waits for one clip only
+            self.run_background(lambda: ScoreWorker.scorer_for(bundle).warm_up(), f"preparing model {bundle.name}")
 
     # --- analysis ----------------------------------------------------------------------------
     def score(self, window: tuple[int, int] | None = None) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QStandardPaths, Qt, Signal
 from PySide6.QtWidgets import (
@@ -30,13 +30,16 @@ from app.settings import APPLICATION, ORGANISATION, recent_files
 from app.state import AppState, DiveSheet
 from app.tabs.judging_desk import JudgingDesk
 from app.tabs.models import ModelsTab
-from app.tabs.sessions import SessionsBrowser
-from app.tabs.statistics import StatisticsView
 from app.tabs.trainer import TrainerTab
 from app.widgets.compare_view import CompareView
 from app.widgets.dive_sheet import data_card_text
 from app.weights_dialog import WeightsDialog
 from app.widgets.help_overlay import ShortcutsDialog
+
+if TYPE_CHECKING:  # built once the sessions database is open: their storage imports need not delay the window
+    from app.tabs.sessions import SessionsBrowser
+    from app.tabs.statistics import StatisticsView
+
 
 def export_folder() -> Path:
     """Where exports go by default: the user's pictures folder, else documents, else home; never the program's."""
@@ -296,6 +299,9 @@ class MainWindow(QMainWindow):
             self._desk_model_pending = False
             self._load_desk_model(db)
         if self.sessions is None or self.statistics is None:
+            from app.tabs.sessions import SessionsBrowser
+            from app.tabs.statistics import StatisticsView
+
             self.sessions = SessionsBrowser(db)
             self.statistics = StatisticsView(db)
             self.tabs.addTab(self.sessions, "Sessions")

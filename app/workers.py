@@ -24,7 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import cv2
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal
 from PySide6.QtGui import QImage
@@ -39,6 +38,8 @@ PLAY_QUEUE_FRAMES = 12
 
 def to_qimage(frame: np.ndarray, size: tuple[int, int] | None) -> QImage:
     """RGB uint8 frame -> QImage owning its memory, scaled to fit ``size`` (keeps aspect)."""
+    import cv2  # on the decode thread, which has imported it for the reader already: not before the window shows
+
     if size is not None:
         height, width = frame.shape[:2]
         scale = min(size[0] / width, size[1] / height)

@@ -23,7 +23,7 @@ segments).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,6 +114,17 @@ class DiveClips:
     info: VideoInfo | None  # None for in-memory frames
 
 
+@dataclass(frozen=True)
+class StreamedClip:
+    """One clip of a dive as soon as its frames are decoded (``iter_dive_clips``)."""
+
+    index: int  # position in the segmentation scheme
+    clip: torch.Tensor  # (3, clip_len, size, size) float32, as ``DiveClips.clips[index]``
+    frame_indices: list[int]  # source frame of every clip frame
+    window: tuple[int, int]
+    info: VideoInfo
+
+
 def resample_indices(start: int, end: int, num_frames: int) -> np.ndarray:
     """``num_frames`` source indices uniformly covering ``start..end`` (see module docstring)."""
     return np.rint(np.linspace(start, end, num_frames)).astype(int)
@@ -171,6 +182,38 @@ def load_dive_clips(
     return _assemble(small, indices, segmentation, (start, end), info, chosen)
 
 
+def iter_dive_clips(
+    path: str | Path,
+    window: tuple[int, int] | None = None,
+    scheme: str | Mapping[str, Any] | SegmentationScheme = DEFAULT_SCHEME,
+    size: int | None = None,
+    preprocessing: Preprocessing | None = None,
+) -> Iterator[StreamedClip]:
+    """``load_dive_clips`` one clip at a time, each yielded once its last frame is decoded.
+
+    The live curve waits for the first clip's frames, not for the whole window: decoding
+    stays one sequential pass, paused while the consumer scores the clip just yielded. Every
+    clip holds exactly the values ``load_dive_clips`` gives for it.
+    """
+    segmentation = get_scheme(scheme)
+    chosen, shrink = _spatial(preprocessing, size)
+    with VideoReader(path) as reader:
+        info = reader.info
+        start, end = _validate_window(info, window)
+        indices = resample_indices(start, end, segmentation.num_frames)
+        needed = sorted(set(indices.tolist()))
+        decoded = zip(needed, reader.iter_frames(needed, transform=shrink), strict=True)
+        small: dict[int, np.ndarray] = {}
+        for number, first in enumerate(segmentation.starts):
+            clip_indices = indices[first : first + segmentation.clip_len].tolist()
+            last = max(clip_indices)
+            while last not in small:
+                index, frame = next(decoded)
+                small[index] = frame
+            frames = np.stack([small[i] for i in clip_indices])
+            yield StreamedClip(number, _normalise(frames, chosen), clip_indices, (start, end), info)
+
+
 def frames_to_clips(
     frames: np.ndarray,
     scheme: str | Mapping[str, Any] | SegmentationScheme = DEFAULT_SCHEME,
@@ -216,10 +259,16 @@ def _assemble(
 ) -> DiveClips:
     """Stack the resampled frames, scale their values once, and slice the scheme's clips out of them."""
     sequence = np.stack([small[int(i)] for i in indices])  # (F, S, S, 3) uint8
-    normalised = torch.from_numpy(sequence).permute(3, 0, 1, 2).float().div_(preprocessing.divide)  # (3, F, S, S)
-    normalised.sub_(torch.tensor(preprocessing.mean).view(3, 1, 1, 1))
-    if preprocessing.std != (1.0, 1.0, 1.0):  # dividing by one changes nothing; skip the pass
-        normalised.div_(torch.tensor(preprocessing.std).view(3, 1, 1, 1))
+    normalised = _normalise(sequence, preprocessing)  # (3, F, S, S)
     clips = torch.stack([normalised[:, s : s + scheme.clip_len] for s in scheme.starts])
     frame_indices = [indices[s : s + scheme.clip_len].tolist() for s in scheme.starts]
     return DiveClips(clips=clips, frame_indices=frame_indices, window=window, info=info)
+
+
+def _normalise(frames: np.ndarray, preprocessing: Preprocessing) -> torch.Tensor:
+    """``(F, S, S, 3)`` uint8 RGB -> ``(3, F, S, S)`` float32 scaled as the backbone declares (elementwise: per clip or per dive alike)."""
+    normalised = torch.from_numpy(frames).permute(3, 0, 1, 2).float().div_(preprocessing.divide)
+    normalised.sub_(torch.tensor(preprocessing.mean).view(3, 1, 1, 1))
+    if preprocessing.std != (1.0, 1.0, 1.0):  # dividing by one changes nothing; skip the pass
+        normalised.div_(torch.tensor(preprocessing.std).view(3, 1, 1, 1))
+    return normalised

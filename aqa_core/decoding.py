@@ -14,10 +14,10 @@ import numpy as np
 from scipy.special import softmax
 from scipy.stats import entropy
 
+from aqa_core.option_names import DECODINGS
 from aqa_core.result import DiveInfo, Estimate, Familiarity, Uncertainty
 from aqa_core.rules.panel import SYNCHRO_MULTIPLIER
 
-DECODINGS = ("argmax", "expectation")
 INTERVAL = (0.025, 0.975)  # central 95%
 
 # Uncertainty levels are judged on the 95% half-width divided by DD x multiplier, i.e. in points of

@@ -35,7 +35,10 @@ stop marks the entry better.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -120,9 +123,49 @@ def measure(frames: Iterable[np.ndarray], fps: float) -> FrameSignals:
 
 
 def read_signals(path: str | Path) -> FrameSignals:
-    """Decode the file once, sequentially, shrinking every frame as it comes (see ``measure``)."""
+    """Decode the file once, sequentially, shrinking every frame as it comes (see ``measure``).
+
+    Kept per file version (path, size, mtime) for the last ``SIGNALS_KEPT`` files, and callers
+    asking at the same time share one decode: the desk lists the dives and scores the first one
+    as soon as a video opens, and two whole-file decodes would delay both on a laptop's cores.
+    """
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return _decode_signals(path)  # VideoReader names the problem
+    key = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+    with _signals_lock:
+        pending = _signals.get(key)
+        owner = pending is None
+        if owner:
+            pending = _signals[key] = Future()
+            while len(_signals) > SIGNALS_KEPT:
+                _signals.popitem(last=False)
+        else:
+            _signals.move_to_end(key)
+    if owner:
+        try:
+            pending.set_result(_decode_signals(path))
+        except BaseException as exc:
+            with _signals_lock:
+                if _signals.get(key) is pending:
+                    del _signals[key]  # a failure is not kept: the next call tries again
+            pending.set_exception(exc)
+            raise
+    return pending.result()
+
+
+SIGNALS_KEPT = 8
+_signals_lock = threading.Lock()
+_signals: OrderedDict[tuple[str, int, int], Future[FrameSignals]] = OrderedDict()
+
+
+def _decode_signals(path: str | Path) -> FrameSignals:
     with VideoReader(path) as reader:
-        return measure(reader.iter_frames(range(reader.info.frame_count), transform=shrink), reader.info.fps)
+        signals = measure(reader.iter_frames(range(reader.info.frame_count), transform=shrink), reader.info.fps)
+    for values in (signals.descent, signals.cut):
+        values.setflags(write=False)  # shared by every caller of read_signals
+    return signals
 
 
 def find_dives(path: str | Path) -> list[FoundDive]:

@@ -20,8 +20,8 @@ import torch
 from torch import nn
 
 from aqa_core.errors import AQAError
+from aqa_core.option_names import PRECISIONS
 
-PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 _DTYPES = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
 _BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 # PyTorch's own default: one thread per physical core. SMT siblings share the vector units that

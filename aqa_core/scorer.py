@@ -1,13 +1,12 @@
 """``Scorer``: a dive video (or its clips, or cached clip features) + a model bundle -> ``ScoreResult``.
 
-Batching versus live feedback. I3D on a CPU is much cheaper per clip in a batch: measured on
-this project's 2-core AVX512 machine (bf16, loaded), one clip alone took 2.2-5.4 s, ten together
-11.6-13.0 s, so scoring clip by clip would make the whole dive about twice as slow. Without a
-per-clip callback all clips therefore go through the backbone in one batch. With ``on_clip`` (the
-app's live curve) or ``cancel``, the first clip runs alone, so the first curve appears after
-about a tenth of the work, and the rest follow in one batch (about 10% slower in total than one
-batch). The price is that ``cancel`` is only checked before, between and after those two
-forwards, so a cancel can wait for the second batch to finish.
+Batching versus live feedback. Nobody watching (the CLI, evaluation): all clips go through the
+backbone in one batch. Someone watching (the app's live curve, ``on_clip``) or able to cancel:
+``stream`` decodes the window in one sequential pass and yields each clip's estimate as soon as
+that clip's frames are decoded and its backbone call is done, so the first curve waits for 16
+frames and one clip, and the others follow one by one, not all together. Clip by clip also lets a
+cancel take effect after the clip in flight. The final result is computed from the same features
+as the streamed clips, so the live curve ends where the final score is.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ import torch
 
 from aqa_core.bundle import ModelBundle, build_model
 from aqa_core.calibration import Calibration
-from aqa_core.clips import DiveClips, clip_protocol, load_dive_clips
+from aqa_core.clips import DiveClips, clip_protocol, iter_dive_clips, load_dive_clips
 from aqa_core.decoding import assess_uncertainty, check_decoding
 from aqa_core.dive_finder import detected_window
 from aqa_core.errors import AQAError, BundleError, ConfigError
@@ -60,6 +59,16 @@ class Scorer:
         self.calibration = Calibration.from_dict(fitted["calibration"]) if "calibration" in fitted else None
         self.familiarity = FeatureSummary.from_dict(fitted["familiarity"]) if "familiarity" in fitted else None
 
+    def warm_up(self) -> None:
+        """One backbone call on a blank clip, so the first real clip does not pay the kernels' first-call set-up.
+
+        The desk does this when a model is chosen, off the GUI thread, so the first curve of the
+        first video comes after one clip's work, not after the model's construction.
+        """
+        crop = self.preprocessing.crop
+        with torch.inference_mode():
+            self._backbone(torch.zeros(1, 3, self.scheme.clip_len, crop, crop))
+
     @property
     def method(self) -> str:
         return self.model.name
@@ -72,7 +81,17 @@ class Scorer:
         on_clip: ClipCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> ScoreResult:
-        """Decode the dive window, cut it into the bundle's clips and score them."""
+        """Decode the dive window, cut it into the bundle's clips and score them.
+
+        With ``on_clip`` or ``cancel`` this is ``stream`` (each clip reported as it is scored).
+        """
+        if on_clip is not None or cancel is not None:
+            for item in self.stream(video, dive, window=window, cancel=cancel):
+                if isinstance(item, ScoreResult):
+                    return item
+                if on_clip is not None:
+                    on_clip(item)
+            raise AssertionError("stream ended without a result")  # unreachable: stream always ends with one
         self._serving_paths(dive)  # refuse an impossible panel before decoding anything
         _check(cancel)
         start = perf_counter()
@@ -84,6 +103,49 @@ class Scorer:
         timings = {"decode": decode_s, **result.timings, "total": decode_s + result.timings["total"]}
         return dataclasses.replace(result, timings=timings)
 
+    def stream(
+        self,
+        video: str | Path,
+        dive: DiveInfo,
+        window: tuple[int, int] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[ClipEstimate | ScoreResult]:
+        """Every clip's ``ClipEstimate`` as soon as it is scored, in order, then the ``ScoreResult``.
+
+        Decoding and the backbone alternate clip by clip (``iter_dive_clips``), so the first
+        estimate comes after the first clip's frames, not the window's. ``cancel`` is checked
+        before every clip and before the head.
+        """
+        self._serving_paths(dive)  # refuse an impossible panel before decoding anything
+        _check(cancel)
+        started = perf_counter()
+        if window is None:  # the detected dive, not the whole file (the whole file when none is found)
+            window = detected_window(video)
+        decode_s = perf_counter() - started
+        clips = iter_dive_clips(video, window, scheme=self.scheme, preprocessing=self.preprocessing)
+        features: list[torch.Tensor] = []
+        frame_indices: list[list[int]] = []
+        backbone_s, span = 0.0, (0, 0)
+        while True:
+            started = perf_counter()
+            clip = next(clips, None)
+            decode_s += perf_counter() - started
+            if clip is None:
+                break
+            _check(cancel)
+            span = clip.window
+            started = perf_counter()
+            with torch.inference_mode():
+                feats = self._backbone(clip.clip[None])
+            backbone_s += perf_counter() - started
+            features.append(feats)
+            frame_indices.append(clip.frame_indices)
+            yield from self._clip_estimates(feats, clip.index, frame_indices, dive)
+        _check(cancel)
+        result = self.score_features(torch.cat(features), dive, frame_indices, span, str(video))
+        total = decode_s + backbone_s + result.timings["total"]
+        yield dataclasses.replace(result, timings={"decode": decode_s, "backbone": backbone_s, **result.timings, "total": total})
+
     def score_clips(
         self,
         clips: DiveClips,
@@ -92,10 +154,10 @@ class Scorer:
         on_clip: ClipCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> ScoreResult:
-        """Backbone over the clips (first clip alone when someone watches, see module docstring), then the head."""
+        """Backbone over the clips (one by one when someone watches, see module docstring), then the head."""
         self._serving_paths(dive)
         count = len(clips.clips)
-        bounds = [0, 1, count] if (on_clip or cancel) and count > 1 else [0, count]
+        bounds = list(range(count + 1)) if on_clip or cancel else [0, count]
         features, backbone_s = [], 0.0
         with torch.inference_mode():
             for first, stop in zip(bounds, bounds[1:]):

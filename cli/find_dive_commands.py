@@ -10,8 +10,6 @@ import argparse
 import json
 from pathlib import Path
 
-from aqa_core.dive_finder import find_dives
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -25,6 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_find_dive(args: argparse.Namespace) -> int:
+    from aqa_core.dive_finder import find_dives  # OpenCV and SciPy: only for this command
+
     dives = find_dives(args.video)
     if args.json:
         print(json.dumps({"dives": [dive.to_dict() for dive in dives]}))

@@ -7,17 +7,22 @@ instead of printing numbers from untrained heads, which would look like scores a
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from time import perf_counter
+from typing import TYPE_CHECKING
 
-from aqa_core.bundle import ModelBundle, default_bundle_path, load_bundle
 from aqa_core.data_card import describe_data_card
-from aqa_core.decoding import DECODINGS
-from aqa_core.dive_finder import detected_window
-from aqa_core.errors import BundleError, VideoError
-from aqa_core.result import ScoreResult
+from aqa_core.errors import AQAError, BundleError, VideoError
+from aqa_core.option_names import DECODINGS, PRECISIONS
 from aqa_core.rules import judge_labels, make_dive_info, normalise_event
-from aqa_core.runtime import PRECISIONS, choose_runtime
+
+if TYPE_CHECKING:  # the engine (torch, OpenCV, SciPy) is imported by the handler, not to build the parser
+    from aqa_core.bundle import ModelBundle
+    from aqa_core.result import ScoreResult
+    from aqa_core.scorer import Scorer
 
 DEFAULT_PANEL = {"individual": 7, "synchronised": 11}
 
@@ -45,6 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def resolve_bundle(path: Path | None) -> ModelBundle:
+    from aqa_core.bundle import default_bundle_path, load_bundle
+
     folder = path or default_bundle_path()
     if folder is None:
         raise BundleError(
@@ -55,14 +62,43 @@ def resolve_bundle(path: Path | None) -> ModelBundle:
 
 
 def run_score(args: argparse.Namespace) -> int:
-    from aqa_core.scorer import Scorer  # torch-heavy: only when actually scoring
+    """Score one video; the model is built on a thread while this one checks the video, finds the dive and decodes it.
+
+    Importing torch and building the model (reading and folding the I3D weights) cost seconds
+    that the dive finder's and the clip loader's decoding (OpenCV, which releases the GIL)
+    overlap on another core. A broken bundle is still reported before a broken video, as when
+    they were read in turn.
+    """
+    from aqa_core.video import probe
 
     event = normalise_event(args.event)
     dive = make_dive_info(event, args.judges or DEFAULT_PANEL[event], args.dive, args.height, args.dd)
-    bundle = resolve_bundle(args.model)
-    scorer = Scorer(bundle, choose_runtime(args.device, args.precision), decoding=args.decoding, backbone_weights=args.backbone_weights)
-    window, source = window_for(args.video, args.window)
-    result = scorer.score(args.video, dive, window=window)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="aqa-model") as pool:
+        bundle_ready = pool.submit(resolve_bundle, args.model)
+        scorer_ready = pool.submit(build_scorer, bundle_ready, args.device, args.precision, args.decoding, args.backbone_weights)
+        started = perf_counter()
+        try:
+            probe(args.video)
+            window, source = window_for(args.video, args.window)
+        except AQAError:
+            bundle_ready.result()  # the bundle's own error first
+            raise
+        detect_s = perf_counter() - started
+        from aqa_core.clips import clip_protocol, load_dive_clips
+
+        try:  # the bundle's segmentation and its backbone's preprocessing say which frames to decode, and how
+            scheme, preprocessing = clip_protocol(bundle_ready.result().config)
+        except (AQAError, ValueError):
+            scorer_ready.result()  # the Scorer words a bad protocol as the bundle's error
+            raise
+        started = perf_counter()
+        clips = load_dive_clips(args.video, window, scheme=scheme, preprocessing=preprocessing)
+        decode_s = perf_counter() - started
+        scorer = scorer_ready.result()
+    bundle = bundle_ready.result()
+    result = scorer.score_clips(clips, dive, str(args.video))
+    timings = {"detect": detect_s, "decode": decode_s, **result.timings, "total": detect_s + decode_s + result.timings["total"]}
+    result = dataclasses.replace(result, timings=timings)
     if args.json:
         caveats = [*result.caveats, *model_caveats(bundle.data_card)]
         print(json.dumps({**result.to_dict(), "caveats": caveats, "data_card": bundle.data_card}, indent=2))
@@ -70,6 +106,14 @@ def run_score(args: argparse.Namespace) -> int:
         print(f"window   frames {frames_text(result.dive_window)} ({source or 'whole video: no dive found'})")
         print(format_result(result, bundle.data_card))
     return 0
+
+
+def build_scorer(bundle: Future[ModelBundle], device: str | None, precision: str, decoding: str, backbone_weights: Path | None) -> Scorer:
+    """The bundle's Scorer on the chosen runtime (imports torch: the slow part of starting to score)."""
+    from aqa_core.runtime import choose_runtime
+    from aqa_core.scorer import Scorer
+
+    return Scorer(bundle.result(), choose_runtime(device, precision), decoding=decoding, backbone_weights=backbone_weights)
 
 
 def window_for(video: Path, given: list[int] | None) -> tuple[tuple[int, int] | None, str | None]:
@@ -81,6 +125,8 @@ def window_for(video: Path, given: list[int] | None) -> tuple[tuple[int, int] | 
         if min(given) < 1:
             raise VideoError(f"{video}: --window {given[0]} {given[1]}: frames are counted from 1")
         return (given[0] - 1, given[1] - 1), "--window"
+    from aqa_core.dive_finder import detected_window
+
     detected = detected_window(video)
     return detected, "detected dive" if detected else None
 

@@ -13,15 +13,14 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-import torch
+from typing import TYPE_CHECKING
 
 import aqa_core
-from aqa_core.backbones.kinetics import clip_probabilities, top_classes
-from aqa_core.clips import load_dive_clips
 from aqa_core.errors import WeightsError
-from aqa_core.registry import BACKBONES
-from aqa_core.runtime import PRECISIONS, Runtime, choose_runtime
-from aqa_core.weights import CONVERTED_SHA256, SOURCE_PACKAGE, i3d_weights_path, install_i3d_weights, installed_i3d_sha256, load_i3d_state_dict
+from aqa_core.option_names import PRECISIONS
+
+if TYPE_CHECKING:  # torch is imported by the handlers, so building the parser (every command) never waits for it
+    from aqa_core.runtime import Runtime
 
 # Distribution names, read from installed metadata so doctor never imports Qt.
 _REPORTED_PACKAGES = ("torch", "numpy", "opencv-python-headless", "PySide6", "safetensors")
@@ -45,6 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _install(args: argparse.Namespace) -> int:
+    from aqa_core.weights import install_i3d_weights
+
     path = install_i3d_weights(progress=None if args.quiet else print, archive=args.archive)
     print(path)
     return 0
@@ -52,6 +53,8 @@ def _install(args: argparse.Namespace) -> int:
 
 def _weights_line() -> tuple[bool, str]:
     """Loads and verifies the file against its install record (so an edited file is never "ok")."""
+    from aqa_core.weights import CONVERTED_SHA256, SOURCE_PACKAGE, i3d_weights_path, installed_i3d_sha256, load_i3d_state_dict
+
     try:
         load_i3d_state_dict()
         digest = installed_i3d_sha256()
@@ -76,6 +79,10 @@ def _version(distribution: str) -> str:
 
 
 def _doctor(args: argparse.Namespace) -> int:
+    import torch
+
+    from aqa_core.runtime import choose_runtime
+
     runtime = choose_runtime(args.device, args.precision)
     print(f"aqa-judge {aqa_core.__version__} on {platform.platform()}")
     print(f"python {platform.python_version()}")
@@ -93,6 +100,10 @@ def _doctor(args: argparse.Namespace) -> int:
 
 def _classify(video: Path, runtime: Runtime) -> None:
     """Top-5 Kinetics classes of the whole video, softmax averaged over its 10 clips."""
+    from aqa_core.backbones.kinetics import clip_probabilities, top_classes
+    from aqa_core.clips import load_dive_clips
+    from aqa_core.registry import BACKBONES
+
     clips = load_dive_clips(video)
     backbone = runtime.prepare_module(BACKBONES.build({"name": "i3d", "pretrained": True}))
     started = time.perf_counter()

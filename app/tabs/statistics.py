@@ -18,7 +18,6 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from aqa_core.metrics import spearman
 from app.storage.background import QueryRunner
 from app.storage.database import Database
 from app.storage.repository import FilterChoices, Repository, ScorePair
@@ -54,6 +53,8 @@ def compute_statistics(pairs: Sequence[ScorePair], marked: int | None = None) ->
     Judge biases use the dives with the most common panel size only, because judge J3 of a
     5-judge panel and J3 of a 7-judge panel are different people's seats.
     """
+    from aqa_core.metrics import spearman  # SciPy's stats: seconds to import, not before the window shows
+
     predicted = [p.predicted_final for p in pairs]
     human = [p.human_final for p in pairs]
     rho = spearman(predicted, human) if len(pairs) >= MIN_RHO_DIVES else float("nan")

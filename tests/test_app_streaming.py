@@ -1,0 +1,65 @@
+"""The desk's live curve: clips reach the GUI one by one as they are scored, and end at the batch score.
+
+A spy on the backbone holds the second clip's call until the GUI has received the first clip's
+signal, so "the first before the rest" is a fact of the order of events, not of timings: had the
+worker scored every clip before reporting any, the GUI would never see clip 0 in time.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from app_support import SHEET, app_home, desk, tiny_bundle, wait_for_result  # noqa: F401 (fixtures)
+
+from app.commands import validate_sheet
+from app.workers import ScoreWorker
+
+HOLD_S = 20.0
+
+
+def test_clips_arrive_one_by_one_first_before_the_rest_and_end_at_the_batch_score(qtbot, desk, tiny_video) -> None:  # noqa: ANN001, F811
+    scorer = ScoreWorker.scorer_for(desk.state.bundle)
+    qtbot.waitUntil(lambda: not desk.commands._tasks, timeout=20000)  # the warm-up started by use_bundle is done
+    first_seen = threading.Event()
+    calls_before: list[int] = []  # backbone calls finished when each clip reached the GUI
+    waited: list[bool] = []
+    calls = 0
+    real_backbone = scorer._backbone
+
+    def spy(clips):  # noqa: ANN001, ANN202 - wraps the real backbone call
+        nonlocal calls
+        if calls == 1:  # clip 1 waits until clip 0 is on screen
+            waited.append(first_seen.wait(HOLD_S))
+        features = real_backbone(clips)
+        calls += 1
+        return features
+
+    def on_clip(clip) -> None:  # noqa: ANN001
+        calls_before.append(calls)
+        if clip.index == 0:
+            first_seen.set()
+
+    scorer._backbone = spy
+    try:
+        desk.state.clip_added.connect(on_clip)
+        video = tiny_video(count=60)
+        desk.commands.open_video(video, SHEET)
+        streamed = []
+        desk.state.clip_added.connect(streamed.append)
+        result = wait_for_result(qtbot, desk.state)
+    finally:
+        del scorer._backbone
+    assert waited == [True]  # clip 0 reached the GUI while clip 1 was still to be scored
+    assert calls_before[0] == 1 and calls == 10  # one backbone call per clip, never a batch
+    assert calls_before == sorted(calls_before)
+    assert [c.index for c in streamed] == list(range(10))
+    assert [c.score for c in streamed] == [c.score for c in result.clips]
+    batch = scorer.score(video, validate_sheet(desk.state.dive))  # the same dive, no watcher: one batch
+    assert result.final == batch.final
+    assert [j.estimate.score for j in result.judges] == [j.estimate.score for j in batch.judges]
+
+
+def test_choosing_a_model_builds_and_warms_it_before_any_video(qtbot, desk) -> None:  # noqa: ANN001, F811
+    bundle = tiny_bundle(seed=5)
+    desk.commands.use_bundle(bundle)
+    qtbot.waitUntil(lambda: ScoreWorker._scorer is not None and ScoreWorker._scorer[0] is bundle, timeout=20000)
