@@ -38,7 +38,7 @@ UninstallDisplayIcon={app}\AQA Judge.exe
 Compression=lzma2/max
 SolidCompression=yes
 ; One file. Inno Setup needs DiskSpanning=yes (setup.exe plus .bin slices) once the compressed
-; program passes 4.2 GB; the Linux CUDA tar.gz of this project is well under that (README).
+; program passes 4.2 GB. The Linux CUDA tar.gz is 2.8 GB (README); the Windows CUDA build is unmeasured.
 DiskSpanning=no
 WizardStyle=modern
 
