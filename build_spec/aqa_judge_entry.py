@@ -5,12 +5,18 @@ Why not ``cli/main.py`` directly: three things must happen before anything else 
 DataLoader worker, torch.distributed) run its task instead of a second copy of the app; torch is
 imported before Qt because on Windows importing torch after PySide6 fails to load c10.dll; and
 a double-click (no arguments) opens the judging desk rather than printing the command's usage.
+``faulthandler`` goes first of all: a crash inside Qt or torch (SIGSEGV, SIGABRT) then leaves the
+Python stack of every thread on stderr, which is all a club can send back. The windowed Windows
+launcher has no stderr, so there it stays off.
 """
 
+import faulthandler
 import multiprocessing
 import sys
 
 if __name__ == "__main__":
+    if sys.stderr is not None:
+        faulthandler.enable(all_threads=True)
     multiprocessing.freeze_support()
     import torch  # noqa: F401  - before Qt, see above
 

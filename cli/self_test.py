@@ -8,11 +8,15 @@ with the reason, and the exit status is 0 only when every check passed:
 2. builds the main window on Qt's offscreen platform (the Qt plugins and pyqtgraph are there);
 3. creates a temporary sessions database and migrates it to the newest schema (Alembic's scripts
    are there);
-4. generates one demo dive, decodes it and scores it with the shipped demo model (needs the
+4. names the device torch will compute on: a CUDA build without a reachable GPU says so, with
+   torch's own reason, and (frozen, Linux) checks that the CUDA libraries opened by name at run
+   time (cuDNN's engines, NVRTC's builtins) are in the bundle, since nothing fails without them
+   until a GPU is there;
+5. generates one demo dive, decodes it and scores it with the shipped demo model (needs the
    installed I3D weights: ``aqa-judge weights install``);
-5. trains heads on made-up features for one epoch in a child process of this very program
+6. trains heads on made-up features for one epoch in a child process of this very program
    (``own_command``), as the Trainer tab does, and loads the bundle it wrote (the tiny test
-   backbone is named, so this check does not depend on the I3D weights that check 4 needs).
+   backbone is named, so this check does not depend on the I3D weights that check 5 needs).
 
 Everything is written in a temporary folder that is removed at the end; the user's sessions,
 settings and models are not touched.
@@ -88,6 +92,34 @@ def check_database(folder: Path) -> str:
     return f"created and migrated to {revision}"
 
 
+# Opened with dlopen by name when a GPU first runs a kernel, so a bundle without them imports
+# torch and passes on a CPU-only machine, then fails on the club's GPU.
+CUDA_RUNTIME_LOADED = ("libcudnn_engines_precompiled.so*", "libcudnn_ops.so*", "libnvrtc-builtins*.so*")
+
+
+def check_device() -> str:
+    import torch
+
+    from trainer.devices import describe, list_devices
+
+    where = "; ".join(describe(list_devices()))
+    if torch.version.cuda is None:
+        return f"torch {torch.__version__}; {where}"
+    if not torch.cuda.is_available():
+        try:
+            torch.cuda.init()
+        except Exception as exc:  # noqa: BLE001 - its message is the reason we report
+            where += f" (torch: {str(exc).strip().splitlines()[0]})"
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle and sys.platform == "linux":
+        libraries = Path(bundle) / "nvidia"
+        missing = [pattern for pattern in CUDA_RUNTIME_LOADED if not any(libraries.glob(f"*/lib/{pattern}"))]
+        if missing:
+            raise RuntimeError(f"the CUDA bundle lacks {', '.join(missing)} under {libraries}")
+        where += f"; cuDNN and NVRTC run-time libraries present under {libraries.name}/"
+    return f"torch {torch.__version__} built for CUDA {torch.version.cuda}; {where}"
+
+
 def check_scoring(folder: Path) -> str:
     from aqa_core.bundle import default_bundle_path, load_bundle
     from aqa_core.result import DiveInfo
@@ -147,6 +179,7 @@ def run_self_test() -> int:
             ("imports", check_imports),
             ("window", check_window),
             ("database", lambda: check_database(folder)),
+            ("device", check_device),
             ("scoring", lambda: check_scoring(folder)),
             ("training", lambda: check_training(folder)),
         ]

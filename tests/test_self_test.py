@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from cli.main import main
+from cli.self_test import check_device
 from trainer.child import CONSOLE_PROGRAM, own_command
 
 
@@ -21,10 +22,10 @@ def test_self_test_names_the_failed_check_and_exits_1(qapp, isolated_home: Path,
     assert main(["--self-test"]) == 1
     lines = capsys.readouterr().out.splitlines()
     status = {line.split()[1].rstrip(":"): line.split()[0] for line in lines if line.startswith(("ok ", "FAILED "))}
-    assert status == {"imports": "ok", "window": "ok", "database": "ok", "scoring": "FAILED", "training": "ok"}
+    assert status == {"imports": "ok", "window": "ok", "database": "ok", "device": "ok", "scoring": "FAILED", "training": "ok"}
     scoring = next(line for line in lines if line.startswith("FAILED scoring"))
     assert "I3D weights not found" in scoring and "aqa-judge weights install" in scoring
-    assert lines[-1] == "self-test FAILED: 1 of 5 checks"
+    assert lines[-1] == "self-test FAILED: 1 of 6 checks"
     assert not list(isolated_home.glob("**/sessions.db"))  # everything was written in a temporary folder
 
 
@@ -37,3 +38,26 @@ def test_the_trainer_child_is_this_program(monkeypatch: pytest.MonkeyPatch, tmp_
     assert own_command("train", "c.yaml") == [str(windowed), "train", "c.yaml"]  # no console program beside it
     (tmp_path / CONSOLE_PROGRAM).write_bytes(b"")
     assert own_command("train", "c.yaml") == [str(tmp_path / CONSOLE_PROGRAM), "train", "c.yaml"]
+
+
+def test_a_cuda_bundle_without_a_gpu_says_why_and_needs_its_run_time_cuda_libraries(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import torch
+
+    def no_driver() -> None:
+        raise RuntimeError("Found no NVIDIA driver on your system.\nPlease check that you have an NVIDIA GPU")
+
+    monkeypatch.setattr(torch.version, "cuda", "13.0")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cuda, "init", no_driver)
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    (tmp_path / "nvidia" / "cudnn" / "lib").mkdir(parents=True)
+    (tmp_path / "nvidia" / "cudnn" / "lib" / "libcudnn_ops.so.9").write_bytes(b"")
+    with pytest.raises(RuntimeError, match=r"lacks libcudnn_engines_precompiled.so\*, libnvrtc-builtins\*.so\*"):
+        check_device()
+    (tmp_path / "nvidia" / "cudnn" / "lib" / "libcudnn_engines_precompiled.so.9").write_bytes(b"")
+    (tmp_path / "nvidia" / "cu13" / "lib").mkdir(parents=True)
+    (tmp_path / "nvidia" / "cu13" / "lib" / "libnvrtc-builtins.so.13.0").write_bytes(b"")
+    line = check_device()
+    assert "built for CUDA 13.0; CPU only: no NVIDIA GPU or driver found" in line
+    assert "(torch: Found no NVIDIA driver on your system.)" in line

@@ -15,6 +15,10 @@
 #ifndef Variant
   #define Variant "cpu"
 #endif
+; scripts/package --dist DIR passes its folder; iscc resolves a relative one from this script's folder.
+#ifndef DistDir
+  #define DistDir "..\..\dist"
+#endif
 
 [Setup]
 AppId={{6E2A7C1D-4B7F-4E0A-9C51-3A1D0E6A0001}
@@ -27,18 +31,20 @@ PrivilegesRequired=lowest
 PrivilegesRequiredOverridesAllowed=dialog
 ArchitecturesAllowed=x64compatible
 ArchitecturesInstallIn64BitMode=x64compatible
-OutputDir=..\..\dist
+OutputDir={#DistDir}
 OutputBaseFilename=aqa-judge-{#AppVersion}-windows-{#Variant}-setup
 SetupIconFile=..\..\resources\icons\aqa-judge.ico
 UninstallDisplayIcon={app}\AQA Judge.exe
 Compression=lzma2/max
 SolidCompression=yes
+; One file. Inno Setup needs DiskSpanning=yes (setup.exe plus .bin slices) once the compressed
+; program passes 4.2 GB. The Linux CUDA tar.gz is 2.8 GB (README); the Windows CUDA build is unmeasured.
 DiskSpanning=no
 WizardStyle=modern
 
 [Files]
 ; The whole onedir folder; an upgrade first removes the old program files (not the user's data).
-Source: "..\..\dist\aqa-judge\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs createallsubdirs
+Source: "{#DistDir}\aqa-judge\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs createallsubdirs
 
 [InstallDelete]
 Type: filesandordirs; Name: "{app}\_internal"
