@@ -16,6 +16,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+from aqa_core.files import atomic_write_text
 from aqa_core.paths import user_data_dir
 from aqa_core.result import DiveInfo, ScoreResult
 
@@ -68,7 +69,5 @@ class AnalysisCache:
     def put(self, key: str, result: ScoreResult) -> None:
         self._memory[key] = result
         self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / f"{key}.json.tmp"
-        tmp.write_text(json.dumps(result.to_dict()))
-        tmp.replace(self.folder / f"{key}.json")
+        atomic_write_text(self.folder / f"{key}.json", json.dumps(result.to_dict()))
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from PySide6.QtCore import QIODevice, QObject, QTimer, Signal
 
+from aqa_core.files import atomic_write_text
 from app.child_command import prepared_process
 from trainer.child import gpu_environment, train_command
 from trainer.progress import TERMINAL, RunLock, StopRequest, check_schema
@@ -144,10 +145,7 @@ class TrainingRun(QObject):
         return saved if isinstance(saved, dict) else {}
 
     def _write_launch(self, **launch: Any) -> None:
-        path = self.folder / LAUNCH
-        partial = path.with_name(path.name + ".partial")
-        partial.write_text(json.dumps(launch), encoding="utf-8")
-        os.replace(partial, path)
+        atomic_write_text(self.folder / LAUNCH, json.dumps(launch))
 
     def leave(self) -> None:
         """The app closes and the run goes on: mark it, so the next app start follows it again."""

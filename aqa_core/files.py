@@ -1,4 +1,4 @@
-"""Reading untrusted files within limits, and hashing them: one place for both jobs.
+"""Reading untrusted files within limits, hashing them, and writing files atomically: one place for each job.
 
 Every reader of a user-supplied file (bundle manifests, session exports, annotation files) states
 what the real file can be (its largest plausible size, its nesting depth) and this module refuses
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import zipfile
 import zlib
@@ -30,6 +31,22 @@ def file_sha256(path: Path) -> str:
     """Hex SHA-256 of a file's bytes, read in chunks (never whole into memory)."""
     with Path(path).open("rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a reader (or a crash) sees the old file or the new one, never half of it.
+
+    The partial name carries the process id, so two processes writing the same file never
+    share a temporary; ``os.replace`` is atomic on POSIX and Windows. A failed write leaves no
+    partial behind.
+    """
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def size_text(n: int) -> str:

@@ -33,7 +33,7 @@ from safetensors.torch import load_file, save_file
 
 from aqa_core.backbones.i3d import checkpoint_shapes
 from aqa_core.errors import WeightsError
-from aqa_core.files import size_text
+from aqa_core.files import atomic_write_text, size_text
 from aqa_core.index_download import ByteProgress, PinnedArchive, download_pinned, index_url
 from aqa_core.paths import weights_dir
 from aqa_core.safe_pickle import NUMPY_ARRAYS, PickleLimits, RefusedGlobal, restricted_load
@@ -156,12 +156,10 @@ def _write_record(weights: Path, sha256: str) -> None:
     """Record the hash and the file's (size, mtime) it was verified at; atomic, best effort on a read-only disk."""
     stat = weights.stat()
     text = json.dumps({"sha256": sha256, "verified": [stat.st_size, stat.st_mtime_ns]})
-    partial = record_path(weights).with_name(f".{weights.name}.{os.getpid()}.record.partial")
     try:
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, record_path(weights))
+        atomic_write_text(record_path(weights), text)
     except OSError:
-        partial.unlink(missing_ok=True)
+        pass  # a read-only disk: the hash is checked again next time
 
 
 def _verify_recorded(path: Path, state: Mapping[str, torch.Tensor]) -> str:
