@@ -160,6 +160,9 @@ class ScoreResult:
     judge_samples: JudgeSamples | None = None
     recognised_dive: RecognisedDive | None = None
     commentary: Commentary | None = None
+    # The judges are the counting marks only (a model trained on counted marks, aqa_core.heads.panel):
+    # not the panel's seats, none dropped; False in analyses stored before the field existed.
+    counted_marks: bool = False
 
     @property
     def caveats(self) -> list[str]:
@@ -210,4 +213,5 @@ class ScoreResult:
             judge_samples=JudgeSamples(**data["judge_samples"]) if data.get("judge_samples") else None,
             recognised_dive=RecognisedDive(**data["recognised_dive"]) if data.get("recognised_dive") else None,
             commentary=Commentary(**data["commentary"]) if data.get("commentary") else None,
+            counted_marks=bool(data.get("counted_marks", False)),
         )

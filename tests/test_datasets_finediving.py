@@ -3,6 +3,8 @@
 Truth by hand: the fixture's counted marks give dive_score by sum x DD (x 0.6 synchronised),
 except Men3m/2 whose 6.5 x 3 x 3.1 = 60.45 was written 60.0; the MTL-AQA dive's 7 marks go
 through the 7-judge rule (drop 8.5 8.5 and 9.5 9.5, keep 9 + 9 + 9.5 = 27.5; x 3.2 = 88.0).
+A model trained on counted marks learns the 3 counting marks of the individual dives (the MTL-AQA
+dive's are its J2 9.0, J4 9.0 and J6 9.5) and sets the 2 synchronised dives aside.
 """
 
 from __future__ import annotations
@@ -14,11 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from aqa_core.errors import DatasetError
+from aqa_core.errors import DatasetError, RuleError
 from cli.main import main
 from dataset_layouts import build_finediving, tiny_jpegs, write_pickle
 from trainer.datasets import detect_kind, inspect_dataset, open_dataset
-from trainer.datasets.consistency import counted_marks_final
 
 IND, SYNC = "FINADivingWorldCup2021_Men3m_final_r1", "FullMenSynchronised10mPlatform_Tokyo2020Replays_2"
 
@@ -27,11 +28,6 @@ IND, SYNC = "FINADivingWorldCup2021_Men3m_final_r1", "FullMenSynchronised10mPlat
 def finediving(tmp_path: Path) -> Path:
     build_finediving(tmp_path / "FineDiving", tiny_jpegs(tmp_path / "palette"))
     return tmp_path / "FineDiving"
-
-
-def test_counted_marks_rule_by_hand() -> None:
-    assert counted_marks_final((8.0, 8.0, 8.0), "individual", 3.4) == 81.6
-    assert counted_marks_final((7.0, 7.0, 7.5, 7.5, 7.0), "synchronised", 3.25) == 70.2  # 36 x 3.25 x 0.6
 
 
 def test_finediving_as_released(finediving: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -134,3 +130,51 @@ def test_train_command_takes_the_frames_root_and_strict(tmp_path: Path, capsys: 
     capsys.readouterr()
     assert main(["evaluate", str(tmp_path / "run" / "bundle"), str(tmp_path / "FineDiving"), "--frames", str(frames), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["dives"] == 2  # the test split, read from the frames kept elsewhere
+
+
+TINY = {"backbone": {"name": "tiny", "feature_dim": 8, "seed": 0}}
+COUNTED_MODELS = {
+    "musdl": {**TINY, "marks": "counted", "head": {"name": "musdl", "judges": 3, "in_dim": 8, "hidden": [4]}},
+    "ud_aqa": {**TINY, "method": "ud_aqa", "marks": "counted", "aggregation": {"name": "average"}, "head": {"name": "musdl", "in_dim": 8},
+               "ud_aqa": {"judges": 3, "in_dim": 8, "hidden": [4], "cvae_hidden": [4]}},
+}
+
+
+@pytest.mark.parametrize("method", sorted(COUNTED_MODELS))
+def test_judge_heads_train_on_the_counted_marks(finediving: Path, method: str) -> None:
+    """MUSDL and UD-AQA learn the 3 counting marks; a 7-judge sheet is then scored by the counted rule, none dropped."""
+    import torch
+
+    from aqa_core.bundle import load_bundle
+    from aqa_core.data_card import describe_data_card
+    from aqa_core.rules import apply_panel_rule, make_dive_info
+    from aqa_core.scorer import Scorer
+    from trainer.config import config_from_dict
+    from trainer.run import train
+
+    raw = {"dataset": "FineDiving", "work_dir": "run", "out": "run/bundle", "epochs": 2, "batch_size": 2, "val_fraction": 0.5, "model": COUNTED_MODELS[method]}
+    bundle = load_bundle(train(config_from_dict(raw, finediving.parent, "test config")))
+    card = bundle.data_card
+    assert card["marks"] == "counted" and card["split_sizes"] == {"train": 1, "val": 1, "test": 1}  # 3 usable individual dives
+    assert card["set_aside"]["dives"] == [f"{SYNC}/3", f"{SYNC}/4"] and "(train 1, val 0, test 1)" in card["set_aside"]["why"]
+    assert "whole panels read as their counting marks by the rule: 1" in card["counted_marks"]
+    assert "trained on counted marks, not a full panel" in describe_data_card(card)
+    assert card["test"]["judge_mae"] and len(card["test"]["judge_mae"]) == 3  # the MTL-AQA dive's counting marks, path by path
+    scorer = Scorer(bundle)
+    sheet = make_dive_info("individual", 7, "107B", 3.0, None)
+    result = scorer.score_features(torch.randn(4, 8), sheet, [[0]] * 4, (0, 3), "dive.mp4")
+    marks = [j.estimate.score for j in result.judges]
+    assert result.counted_marks and len(marks) == 3 and not any(j.dropped for j in result.judges)
+    assert marks == sorted(marks) and result.final.score == apply_panel_rule(marks, "individual", sheet.difficulty, counted=True).final
+    with pytest.raises(RuleError, match="counting marks of individual events and cannot score a synchronised dive"):
+        scorer.score_features(torch.randn(4, 8), make_dive_info("synchronised", 11, None, None, 3.0), [[0]] * 4, (0, 3), "dive.mp4")
+
+
+def test_full_panel_head_refuses_counted_marks_in_one_line(finediving: Path) -> None:
+    from trainer.config import config_from_dict
+    from trainer.run import train
+
+    model = {**TINY, "head": {"name": "musdl", "judges": 7, "in_dim": 8, "hidden": [4]}}
+    raw = {"dataset": "FineDiving", "work_dir": "run", "out": "run/bundle", "epochs": 1, "batch_size": 2, "val_fraction": 0.34, "model": model}
+    with pytest.raises(DatasetError, match="a MUSDL head with 7 judges needs 7 judge scores"):
+        train(config_from_dict(raw, finediving.parent, "test config"))

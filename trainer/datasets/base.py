@@ -79,6 +79,7 @@ class DiveDataset:
     problems: list[Problem] = field(default_factory=list)  # dives kept out of ``records`` and why
     vocab: dict[str, int] | None = None  # MTL-AQA caption vocabulary (word -> index)
     sub_action_names: dict[int, str] | None = None  # FineDiving Sub_action_Types_Table
+    set_aside: list[str] = field(default_factory=list)  # sound dives the model has no paths for (datasets.counted)
 
     def split(self, name: str) -> list[DiveRecord]:
         return [r for r in self.records if r.split == name]
