@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 # 2: calibrated intervals, level bounds and the unfamiliar-footage score; 3: the model's content
-# fingerprint and the optional fields methods fill (sampled judges, recognised dive, commentary).
+# fingerprint and the optional fields methods fill (sampled judges, recognised dive, commentary,
+# whether the judges are counted marks).
 # from_dict reads every earlier schema: a field it lacks is None.
 SCHEMA_VERSION = 3
 UNFAMILIAR_MESSAGE = "unfamiliar footage: the model was not trained on dives like this"
