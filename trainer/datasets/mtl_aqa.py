@@ -242,7 +242,7 @@ class _PixelSource:
 
     def __init__(self, root: Path, frames_root: Path | None) -> None:
         self.base, self.kind = self._choose(root, frames_root)
-        self._listing: dict[Path, dict[int, Path]] = {}
+        self._listing: dict[Path, dict[int, str]] = {}
 
     @staticmethod
     def _choose(root: Path, frames_root: Path | None) -> tuple[Path, str]:
