@@ -7,10 +7,12 @@ by default, refused with ``strict``, and never repaired: we cannot know which nu
 
 from __future__ import annotations
 
-from aqa_core.errors import RuleError
+from collections.abc import Callable
+
+from aqa_core.errors import DatasetError, RuleError
 from aqa_core.rules import apply_panel_rule
 
-from .base import DiveRecord
+from .base import LABEL, DiveRecord, Problem
 
 
 def rule_final(record: DiveRecord) -> float | None:
@@ -29,3 +31,17 @@ def rule_problem(record: DiveRecord) -> str | None:
     if expected is None or f"{expected:.2f}" == f"{record.final_score:.2f}":
         return None
     return f"final score {record.final_score:g} contradicts judges x DD ({expected:.2f} by the rule)"
+
+
+def checked_labels(name: str, split: str, read: Callable[[], DiveRecord]) -> tuple[DiveRecord | None, list[Problem]]:
+    """The record ``read`` makes of one dive's labels, and every label problem: a value refused, or the rule contradicted.
+
+    The record is returned even when the rule contradicts it, so the reader still checks its pixels
+    and ``dataset check`` lists all that is wrong with the dive at once.
+    """
+    try:
+        record = read()
+    except DatasetError as exc:
+        return None, [Problem(name, str(exc), LABEL, split)]
+    mismatch = rule_problem(record)
+    return record, [Problem(name, mismatch, LABEL, split)] if mismatch else []
