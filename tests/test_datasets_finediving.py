@@ -63,6 +63,18 @@ def test_frames_root_anywhere(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert len(open_dataset(tmp_path / "FineDiving").records) == 5
 
 
+def test_height_is_the_first_fina_height_in_the_event_name(finediving: Path) -> None:
+    """``Tokyo2020m_Men3m...``: 2020 m is no height, 3 m is; the renamed event's dives keep their frames."""
+    anno, renamed = finediving / "Annotations", "Tokyo2020m_Men3m_final_r1"
+    for name in ("FineDiving_coarse_annotation.pkl", "FineDiving_fine-grained_annotation.pkl", "train_split.pkl"):
+        data = pickle.loads((anno / name).read_bytes())
+        rename = lambda key: (renamed, key[1]) if key[0] == IND else key  # noqa: E731
+        write_pickle(anno / name, {rename(k): v for k, v in data.items()} if isinstance(data, dict) else [rename(k) for k in data])
+    shutil.move(finediving / "FINADiving_MTL_256s" / IND, finediving / "FINADiving_MTL_256s" / renamed)
+    heights = {r.key: r.height for r in inspect_dataset(finediving).records}
+    assert heights[f"{renamed}/0"] == heights[f"{renamed}/1"] == 3.0
+
+
 def test_tuple_annotations_alone_train_without_judges(finediving: Path) -> None:
     for name in ("FineDiving_coarse_annotation.pkl", "FineDiving_fine-grained_annotation.pkl"):
         (finediving / "Annotations" / name).unlink()
@@ -114,18 +126,20 @@ def test_trains_unchanged_and_the_data_card_says_what_was_used(finediving: Path)
 
 
 def test_train_command_takes_the_frames_root_and_strict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The frames root and the strict policy can be given on the command line, as the config's own settings."""
+    """The frames root and the strict policy can be given on the command line, or the frames root in the config."""
     frames = tmp_path / "elsewhere" / "FINADiving_MTL_256s"
     build_finediving(tmp_path / "FineDiving", tiny_jpegs(tmp_path / "palette"), frames_root=frames)
-    config = tmp_path / "fd.json"
-    config.write_text(json.dumps({
+    settings = {
         "dataset": "FineDiving", "work_dir": "run", "out": "run/bundle", "epochs": 1, "batch_size": 2, "val_fraction": 0.34,
         "model": {"backbone": {"name": "tiny", "feature_dim": 8, "seed": 0}, "head": {"name": "usdl", "in_dim": 8, "hidden": [4]}},
-    }))
-    assert main(["train", str(config), "--frames", str(frames), "--strict"]) == 2
+    }
+    config, named = tmp_path / "fd.json", tmp_path / "fd_frames.json"
+    config.write_text(json.dumps(settings))
+    named.write_text(json.dumps({**settings, "frames_root": "elsewhere/FINADiving_MTL_256s"}))  # relative to the config
+    assert main(["train", str(config), "--frames", str(frames), "--strict"]) == 2  # frames found: the refusal is the typo's
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"--strict refuses 1 dive with problems: {IND}/2" in err[0]
-    assert main(["train", str(config), "--frames", str(frames)]) == 0
+    assert main(["train", str(named)]) == 0
     assert (tmp_path / "run" / "bundle" / "bundle.json").is_file()
     capsys.readouterr()
     assert main(["evaluate", str(tmp_path / "run" / "bundle"), str(tmp_path / "FineDiving"), "--frames", str(frames), "--json"]) == 0

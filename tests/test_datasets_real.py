@@ -165,3 +165,16 @@ def test_text_report_names_the_real_typos(layouts: dict, capsys: pytest.CaptureF
     assert "mtl_aqa_musdl" in out and "usable dives      1381" in out
     assert "04_49: judge score 45 is out of range [0, 10]" in out
     assert "01_70: final score 18.15 contradicts judges x DD (37.95 by the rule)" in out
+
+
+def test_methods_that_need_judges_say_so_on_the_release(layouts: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The release has no judge scores: MUSDL is refused in one line naming a dive, before any frame is read."""
+    config = tmp_path / "musdl.json"
+    config.write_text(json.dumps({
+        "dataset": str(layouts["release_partial"]), "work_dir": "run", "out": "run/bundle", "epochs": 1,
+        "model": {"backbone": {"name": "tiny", "feature_dim": 8, "seed": 0}, "head": {"name": "musdl", "judges": 7, "in_dim": 8, "hidden": [4]}},
+    }))
+    assert main(["train", str(config), "--partial"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "dive 13_" in err[0] and "a MUSDL head with 7 judges needs 7 judge scores" in err[0]
+    assert not (tmp_path / "run" / "features").exists()

@@ -150,7 +150,7 @@ def _record(key: object, fine: object, coarse: object, split: str, frames_root: 
 def _labelled(name: str, event_name: str, split: str, label: Mapping[str, Any]) -> DiveRecord:
     event = "synchronised" if "sync" in event_name.lower() else "individual"
     judges, counted = _judges(label.get("judge_scores"), event)
-    height = _HEIGHT.search(event_name)
+    heights = [float(m.group(1)) for m in _HEIGHT.finditer(event_name) if float(m.group(1)) in HEIGHTS]  # "2020m" is no height
     return DiveRecord(
         key=name,
         split=split,
@@ -160,7 +160,7 @@ def _labelled(name: str, event_name: str, split: str, label: Mapping[str, Any]) 
         judges_counted=counted,
         event=event,
         dive_number=str(label.get("action_type") or "").strip() or None,
-        height=float(height.group(1)) if height and float(height.group(1)) in HEIGHTS else None,
+        height=heights[0] if heights else None,
         window=_window(label),
         transit_frames=_ints(label.get("steps_transit_frames"), "steps_transit_frames"),
         frame_labels=_ints(label.get("frames_labels"), "frames_labels"),
