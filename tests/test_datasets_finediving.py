@@ -192,3 +192,16 @@ def test_full_panel_head_refuses_counted_marks_in_one_line(finediving: Path) -> 
     raw = {"dataset": "FineDiving", "work_dir": "run", "out": "run/bundle", "epochs": 1, "batch_size": 2, "val_fraction": 0.34, "model": model}
     with pytest.raises(DatasetError, match="a MUSDL head with 7 judges needs 7 judge scores"):
         train(config_from_dict(raw, finediving.parent, "test config"))
+
+
+@pytest.mark.parametrize(("model", "message"), [
+    ({"marks": "some", "head": {"name": "musdl", "judges": 3, "in_dim": 8}}, "model.marks: model marks 'some' is not 'panel'"),
+    ({"marks": "counted", "head": {"name": "musdl", "judges": 7, "in_dim": 8}}, "model.marks: 7 counted marks fit no event"),
+    ({"marks": "counted", "head": {"name": "usdl", "in_dim": 8}}, "model.marks: 1 counted marks fit no event"),
+])
+def test_a_counted_marks_config_is_checked_before_any_data(model: dict, message: str) -> None:
+    from aqa_core.errors import ConfigError
+    from trainer.config import config_from_dict
+
+    with pytest.raises(ConfigError, match=f"fd.yaml: {message}"):
+        config_from_dict({"dataset": "FineDiving", "work_dir": "run", "out": "run/bundle", "model": {**TINY, **model}}, Path("."), "fd.yaml")
