@@ -1,5 +1,6 @@
-"""The desk with a model trained on counted marks (FineDiving's labels): it shows the predicted
-counting marks as C1..C3, greys no judge, and compares them with the real panel's counting marks.
+"""A model trained on counted marks (FineDiving's labels) on the desk and in ``aqa-judge score``:
+its judges are the counting marks C1..C3, no judge is greyed or marked dropped, and the desk
+compares them with the real panel's counting marks.
 
 Truth by hand: the real panel 6 9 8.5 7 8 9.5 10 keeps 8 8.5 9 by the 7-judge rule (2.0 DD: 51.00).
 """
@@ -46,3 +47,12 @@ def test_the_flag_survives_storage() -> None:
     assert ScoreResult.from_dict(stored).counted_marks
     del stored["counted_marks"]  # an analysis stored before the field existed
     assert not ScoreResult.from_dict(stored).counted_marks
+
+
+def test_the_score_command_names_counting_marks() -> None:
+    from cli.score_commands import format_result
+
+    lines = format_result(counted_result(), {}).splitlines()
+    assert "judges   the counting marks only: the model was trained on counted marks, not a full panel" in lines
+    rows = [line.split()[0] for line in lines if line[:2] in ("C1", "C2", "C3", "J1")]
+    assert rows == ["C1", "C2", "C3"] and not any("dropped" in line for line in lines)
