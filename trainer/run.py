@@ -141,11 +141,11 @@ def train(config: TrainConfig, resume: bool = False, progress: ProgressStream | 
     ctx = init_distributed(config.device)
     try:
         progress = progress or ProgressStream(config.work_dir / LOG, enabled=ctx.is_main)
-        torch.manual_seed(config.seed)
         opened = open_dataset(config.dataset, config.dataset_kind, config.frames_root, strict=config.strict, partial=config.partial)
         listed = opened.listed_sizes()
         config = resolve_auto(config, opened)
         dataset = carve_validation(for_model(opened, build_method(config.model, with_backbone=False)), config.val_fraction, config.val_seed)
+        torch.manual_seed(config.seed)  # after the stand-in model above, so the trained one starts as seeded
         _check_labels(dataset, config)
         sizes = dataset.split_sizes()
         if not sizes["train"] or not sizes["val"]:
