@@ -37,6 +37,7 @@ def test_finediving_as_released(finediving: Path, capsys: pytest.CaptureFixture[
     assert report["layout"] == "finediving" and report["dives"] == 5
     assert report["splits"] == {"train": 3, "val": 0, "test": 2} and report["listed"] == {"train": 4, "val": 0, "test": 2}
     assert report["with_judge_scores"] == report["with_sub_actions"] == report["with_dive_number"] == 5
+    assert report["with_counted_marks"] == 4  # Men3m/0, Men3m/1 and both synchronised dives; the MTL-AQA dive has a whole panel
     assert report["problems"] == [{"dive": f"{IND}/2", "problem": "final score 60 contradicts judges x DD (60.45 by the rule)"}]
     assert "counting marks only" in report["notes"]["judge_scores"]
     ds = open_dataset(finediving)
