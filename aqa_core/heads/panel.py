@@ -27,16 +27,14 @@ rule, and the quantiles of those finals give the 95% interval.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.stats import rankdata
 
 from aqa_core.decoding import estimate, estimate_from_samples, point, sample
-from collections.abc import Mapping
-from typing import Any
-
 from aqa_core.errors import ConfigError, RuleError
 from aqa_core.result import DiveInfo, Estimate
 from aqa_core.rules import apply_panel_rule, counted_event
@@ -117,7 +115,8 @@ def ordered(judges: Sequence[Estimate]) -> list[Estimate]:
 def panel_estimate(dists: np.ndarray, values: np.ndarray, dive: DiveInfo, decoding: str, counted: bool = False) -> PanelEstimate:
     """``dists``: ``(panel, bins)`` probabilities of the serving paths, in panel order."""
     judges = [estimate(d, values, decoding) for d in dists]
-    if dive.event == "individual" or counted:  # a synchronised panel's positions are its judge groups: keep them
+    # A synchronised panel's positions are its judge groups: keep them. Counted marks are ascending, as individual paths.
+    if dive.event == "individual" or counted:
         judges = ordered(judges)
     outcome = rule_on_marks([j.score for j in judges], dive, counted)
     return PanelEstimate(
