@@ -11,8 +11,9 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 # 2: calibrated intervals, level bounds and the unfamiliar-footage score; 3: the model's content
-# fingerprint and the optional fields methods fill (sampled judges, recognised dive, commentary);
-# 4: exemplar votes (CoRe). from_dict reads every earlier schema: a field it lacks is None.
+# fingerprint and the optional fields methods fill (sampled judges, recognised dive, commentary,
+# whether the judges are counted marks); 4: exemplar votes (CoRe). from_dict reads every earlier
+# schema: a field it lacks is None (False for counted marks).
 SCHEMA_VERSION = 4
 UNFAMILIAR_MESSAGE = "unfamiliar footage: the model was not trained on dives like this"
 BEYOND_CALIBRATION_MESSAGE = (
@@ -182,6 +183,9 @@ class ScoreResult:
     recognised_dive: RecognisedDive | None = None
     commentary: Commentary | None = None
     exemplar_votes: ExemplarVotes | None = None
+    # The judges are the counting marks only (a model trained on counted marks, aqa_core.heads.panel):
+    # not the panel's seats, none dropped; False in analyses stored before the field existed.
+    counted_marks: bool = False
 
     @property
     def caveats(self) -> list[str]:
@@ -233,6 +237,7 @@ class ScoreResult:
             recognised_dive=RecognisedDive(**data["recognised_dive"]) if data.get("recognised_dive") else None,
             commentary=Commentary(**data["commentary"]) if data.get("commentary") else None,
             exemplar_votes=_exemplar_votes(data.get("exemplar_votes")),
+            counted_marks=bool(data.get("counted_marks", False)),
         )
 
 

@@ -223,6 +223,7 @@ class Scorer:
             judge_samples=prediction.samples,
             recognised_dive=prediction.recognised,
             exemplar_votes=prediction.exemplars,
+            counted_marks=self.model.counted,
         )
 
     def _serving_paths(self, dive: DiveInfo) -> list[int]:

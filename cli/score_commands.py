@@ -155,7 +155,9 @@ def format_result(result: ScoreResult, card: dict) -> str:
     ]
     calibrated = bool(result.final.intervals)
     if result.judges:
-        labels = judge_labels(dive.event, dive.panel_size)
+        labels = judge_labels(dive.event, len(result.judges), counted=True) if result.counted_marks else judge_labels(dive.event, dive.panel_size)
+        if result.counted_marks:
+            lines.append("judges   the counting marks only: the model was trained on counted marks, not a full panel")
         lines.append("judge    score   80% interval   95% interval" if calibrated else "judge    score   95% interval (uncalibrated)")
         for judge in result.judges:
             est = judge.estimate

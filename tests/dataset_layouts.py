@@ -1,9 +1,11 @@
 """Builds MTL-AQA's three released layouts from the real annotation files in ../shared, and a
 FineDiving tree in its released structure, with tiny frames for every dive.
 
-Frames are symlinks to a handful of tiny JPEGs (a different one per frame position, so dives do
-not all look alike to a backbone); whole-video layouts get exactly the frames of each window,
-numbered as ffmpeg numbers them (from 1).
+Frames are hard links to a handful of tiny JPEGs (a different one per frame position, so dives do
+not all look alike to a backbone): a whole-video layout holds every frame of every window
+(151,364 files), and a hard link costs a tenth of a symbolic link on an overlay file system.
+Whole-video frames are numbered as ffmpeg numbers them (from 1); whole videos are links to one
+tiny MP4 as long as the longest window needs (``probe`` reads it once: links resolve to it).
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -20,6 +25,18 @@ from aqa_core.paths import shared_dir
 from trainer.datasets.safe_pickle import load_annotation_pickle
 
 PALETTE = 8  # distinct tiny JPEGs the frames point at
+RAM_FOLDER = Path("/dev/shm")  # tmpfs where Linux has one: creating 300,000 links there takes half the time
+
+
+@contextmanager
+def scratch_folder(fallback: Path) -> Iterator[Path]:
+    """A folder for a large tree of links: in RAM where the machine offers it, else ``fallback``; removed after."""
+    base = RAM_FOLDER if RAM_FOLDER.is_dir() and os.access(RAM_FOLDER, os.W_OK) else fallback
+    folder = Path(tempfile.mkdtemp(prefix="aqa-layouts-", dir=base))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def mtl_files() -> Path | None:
@@ -42,7 +59,18 @@ def tiny_jpegs(folder: Path) -> list[Path]:
 def _link_frames(folder: Path, names: list[str], palette: list[Path]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for i, name in enumerate(names):
-        os.symlink(palette[i % len(palette)], folder / name)
+        os.link(palette[i % len(palette)], folder / name)
+
+
+def tiny_mp4(path: Path, frames: int) -> Path:
+    """An 8x8 MP4 of ``frames`` black frames (about 13 bytes a frame)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25, (8, 8))
+    black = np.zeros((8, 8, 3), np.uint8)
+    for _ in range(frames):
+        writer.write(black)
+    writer.release()
+    return path
 
 
 def _windows(annotations: Path) -> dict[tuple[int, int], tuple[int, int]]:
@@ -66,6 +94,22 @@ def build_release(root: Path, palette: list[Path], only: set | None = None) -> P
     shutil.copytree(mtl_files() / "release", info)
     _video_frames(root / "whole_videos_frames", _windows(info / "final_annotations_dict.pkl"), 6, palette, only)
     return root
+
+
+def build_release_videos(root: Path, video: Path, videos: set[int] | None = None) -> Path:
+    """The official release with its broadcasts: whole_videos/VV.mp4, each a link to ``video``."""
+    info = root / "Ready_2_Use" / "MTL-AQA_split_0_data"
+    shutil.copytree(mtl_files() / "release", info)
+    (root / "whole_videos").mkdir()
+    for number in sorted({v for v, _ in _windows(info / "final_annotations_dict.pkl")}):
+        if videos is None or number in videos:
+            os.symlink(video, root / "whole_videos" / f"{number:02d}.mp4")
+    return root
+
+
+def longest_window_end() -> int:
+    """The last frame (0-based) any MTL-AQA window reaches: how long the stand-in broadcast must be."""
+    return max(end for _, end in _windows(mtl_files() / "release" / "final_annotations_dict.pkl").values())
 
 
 def build_musdl(root: Path, palette: list[Path], frames_per_dive: int = 3, only: set | None = None) -> Path:

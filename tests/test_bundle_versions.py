@@ -61,6 +61,7 @@ def test_the_v1_demo_bundle_scores_exactly_as_before() -> None:
     assert new.pop("model_fingerprint") == bundle.fingerprint
     for added in ("judge_samples", "recognised_dive", "commentary", "exemplar_votes"):
         assert new.pop(added) is None
+    assert new.pop("counted_marks") is False  # the demo's judges are a whole panel
     _close(new, old)
 
 

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from aqa_core.errors import RuleError
-from aqa_core.rules import apply_panel_rule, judge_labels, validate_judge_score
+from aqa_core.rules import COUNTED_MARKS, apply_panel_rule, counted_event, counting_marks, judge_labels, validate_judge_score
+
+SYNCHRO_BREAKDOWNS = [  # Women's synchronised 3 m, published: DD, points, execution E1..E6, synchro S1..S5
+    (3.1, 66.03, [8, 7.5, 7.5, 6.5, 7, 7], [7, 7, 7, 7, 7.5]),
+    (2.0, 51.6, [8.5, 8.5, 8, 8.5, 8.5, 8.5], [9, 8.5, 9, 5.5, 8.5]),
+    (3.0, 76.5, [8.5, 8.5, 8, 8.5, 7.5, 8], [9, 8.5, 9, 8.5, 8.5]),
+    (2.0, 55.8, [9, 9.5, 9, 8.5, 9, 9], [9.5, 9.5, 9.5, 9.5, 9.5]),
+]
 
 
 def test_seven_judges_keep_middle_three():
@@ -43,14 +52,7 @@ def test_ties_drop_earlier_judge_first_at_both_ends():
 
 
 def test_eleven_judges_real_synchro_dives():
-    # Women's synchronised 3 m, published breakdowns: DD, points, execution E1..E6, synchro S1..S5.
-    panels = [
-        (3.1, 66.03, [8, 7.5, 7.5, 6.5, 7, 7], [7, 7, 7, 7, 7.5]),
-        (2.0, 51.6, [8.5, 8.5, 8, 8.5, 8.5, 8.5], [9, 8.5, 9, 5.5, 8.5]),
-        (3.0, 76.5, [8.5, 8.5, 8, 8.5, 7.5, 8], [9, 8.5, 9, 8.5, 8.5]),
-        (2.0, 55.8, [9, 9.5, 9, 8.5, 9, 9], [9.5, 9.5, 9.5, 9.5, 9.5]),
-    ]
-    for dd, points, execution, synchro in panels:
+    for dd, points, execution, synchro in SYNCHRO_BREAKDOWNS:
         out = apply_panel_rule(execution + synchro, "synchronised", dd)
         assert out.final == points
         assert out.multiplier == 0.6
@@ -99,3 +101,51 @@ def test_validate_returns_float():
     assert validate_judge_score("9.5") == 9.5
     assert validate_judge_score(0) == 0.0
     assert validate_judge_score(10) == 10.0
+
+
+def test_counted_marks_are_summed_whole_by_hand():
+    # FineDiving-style labels: only the counting awards. 8 + 8 + 8 = 24 x 3.4 = 81.60
+    out = apply_panel_rule([8, 8, 8], "individual", 3.4, counted=True)
+    assert (out.kept, out.dropped, out.kept_sum, out.final) == ([0, 1, 2], [], 24.0, 81.6)
+    # 7 + 7 + 7.5 + 7.5 + 7 = 36 x 3.25 x 0.6 = 70.20
+    out = apply_panel_rule([7, 7, 7.5, 7.5, 7], "synchronised", 3.25, counted=True)
+    assert (out.dropped, out.multiplier, out.final) == ([], 0.6, 70.2)
+    assert apply_panel_rule([8.5] * 3, "individual", 3.8, counted=True).final == 96.9  # exact, as a 7-judge 8.5 panel
+
+
+def test_counting_marks_of_a_full_panel_by_hand_and_published():
+    # drops J4 8 and J2 8.5 (the earlier 8.5) low, J1 and J3 (the earliest 9s) high: J5 J6 J7 count
+    assert counting_marks([9, 8.5, 9, 8, 9, 8.5, 9], "individual") == (9, 8.5, 9)
+    assert counting_marks([6.0, 5.5, 6.5, 7.0, 6.0], "individual") == (6.0, 6.5, 6.0)
+    for dd, points, execution, synchro in SYNCHRO_BREAKDOWNS:
+        kept = counting_marks(execution + synchro, "synchronised")
+        assert len(kept) == 5 and apply_panel_rule(kept, "synchronised", dd, counted=True).final == points
+
+
+def test_counted_marks_refusals_and_labels():
+    with pytest.raises(RuleError, match="5 or 7 judges, not 3"):
+        apply_panel_rule([8, 8, 8], "individual", 3.4)  # a full panel of 3 does not exist
+    with pytest.raises(RuleError, match="individual events count 3 marks, not 7"):
+        apply_panel_rule([8] * 7, "individual", 3.4, counted=True)
+    with pytest.raises(RuleError, match="synchronised events count 5 marks, not 3"):
+        apply_panel_rule([8] * 3, "synchronised", 3.4, counted=True)
+    with pytest.raises(RuleError, match="C2.*off|C2.*half-point"):
+        apply_panel_rule([8, 8.3, 8], "individual", 3.4, counted=True)
+    assert judge_labels("individual", 3, counted=True) == ["C1", "C2", "C3"]
+    assert judge_labels("synchronised", 5, counted=True) == ["C1", "C2", "C3", "C4", "C5"]
+    assert (counted_event(3), counted_event(5)) == ("individual", "synchronised")
+    with pytest.raises(RuleError, match="4 counted marks fit no event"):
+        counted_event(4)
+
+
+HALF_POINTS = st.integers(0, 20).map(lambda h: h / 2)
+
+
+@given(st.sampled_from([("individual", 5), ("individual", 7), ("synchronised", 9), ("synchronised", 11)]).flatmap(
+    lambda shape: st.tuples(st.just(shape[0]), st.lists(HALF_POINTS, min_size=shape[1], max_size=shape[1]))),
+    st.sampled_from([1.2, 2.0, 3.1, 3.45, 4.1]))
+def test_counted_rule_on_the_counting_marks_is_the_full_rule(panel, dd):
+    event, scores = panel
+    kept = counting_marks(scores, event)
+    assert len(kept) == COUNTED_MARKS[event]
+    assert apply_panel_rule(kept, event, dd, counted=True).final == apply_panel_rule(scores, event, dd).final

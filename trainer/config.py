@@ -154,7 +154,9 @@ def _check_model(c: TrainConfig, where: str) -> None:
     ``auto`` sizes are filled from the data later, so they are checked as a stand-in size.
     """
     from aqa_core.clips import clip_protocol, model_segmentation
+    from aqa_core.errors import RuleError
     from aqa_core.methods import build_method, method_class
+    from aqa_core.rules import counted_event
 
     key = "model.method" if "method" in c.model else "model.head.name"
     try:
@@ -168,11 +170,16 @@ def _check_model(c: TrainConfig, where: str) -> None:
         if isinstance(part, dict):
             part.update({k: 1 if k == "in_dim" else [0.0, 1.0] for k, v in part.items() if v == "auto"})
     try:
-        build_method(stand_in, with_backbone=False, loss=c.loss, sigma=c.sigma)
+        model = build_method(stand_in, with_backbone=False, loss=c.loss, sigma=c.sigma)
         c.model.setdefault("segmentation", json.loads(json.dumps(model_segmentation(c.model))))
         clip_protocol(c.model)
     except (ConfigError, KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: model: {exc}") from None
+    try:
+        if model.counted:  # judge paths that are counting marks: 3 (individual) or 5 (synchronised) of them
+            counted_event(model.panel)
+    except (ConfigError, RuleError) as exc:
+        raise ConfigError(f"{where}: model.marks: {exc}") from None
 
 
 def _is_linear(model: dict[str, Any]) -> bool:

@@ -152,17 +152,18 @@ def evaluate_bundle(
     from aqa_core.paths import user_data_dir
 
     from .datasets import open_dataset
+    from .datasets.counted import for_model
     from .features import check_pixels, extract_features
 
     bundle = load_bundle(bundle_dir)
-    dataset = open_dataset(dataset_path, kind, frames_root, partial=partial)
+    model = build_method(bundle.config, with_backbone=False)
+    model.load_state_dict(bundle.state_dict)
+    model.eval()
+    dataset = for_model(open_dataset(dataset_path, kind, frames_root, partial=partial), model)
     records = dataset.records if split == "all" else dataset.split(split)
     if not records:
         raise DatasetError(f"{dataset.source}: no dives in split '{split}' (sizes: {dataset.split_sizes()})")
     decoding = check_decoding(decoding or bundle.data_card.get("decoding", "argmax"))
-    model = build_method(bundle.config, with_backbone=False)
-    model.load_state_dict(bundle.state_dict)
-    model.eval()
     if all(r.features is not None for r in records):
         features = np.stack([r.features for r in records])
     else:

@@ -25,6 +25,7 @@ from aqa_core.methods import Method, build_method, method_class
 
 from .config import ConfigError, TrainConfig
 from .datasets import DiveDataset, DiveRecord, carve_validation, open_dataset
+from .datasets.counted import for_model
 from .devices import list_devices
 from .distributed import DistContext, barrier, init_distributed, shutdown
 from .evaluate import calibrate, coverages, labels_from, median_panel_spread, report
@@ -142,11 +143,11 @@ def train(config: TrainConfig, resume: bool = False, progress: ProgressStream | 
     ctx = init_distributed(config.device)
     try:
         progress = progress or ProgressStream(config.work_dir / LOG, enabled=ctx.is_main)
-        torch.manual_seed(config.seed)
         opened = open_dataset(config.dataset, config.dataset_kind, config.frames_root, strict=config.strict, partial=config.partial)
         listed = opened.listed_sizes()
-        dataset = carve_validation(opened, config.val_fraction, config.val_seed)
-        config = resolve_auto(config, dataset)
+        config = resolve_auto(config, opened)
+        dataset = carve_validation(for_model(opened, build_method(config.model, with_backbone=False)), config.val_fraction, config.val_seed)
+        torch.manual_seed(config.seed)  # after the stand-in model above, so the trained one starts as seeded
         _check_labels(dataset, config)
         sizes = dataset.split_sizes()
         if not sizes["train"] or not sizes["val"]:
@@ -206,7 +207,8 @@ def dataset_use(dataset: DiveDataset, listed: dict[str, int]) -> dict[str, Any]:
         "dataset_layout": dataset.layout or dataset.kind,
         "split_sizes_listed": listed,  # what the dataset's own split files name (MTL-AQA / FineDiving have no val)
         "left_out": [{"dive": dive, "problems": reasons} for dive, reasons in dataset.left_out().items()],
-        **({"judge_scores": dataset.notes["judge_scores"]} if "judge_scores" in dataset.notes else {}),
+        **{key: dataset.notes[key] for key in ("judge_scores", "counted_marks") if key in dataset.notes},
+        **({"set_aside": {"why": dataset.notes["set_aside"], "dives": dataset.set_aside}} if dataset.set_aside else {}),
     }
 
 
@@ -276,9 +278,9 @@ def refit(bundle_dir: Path, dataset_path: Path, out: Path, cache_dir: Path, kind
     dataset = open_dataset(dataset_path, kind)
     if card.get("dataset_sha256") and card["dataset_sha256"] != dataset_hash(dataset.source):
         raise DatasetError(f"{dataset.source}: not the dataset bundle '{bundle.name}' was trained on (content hash differs)")
-    dataset = carve_validation(dataset, float(card.get("val_fraction", 0.15)), int(card.get("val_seed", card.get("seed", 0))))
     model = build_method(bundle.config, with_backbone=False)
     model.load_state_dict(bundle.state_dict)
+    dataset = carve_validation(for_model(dataset, model), float(card.get("val_fraction", 0.15)), int(card.get("val_seed", card.get("seed", 0))))
     splits = {}
     for name in ("train", "val", "test"):
         records = dataset.split(name)
@@ -330,6 +332,7 @@ def data_card(dataset: DiveDataset, config: TrainConfig, epochs_run: int, best_e
         "intended_use": "demonstration only: trained on synthetic dives, not a judge of real footage" if synthetic else "research",
         "method": method_class(config.model).name,
         "head": config.model["head"]["name"],
+        "marks": config.model.get("marks", "panel"),  # "counted": its judges are the counting marks only
         "loss": config.loss,
         "decoding": config.decoding,
         "mode": config.mode,

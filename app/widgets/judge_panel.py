@@ -20,6 +20,21 @@ DROPPED = (190, 190, 190)
 REAL = (220, 40, 40)
 
 
+def compared_marks(result: ScoreResult, real: list[float | None], event: str) -> list[float | None]:
+    """The real marks the predicted judges stand for: the panel's seats, or, for a model trained on
+    counted marks, the real panel's counting marks in ascending order (path k is the k-th smallest)."""
+    if not result.counted_marks:
+        return real
+    from aqa_core.rules import counting_marks
+
+    if not real or any(v is None for v in real):
+        return []
+    try:
+        return sorted(counting_marks([float(v) for v in real if v is not None], event))
+    except RuleError:
+        return []
+
+
 def outliers(result: ScoreResult, real: list[float | None]) -> list[tuple[int, float, float, float]]:
     """(judge, real mark, low, high) for each typed mark outside its predicted 95% interval."""
     flagged = []
@@ -84,6 +99,14 @@ class JudgePanel(QWidget):
         except RuleError:
             return [f"J{i + 1}" for i in range(len(self.edits))]
 
+    def _counted(self) -> bool:
+        """The result's judges are counting marks (a model trained on them): the plot's slots are C1.., not seats."""
+        return self.result is not None and self.result.counted_marks and bool(self.result.judges)
+
+    def _slot_labels(self) -> list[str]:
+        """What the plot's x slots are: the panel's seats, or C1..Cn for counting marks."""
+        return [f"C{i + 1}" for i in range(len(self.result.judges))] if self._counted() else self.labels()  # type: ignore[union-attr]
+
     def set_panel_size(self, size: int) -> None:
         if size == len(self.edits):
             return
@@ -98,16 +121,16 @@ class JudgePanel(QWidget):
             self.inputs.addWidget(edit, 0, i)
             self.edits.append(edit)
         self.real = [None] * size
-        self.plot.setXRange(0.5, size + 0.5)
         self._relabel()
         self._redraw()
         self.edits_created.emit(self.edits)
 
     def _relabel(self) -> None:
-        labels = self.labels()
-        for edit, label in zip(self.edits, labels, strict=True):
+        for edit, label in zip(self.edits, self.labels(), strict=True):
             edit.setPlaceholderText(label)
-        self.plot.getAxis("bottom").setTicks([[(i + 1, label) for i, label in enumerate(labels)]])
+        slots = self._slot_labels()
+        self.plot.setXRange(0.5, len(slots) + 0.5)
+        self.plot.getAxis("bottom").setTicks([[(i + 1, label) for i, label in enumerate(slots)]])
 
     def set_dive(self, event: str, difficulty: float) -> None:
         self.event_kind, self.difficulty = event, difficulty
@@ -116,6 +139,7 @@ class JudgePanel(QWidget):
 
     def set_result(self, result: ScoreResult | None) -> None:
         self.result = result
+        self._relabel()
         self._redraw()
 
     def set_real_scores(self, scores: list[float | None]) -> None:
@@ -171,7 +195,8 @@ class JudgePanel(QWidget):
             self.bars.setOpts(x=x, height=y, brushes=brushes, width=0.35)
             self.errors.setData(x=x, y=y, top=np.array([j.estimate.high for j in result.judges]) - y,
                                 bottom=y - np.array([j.estimate.low for j in result.judges]), beam=0.15)
-            self.plot.setTitle("Predicted marks · grey: dropped by the rule · ◆ real", size="9pt")
+            self.plot.setTitle("Counting marks predicted (trained on counted marks, not a full panel) · ◆ real counting marks"
+                               if result.counted_marks else "Predicted marks · grey: dropped by the rule · ◆ real", size="9pt")
         else:
             self._clear_bars()
             self.plot.setTitle("This model predicts the final score only (USDL)", size="9pt")
@@ -183,7 +208,7 @@ class JudgePanel(QWidget):
         reasons = "; ".join(unc.reasons) if unc.reasons else "no particular reason"
         self.uncertainty_label.setText(f"Uncertainty: {unc.level} (±{unc.value:.1f} points): {reasons}")
         if not problems_shown:
-            flagged, labels = outliers(result, self.real), self.labels()
+            flagged, labels = outliers(result, compared_marks(result, self.real, self.event_kind)), self._slot_labels()
             self.flags_label.setText("\n".join(
                 f"⚠ {labels[i] if i < len(labels) else f'J{i + 1}'} gave {mark:g}, outside the predicted 95% interval "
                 f"[{low:.1f} – {high:.1f}]" for i, mark, low, high in flagged))
@@ -195,7 +220,8 @@ class JudgePanel(QWidget):
         self.errors.setData(x=empty, y=empty, top=empty, bottom=empty)
 
     def _draw_real(self) -> None:
-        points = [(i + 1 + 0.2, v) for i, v in enumerate(self.real) if v is not None]
+        real = compared_marks(self.result, self.real, self.event_kind) if self.result is not None else self.real
+        points = [(i + 1 + 0.2, v) for i, v in enumerate(real) if v is not None]
         self.real_points.setData(x=[p[0] for p in points], y=[p[1] for p in points])
 
     def _draw_official(self) -> None:

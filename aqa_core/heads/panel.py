@@ -13,6 +13,12 @@ judges, and the final score is the unrounded counting marks x DD x multiplier: t
 stays continuous and the crossed-out judges are the truly highest and lowest. Argmax marks are on
 the grid and go through the rule unchanged.
 
+Counted marks (``"marks": "counted"`` in a model config): the paths are the awards that count,
+3 in individual events and 5 in synchronised ones, as FineDiving labels them; path k is the k-th
+smallest counting mark. Every panel of the event has that many counting awards, so such a model
+serves any panel size of its own event, through the counted-marks rule (sum x DD, x 0.6
+synchronised; nothing is dropped), and refuses the other event.
+
 The final score's spread: each judge is sampled from its own distribution (independently; seeded
 so the same dive always gets the same interval), every sampled panel goes through the official
 rule, and the quantiles of those finals give the 95% interval.
@@ -21,23 +27,40 @@ rule, and the quantiles of those finals give the 95% interval.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.stats import rankdata
 
 from aqa_core.decoding import estimate, estimate_from_samples, point, sample
-from aqa_core.errors import RuleError
+from aqa_core.errors import ConfigError, RuleError
 from aqa_core.result import DiveInfo, Estimate
-from aqa_core.rules import apply_panel_rule
+from aqa_core.rules import apply_panel_rule, counted_event
 
 MC_SAMPLES = 2000
 MC_SEED = 0
 
 
-def panel_paths(paths: int, dive: DiveInfo) -> list[int]:
-    """Indices of the model's judge paths that stand for the ``dive.panel_size`` judges."""
+MARKS = ("panel", "counted")  # what a model's judge paths stand for: a whole panel, or its counting awards
+
+
+def counted_marks(config: Mapping[str, Any]) -> bool:
+    """Whether a model config's judge paths are counted marks (``"marks": "counted"``), not a whole panel."""
+    marks = config.get("marks", "panel")
+    if marks not in MARKS:
+        raise ConfigError(f"model marks {marks!r} is not 'panel' (a whole panel) or 'counted' (the counting marks only)")
+    return marks == "counted"
+
+
+def panel_paths(paths: int, dive: DiveInfo, counted: bool = False) -> list[int]:
+    """Indices of the model's judge paths that stand for the ``dive.panel_size`` judges (or their counting marks)."""
+    if counted:
+        event = counted_event(paths)
+        if dive.event != event:
+            raise RuleError(f"this model predicts the {paths} counting marks of {event} events and cannot score a {dive.event} dive")
+        return list(range(paths))
     panel = dive.panel_size
     if panel == paths:
         return list(range(paths))
@@ -56,13 +79,13 @@ class PanelOutcome:
     final: float
 
 
-def rule_on_marks(marks: Sequence[float], dive: DiveInfo) -> PanelOutcome:
+def rule_on_marks(marks: Sequence[float], dive: DiveInfo, counted: bool = False) -> PanelOutcome:
     """The diving rule on decoded marks, which may lie off the half-point grid (see module docstring)."""
     if all(m * 2 == round(m * 2) for m in marks):
-        outcome = apply_panel_rule(marks, dive.event, dive.difficulty)
+        outcome = apply_panel_rule(marks, dive.event, dive.difficulty, counted)
         return PanelOutcome(outcome.dropped, outcome.final)
     ranks = (rankdata(marks, method="dense") - 1) / 2.0
-    outcome = apply_panel_rule(ranks.tolist(), dive.event, dive.difficulty)
+    outcome = apply_panel_rule(ranks.tolist(), dive.event, dive.difficulty, counted)
     final = sum(marks[i] for i in outcome.kept) * dive.difficulty * outcome.multiplier
     return PanelOutcome(outcome.dropped, round(final, 2))
 
@@ -89,28 +112,29 @@ def ordered(judges: Sequence[Estimate]) -> list[Estimate]:
     return [dataclasses.replace(j, **{f: columns[f][k] for f in locations}) for k, j in enumerate(judges)]
 
 
-def panel_estimate(dists: np.ndarray, values: np.ndarray, dive: DiveInfo, decoding: str) -> PanelEstimate:
+def panel_estimate(dists: np.ndarray, values: np.ndarray, dive: DiveInfo, decoding: str, counted: bool = False) -> PanelEstimate:
     """``dists``: ``(panel, bins)`` probabilities of the serving paths, in panel order."""
     judges = [estimate(d, values, decoding) for d in dists]
-    if dive.event == "individual":  # a synchronised panel's positions are its judge groups: keep them
+    # A synchronised panel's positions are its judge groups: keep them. Counted marks are ascending, as individual paths.
+    if dive.event == "individual" or counted:
         judges = ordered(judges)
-    outcome = rule_on_marks([j.score for j in judges], dive)
+    outcome = rule_on_marks([j.score for j in judges], dive, counted)
     return PanelEstimate(
         judges=judges,
         dropped=[i in outcome.dropped for i in range(len(judges))],
-        final=estimate_from_samples(rule_draws(dists, values, dive), outcome.final),
+        final=estimate_from_samples(rule_draws(dists, values, dive, counted=counted), outcome.final),
     )
 
 
-def clip_final(dists: np.ndarray, values: np.ndarray, dive: DiveInfo, decoding: str) -> float:
+def clip_final(dists: np.ndarray, values: np.ndarray, dive: DiveInfo, decoding: str, counted: bool = False) -> float:
     """One clip's own final score: its decoded marks through the rule."""
-    return rule_on_marks([point(d, values, decoding) for d in dists], dive).final
+    return rule_on_marks([point(d, values, decoding) for d in dists], dive, counted).final
 
 
-def rule_draws(dists: np.ndarray, values: np.ndarray, dive: DiveInfo, n: int = MC_SAMPLES) -> np.ndarray:
+def rule_draws(dists: np.ndarray, values: np.ndarray, dive: DiveInfo, n: int = MC_SAMPLES, counted: bool = False) -> np.ndarray:
     """``n`` final scores of panels sampled from the judge distributions."""
     draws = sample(dists, values, n, np.random.default_rng(MC_SEED))
     # Peaked distributions repeat the same panel often: run the rule once per distinct panel.
     panels, inverse = np.unique(draws, axis=0, return_inverse=True)
-    finals = np.array([apply_panel_rule(row.tolist(), dive.event, dive.difficulty).final for row in panels])
+    finals = np.array([apply_panel_rule(row.tolist(), dive.event, dive.difficulty, counted).final for row in panels])
     return finals[inverse.reshape(-1)]

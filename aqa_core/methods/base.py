@@ -121,6 +121,13 @@ class Method(nn.Module):
         """How many judges the method was trained to give (1: it predicts the final alone)."""
         raise NotImplementedError
 
+    @property
+    def counted(self) -> bool:
+        """Its judges are the counting marks only (``"marks": "counted"``, aqa_core.heads.panel), not a whole panel."""
+        from aqa_core.heads.panel import counted_marks
+
+        return counted_marks(self.config)
+
     def encode(self, batch: Batch) -> torch.Tensor:
         """The batch's ``(B, N, D)`` clip features: given, or the backbone over its clips."""
         if "features" in batch:

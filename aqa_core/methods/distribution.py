@@ -188,19 +188,19 @@ class MUSDL(DistributionMethod):
         return musdl_loss(logits, batch["judges"].to(logits.device), self.bin_values, self.sigma)
 
     def serving_paths(self, dive: DiveInfo) -> list[int]:
-        return panel_paths(self.head.paths, dive)
+        return panel_paths(self.head.paths, dive, self.counted)
 
     def point_scores(self, batch: Batch, decoding: str) -> tuple[np.ndarray, np.ndarray | None]:
         values = self.values
         dives = batch["dives"]
         points = np.array([[point(p, values, decoding) for p in sample] for sample in self._pooled_probabilities(batch)])  # (N, P)
-        individual = np.array([d.event == "individual" for d in dives])
-        points[individual] = np.sort(points[individual], axis=1)  # path k is the k-th smallest mark (heads.panel.ordered)
-        finals = np.array([rule_on_marks(marks.tolist(), dive).final for marks, dive in zip(points, dives, strict=True)])
+        ordered = np.array([d.event == "individual" or self.counted for d in dives])
+        points[ordered] = np.sort(points[ordered], axis=1)  # path k is the k-th smallest mark (heads.panel.ordered)
+        finals = np.array([rule_on_marks(marks.tolist(), dive, self.counted).final for marks, dive in zip(points, dives, strict=True)])
         return finals, points
 
     def estimates(self, aggregate: np.ndarray, dive: DiveInfo, decoding: str, calibration: Calibration | None) -> tuple[list[JudgeEstimate], Estimate]:
-        panel = panel_estimate(aggregate, self.values, dive, decoding)
+        panel = panel_estimate(aggregate, self.values, dive, decoding, self.counted)
         ests = panel.judges
         if calibration is not None and calibration.judge_q:
             ests = [calibrated(e, lambda level, e=e: calibration.judge_interval(e.score, e.std, level)) for e in ests]
@@ -211,4 +211,4 @@ class MUSDL(DistributionMethod):
         return judges, self._calibrated_final(panel.final, dive, calibration)
 
     def clip_score(self, dists: np.ndarray, dive: DiveInfo, decoding: str) -> float:
-        return clip_final(dists, self.values, dive, decoding)
+        return clip_final(dists, self.values, dive, decoding, self.counted)

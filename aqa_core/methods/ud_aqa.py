@@ -37,7 +37,7 @@ import aqa_core.aggregation  # noqa: F401  (registers aggregators)
 from aqa_core.calibration import Calibration, calibrated
 from aqa_core.errors import ConfigError
 from aqa_core.heads.distribution import mlp
-from aqa_core.heads.panel import clip_final, panel_estimate
+from aqa_core.heads.panel import clip_final, panel_estimate, panel_paths
 from aqa_core.methods.base import Batch, DivePrediction, Method, NonFiniteScores
 from aqa_core.neck import NECKS
 from aqa_core.registry import AGGREGATORS, BACKBONES, METHODS
@@ -169,25 +169,28 @@ class UDAQA(Method):
             raise NonFiniteScores("gave NaN or infinite sampled marks")
         return values.reshape(len(x), panels, judges), u.float().cpu().numpy()
 
-    @staticmethod
-    def _position_distributions(panels: np.ndarray, dive: DiveInfo) -> np.ndarray:
+    def _position_distributions(self, panels: np.ndarray, dive: DiveInfo) -> np.ndarray:
         """(panels, judges) sampled marks -> (judges, bins): each position's share of each legal mark."""
-        ordered = np.sort(panels, axis=1) if dive.event == "individual" else panels
+        ordered = np.sort(panels, axis=1) if dive.event == "individual" or self.counted else panels
         index = np.clip(np.rint(ordered * 2.0).astype(int), 0, len(MARKS) - 1)
         counts = np.stack([np.bincount(index[:, k], minlength=len(MARKS)) for k in range(panels.shape[1])])
         return counts / counts.sum(axis=1, keepdims=True)
 
     def serving_paths(self, dive: DiveInfo) -> list[int]:
         """Every sampled judge serves: the panel is as large as the event's (no paths to choose from)."""
-        return list(range(dive.panel_size))
+        return list(range(self._panel(dive)))
+
+    def _panel(self, dive: DiveInfo) -> int:
+        """Judges drawn per panel: the dive's panel, or (trained on counted marks) the counting marks of the model's event."""
+        return len(panel_paths(self.judges, dive, counted=True)) if self.counted else dive.panel_size
 
     def predict(self, batch: Batch, decoding: str, calibration: Calibration | None = None) -> list[DivePrediction]:
         f_v, x = self._branches(batch)
         out = []
         for i, dive in enumerate(batch["dives"]):
-            marks, u = self._sampled_marks(f_v[i : i + 1], x[i : i + 1], MC_PANELS, dive.panel_size)
+            marks, u = self._sampled_marks(f_v[i : i + 1], x[i : i + 1], MC_PANELS, self._panel(dive))
             dists = self._position_distributions(marks[0], dive)
-            panel = panel_estimate(dists, MARKS, dive, decoding)
+            panel = panel_estimate(dists, MARKS, dive, decoding, self.counted)
             ests = panel.judges
             if calibration is not None and calibration.judge_q:
                 ests = [calibrated(e, lambda level, e=e: calibration.judge_interval(e.score, e.std, level)) for e in ests]
@@ -206,11 +209,11 @@ class UDAQA(Method):
 
     def clip_scores(self, features: torch.Tensor, dive: DiveInfo, decoding: str) -> list[tuple[np.ndarray, float]]:
         f_v, x = self._branches({"features": features.float()[:, None]})  # each clip alone, as a one-clip dive
-        marks, _ = self._sampled_marks(f_v, x, CLIP_PANELS, dive.panel_size)
+        marks, _ = self._sampled_marks(f_v, x, CLIP_PANELS, self._panel(dive))
         out = []
         for panels in marks:
             dists = self._position_distributions(panels, dive)
-            out.append((dists, clip_final(dists, MARKS, dive, decoding)))
+            out.append((dists, clip_final(dists, MARKS, dive, decoding, self.counted)))
         return out
 
     @property

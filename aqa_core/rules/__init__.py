@@ -4,10 +4,13 @@ from aqa_core.rules.dd_table import HEIGHTS, difficulty, heights_with_difficulty
 from aqa_core.rules.dive_info import make_dive_info
 from aqa_core.rules.dive_number import DiveNumber, parse_dive
 from aqa_core.rules.panel import (
+    COUNTED_MARKS,
     EVENTS,
     PANEL_SIZES,
     RuleOutcome,
     apply_panel_rule,
+    counted_event,
+    counting_marks,
     judge_labels,
     normalise_event,
     validate_difficulty,
@@ -15,12 +18,15 @@ from aqa_core.rules.panel import (
 )
 
 __all__ = [
+    "COUNTED_MARKS",
     "EVENTS",
     "HEIGHTS",
     "PANEL_SIZES",
     "DiveNumber",
     "RuleOutcome",
     "apply_panel_rule",
+    "counted_event",
+    "counting_marks",
     "difficulty",
     "heights_with_difficulty",
     "judge_labels",

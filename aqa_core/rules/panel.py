@@ -23,6 +23,14 @@ layout is also checked against published synchronised breakdowns in tests/test_r
 The sum of the counting awards is multiplied by the DD, and by 0.6 in synchronised events so the
 five counting awards land on the same scale as an individual event's three.
 
+Counted marks: some labels hold only the awards that count, not the whole panel (FineDiving's
+``judge_scores``: 3 in individual events, 5 in synchronised ones), and a model trained on them
+predicts those marks only. ``counted=True`` is that panel kind: exactly ``COUNTED_MARKS[event]``
+marks, none cancelled (they already are what is left after cancelling), so the final is their sum
+x DD (x 0.6 synchronised) with the same exact arithmetic. Every full panel has that many counting
+awards (7 or 5 judges keep 3; 11 or 9 keep 5), which ``counting_marks`` picks by the rule above.
+Counted marks are labelled C1.. : they are not panel positions (which judge gave them is unknown).
+
 Arithmetic is exact: awards are counted in integer half points and the DD is a ``Decimal`` parsed
 from its shortest decimal form, so 26.5 x 3.8 is 100.70 and not 100.69999999999999. With a
 one-decimal DD every result already has at most two decimals; anything finer (a typed DD such as
@@ -46,6 +54,7 @@ from aqa_core.errors import RuleError
 
 EVENTS = ("individual", "synchronised")
 PANEL_SIZES = {"individual": (5, 7), "synchronised": (9, 11)}
+COUNTED_MARKS = {"individual": 3, "synchronised": 5}  # awards that count, whatever the panel size
 SYNCHRO_MULTIPLIER = Decimal("0.6")
 _CENT = Decimal("0.01")
 
@@ -67,9 +76,16 @@ class RuleOutcome:
     final: float  # kept_sum x DD x multiplier, to the cent
 
 
-def panel_layout(event: str, panel_size: int) -> tuple[TrimGroup, ...]:
-    """The trimming groups of a panel; RuleError for a panel size the event does not use."""
+def panel_layout(event: str, panel_size: int, counted: bool = False) -> tuple[TrimGroup, ...]:
+    """The trimming groups of a panel; RuleError for a panel size the event does not use.
+
+    A panel of counted marks is one group from which nothing is cancelled.
+    """
     event = normalise_event(event)
+    if counted:
+        if panel_size != COUNTED_MARKS[event]:
+            raise RuleError(f"{event} events count {COUNTED_MARKS[event]} marks, not {panel_size}")
+        return (TrimGroup(tuple(range(panel_size)), 0),)
     if panel_size not in PANEL_SIZES[event]:
         allowed = " or ".join(str(n) for n in PANEL_SIZES[event])
         raise RuleError(f"{event} events are judged by {allowed} judges, not {panel_size}")
@@ -89,8 +105,22 @@ def panel_layout(event: str, panel_size: int) -> tuple[TrimGroup, ...]:
     )
 
 
-def judge_labels(event: str, panel_size: int) -> list[str]:
-    """Display names of the panel positions: J1..J7, or E1..E6 then S1..S5 in synchronised events."""
+def counted_event(marks: int) -> str:
+    """The event whose counting awards number ``marks`` (3: individual, 5: synchronised)."""
+    for event, count in COUNTED_MARKS.items():
+        if count == marks:
+            return event
+    raise RuleError(f"{marks} counted marks fit no event (individual events count 3, synchronised 5)")
+
+
+def judge_labels(event: str, panel_size: int, counted: bool = False) -> list[str]:
+    """Display names of the panel positions: J1..J7, or E1..E6 then S1..S5 in synchronised events.
+
+    Counted marks are C1..C3 (C1..C5 synchronised): the counting awards, not judges' seats.
+    """
+    if counted:
+        panel_layout(event, panel_size, counted=True)  # refuses a count the event does not have
+        return [f"C{i + 1}" for i in range(panel_size)]
     if normalise_event(event) == "individual":
         return [f"J{i + 1}" for i in range(panel_size)]
     executions = panel_size - 5
@@ -140,20 +170,34 @@ def _trim(group: TrimGroup, halves: Sequence[int]) -> list[int]:
     return low + high
 
 
-def apply_panel_rule(scores: Sequence[float], event: str, difficulty: float) -> RuleOutcome:
-    """Cancel the awards the rules cancel and compute the dive's points."""
-    event = normalise_event(event)
-    groups = panel_layout(event, len(scores))
-    labels = judge_labels(event, len(scores))
+def _counting(scores: Sequence[float], event: str, counted: bool) -> tuple[list[int], list[int], list[int]]:
+    """Each award in half points, and the positions the rule cancels and keeps."""
+    groups = panel_layout(event, len(scores), counted)
+    labels = judge_labels(event, len(scores), counted)
     halves = []
     for label, score in zip(labels, scores):
         try:
             halves.append(int(validate_judge_score(score) * 2))
         except RuleError as exc:
             raise RuleError(f"{label}: {exc}") from None
-    dd = validate_difficulty(difficulty)
     dropped = sorted(i for group in groups for i in _trim(group, halves))
-    kept = [i for i in range(len(scores)) if i not in dropped]
+    return halves, dropped, [i for i in range(len(scores)) if i not in dropped]
+
+
+def counting_marks(scores: Sequence[float], event: str) -> tuple[float, ...]:
+    """The awards of a full panel that count, in panel order: what a counted-marks label holds."""
+    _, _, kept = _counting(scores, normalise_event(event), counted=False)
+    return tuple(float(scores[i]) for i in kept)
+
+
+def apply_panel_rule(scores: Sequence[float], event: str, difficulty: float, counted: bool = False) -> RuleOutcome:
+    """Cancel the awards the rules cancel and compute the dive's points.
+
+    ``counted``: the scores are already the counting awards (see the module docstring).
+    """
+    event = normalise_event(event)
+    halves, dropped, kept = _counting(scores, event, counted)
+    dd = validate_difficulty(difficulty)
     kept_sum = Decimal(sum(halves[i] for i in kept)) / 2
     multiplier = SYNCHRO_MULTIPLIER if event == "synchronised" else Decimal(1)
     final = (kept_sum * dd * multiplier).quantize(_CENT, rounding=ROUND_HALF_UP)

@@ -13,9 +13,10 @@ are never repaired.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from aqa_core.errors import DatasetError
 SPLITS = ("train", "val", "test")
 PANEL_SIZES = (5, 7, 9, 11)
 LABEL, PIXELS = "label", "pixels"  # Problem kinds: a wrong value, or frames/video not usable
+K = TypeVar("K")
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class DiveDataset:
     problems: list[Problem] = field(default_factory=list)  # dives kept out of ``records`` and why
     vocab: dict[str, int] | None = None  # MTL-AQA caption vocabulary (word -> index)
     sub_action_names: dict[int, str] | None = None  # FineDiving Sub_action_Types_Table
+    set_aside: list[str] = field(default_factory=list)  # sound dives the model has no paths for (datasets.counted)
 
     def split(self, name: str) -> list[DiveRecord]:
         return [r for r in self.records if r.split == name]
@@ -180,6 +183,18 @@ def as_int(value: object) -> int | None:
     return None
 
 
+def pair_key(item: object, first: Callable[[object], Any] = as_int) -> tuple[Any, int] | None:
+    """A two-part dive key from an annotation file, MTL-AQA's (video, clip) or FineDiving's (event, index).
+
+    A tuple or list of two whose first part ``first`` reads (None: not readable) and whose second
+    is a whole number; None when the item is not such a key.
+    """
+    if not isinstance(item, (tuple, list)) or len(item) != 2:
+        return None
+    head, index = first(item[0]), as_int(item[1])
+    return (head, index) if head is not None and index is not None else None
+
+
 def as_list(value: object, what: str) -> list[object]:
     """A list, tuple or 1-d array from an annotation as a list; DatasetError for anything else."""
     if isinstance(value, np.ndarray) and value.ndim == 1:
@@ -234,6 +249,21 @@ def duplicate_problems(keys: Sequence[tuple[str, str | None]]) -> list[Problem]:
             told.add(key)
             problems.append(Problem(key, f"listed {seen[key]} times", LABEL, split))
     return problems
+
+
+def unique_listed(listed: Sequence[tuple[K, str]], name: Callable[[K], str]) -> tuple[list[tuple[K, str]], list[Problem]]:
+    """Split-file entries without the dives named more than once, and those dives as problems."""
+    duplicates = duplicate_problems([(name(k), s) for k, s in listed])
+    twice = {p.dive for p in duplicates}
+    return [(k, s) for k, s in listed if name(k) not in twice], duplicates
+
+
+def located(path: Path, locate: Callable[[Path], K | None], missing: str) -> K:
+    """What a reader's ``locate`` finds from any of its layout's natural folders, or DatasetError saying what is missing."""
+    found = locate(Path(path))
+    if found is None:
+        raise DatasetError(f"{path}: {missing}")
+    return found
 
 
 def require_dives(records: Sequence[DiveRecord], problems: Sequence[Problem], source: Path) -> None:

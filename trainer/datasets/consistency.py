@@ -7,31 +7,19 @@ by default, refused with ``strict``, and never repaired: we cannot know which nu
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from collections.abc import Callable
 
-from aqa_core.errors import RuleError
-from aqa_core.rules import apply_panel_rule, normalise_event, validate_difficulty, validate_judge_score
-from aqa_core.rules.panel import SYNCHRO_MULTIPLIER
+from aqa_core.errors import DatasetError, RuleError
+from aqa_core.rules import apply_panel_rule
 
-from .base import DiveRecord
-
-_CENT = Decimal("0.01")
-
-
-def counted_marks_final(marks: tuple[float, ...], event: str, difficulty: float) -> float:
-    """Sum x DD (x 0.6 synchronised) of marks that already are the counting ones (FineDiving's)."""
-    total = sum(Decimal(str(validate_judge_score(m))) for m in marks)
-    multiplier = SYNCHRO_MULTIPLIER if normalise_event(event) == "synchronised" else Decimal(1)
-    return float((total * validate_difficulty(difficulty) * multiplier).quantize(_CENT, rounding=ROUND_HALF_UP))
+from .base import LABEL, DiveRecord, Problem
 
 
 def rule_final(record: DiveRecord) -> float | None:
     """The final score the rule gives from the record's marks and DD; None without them."""
     if record.judge_scores is None or record.difficulty is None:
         return None
-    if record.judges_counted:
-        return counted_marks_final(record.judge_scores, record.event, record.difficulty)
-    return apply_panel_rule(record.judge_scores, record.event, record.difficulty).final
+    return apply_panel_rule(record.judge_scores, record.event, record.difficulty, counted=record.judges_counted).final
 
 
 def rule_problem(record: DiveRecord) -> str | None:
@@ -43,3 +31,17 @@ def rule_problem(record: DiveRecord) -> str | None:
     if expected is None or f"{expected:.2f}" == f"{record.final_score:.2f}":
         return None
     return f"final score {record.final_score:g} contradicts judges x DD ({expected:.2f} by the rule)"
+
+
+def checked_labels(name: str, split: str, read: Callable[[], DiveRecord]) -> tuple[DiveRecord | None, list[Problem]]:
+    """The record ``read`` makes of one dive's labels, and every label problem: a value refused, or the rule contradicted.
+
+    The record is returned even when the rule contradicts it, so the reader still checks its pixels
+    and ``dataset check`` lists all that is wrong with the dive at once.
+    """
+    try:
+        record = read()
+    except DatasetError as exc:
+        return None, [Problem(name, str(exc), LABEL, split)]
+    mismatch = rule_problem(record)
+    return record, [Problem(name, mismatch, LABEL, split)] if mismatch else []

@@ -33,8 +33,8 @@ from typing import Any
 from aqa_core.errors import DatasetError
 from aqa_core.rules import HEIGHTS
 
-from .base import LABEL, PIXELS, DiveDataset, as_int, as_list, DiveRecord, Problem, duplicate_problems, parse_float, parse_judges, require_dives
-from .consistency import rule_problem
+from .base import LABEL, PIXELS, DiveDataset, DiveRecord, Problem, as_int, as_list, located, pair_key, parse_float, parse_judges, require_dives, unique_listed
+from .consistency import checked_labels
 from .pixels import dive_folder_frames, inside, plain_name
 from .safe_pickle import load_annotation_pickle, load_split_list
 
@@ -59,11 +59,7 @@ def looks_like_finediving(path: Path) -> bool:
 
 
 def read_finediving(path: Path, frames_root: Path | None = None) -> DiveDataset:
-    path = Path(path)
-    found = _locate(path)
-    if found is None:
-        raise DatasetError(f"{path}: no FineDiving annotations ({' or '.join(ANNOTATION_NAMES)}, in Annotations/ or here)")
-    root, anno = found
+    root, anno = located(path, _locate, f"no FineDiving annotations ({' or '.join(ANNOTATION_NAMES)}, in Annotations/ or here)")
     fine, coarse = _labels(anno)
     frames = _frames_root(root, frames_root)
     listed, problems = _splits(anno)
@@ -107,10 +103,8 @@ def _keyed(path: Path) -> dict:
 
 
 def _normal_key(item: object) -> object:
-    """(event, index) with the index as an int, so keys from every file compare equal."""
-    if isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str) and as_int(item[1]) is not None:
-        return (item[0], as_int(item[1]))
-    return item
+    """(event, index) with the index as an int, so keys from every file compare equal; else the item as it is."""
+    return pair_key(item, lambda event: event if isinstance(event, str) else None) or item
 
 
 def _splits(anno: Path) -> tuple[list[tuple[object, str]], list[Problem]]:
@@ -119,9 +113,7 @@ def _splits(anno: Path) -> tuple[list[tuple[object, str]], list[Problem]]:
     for split in ("train", "test"):
         for item in load_split_list(folder / f"{split}_split.pkl", "(event, index) pairs"):
             listed.append((_normal_key(item), split))
-    duplicates = duplicate_problems([(_name(k), s) for k, s in listed])
-    twice = {p.dive for p in duplicates}
-    return [(k, s) for k, s in listed if _name(k) not in twice], duplicates
+    return unique_listed(listed, _name)
 
 
 def _frames_root(root: Path, frames_root: Path | None) -> Path:
@@ -143,15 +135,7 @@ def _record(key: object, fine: object, coarse: object, split: str, frames_root: 
     except DatasetError as exc:
         problems.append(Problem(name, str(exc), LABEL, split))
         return None
-    found: list[Problem] = []
-    record = None
-    try:
-        record = _labelled(name, event_name, split, _merge(fine, coarse))
-        mismatch = rule_problem(record)
-        if mismatch:
-            found.append(Problem(name, mismatch, LABEL, split))
-    except DatasetError as exc:
-        found.append(Problem(name, str(exc), LABEL, split))
+    record, found = checked_labels(name, split, lambda: _labelled(name, event_name, split, _merge(fine, coarse)))
     try:
         folder = inside(frames_root, f"{plain_name(event_name, 'event name')}/{index}")
         frames = dive_folder_frames(folder)
@@ -166,7 +150,7 @@ def _record(key: object, fine: object, coarse: object, split: str, frames_root: 
 def _labelled(name: str, event_name: str, split: str, label: Mapping[str, Any]) -> DiveRecord:
     event = "synchronised" if "sync" in event_name.lower() else "individual"
     judges, counted = _judges(label.get("judge_scores"), event)
-    height = _HEIGHT.search(event_name)
+    heights = [float(m.group(1)) for m in _HEIGHT.finditer(event_name) if float(m.group(1)) in HEIGHTS]  # "2020m" is no height
     return DiveRecord(
         key=name,
         split=split,
@@ -176,7 +160,7 @@ def _labelled(name: str, event_name: str, split: str, label: Mapping[str, Any]) 
         judges_counted=counted,
         event=event,
         dive_number=str(label.get("action_type") or "").strip() or None,
-        height=float(height.group(1)) if height and float(height.group(1)) in HEIGHTS else None,
+        height=heights[0] if heights else None,
         window=_window(label),
         transit_frames=_ints(label.get("steps_transit_frames"), "steps_transit_frames"),
         frame_labels=_ints(label.get("frames_labels"), "frames_labels"),

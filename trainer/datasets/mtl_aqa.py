@@ -29,8 +29,8 @@ from typing import Any
 
 from aqa_core.errors import DatasetError
 
-from .base import LABEL, PIXELS, DiveDataset, as_int, as_list, DiveRecord, Problem, duplicate_problems, parse_float, parse_judges, require_dives
-from .consistency import rule_problem
+from .base import LABEL, PIXELS, DiveDataset, DiveRecord, Problem, as_list, located, pair_key, parse_float, parse_judges, require_dives, unique_listed
+from .consistency import checked_labels
 from .pixels import check_video_window, dive_folder_frames, numbered_frames, parse_window, window_frames
 from .safe_pickle import load_annotation_pickle, load_split_list
 
@@ -60,12 +60,8 @@ def looks_like_mtl_aqa(path: Path) -> bool:
 
 
 def read_mtl_aqa(path: Path, frames_root: Path | None = None) -> DiveDataset:
-    path = Path(path)
-    found = _locate(path)
-    if found is None:
-        names = " or ".join(name for name, _ in ANNOTATION_FILES)
-        raise DatasetError(f"{path}: no MTL-AQA annotations ({names}, in {', '.join(INFO_DIRS)}; or annotations.csv)")
-    root, source, layout = found
+    names = " or ".join(name for name, _ in ANNOTATION_FILES)
+    root, source, layout = located(path, _locate, f"no MTL-AQA annotations ({names}, in {', '.join(INFO_DIRS)}; or annotations.csv)")
     labels, splits, problems = _from_csv(source) if layout == "mtl_aqa_csv" else _from_pickles(source)
     captions, vocab = _captions(source.parent)
     pixels = _PixelSource(root, frames_root)
@@ -114,7 +110,7 @@ def _from_pickles(path: Path) -> tuple[dict[tuple[int, int], Any], dict[tuple[in
     problems: list[Problem] = []
     labels = {}
     for item, value in raw.items():
-        key = _key(item)
+        key = pair_key(item)
         if key is None:
             problems.append(Problem(repr(item), f"annotation key in {path.name} is not a (video, clip) pair"))
         else:
@@ -123,7 +119,7 @@ def _from_pickles(path: Path) -> tuple[dict[tuple[int, int], Any], dict[tuple[in
     for split in ("train", "test"):
         split_path = path.parent / f"{split}_split_0.pkl"
         for item in load_split_list(split_path, "(video, clip) pairs"):
-            key = _key(item)
+            key = pair_key(item)
             if key is None:
                 problems.append(Problem(repr(item), f"entry of {split_path.name} is not a (video, clip) pair", LABEL, split))
             else:
@@ -132,10 +128,8 @@ def _from_pickles(path: Path) -> tuple[dict[tuple[int, int], Any], dict[tuple[in
 
 
 def _splits(listed: list[tuple[tuple[int, int], str]], problems: list[Problem]) -> tuple[dict[tuple[int, int], str], list[Problem]]:
-    duplicates = duplicate_problems([(_name(k), s) for k, s in listed])
-    twice = {p.dive for p in duplicates}
-    problems.extend(duplicates)
-    return {k: s for k, s in listed if _name(k) not in twice}, problems
+    kept, duplicates = unique_listed(listed, _name)
+    return dict(kept), problems + duplicates
 
 
 def _from_csv(path: Path) -> tuple[dict[tuple[int, int], Any], dict[tuple[int, int], str], list[Problem]]:
@@ -148,7 +142,7 @@ def _from_csv(path: Path) -> tuple[dict[tuple[int, int], Any], dict[tuple[int, i
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DatasetError(f"{path}: not a readable UTF-8 CSV file ({exc})") from None
     for line, row in enumerate(rows, start=2):
-        key = _key((row.get("video"), row.get("clip")))
+        key = pair_key((row.get("video"), row.get("clip")))
         if key is None:
             problems.append(Problem(f"row {line}", f"video/clip {row.get('video')!r}/{row.get('clip')!r} are not whole numbers"))
             continue
@@ -167,7 +161,7 @@ def _captions(folder: Path) -> tuple[dict[tuple[int, int], tuple[str, ...]], dic
         if not isinstance(raw, dict):
             raise DatasetError(f"{path}: expected a dict of (video, clip) -> list of words")
         for item, words in raw.items():
-            key = _key(item)
+            key = pair_key(item)
             if key is None or not isinstance(words, (list, tuple)) or not all(isinstance(w, str) for w in words):
                 raise DatasetError(f"{path}: entry {item!r} is not (video, clip) -> list of words")
             captions[key] = tuple(words)
@@ -184,34 +178,30 @@ def _captions(folder: Path) -> tuple[dict[tuple[int, int], tuple[str, ...]], dic
     return captions, vocab
 
 
+def _labelled(name: str, label: object, split: str, caption: tuple[str, ...] | None) -> DiveRecord:
+    if not isinstance(label, Mapping):
+        raise DatasetError("annotation is not a dict")
+    if split not in ("train", "test"):
+        raise DatasetError(f"split {split!r} is not train or test")
+    for field_name in ("final_score", "difficulty"):
+        if label.get(field_name) in (None, ""):
+            raise DatasetError(f"annotation lacks {field_name}")
+    judges = label.get("judge_scores")
+    return DiveRecord(
+        key=name,
+        split=split,
+        final_score=parse_float(label["final_score"], None, "final score", low=0.0, high=200.0),
+        difficulty=parse_float(label["difficulty"], None, "difficulty", low=0.5, high=5.0),
+        judge_scores=parse_judges(as_list(judges, "judge_scores"), None, (7,)) if judges is not None else None,
+        dive_number=str(label.get("dive_number") or "").strip() or None,
+        window=parse_window(label.get("start_frame"), label.get("end_frame")),
+        caption=caption,
+    )
+
+
 def _record(key: tuple[int, int], label: object, split: str, caption: tuple[str, ...] | None, pixels: _PixelSource, problems: list[Problem]) -> DiveRecord | None:
     name = _name(key)
-    found: list[Problem] = []
-    record = None
-    try:
-        if not isinstance(label, Mapping):
-            raise DatasetError("annotation is not a dict")
-        if split not in ("train", "test"):
-            raise DatasetError(f"split {split!r} is not train or test")
-        for field_name in ("final_score", "difficulty"):
-            if label.get(field_name) in (None, ""):
-                raise DatasetError(f"annotation lacks {field_name}")
-        judges = label.get("judge_scores")
-        record = DiveRecord(
-            key=name,
-            split=split,
-            final_score=parse_float(label["final_score"], None, "final score", low=0.0, high=200.0),
-            difficulty=parse_float(label["difficulty"], None, "difficulty", low=0.5, high=5.0),
-            judge_scores=parse_judges(as_list(judges, "judge_scores"), None, (7,)) if judges is not None else None,
-            dive_number=str(label.get("dive_number") or "").strip() or None,
-            window=parse_window(label.get("start_frame"), label.get("end_frame")),
-            caption=caption,
-        )
-        mismatch = rule_problem(record)
-        if mismatch:
-            found.append(Problem(name, mismatch, LABEL, split))
-    except DatasetError as exc:
-        found.append(Problem(name, str(exc), LABEL, split))
+    record, found = checked_labels(name, split, lambda: _labelled(name, label, split, caption))
     window = record.window if record is not None else _quiet_window(label)
     video, frames = None, None
     if window is not None or pixels.kind == DIVE_FOLDERS or record is not None:
@@ -242,7 +232,7 @@ class _PixelSource:
 
     def __init__(self, root: Path, frames_root: Path | None) -> None:
         self.base, self.kind = self._choose(root, frames_root)
-        self._listing: dict[Path, dict[int, Path]] = {}
+        self._listing: dict[Path, dict[int, str]] = {}
 
     @staticmethod
     def _choose(root: Path, frames_root: Path | None) -> tuple[Path, str]:
@@ -289,13 +279,6 @@ def _classify(folder: Path) -> str | None:
                 if pattern.match(entry.name) and entry.is_dir() == is_dir:
                     return kind
     return None
-
-
-def _key(item: object) -> tuple[int, int] | None:
-    if not isinstance(item, (tuple, list)) or len(item) != 2:
-        return None
-    video, clip = as_int(item[0]), as_int(item[1])
-    return (video, clip) if video is not None and clip is not None else None
 
 
 def _name(key: tuple[int, int]) -> str:

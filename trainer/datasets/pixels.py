@@ -55,10 +55,11 @@ def dive_folder_frames(folder: Path) -> tuple[Path, ...]:
     return tuple(files)
 
 
-def numbered_frames(folder: Path) -> dict[int, Path]:
-    """Frame number -> file of a whole-video frame folder (``%06d.jpg`` or ``%08d.jpg``), listed once.
+def numbered_frames(folder: Path) -> dict[int, str]:
+    """Frame number -> file name in a whole-video frame folder (``%06d.jpg`` or ``%08d.jpg``), listed once.
 
-    Names only, no stat per file: a broadcast has tens of thousands of frames.
+    Names only, no stat and no Path per file: a broadcast has up to 290,000 frames, and only the
+    frames of its dives' windows become paths (``window_frames``).
     """
     if not folder.is_dir():
         return {}
@@ -66,11 +67,11 @@ def numbered_frames(folder: Path) -> dict[int, Path]:
     for name in os.listdir(folder):
         stem, dot, suffix = name.rpartition(".")
         if dot and stem.isdigit() and f".{suffix.lower()}" in IMAGE_SUFFIXES:
-            numbered[int(stem)] = folder / name
+            numbered[int(stem)] = name
     return numbered
 
 
-def window_frames(folder: Path, frames: dict[int, Path], window: tuple[int, int], first_number: int = 1) -> tuple[Path, ...]:
+def window_frames(folder: Path, frames: dict[int, str], window: tuple[int, int], first_number: int = 1) -> tuple[Path, ...]:
     """The files of frames ``window`` (0-based video frames) in a whole-video frame folder.
 
     ffmpeg numbers extracted frames from 1, so video frame ``k`` is file number ``k + 1``: the
@@ -86,7 +87,7 @@ def window_frames(folder: Path, frames: dict[int, Path], window: tuple[int, int]
         if missing[-1] > last:
             raise DatasetError(f"window {start}-{end} ends past the last frame ({last}) in {folder}")
         raise DatasetError(f"{len(missing)} frame(s) of window {start}-{end} missing in {folder} (first: frame {missing[0]})")
-    return tuple(frames[k + first_number] for k in range(start, end + 1))
+    return tuple(folder / frames[k + first_number] for k in range(start, end + 1))
 
 
 def check_video_window(video: Path, window: tuple[int, int] | None) -> None:

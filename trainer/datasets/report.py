@@ -17,6 +17,7 @@ def check_report(dataset: DiveDataset) -> dict[str, Any]:
         "splits": dataset.split_sizes(),
         "listed": dataset.listed_sizes(),
         "with_judge_scores": sum(r.judge_scores is not None for r in records),
+        "with_counted_marks": sum(r.judges_counted for r in records),  # judge scores that are the counting marks only (FineDiving)
         "with_difficulty": sum(r.difficulty is not None for r in records),
         "with_dive_number": sum(r.dive_number is not None for r in records),
         "with_captions": sum(r.caption is not None for r in records),
@@ -35,7 +36,7 @@ def report_lines(report: dict[str, Any]) -> list[str]:
     lines = [
         f"{report['source']}: {report['layout']}",
         f"  usable dives      {report['dives']} (train {splits['train']} of {listed['train']}, val {splits['val']} of {listed['val']}, test {splits['test']} of {listed['test']})",
-        f"  with judge scores {report['with_judge_scores']}, difficulty {report['with_difficulty']}, dive number {report['with_dive_number']}, "
+        f"  with judge scores {report['with_judge_scores']} ({report['with_counted_marks']} of them counting marks only), difficulty {report['with_difficulty']}, dive number {report['with_dive_number']}, "
         f"captions {report['with_captions']}, sub-actions {report['with_sub_actions']}",
     ]
     lines += [f"  note: {key}: {printable(value)}" for key, value in report["notes"].items()]
