@@ -28,7 +28,7 @@ from torch import nn
 
 from aqa_core.errors import AQAError, ConfigError
 from aqa_core.registry import METHODS
-from aqa_core.result import DiveInfo, Estimate, JudgeEstimate, JudgeSamples, RecognisedDive
+from aqa_core.result import DiveInfo, Estimate, JudgeEstimate, JudgeSamples, RecognisedDive, ScoreResult
 
 Batch = dict[str, Any]
 
@@ -112,6 +112,20 @@ class Method(nn.Module):
     def difficulty_ratio(cls, old: DiveInfo, new: DiveInfo) -> float:
         """How a result's final (and clip scores) scale when only the dive's DD changes."""
         return new.difficulty / old.difficulty if cls.scales_with_difficulty and old.difficulty else 1.0
+
+    @classmethod
+    def score_values(cls, config: Mapping[str, Any]) -> np.ndarray:
+        """The score each output bin stands for, from the config alone.
+
+        Why a classmethod: the app plots the first streamed clip before any result arrives, and it
+        must not build the model in the GUI thread to learn what the bins mean.
+        """
+        raise NotImplementedError
+
+    @classmethod
+    def adapted_fields(cls, result: ScoreResult, dive: DiveInfo) -> dict[str, Any]:
+        """The method's own result fields that depend on the sheet, re-derived for ``dive`` (a stored result on a new sheet)."""
+        return {}
 
     # --- the interface ------------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ from aqa_core.losses import regression_loss
 from aqa_core.methods.base import Batch, DivePrediction, finite_probabilities
 from aqa_core.methods.distribution import USDL
 from aqa_core.registry import METHODS
-from aqa_core.result import DiveInfo, RecognisedDive
+from aqa_core.result import DiveInfo, RecognisedDive, ScoreResult
 from aqa_core.rules.dd_table import difficulty
 from aqa_core.rules.dive_number import parse_dive
 
@@ -126,14 +126,30 @@ class MTLAQA(USDL):
     @staticmethod
     def _recognised(probs: Mapping[str, np.ndarray], dive: DiveInfo) -> RecognisedDive:
         classes = {task: int(np.argmax(p)) for task, p in probs.items()}
-        code = dive_code(classes)
-        dd = None
-        if code is not None and dive.height is not None:
-            try:
-                dd = difficulty(code, dive.height)
-            except RuleError:
-                dd = None
         confidence = float(np.prod([p[classes[task]] for task, p in probs.items()]))
-        parts = {task: PART_WORDS[task][c] if task in PART_WORDS else str(c / 2) for task, c in classes.items()}
-        typed = dive_classes(dive.dive_number)
-        return RecognisedDive(code, dd, confidence, parts, mismatch=typed is not None and typed != classes)
+        return described(classes, confidence, dive)
+
+    @classmethod
+    def adapted_fields(cls, result: ScoreResult, dive: DiveInfo) -> dict[str, Any]:
+        """The proposal's DD (the height may differ) and the mismatch (the typed number may) for the new sheet."""
+        seen = result.recognised_dive
+        return {"recognised_dive": described(part_classes(seen.parts), seen.confidence, dive)} if seen is not None else {}
+
+
+def described(classes: Mapping[str, int], confidence: float, dive: DiveInfo) -> RecognisedDive:
+    """What the recognised classes mean for this sheet: the dive number they make, its DD from the sheet's height, any mismatch."""
+    code = dive_code(classes)
+    dd = None
+    if code is not None and dive.height is not None:
+        try:
+            dd = difficulty(code, dive.height)
+        except RuleError:
+            dd = None
+    parts = {task: PART_WORDS[task][c] if task in PART_WORDS else str(c / 2) for task, c in classes.items()}
+    typed = dive_classes(dive.dive_number)
+    return RecognisedDive(code, dd, confidence, parts, mismatch=typed is not None and typed != dict(classes))
+
+
+def part_classes(parts: Mapping[str, str]) -> dict[str, int]:
+    """``RecognisedDive.parts`` (words) back to class indices: a stored result is re-described without the model."""
+    return {task: PART_WORDS[task].index(word) if task in PART_WORDS else round(float(word) * 2) for task, word in parts.items()}
