@@ -153,6 +153,7 @@ class Scorer:
             model_fingerprint=self.fingerprint,
             judge_samples=prediction.samples,
             recognised_dive=prediction.recognised,
+            commentary=prediction.commentary,
         )
 
     def _serving_paths(self, dive: DiveInfo) -> list[int]:

@@ -30,6 +30,7 @@ class Labels:
     difficulty: np.ndarray | None  # (N,)
     events: list[str]
     dive_numbers: list[str | None] | None = None  # what methods that recognise dives learn from
+    captions: list[tuple[str, ...] | None] | None = None  # caption words, for methods that write commentary
 
     def dives(self, rows: Sequence[int], method: Method) -> list[DiveInfo]:
         """Dive info for the method's batch: event, the panel it was trained on, DD (1 where it does not read DD)."""
@@ -58,7 +59,7 @@ def report(pred_final: np.ndarray, labels: Labels, score_range: tuple[float, flo
 
 def labels_from(
     final: Sequence[float], judges: Sequence[Sequence[float]] | None, difficulty: Sequence[float] | None, events: Sequence[str],
-    dive_numbers: Sequence[str | None] | None = None,
+    dive_numbers: Sequence[str | None] | None = None, captions: Sequence[tuple[str, ...] | None] | None = None,
 ) -> Labels:
     return Labels(
         final=np.asarray(final, dtype=np.float64),
@@ -67,6 +68,7 @@ def labels_from(
         difficulty=np.asarray(difficulty, dtype=np.float64) if difficulty is not None else None,
         events=list(events),
         dive_numbers=list(dive_numbers) if dive_numbers is not None else None,
+        captions=list(captions) if captions is not None and any(captions) else None,
     )
 
 

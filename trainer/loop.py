@@ -54,6 +54,8 @@ class SplitData:
         }
         if self.labels.judges is not None:
             out["judges"] = torch.as_tensor(self.labels.judges[rows], dtype=torch.float32, device=device)
+        if self.labels.captions is not None:
+            out["captions"] = [self.labels.captions[i] for i in rows]
         return out
 
     def everything(self, method: Method) -> Batch:

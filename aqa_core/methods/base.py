@@ -28,7 +28,7 @@ from torch import nn
 
 from aqa_core.errors import AQAError, ConfigError
 from aqa_core.registry import METHODS
-from aqa_core.result import DiveInfo, Estimate, JudgeEstimate, JudgeSamples, RecognisedDive, ScoreResult
+from aqa_core.result import Commentary, DiveInfo, Estimate, JudgeEstimate, JudgeSamples, RecognisedDive, ScoreResult
 
 Batch = dict[str, Any]
 
@@ -47,6 +47,7 @@ class DivePrediction:
     distributions: np.ndarray  # (paths, bins) pooled probabilities of the serving paths
     samples: JudgeSamples | None = None  # a method that samples its judges: the panels drawn and its uncertainty
     recognised: RecognisedDive | None = None  # a method that recognises dives: what it sees, and any mismatch
+    commentary: Commentary | None = None  # a method that writes commentary: its line and caveat
 
 
 def method_name(config: Mapping[str, Any]) -> Any:
@@ -121,6 +122,14 @@ class Method(nn.Module):
         must not build the model in the GUI thread to learn what the bins mean.
         """
         raise NotImplementedError
+
+    @classmethod
+    def configured_for(cls, config: Mapping[str, Any], captions: Sequence[Sequence[str] | None]) -> dict[str, Any]:
+        """The config completed from the training split before the method is built (MTL-AQA: its caption vocabulary).
+
+        ``captions``: each training dive's caption words (aqa_core.methods.commentary.caption_words), None where it has none.
+        """
+        return dict(config)
 
     @classmethod
     def adapted_fields(cls, result: ScoreResult, dive: DiveInfo) -> dict[str, Any]:
