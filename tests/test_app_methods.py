@@ -12,7 +12,8 @@ import torch
 from app_support import CARD, app_home, wait_for_result  # noqa: F401 (fixture)
 
 from aqa_core.bundle import ModelBundle, bundle_from_model
-from aqa_core.methods import build_method
+from aqa_core.methods import build_method, method_class
+from aqa_core.methods.commentary import CAVEAT, caption_words
 from aqa_core.methods.ud_aqa import PANELS_SHOWN
 from app.state import AppState, DiveSheet
 from app.tabs.judging_desk import JudgingDesk
@@ -23,28 +24,40 @@ CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "models"
 SEES = {"position": 2, "armstand": 0, "rotation": 1, "somersaults": 5, "twists": 3}
 
 
-def method_bundle(name: str) -> ModelBundle:
+def method_bundle(name: str, caption: str | None = None) -> ModelBundle:
+    """A tiny bundle of ``name``; MTL-AQA's recogniser always sees 5253B, and with ``caption`` its commentary head says that line."""
     torch.manual_seed(0)
-    method = build_method(json.loads((CONFIGS / f"{name}_tiny.json").read_text()))
-    if name == "mtl_aqa":  # a recogniser that always sees 5253B, whatever the video
+    config = json.loads((CONFIGS / f"{name}_tiny.json").read_text())
+    words = caption_words(None, caption) if caption else None
+    if words:
+        config = method_class({**config, "mtl_aqa": {"caption_hidden": 32, "caption_embed": 16}}).configured_for(
+            {**config, "mtl_aqa": {"caption_hidden": 32, "caption_embed": 16}}, [words])
+    method = build_method(config)
+    if name == "mtl_aqa":
         with torch.no_grad():
             for task, layer in method.classifiers.items():
                 layer.weight.zero_()
                 layer.bias.fill_(-20.0)
                 layer.bias[SEES[task]] = 20.0
-    return bundle_from_model(method, f"tiny-{name}", "0", CARD)
+    if words:  # fit the commentary head to its one line (on any features: it learns to say it whatever it sees)
+        optimiser = torch.optim.Adam(method.captioner.parameters(), lr=1e-2)
+        for _ in range(60):
+            optimiser.zero_grad()
+            method.captioner.loss(torch.randn(8, 10, method.head.in_dim), [words] * 8).backward()
+            optimiser.step()
+    return bundle_from_model(method.eval(), f"tiny-{name}", "0", CARD)
 
 
 @pytest.fixture
 def open_desk(qtbot, app_home):  # noqa: ANN001, ANN201, F811 (pytest fixtures)
     desks = []
 
-    def make(name: str) -> JudgingDesk:
+    def make(name: str, caption: str | None = None) -> JudgingDesk:
         desk = JudgingDesk(AppState())
         qtbot.addWidget(desk)
         desk.resize(1200, 800)
         desk.show()
-        desk.commands.use_bundle(method_bundle(name))
+        desk.commands.use_bundle(method_bundle(name, caption))
         desks.append(desk)
         return desk
 
@@ -103,3 +116,12 @@ def test_mtl_aqa_proposes_the_dive_and_its_dd_when_none_was_typed(qtbot, open_de
     wait_for_result(qtbot, desk.state)
     assert "Proposed dive: 5253B, DD 3.2" in desk.judges.recognised_label.text()
     assert desk.judges.mismatch_label.text() == ""
+
+
+def test_mtl_aqa_desk_shows_the_generated_commentary_with_its_caveat(qtbot, open_desk, tiny_video) -> None:  # noqa: ANN001
+    desk = open_desk("mtl_aqa", caption="Back 2½ somersaults 1½ twists, pike. Rip entry with almost no splash.")
+    desk.commands.open_video(tiny_video(count=40), DiveSheet(dive_number="5253B"))
+    result = wait_for_result(qtbot, desk.state)
+    assert result.commentary is not None and result.commentary.text == "Back 2½ somersaults 1½ twists, pike. Rip entry with almost no splash."
+    shown = desk.judges.commentary_label.text()
+    assert result.commentary.text in shown and CAVEAT in shown

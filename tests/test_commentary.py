@@ -54,7 +54,7 @@ def captioning_config(batch: dict) -> dict:
 def test_commentary_is_split_into_words_and_joined_back() -> None:
     words = caption_words(None, "Back 2½ somersaults, pike: rip entry; a well-executed dive.")
     assert words == ("back", "2½", "somersaults", ",", "pike", ":", "rip", "entry", ";", "a", "well-executed", "dive", ".")
-    assert sentence(words) == "back 2½ somersaults, pike: rip entry; a well-executed dive."
+    assert sentence(words) == "Back 2½ somersaults, pike: rip entry; a well-executed dive."
     assert caption_words(("<sos>", "nice", "and", "vertical", "<eos>")) == ("nice", "and", "vertical")  # the release's tokens
     assert caption_words(None, "") is None and caption_words(("<sos>", "<eos>")) is None
 

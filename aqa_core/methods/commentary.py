@@ -46,9 +46,9 @@ def build_vocabulary(captions: Iterable[Sequence[str] | None]) -> list[str]:
 
 
 def sentence(words: Sequence[str]) -> str:
-    """Words back to a line: no space before punctuation."""
-    text = " ".join(words)
-    return re.sub(r" ([^\w\s½'’-])", r"\1", text)
+    """Words back to a line: no space before punctuation, each sentence capitalised (words are stored lower-case)."""
+    text = re.sub(r" ([^\w\s½'’-])", r"\1", " ".join(words))
+    return re.sub(r"(^|[.!?] )(\w)", lambda m: m.group(1) + m.group(2).upper(), text)
 
 
 class CaptionHead(nn.Module):
