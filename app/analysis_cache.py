@@ -31,7 +31,8 @@ def adapt_to_dive(result: ScoreResult, dive: DiveInfo, video: str) -> ScoreResul
     """``result`` re-expressed for ``dive``; None when the panel rule itself differs.
 
     The result's method says how: a MUSDL final is (kept judges' sum) x DD x multiplier, so it
-    scales with DD; a USDL head predicts the final score directly and does not read DD at all.
+    scales with DD; a USDL head predicts the final score directly and does not read DD at all; a
+    method's sheet-dependent fields (MTL-AQA's mismatch) are re-derived by the method.
     """
     if dive.event != result.dive.event or dive.panel_size != result.dive.panel_size:
         return None
@@ -45,7 +46,7 @@ def adapt_to_dive(result: ScoreResult, dive: DiveInfo, video: str) -> ScoreResul
     scale = method.uncertainty_scale(dive, result.level_bounds is not None)
     uncertainty = assess_uncertainty(final, scale, [j.estimate.score for j in result.judges], result.level_bounds, result.familiarity)
     clips = [replace(c, score=c.score * ratio) for c in result.clips]  # clip scores are on the final scale
-    return replace(result, video=video, dive=dive, final=final, clips=clips, uncertainty=uncertainty)
+    return replace(result, video=video, dive=dive, final=final, clips=clips, uncertainty=uncertainty, **method.adapted_fields(result, dive))
 
 
 class AnalysisCache:

@@ -224,6 +224,7 @@ class Scorer:
             recognised_dive=prediction.recognised,
             exemplar_votes=prediction.exemplars,
             counted_marks=self.model.counted,
+            commentary=prediction.commentary,
         )
 
     def _serving_paths(self, dive: DiveInfo) -> list[int]:

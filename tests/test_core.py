@@ -210,10 +210,10 @@ def _bench_methods():  # noqa: ANN202
 
 def test_core_trains_through_the_trainer_and_its_bank_names_the_training_dives(tmp_path: Path) -> None:
     bench = _bench_methods()
-    data = bench.toy_features(tmp_path / "toy.npz", n=160, dim=16)
+    data = bench.toy_features(tmp_path / "toy.npz", n=300, dim=16)
     model = {**bench.core_model(16, 5), "head": {"name": "gart", "in_dim": 16, "hidden": 32, "depth": 4, "bins": 101, "score_range": [0, 110]}}
-    raw = {"dataset": str(data), "work_dir": str(tmp_path / "work"), "out": str(tmp_path / "bundle"), "epochs": 12, "batch_size": 32,
-           "lr": 1e-3, "seed": 0, "model": model}
+    raw = {"dataset": str(data), "work_dir": str(tmp_path / "work"), "out": str(tmp_path / "bundle"), "epochs": 20, "batch_size": 32,
+           "lr": 3e-3, "seed": 0, "model": model}
     bundle = load_bundle(train(config_from_dict(raw, ROOT, "core test"), progress=ProgressStream(tmp_path / "p.jsonl", stdout=False, bar=False)))
     bank = bundle.config["core"]["bank"]["exemplars"]
     assert len(bank) == bundle.data_card["split_sizes"]["train"] and all(e["id"].startswith("toy") for e in bank)

@@ -141,6 +141,12 @@ def test_splash_fault_shows_as_white_water_after_entry() -> None:
     assert white_pixels(1.0) > 2 * white_pixels(0.0)
 
 
+def test_a_generated_dives_caption_names_its_dive_then_its_faults() -> None:
+    dive = generate_dive(3, dive_number="5253B", height=3.0, size=SMALL)
+    position = parse_dive("5253B").position
+    assert dive.commentary == f"Back 2½ somersaults 1½ twists, pike. {commentary(dive.faults, dive.over_rotated, position)}"
+
+
 def test_commentary_names_the_rotation_side_and_a_clean_dive() -> None:
     faults = {name: 0.0 for name in FAULTS}
     assert "well-executed" in commentary(faults, over_rotated=False, position="C")

@@ -32,6 +32,7 @@ class Labels:
     dive_numbers: list[str | None] | None = None  # what methods that recognise dives learn from
     keys: list[str] | None = None  # the dives' ids, for methods that keep training dives (CoRe's exemplar bank)
     videos: list[str | None] | None = None  # each dive's video file, where it is one (the app opens an exemplar's)
+    captions: list[tuple[str, ...] | None] | None = None  # caption words, for methods that write commentary
 
     def dives(self, rows: Sequence[int], method: Method) -> list[DiveInfo]:
         """Dive info for the method's batch: event, the panel it was trained on, DD (1 where it does not read DD)."""
@@ -61,6 +62,7 @@ def report(pred_final: np.ndarray, labels: Labels, score_range: tuple[float, flo
 def labels_from(
     final: Sequence[float], judges: Sequence[Sequence[float]] | None, difficulty: Sequence[float] | None, events: Sequence[str],
     dive_numbers: Sequence[str | None] | None = None, keys: Sequence[str] | None = None, videos: Sequence[str | None] | None = None,
+    captions: Sequence[tuple[str, ...] | None] | None = None,
 ) -> Labels:
     return Labels(
         final=np.asarray(final, dtype=np.float64),
@@ -71,6 +73,7 @@ def labels_from(
         dive_numbers=list(dive_numbers) if dive_numbers is not None else None,
         keys=list(keys) if keys is not None else None,
         videos=list(videos) if videos is not None else None,
+        captions=list(captions) if captions is not None and any(captions) else None,
     )
 
 

@@ -58,6 +58,8 @@ class SplitData:
             out["ids"] = [self.labels.keys[i] for i in rows]
         if self.labels.videos is not None:
             out["videos"] = [self.labels.videos[i] for i in rows]
+        if self.labels.captions is not None:
+            out["captions"] = [self.labels.captions[i] for i in rows]
         return out
 
     def everything(self, method: Method) -> Batch:

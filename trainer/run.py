@@ -22,6 +22,7 @@ from aqa_core.errors import DatasetError
 from aqa_core.familiarity import fit_familiarity
 from aqa_core.files import file_sha256
 from aqa_core.methods import Method, build_method, method_class
+from aqa_core.methods.commentary import caption_words
 
 from .config import ConfigError, TrainConfig
 from .datasets import DiveDataset, DiveRecord, carve_validation, open_dataset
@@ -95,6 +96,7 @@ def resolve_auto(config: TrainConfig, dataset: DiveDataset) -> TrainConfig:
         finals = [r.final_score for r in dataset.records]
         margin = 0.05 * (max(finals) - min(finals))  # room for dives a little better or worse than any seen
         head["score_range"] = [max(0.0, min(finals) - margin), max(finals) + margin]
+    model = method_class(model).configured_for(model, [caption_words(r.caption, r.commentary) for r in dataset.split("train")])
     return dataclasses.replace(config, model=model)
 
 
@@ -103,7 +105,7 @@ def _split(records: list[DiveRecord], inputs: Any, key: str = "features") -> Spl
     difficulty = [r.difficulty for r in records] if all(r.difficulty for r in records) else None
     videos = [str(r.video.resolve()) if r.video is not None and r.video.is_file() else None for r in records]
     labels = labels_from([r.final_score for r in records], judges, difficulty, [r.event for r in records], [r.dive_number for r in records],
-                         [r.key for r in records], videos)
+                         [r.key for r in records], videos, [caption_words(r.caption, r.commentary) for r in records])
     return SplitData(fetch=inputs, labels=labels, inputs=key)
 
 

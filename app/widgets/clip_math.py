@@ -8,10 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from aqa_core.methods import method_class
 from aqa_core.result import ClipEstimate
-
-# The heads' defaults (aqa_core/heads): MUSDL judges' marks 0..10 in half points; USDL the final score.
-_HEAD_DEFAULTS = {"musdl": (21, (0.0, 10.0)), "usdl": (101, (0.0, 104.5))}
 
 
 def clip_at(clips: Sequence[ClipEstimate], frame: int) -> int | None:
@@ -26,13 +24,7 @@ def mean_distribution(distributions: Sequence[Sequence[float]]) -> np.ndarray:
 
 
 def bin_values(bundle: Any) -> np.ndarray | None:
-    """The bins' score values from the bundle config, so streamed clips plot on the right axis."""
+    """The bins' score values, as the bundle's method defines them, so streamed clips plot on the right axis."""
     if bundle is None:
         return None
-    head = dict(bundle.config.get("head", {}))
-    bins, score_range = _HEAD_DEFAULTS.get(head.get("name", ""), (None, None))
-    bins = head.get("bins", bins)
-    low, high = head.get("score_range", score_range) or (None, None)
-    if bins is None or low is None:
-        return None
-    return np.linspace(float(low), float(high), int(bins))
+    return method_class(bundle.config).score_values(bundle.config)

@@ -3,9 +3,17 @@ the real panel's marks typed beside them, and the final score with its interval 
 
 A real mark outside its predicted 95% interval is flagged: that is the question a judge asks
 ("does one of us sit far outside?"), so the flag names the judge and both numbers.
+
+What else is drawn follows from the result's optional fields, never from the method's name: a
+result with sampled judges (``judge_samples``) shows each sampled panel's marks beside the bars,
+the rule's verdict on every sampled panel and the model's own uncertainty u; a result with a
+recognised dive shows what the model sees, proposes a dive number and DD when none was typed and
+flags a typed number that disagrees; a result with commentary shows the line with its caveat.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
@@ -13,11 +21,12 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from aqa_core.errors import RuleError
-from aqa_core.result import ScoreResult
+from aqa_core.result import DiveInfo, JudgeSamples, RecognisedDive, ScoreResult
 
 KEPT = (40, 110, 200)
 DROPPED = (190, 190, 190)
 REAL = (220, 40, 40)
+SAMPLED = (250, 150, 30)
 
 
 def compared_marks(result: ScoreResult, real: list[float | None], event: str) -> list[float | None]:
@@ -45,6 +54,46 @@ def outliers(result: ScoreResult, real: list[float | None]) -> list[tuple[int, f
     return flagged
 
 
+@dataclass(frozen=True)
+class SampledPanel:
+    """One sampled panel as a judge would award it: marks at the legal half points, and the rule's verdict."""
+
+    marks: list[float]  # in the order the bars are drawn (ascending for individual events, as the paths are)
+    dropped: list[int]  # positions in ``marks`` the rule cancels
+    final: float
+
+
+def sampled_panels(samples: JudgeSamples, dive: DiveInfo) -> list[SampledPanel]:
+    """The rule on every sampled panel: each drawn mark to the nearest half point, then the diving rule x DD."""
+    from aqa_core.rules import apply_panel_rule
+
+    out = []
+    for drawn in samples.panels:
+        marks = [float(np.clip(np.rint(m * 2.0) / 2.0, 0.0, 10.0)) for m in drawn]
+        if dive.event == "individual":
+            marks.sort()  # the bars are the k-th smallest marks
+        outcome = apply_panel_rule(marks, dive.event, dive.difficulty)
+        out.append(SampledPanel(marks, outcome.dropped, outcome.final))
+    return out
+
+
+def recognition_lines(recognised: RecognisedDive, dive: DiveInfo) -> tuple[str, str]:
+    """(what the model sees, and the warning when the typed dive disagrees: "" when it agrees or none was typed)."""
+    p = recognised.parts
+    seen = (f"{p['rotation']}, {p['position']}, {p['somersaults']} somersaults, {p['twists']} twists"
+            + (", armstand" if p["armstand"] == "yes" else ""))
+    code = recognised.dive_number or "no dive number"
+    dd = f", DD {recognised.difficulty:.1f}" if recognised.difficulty is not None else ""
+    line = f"Model sees: {seen} → {code}{dd} (confidence {recognised.confidence:.0%})"
+    if not dive.dive_number:
+        line += (f"\nProposed dive: {recognised.dive_number}{dd} (none typed; type it on the sheet to use it)"
+                 if recognised.dive_number else "\nNo dive number to propose: what it sees is no listed dive")
+    warning = ""
+    if recognised.mismatch and dive.dive_number:
+        warning = f"⚠ The typed dive {dive.dive_number} disagrees with what the model sees ({code})"
+    return line, warning
+
+
 class JudgePanel(QWidget):
     real_scores_edited = Signal(list)  # list[float | None]
     edits_created = Signal(list)  # the new mark fields after a panel-size change (focus handling)
@@ -61,7 +110,8 @@ class JudgePanel(QWidget):
         self.errors = pg.ErrorBarItem(x=np.array([]), y=np.array([]), top=np.array([]), bottom=np.array([]),
                                       pen=pg.mkPen((60, 60, 60), width=1.5))
         self.real_points = pg.ScatterPlotItem(size=11, brush=pg.mkBrush(*REAL), symbol="d")
-        for item in (self.bars, self.errors, self.real_points):
+        self.sample_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen(*SAMPLED), symbol="o")  # sampled judges
+        for item in (self.bars, self.errors, self.sample_points, self.real_points):
             self.plot.addItem(item)
         self.inputs_box = QWidget()
         self.inputs = QGridLayout(self.inputs_box)
@@ -75,6 +125,16 @@ class JudgePanel(QWidget):
         self.flags_label.setWordWrap(True)
         self.flags_label.setStyleSheet("color: #c02020;")
         self.official_label = QLabel("")
+        self.samples_label = QLabel("")  # the rule on each sampled panel
+        self.samples_label.setWordWrap(True)
+        self.recognised_label = QLabel("")  # the dive the model sees, and its proposal
+        self.recognised_label.setWordWrap(True)
+        self.mismatch_label = QLabel("")
+        self.mismatch_label.setWordWrap(True)
+        self.mismatch_label.setStyleSheet("color: #c02020;")
+        self.commentary_label = QLabel("")
+        self.commentary_label.setWordWrap(True)
+        self.commentary_label.setStyleSheet("font-style: italic; color: #404040;")
         layout = QVBoxLayout(self)
         layout.addWidget(self.plot)
         layout.addWidget(QLabel("Real panel's marks (optional):"))
@@ -83,6 +143,8 @@ class JudgePanel(QWidget):
         layout.addWidget(self.official_label)
         layout.addWidget(self.final_label)
         layout.addWidget(self.uncertainty_label)
+        for label in (self.samples_label, self.recognised_label, self.mismatch_label, self.commentary_label):
+            layout.addWidget(label)
         self.result: ScoreResult | None = None
         self.real: list[float | None] = []
         self.typing_problems = ""  # why a typed mark was refused, shown until the marks change
@@ -184,6 +246,7 @@ class JudgePanel(QWidget):
             self._clear_bars()
             self.final_label.setText("Final —")
             self.uncertainty_label.setText("")
+            self._draw_method_fields(None)
             if not problems_shown:
                 self.flags_label.setText("")  # warnings belong to the analysis on screen: none now
             self._draw_official()
@@ -199,20 +262,48 @@ class JudgePanel(QWidget):
                                if result.counted_marks else "Predicted marks · grey: dropped by the rule · ◆ real", size="9pt")
         else:
             self._clear_bars()
-            self.plot.setTitle("This model predicts the final score only (USDL)", size="9pt")
+            self.plot.setTitle("This model predicts the final score only", size="9pt")
         final = result.final
         eighty = final.intervals.get("0.8")  # present when the bundle is calibrated (aqa_core.calibration)
         self.final_label.setText(f"Final {final.score:.2f}  95% [{final.low:.1f} – {final.high:.1f}]"
                                  + (f"  80% [{eighty[0]:.1f} – {eighty[1]:.1f}], calibrated" if eighty else ""))
         unc = result.uncertainty
         reasons = "; ".join(unc.reasons) if unc.reasons else "no particular reason"
-        self.uncertainty_label.setText(f"Uncertainty: {unc.level} (±{unc.value:.1f} points): {reasons}")
+        own = result.judge_samples
+        self.uncertainty_label.setText(
+            f"Uncertainty: {unc.level} (±{unc.value:.1f} points): {reasons}"
+            + (f"; the model's own uncertainty u = {own.uncertainty:.2f}, spread of its sampled finals ±{own.spread:.2f} points" if own else ""))
+        self._draw_method_fields(result)
         if not problems_shown:
             flagged, labels = outliers(result, compared_marks(result, self.real, self.event_kind)), self._slot_labels()
             self.flags_label.setText("\n".join(
                 f"⚠ {labels[i] if i < len(labels) else f'J{i + 1}'} gave {mark:g}, outside the predicted 95% interval "
                 f"[{low:.1f} – {high:.1f}]" for i, mark, low, high in flagged))
         self._draw_official()
+
+    def _draw_method_fields(self, result: ScoreResult | None) -> None:
+        """Sampled judges, recognised dive and commentary: drawn when the result carries them, cleared when not."""
+        samples = result.judge_samples if result is not None else None
+        points: list[dict] = []
+        text = ""
+        if samples is not None and result is not None:
+            panels = sampled_panels(samples, result.dive)
+            offsets = np.linspace(-0.12, 0.12, len(panels)) if len(panels) > 1 else [0.0]
+            for panel, offset in zip(panels, offsets, strict=True):
+                for k, mark in enumerate(panel.marks):
+                    dropped = k in panel.dropped
+                    points.append({"pos": (k + 1 - 0.2 + offset, mark), "brush": pg.mkBrush(255, 255, 255) if dropped else pg.mkBrush(*SAMPLED)})
+            finals = ", ".join(f"{p.final:.2f}" for p in panels)
+            text = (f"○ {len(panels)} of the model's sampled panels ({len(samples.panels[0])} judges each; hollow: dropped by the rule). "
+                    f"The rule on each: {finals}")
+        self.sample_points.setData(points)
+        self.samples_label.setText(text)
+        recognised = result.recognised_dive if result is not None else None
+        line, warning = recognition_lines(recognised, result.dive) if recognised is not None and result is not None else ("", "")
+        self.recognised_label.setText(line)
+        self.mismatch_label.setText(warning)
+        commentary = result.commentary if result is not None else None
+        self.commentary_label.setText(f"“{commentary.text}” — {commentary.caveat}" if commentary is not None else "")
 
     def _clear_bars(self) -> None:
         empty = np.array([])

@@ -28,7 +28,7 @@ from torch import nn
 
 from aqa_core.errors import AQAError, ConfigError
 from aqa_core.registry import METHODS
-from aqa_core.result import DiveInfo, Estimate, ExemplarVotes, JudgeEstimate, JudgeSamples, RecognisedDive
+from aqa_core.result import Commentary, DiveInfo, Estimate, ExemplarVotes, JudgeEstimate, JudgeSamples, RecognisedDive, ScoreResult
 
 Batch = dict[str, Any]
 
@@ -48,6 +48,7 @@ class DivePrediction:
     samples: JudgeSamples | None = None  # a method that samples its judges: the panels drawn and its uncertainty
     recognised: RecognisedDive | None = None  # a method that recognises dives: what it sees, and any mismatch
     exemplars: ExemplarVotes | None = None  # a method that scores by comparison: the exemplars and their votes
+    commentary: Commentary | None = None  # a method that writes commentary: its line and caveat
 
 
 def method_name(config: Mapping[str, Any]) -> Any:
@@ -113,6 +114,28 @@ class Method(nn.Module):
     def difficulty_ratio(cls, old: DiveInfo, new: DiveInfo) -> float:
         """How a result's final (and clip scores) scale when only the dive's DD changes."""
         return new.difficulty / old.difficulty if cls.scales_with_difficulty and old.difficulty else 1.0
+
+    @classmethod
+    def score_values(cls, config: Mapping[str, Any]) -> np.ndarray:
+        """The score each output bin stands for, from the config alone.
+
+        Why a classmethod: the app plots the first streamed clip before any result arrives, and it
+        must not build the model in the GUI thread to learn what the bins mean.
+        """
+        raise NotImplementedError
+
+    @classmethod
+    def configured_for(cls, config: Mapping[str, Any], captions: Sequence[Sequence[str] | None]) -> dict[str, Any]:
+        """The config completed from the training split before the method is built (MTL-AQA: its caption vocabulary).
+
+        ``captions``: each training dive's caption words (aqa_core.methods.commentary.caption_words), None where it has none.
+        """
+        return dict(config)
+
+    @classmethod
+    def adapted_fields(cls, result: ScoreResult, dive: DiveInfo) -> dict[str, Any]:
+        """The method's own result fields that depend on the sheet, re-derived for ``dive`` (a stored result on a new sheet)."""
+        return {}
 
     # --- the interface ------------------------------------------------------------------------
 

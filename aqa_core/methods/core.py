@@ -83,8 +83,7 @@ class CoRe(Method):
         if self.exemplars < 1 or self.min_pool < 1:
             raise ConfigError("core: exemplars and min_pool must be at least 1")
         self.in_dim = int(head.get("in_dim", 1024))
-        low, high = (float(v) for v in head.get("score_range", (0.0, 110.0)))
-        self._values = np.linspace(low, high, int(head.get("bins", 101)))
+        self._values = self.score_values(self.config)
         self.neck = NECKS.build({**self.config.get("neck", {"name": "identity"}), "dim": self.in_dim})
         self.tree = GroupTree(2 * self.in_dim + 1, int(head.get("hidden", 256)), int(head.get("depth", 5)))
         self.bank = ExemplarBank.from_config(options.get("bank"), self.in_dim)
@@ -103,6 +102,12 @@ class CoRe(Method):
         if not difficulty:
             return "CoRe compares a dive with exemplars of its difficulty (DD): this dive has none"
         return None
+
+    @classmethod
+    def score_values(cls, config: Mapping[str, Any]) -> np.ndarray:
+        head = config.get("head", {})
+        low, high = (float(v) for v in head.get("score_range", (0.0, 110.0)))
+        return np.linspace(low, high, int(head.get("bins", 101)))
 
     @property
     def panel(self) -> int:

@@ -70,6 +70,10 @@ class DistributionMethod(Method):
             self.backbone.requires_grad_(False)
             self.backbone.eval()
 
+    @classmethod
+    def score_values(cls, config: Mapping[str, Any]) -> np.ndarray:
+        return HEADS.build(config["head"]).bin_values.numpy().astype(np.float64)  # the head's own bins (a small MLP: ms)
+
     @property
     def panel(self) -> int:
         return self.head.paths

@@ -2,21 +2,24 @@
 
 One shared body (neck, clip averaging, the head's MLP) feeds the score and five classifiers: position
 (free, tuck, pike, straight), armstand (no, yes), rotation type (forward, back, reverse, inward), the
-number of half somersaults and of half twists (Table 2 of the paper). The loss is Eq. 4 without
-captioning: alpha (L2 + L1) on the score plus beta x the summed cross-entropies, alpha = beta = 1.
-The classes are read off each training dive's FINA number (aqa_core.rules.dive_number); a dive
-without a parseable number trains the score only.
+number of half somersaults and of half twists (Table 2 of the paper). The loss is Eq. 4: alpha (L2 +
+L1) on the score plus beta x the summed cross-entropies plus gamma x the commentary's negative
+log-likelihood, alpha = beta = 1, gamma = 0.01. The classes are read off each training dive's FINA
+number (aqa_core.rules.dive_number); a dive without a parseable number trains the score only. The
+commentary head (aqa_core.methods.commentary) exists when the training split has captions: the
+trainer asks ``configured_for`` to put their vocabulary into the config; without it there is none.
 
 The score is a USDL distribution head trained on its expectation (a regression, as the paper's),
 so it keeps a spread for the calibrated interval; it is always decoded by expectation (argmax of a
 distribution trained only on its mean means nothing). From the recognised classes the method
 proposes a dive number and, when the height is known, its DD from our table; it flags a mismatch
-when the typed dive number disagrees with what it sees. Captioning is not implemented.
+when the typed dive number disagrees with what it sees; with a commentary head it writes a line,
+always shown with its caveat.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -28,9 +31,10 @@ from aqa_core.calibration import Calibration
 from aqa_core.errors import ConfigError, RuleError
 from aqa_core.losses import regression_loss
 from aqa_core.methods.base import Batch, DivePrediction, finite_probabilities
+from aqa_core.methods.commentary import CAVEAT, CaptionHead, build_vocabulary
 from aqa_core.methods.distribution import USDL
 from aqa_core.registry import METHODS
-from aqa_core.result import DiveInfo, RecognisedDive
+from aqa_core.result import Commentary, DiveInfo, RecognisedDive, ScoreResult
 from aqa_core.rules.dd_table import difficulty
 from aqa_core.rules.dive_number import parse_dive
 
@@ -83,17 +87,38 @@ class MTLAQA(USDL):
             raise ConfigError(f"method 'mtl_aqa' trains with its own multi-task loss (loss: kl), not {loss!r}")
         super().__init__(config, with_backbone=with_backbone, loss=loss, sigma=sigma)
         options = dict(self.config.get("mtl_aqa", {}))
-        unknown = sorted(set(options) - {"alpha", "beta"})
+        unknown = sorted(set(options) - {"alpha", "beta", "gamma", "vocabulary", "caption_hidden", "caption_embed"})
         if unknown:
             raise ConfigError(f"mtl_aqa: unknown argument(s) {', '.join(unknown)}")
         self.alpha, self.beta = float(options.get("alpha", 1.0)), float(options.get("beta", 1.0))
+        self.gamma = float(options.get("gamma", 0.01))
         self.classifiers = nn.ModuleDict({task: nn.Linear(self.head.in_dim, classes) for task, classes in TASKS.items()})
+        vocabulary = options.get("vocabulary")
+        self.captioner = None
+        if vocabulary:
+            try:
+                self.captioner = CaptionHead(vocabulary, self.head.in_dim, int(options.get("caption_hidden", 256)), int(options.get("caption_embed", 128)))
+            except ValueError as exc:
+                raise ConfigError(f"mtl_aqa: vocabulary: {exc}") from None
+
+    @classmethod
+    def configured_for(cls, config: Mapping[str, Any], captions: Sequence[Sequence[str] | None]) -> dict[str, Any]:
+        """The config with the training captions' vocabulary, when they have captions and it names none."""
+        config = dict(config)
+        options = dict(config.get("mtl_aqa", {}))
+        if "vocabulary" not in options and any(captions):
+            config["mtl_aqa"] = {**options, "vocabulary": build_vocabulary(captions)}
+        return config
+
+    def _clip_features(self, batch: Batch) -> torch.Tensor:
+        return self.neck(self.encode(batch))
 
     def _pooled(self, batch: Batch) -> torch.Tensor:
-        return self.aggregator(self.neck(self.encode(batch)))
+        return self.aggregator(self._clip_features(batch))
 
     def loss(self, batch: Batch) -> torch.Tensor:
-        pooled = self._pooled(batch)
+        clips = self._clip_features(batch)
+        pooled = self.aggregator(clips)
         if not len(pooled):
             return pooled.sum() * 0.0
         logits = self.head(pooled)
@@ -106,15 +131,21 @@ class MTLAQA(USDL):
             for task, layer in self.classifiers.items():
                 target = torch.tensor([IGNORE if c is None else c[task] for c in labels], device=pooled.device)
                 recognition = recognition + F.cross_entropy(layer(pooled), target, ignore_index=IGNORE)
-        return self.alpha * score + self.beta * recognition
+        total = self.alpha * score + self.beta * recognition
+        if self.captioner is not None:
+            total = total + self.gamma * self.captioner.loss(clips, batch.get("captions") or [None] * len(clips))
+        return total
 
     def predict(self, batch: Batch, decoding: str, calibration: Calibration | None = None) -> list[DivePrediction]:
         predictions = super().predict(batch, "expectation", calibration)
         with torch.no_grad():
-            pooled = self._pooled(batch)
+            clips = self._clip_features(batch)
+            pooled = self.aggregator(clips)
             probs = {task: finite_probabilities(layer(pooled), f"{task} logits") for task, layer in self.classifiers.items()}
+            lines = self.captioner.greedy(clips) if self.captioner is not None else [None] * len(clips)
         for i, (prediction, dive) in enumerate(zip(predictions, batch["dives"], strict=True)):
             prediction.recognised = self._recognised({task: p[i] for task, p in probs.items()}, dive)
+            prediction.commentary = Commentary(lines[i], CAVEAT) if lines[i] else None
         return predictions
 
     def point_scores(self, batch: Batch, decoding: str) -> tuple[np.ndarray, np.ndarray | None]:
@@ -126,14 +157,30 @@ class MTLAQA(USDL):
     @staticmethod
     def _recognised(probs: Mapping[str, np.ndarray], dive: DiveInfo) -> RecognisedDive:
         classes = {task: int(np.argmax(p)) for task, p in probs.items()}
-        code = dive_code(classes)
-        dd = None
-        if code is not None and dive.height is not None:
-            try:
-                dd = difficulty(code, dive.height)
-            except RuleError:
-                dd = None
         confidence = float(np.prod([p[classes[task]] for task, p in probs.items()]))
-        parts = {task: PART_WORDS[task][c] if task in PART_WORDS else str(c / 2) for task, c in classes.items()}
-        typed = dive_classes(dive.dive_number)
-        return RecognisedDive(code, dd, confidence, parts, mismatch=typed is not None and typed != classes)
+        return described(classes, confidence, dive)
+
+    @classmethod
+    def adapted_fields(cls, result: ScoreResult, dive: DiveInfo) -> dict[str, Any]:
+        """The proposal's DD (the height may differ) and the mismatch (the typed number may) for the new sheet."""
+        seen = result.recognised_dive
+        return {"recognised_dive": described(part_classes(seen.parts), seen.confidence, dive)} if seen is not None else {}
+
+
+def described(classes: Mapping[str, int], confidence: float, dive: DiveInfo) -> RecognisedDive:
+    """What the recognised classes mean for this sheet: the dive number they make, its DD from the sheet's height, any mismatch."""
+    code = dive_code(classes)
+    dd = None
+    if code is not None and dive.height is not None:
+        try:
+            dd = difficulty(code, dive.height)
+        except RuleError:
+            dd = None
+    parts = {task: PART_WORDS[task][c] if task in PART_WORDS else str(c / 2) for task, c in classes.items()}
+    typed = dive_classes(dive.dive_number)
+    return RecognisedDive(code, dd, confidence, parts, mismatch=typed is not None and typed != dict(classes))
+
+
+def part_classes(parts: Mapping[str, str]) -> dict[str, int]:
+    """``RecognisedDive.parts`` (words) back to class indices: a stored result is re-described without the model."""
+    return {task: PART_WORDS[task].index(word) if task in PART_WORDS else round(float(word) * 2) for task, word in parts.items()}

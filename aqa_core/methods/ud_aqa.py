@@ -120,6 +120,10 @@ class UDAQA(Method):
             return "UD-AQA needs the dive's difficulty (DD) to turn sampled marks into a final score"
         return None
 
+    @classmethod
+    def score_values(cls, config: Mapping[str, Any]) -> np.ndarray:
+        return MARKS
+
     @property
     def panel(self) -> int:
         return self.judges

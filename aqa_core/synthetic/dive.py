@@ -148,7 +148,8 @@ def generate_dive(
         panel_mean=panel_mean,
         judge_scores=scores,
         final_score=apply_panel_rule(scores, "individual", dd).final,
-        commentary=commentary(fault_values, over_rotated, dive.position),
+        # The caption a commentary head learns: the dive it sees, then what its faults looked like.
+        commentary=f"{dive.describe()}. {commentary(fault_values, over_rotated, dive.position)}",
         description=dive.describe(),
         takeoff_frame=plan.takeoff_frame,
         entry_frame=plan.entry_frame,

@@ -1,7 +1,8 @@
 """Reader for precomputed features: one ``.npz`` with ``features`` (N x D or N x clips x D),
 ``final_score`` and optional ``judge_scores`` (N x K), ``difficulty`` (N), ``split`` (N strings),
-``dive_number`` (N FINA numbers, for methods that recognise dives) and ``dive_id`` (N unique names,
-used as the dives' keys in messages and evaluation output).
+``dive_number`` (N FINA numbers, for methods that recognise dives), ``commentary`` (N lines, for
+methods that write commentary) and ``dive_id`` (N unique names, used as the dives' keys in messages
+and evaluation output).
 
 Why a separate reader: researchers often hold features but not videos; training the heads
 from them needs no backbone at all.
@@ -39,7 +40,7 @@ def read_features_npz(path: Path) -> DiveDataset:
     if not np.isfinite(features).all():
         raise DatasetError(f"{path}: 'features' contains NaN or infinity")
     n = features.shape[0]
-    for name in ("final_score", "judge_scores", "difficulty", "split", "dive_id", "dive_number"):
+    for name in ("final_score", "judge_scores", "difficulty", "split", "dive_id", "dive_number", "commentary"):
         if name in arrays and len(arrays[name]) != n:
             raise DatasetError(f"{path}: '{name}' has {len(arrays[name])} rows but 'features' has {n}")
     records = []
@@ -54,6 +55,7 @@ def read_features_npz(path: Path) -> DiveDataset:
                 difficulty=parse_float(arrays["difficulty"][i], where, "difficulty", low=0.5, high=5.0) if "difficulty" in arrays else None,
                 judge_scores=parse_judges(list(judges[i]), where) if judges is not None else None,
                 dive_number=str(arrays["dive_number"][i]) if "dive_number" in arrays else None,
+                commentary=str(arrays["commentary"][i]) if "commentary" in arrays else "",
                 features=features[i],
             )
         )
