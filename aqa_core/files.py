@@ -1,4 +1,4 @@
-"""Reading untrusted files within limits, and hashing them: one place for both jobs.
+"""Reading untrusted files within limits, hashing them, and writing files atomically: one place for each job.
 
 Every reader of a user-supplied file (bundle manifests, session exports, annotation files) states
 what the real file can be (its largest plausible size, its nesting depth) and this module refuses
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import zipfile
 import zlib
@@ -24,6 +25,21 @@ _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # unrolled: 
 _BRACKETS = np.zeros(256, np.int8)
 _BRACKETS[[ord("["), ord("{")]] = 1
 _BRACKETS[[ord("]"), ord("}")]] = -1
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path`` and move it into place.
+
+    ``os.replace`` is atomic on POSIX and Windows, so a reader (or a crash) sees the old file or
+    the new one, never half of one; the temporary name carries the process id so two processes
+    writing the same file do not tear each other's temporary copy.
+    """
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def file_sha256(path: Path) -> str:

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from time import perf_counter
+from typing import Any
 
 import torch
 
@@ -28,6 +29,7 @@ from aqa_core.decoding import assess_uncertainty, check_decoding
 from aqa_core.dive_finder import detected_window
 from aqa_core.errors import AQAError
 from aqa_core.familiarity import FeatureSummary
+from aqa_core.inference.engines import Engine, TorchEngine
 from aqa_core.methods.base import NonFiniteScores
 from aqa_core.result import ClipEstimate, DiveInfo, Familiarity, ScoreResult
 from aqa_core.runtime import Runtime, choose_runtime
@@ -43,15 +45,41 @@ ClipCallback = Callable[[ClipEstimate], None]
 
 
 class Scorer:
-    def __init__(self, bundle: ModelBundle, runtime: Runtime | None = None, decoding: str = "argmax") -> None:
+    """``runtime`` places the heads (and the backbone, unless ``engine`` runs it); see ``measured``."""
+
+    def __init__(self, bundle: ModelBundle, runtime: Runtime | None = None, decoding: str = "argmax",
+                 engine: Callable[[Runtime, torch.nn.Module], Engine] | None = None) -> None:
         self.bundle = bundle
         self.decoding = check_decoding(decoding)
         self.runtime = runtime or choose_runtime()
         self.model = self.runtime.prepare_module(build_model(bundle))
+        backbone = self.model.backbone
+        self.engine: Engine | None = engine(self.runtime, self.model) if engine else TorchEngine(backbone, self.runtime) if backbone else None
+        self.choice: Any = None  # the measured engine choice (aqa_core.inference.choice.Choice), when ``measured`` built it
         self.fingerprint = bundle.fingerprint
         fitted = bundle.fitted
         self.calibration = Calibration.from_dict(fitted["calibration"]) if "calibration" in fitted else None
         self.familiarity = FeatureSummary.from_dict(fitted["familiarity"]) if "familiarity" in fitted else None
+
+    @classmethod
+    def measured(cls, bundle: ModelBundle, decoding: str = "argmax", device: str | None = None, threads: int | None = None,
+                 progress: Callable[[str], None] | None = None) -> Scorer:
+        """A scorer whose backbone runs on the engine measured fastest here among those that agree with float32.
+
+        The first call for a bundle on a machine measures (tens of seconds); later ones read the cache.
+        """
+        from aqa_core.inference.choice import chosen_engine
+
+        chosen: list[Any] = []
+
+        def engine(runtime: Runtime, model: torch.nn.Module) -> Engine:
+            built, choice = chosen_engine(model, bundle, decoding, device, threads, progress)
+            chosen.append(choice)
+            return built
+
+        scorer = cls(bundle, choose_runtime(device, "float32", threads), decoding, engine=engine)
+        scorer.choice = chosen[0]
+        return scorer
 
     @property
     def method(self) -> str:
@@ -146,8 +174,8 @@ class Scorer:
             uncertainty=assess_uncertainty(final, scale, [j.estimate.score for j in judges], bounds, familiarity),
             decoding=self.decoding,
             timings={"head": head_s, "total": head_s},
-            device=str(self.runtime.device),
-            precision=self.runtime.precision,
+            device=engine_label(self.engine) if self.engine else str(self.runtime.device),
+            precision=self.engine.precision if self.engine else self.runtime.precision,
             familiarity=familiarity,
             level_bounds=bounds,
             model_fingerprint=self.fingerprint,
@@ -168,9 +196,9 @@ class Scorer:
             raise NonFiniteScores(f"model '{self.bundle.name}' {exc}; no score can be given (check the bundle and the video)") from None
 
     def _backbone(self, clips: torch.Tensor) -> torch.Tensor:
-        with self.runtime.autocast():
-            features = self.model.features(self.runtime.prepare_input(clips))
-        return features.float()
+        if self.engine is None:
+            return self.model.features(clips)  # a method built without its backbone says so
+        return self.engine.features(clips)
 
     def _clip_estimates(
         self, features: torch.Tensor, first: int, frame_indices: Sequence[Sequence[int]], dive: DiveInfo
@@ -183,6 +211,12 @@ class Scorer:
             frames = frame_indices[first + offset]
             estimates.append(ClipEstimate(first + offset, int(frames[0]), int(frames[-1]), dists.tolist(), score))
         return estimates
+
+
+def engine_label(engine: Engine) -> str:
+    """What ``ScoreResult.device`` records: the device, and the runtime when it is not PyTorch ("cpu, openvino")."""
+    runtime = engine.name.split(" ", 1)[0]
+    return str(engine.device) if runtime == "pytorch" else f"{engine.device}, {runtime}"
 
 
 def _check(cancel: threading.Event | None) -> None:

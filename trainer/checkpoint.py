@@ -16,18 +16,13 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from aqa_core.errors import AQAError
+from aqa_core.files import atomic_write_text
 
 STATE = "last.json"
 
 
 class CheckpointError(AQAError):
     """A checkpoint to resume from is missing or does not belong to this run."""
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def atomic_save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
