@@ -57,7 +57,7 @@ def rows() -> list[Row]:
             continue
         verdict = "agrees" if m.qualifies else "EXCLUDED"
         out.append(Row(f"I3D dive, {m.name}", m.seconds_per_dive, "s", seeds, choice.reference_seconds,
-                       note=f"{verdict}: final ±{m.final_diff:.2f}, clips ±{m.clip_diff:.2f} points vs float32"))
+                       note=f"{verdict}: {m.agreement}"))
     out.append(Row(f"I3D dive, chosen: {choice.engine}", choice.seconds_per_dive, "s", seeds, choice.reference_seconds,
                    note=f"{choice.precision}; target <= 0.7 s (5x) if reduced precision agrees, else float32 <= 1.2 s"))
     return out

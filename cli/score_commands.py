@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from aqa_core.bundle import ModelBundle, default_bundle_path, load_bundle
@@ -59,7 +60,10 @@ def run_score(args: argparse.Namespace) -> int:
     event = normalise_event(args.event)
     dive = make_dive_info(event, args.judges or DEFAULT_PANEL[event], args.dive, args.height, args.dd)
     bundle = resolve_bundle(args.model)
-    scorer = Scorer(bundle, choose_runtime(args.device, args.precision), decoding=args.decoding)
+    if args.precision == "auto":  # the engine measured fastest here among those agreeing with float32 (cached)
+        scorer = Scorer.measured(bundle, args.decoding, args.device, progress=lambda text: print(f"aqa-judge score: {text}", file=sys.stderr))
+    else:
+        scorer = Scorer(bundle, choose_runtime(args.device, args.precision), decoding=args.decoding)
     window, source = window_for(args.video, args.window)
     result = scorer.score(args.video, dive, window=window)
     if args.json:

@@ -8,14 +8,16 @@ the real candidates run the 56-GFLOP I3D: benchmarks/bench_runtime.py measures t
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from aqa_core.bundle import ModelBundle, bundle_from_model, save_bundle
 from aqa_core.inference import choice as choice_module
-from aqa_core.inference.agreement import TOLERANCE, compare
+from aqa_core.inference.agreement import MARGIN_SAFETY, TOLERANCE, compare
 from aqa_core.inference.choice import Candidate, cache_path, chosen_engine, measure_and_choose
 from aqa_core.inference.engines import TorchEngine
 from aqa_core.methods import build_method
@@ -39,6 +41,7 @@ def probes(monkeypatch: pytest.MonkeyPatch) -> list[torch.Tensor]:
     clips = [torch.rand(4, 3, 8, 16, 16, generator=torch.Generator().manual_seed(seed)) * 2 - 1 for seed in (1, 2)]
     monkeypatch.setattr(choice_module, "probe_clips", lambda scheme: clips)
     monkeypatch.setattr(openvino_engine, "openvino_available", lambda: False)
+    monkeypatch.setattr(choice_module, "UNMEASURED_BACKBONES", ())  # measure the tiny backbone as if it were the I3D
     return clips
 
 
@@ -79,9 +82,9 @@ def test_the_chooser_excludes_a_faster_candidate_whose_scores_disagree(probes: l
     choice = measure_and_choose(model, lambda: _f32(model, clip_by_clip=True), candidates, probes, "argmax")
     good, bad = choice.measured
     assert bad.name == "perturbed" and not bad.qualifies
-    assert max(bad.final_diff, bad.clip_diff) > TOLERANCE and "over the 0.5 point tolerance" in bad.problem
+    assert max(bad.final_diff, bad.clip_diff) > TOLERANCE and "outside the tolerance" in bad.problem
     assert bad.seconds_per_dive < good.seconds_per_dive  # excluded for its scores, not its speed
-    assert good.qualifies and (good.final_diff, good.clip_diff) == (0.0, 0.0)
+    assert good.qualifies and (good.final_diff, good.clip_diff) == (0.0, 0.0) and good.describe().endswith(": agrees")
     assert (choice.engine, choice.precision) == ("pytorch float32 batched", "float32")
     assert "excluded: perturbed (" in choice.reason
 
@@ -104,6 +107,26 @@ def test_agreement_compares_decoded_scores_not_features() -> None:
     assert compare(model, [features], [features.clone()], "argmax").holds
     moved = compare(model, [features], [features + 5 * torch.randn(features.shape, generator=torch.Generator().manual_seed(4))], "argmax")
     assert not moved.holds and moved.clip > TOLERANCE
+
+
+def test_the_closest_argmax_call_by_hand() -> None:
+    """Bin 0 leads bin 1 by log(0.5/0.3) = 0.511 and bin 2 by log(0.5/0.2) = 0.916. The candidates keep
+    bin 0 on top; the mild one shrinks the first lead to log(0.45/0.33) = 0.310 (a change of 0.201,
+    ratio 2.54), the close one to log(0.42/0.35) = 0.182 (a change of 0.328, ratio 1.56)."""
+    from aqa_core.inference.agreement import Agreement, _closest_call
+
+    reference = np.array([[0.5, 0.3, 0.2]])
+    mild, close = np.array([[0.45, 0.33, 0.22]]), np.array([[0.42, 0.35, 0.23]])
+    lead = math.log(0.5 / 0.3)
+    assert _closest_call(reference, mild) == pytest.approx(lead / (lead - math.log(0.45 / 0.33)))
+    assert _closest_call(reference, close) == pytest.approx(lead / (lead - math.log(0.42 / 0.35)))
+    assert 2.5 < _closest_call(reference, mild) < 2.6 and 1.5 < _closest_call(reference, close) < 1.6
+    assert _closest_call(reference, reference.copy()) == math.inf
+    flipped = np.array([[0.3, 0.5, 0.2]])
+    assert _closest_call(reference, flipped) < 1  # a flip is a change larger than the lead
+    assert Agreement(0.0, 0.0, 2.54, argmax=True).holds and not Agreement(0.0, 0.0, 1.56, argmax=True).holds
+    assert Agreement(0.0, 0.0, 1.56, argmax=False).holds  # expectation decoding moves smoothly: the points decide
+    assert MARGIN_SAFETY == 2.0
 
 
 def test_the_choice_is_cached_and_measured_again_when_the_weights_change(
@@ -150,6 +173,13 @@ def test_doctor_shows_the_engine_its_precision_and_why(
     assert "why: fastest of" in out and "- pytorch float32 batched:" in out and "\ncpu: " in out
     assert main(["doctor", "--device", "cpu", "--model", str(folder)]) == 0
     assert "cached for model 'tiny'" in capsys.readouterr().out
+
+
+def test_the_tiny_test_backbone_is_not_measured(isolated_home: Path) -> None:
+    bundle = tiny_bundle()
+    engine, choice = chosen_engine(build_method(bundle.config).eval(), bundle, "argmax", "cpu", threads=1)
+    assert (engine.name, choice.reason) == ("pytorch float32 batched", "the tiny backbone is not measured")
+    assert not cache_path().exists()
 
 
 def test_doctor_without_weights_says_why_no_engine_is_chosen(isolated_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
