@@ -63,17 +63,19 @@ class Scorer:
 
     @classmethod
     def measured(cls, bundle: ModelBundle, decoding: str = "argmax", device: str | None = None, threads: int | None = None,
-                 progress: Callable[[str], None] | None = None) -> Scorer:
+                 progress: Callable[[str], None] | None = None, measure: bool = True) -> Scorer:
         """A scorer whose backbone runs on the engine measured fastest here among those that agree with float32.
 
-        The first call for a bundle on a machine measures (tens of seconds); later ones read the cache.
+        The first call for a bundle on a machine measures (tens of seconds); later ones read the
+        cache. ``measure=False`` never measures: without a cached choice the backbone runs float32
+        PyTorch and ``choice.measured`` is empty.
         """
         from aqa_core.inference.choice import chosen_engine
 
         chosen: list[Any] = []
 
         def engine(runtime: Runtime, model: torch.nn.Module) -> Engine:
-            built, choice = chosen_engine(model, bundle, decoding, device, threads, progress)
+            built, choice = chosen_engine(model, bundle, decoding, device, threads, progress, measure)
             chosen.append(choice)
             return built
 

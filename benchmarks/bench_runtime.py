@@ -22,6 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.table import Row, format_table  # noqa: E402
 
+GENERATED = (11,)  # one generated dive besides the two real ones: each probe is a full forward per candidate
+
 
 def measure():  # noqa: ANN201 - aqa_core.inference.choice.Choice (torch imported late)
     from aqa_core.bundle import build_model, default_bundle_path, load_bundle
@@ -38,7 +40,7 @@ def measure():  # noqa: ANN201 - aqa_core.inference.choice.Choice (torch importe
     scheme = get_scheme(bundle.config.get("segmentation", DEFAULT_SCHEME))
     shared = shared_dir()
     real = sorted((shared / "data" / "clips").glob("*.mp4")) if shared else []
-    probes = [load_dive_clips(video, detected_window(video), scheme=scheme).clips for video in real] + probe_clips(scheme)
+    probes = [load_dive_clips(video, detected_window(video), scheme=scheme).clips for video in real] + probe_clips(scheme, GENERATED)
     weights = _installed_backbone_sha256(bundle.config, list(bundle.state_dict))
     candidates = candidates_for(model.backbone, runtime.device, runtime.threads, weights, (3, scheme.clip_len, 224, 224))
     reference = Runtime(runtime.device, None, False, runtime.threads, "float32 reference")

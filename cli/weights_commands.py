@@ -42,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     doctor.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: best available)")
     doctor.add_argument("--precision", default="auto", choices=PRECISIONS)
     doctor.add_argument("--model", type=Path, metavar="BUNDLE", help="which model's backbone engine to show or measure (default: the demo model)")
+    doctor.add_argument("--measure", action="store_true", help="measure the backbone engines now if no choice is cached (tens of seconds)")
     doctor.set_defaults(handler=_doctor)
 
 
@@ -107,11 +108,12 @@ def _engine_lines(args: argparse.Namespace) -> None:
         bundle = resolve_bundle(args.model)
         from aqa_core.scorer import Scorer
 
-        choice = Scorer.measured(bundle, device=args.device, progress=lambda text: print(f"engine: {text}…", flush=True)).choice
+        choice = Scorer.measured(bundle, device=args.device, progress=lambda text: print(f"engine: {text}…", flush=True), measure=args.measure).choice
     except AQAError as exc:
         print(f"engine: not chosen ({exc})")
         return
-    print(f"engine: {choice.engine}, {choice.precision} ({'cached' if choice.cached else 'measured now'} for model '{bundle.name}')")
+    how = "cached" if choice.cached else "measured now" if choice.measured else "not measured"
+    print(f"engine: {choice.engine}, {choice.precision} ({how} for model '{bundle.name}')")
     print(f"  {choice.summary()}")
     print(f"  why: {choice.reason}")
     for measured in choice.measured:

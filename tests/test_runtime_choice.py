@@ -167,6 +167,8 @@ def test_doctor_shows_the_engine_its_precision_and_why(
 ) -> None:
     folder = save_bundle(tiny_bundle(), tmp_path / "tiny")
     assert main(["doctor", "--device", "cpu", "--model", str(folder)]) == 0
+    assert "(not measured for model 'tiny')" in capsys.readouterr().out and not cache_path().exists()
+    assert main(["doctor", "--device", "cpu", "--model", str(folder), "--measure"]) == 0
     out = capsys.readouterr().out
     engine_line = next(line for line in out.splitlines() if line.startswith("engine: pytorch"))
     assert "measured now for model 'tiny'" in engine_line and engine_line.split(", ")[1].split(" ")[0] in ("float32", "bfloat16")

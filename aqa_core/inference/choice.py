@@ -264,7 +264,7 @@ def _installed_backbone_sha256(config: dict[str, Any], state_keys: Sequence[str]
 
 
 def chosen_engine(model: Method, bundle: Any, decoding: str, device: str | None = None, threads: int | None = None,
-                  progress: Callable[[str], None] | None = None) -> tuple[Engine, Choice]:
+                  progress: Callable[[str], None] | None = None, measure: bool = True) -> tuple[Engine, Choice]:
     """The measured engine for this bundle on this machine: from the cache, or measured now and cached.
 
     OpenVINO is a candidate only for the installed Kinetics I3D, whose weights hash names its
@@ -293,6 +293,10 @@ def chosen_engine(model: Method, bundle: Any, decoding: str, device: str | None 
             return candidates[choice.engine].build(), choice
         except Exception:  # noqa: BLE001 - the cached engine no longer builds (a deleted model file): measure again
             pass
+    if not measure:
+        engine = TorchEngine(backbone, runtime)
+        return engine, Choice(engine.name, engine.precision, float("nan"), float("nan"),
+                              "not measured on this machine yet (scoring a dive or `aqa-judge doctor --measure` measures)", cpu_features().describe())
     if progress is not None:
         progress(f"measuring {len(candidates)} backbone engines on this machine (once per weights, model and library versions)")
     reference = Runtime(runtime.device, None, False, runtime.threads, "float32 reference")
