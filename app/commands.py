@@ -365,7 +365,7 @@ class Commands(QObject):
         self.score_worker = None
         self.state.set_result(result)
         source = "from the cache" if worker is not None and worker.from_cache else f"in {result.timings.get('total', 0):.1f} s"
-        self.state.status_message.emit(f"Scored {result.final.score:.2f} {source}")
+        self.state.status_message.emit(f"Scored {result.final.score:.2f} {source} (backbone on {result.device}, {result.precision})")
         self._save()
 
     def _on_failed(self, message: str) -> None:

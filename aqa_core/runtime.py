@@ -1,20 +1,20 @@
 """Where and in what precision the backbone runs.
 
 I3D costs ~56 GFLOP per clip, so precision and memory layout decide whether scoring a dive takes
-seconds or tens of seconds. On CUDA, and on CPUs with native bf16 dot products (AVX512-BF16 or
-AMX), autocast to 16-bit roughly doubles throughput while the features stay within cosine 0.99
-of float32 (tests/test_runtime.py checks that on the real clips). Elsewhere bf16 would be
-emulated and slower than float32, so float32 is chosen.
+seconds or tens of seconds. bf16 keeps the features within cosine 0.9999 of float32 on the real
+clips, but not the scores: an argmax-decoded clip score moves by whole bins (tests/test_runtime.py
+and ``aqa_core.inference.agreement``). So "auto" on the CPU is float32; reduced precision runs
+only where ``aqa_core.inference`` has measured that it agrees (it never has on this project's
+CPU). On CUDA "auto" is still bf16/fp16 autocast: that choice is unmeasured, the CUDA path has not
+run yet.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -23,7 +23,6 @@ from aqa_core.errors import AQAError
 from aqa_core.option_names import PRECISIONS
 
 _DTYPES = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
-_BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 # PyTorch's own default: one thread per physical core. SMT siblings share the vector units that
 # convolutions saturate, so more threads than that only add contention; read it before anyone
 # calls torch.set_num_threads.
@@ -63,22 +62,11 @@ class Runtime:
         return clips.to(self.device, memory_format=self._memory_format(), non_blocking=True)
 
 
-@functools.cache
 def cpu_supports_bf16() -> bool:
-    """Native bf16 dot products (AVX512-BF16 or AMX), read from /proc/cpuinfo where it exists.
+    """Native bf16 dot products (AVX512-BF16 or AMX); see ``aqa_core.inference.cpu``."""
+    from aqa_core.inference.cpu import cpu_features
 
-    ``torch.backends.cpu.get_cpu_capability()`` says "AVX512" for CPUs with and without the bf16
-    extension, so it is not enough on its own; it does report "AMX" style capabilities on newer
-    builds, which we also accept.
-    """
-    if "AMX" in torch.backends.cpu.get_cpu_capability().upper():
-        return True
-    try:
-        with Path("/proc/cpuinfo").open(encoding="utf-8") as cpuinfo:
-            flags = next((line.split(":", 1)[1].split() for line in cpuinfo if line.startswith("flags")), [])
-    except OSError:
-        return False
-    return any(flag in flags for flag in _BF16_CPU_FLAGS)
+    return cpu_features().native_bf16
 
 
 def available_cpus() -> int:
@@ -106,13 +94,13 @@ def _resolve_device(device: str | None) -> torch.device:
 def _auto_dtype(device: torch.device) -> torch.dtype | None:
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.bfloat16 if cpu_supports_bf16() else None
+    return None  # bf16 on the CPU only by measurement (aqa_core.inference), never by default
 
 
 def choose_runtime(device: str | None = None, precision: str = "auto", threads: int | None = None) -> Runtime:
     """Pick device, precision, layout and CPU threads; also applies the thread count to torch.
 
-    ``precision="auto"`` picks 16-bit only where the hardware computes it natively. ``threads``
+    ``precision="auto"`` picks float32 on the CPU and 16-bit autocast on CUDA. ``threads``
     defaults to PyTorch's physical-core count, capped by the CPUs this process may use (a
     container's CPU set), since intra-op parallelism is where I3D's time goes.
     """

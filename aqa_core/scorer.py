@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from time import perf_counter
+from typing import Any
 
 import torch
 
@@ -27,6 +28,7 @@ from aqa_core.decoding import assess_uncertainty, check_decoding
 from aqa_core.dive_finder import detected_window
 from aqa_core.errors import AQAError, BundleError, ConfigError
 from aqa_core.familiarity import FeatureSummary
+from aqa_core.inference.engines import Engine, TorchEngine
 from aqa_core.methods.base import NonFiniteScores
 from aqa_core.result import ClipEstimate, DiveInfo, Familiarity, ScoreResult
 from aqa_core.runtime import Runtime, choose_runtime
@@ -42,8 +44,11 @@ ClipCallback = Callable[[ClipEstimate], None]
 
 
 class Scorer:
+    """``runtime`` places the heads (and the backbone, unless ``engine`` runs it); see ``measured``."""
+
     def __init__(
-        self, bundle: ModelBundle, runtime: Runtime | None = None, decoding: str = "argmax", backbone_weights: str | Path | None = None
+        self, bundle: ModelBundle, runtime: Runtime | None = None, decoding: str = "argmax", backbone_weights: str | Path | None = None,
+        engine: Callable[[Runtime, torch.nn.Module], Engine] | None = None,
     ) -> None:
         """``backbone_weights``: the C3D / R(2+1)D weights file, when not where the bundle's config names it."""
         self.bundle = bundle
@@ -54,6 +59,9 @@ class Scorer:
             raise BundleError(f"model bundle '{bundle.name}': {exc}") from None
         self.runtime = runtime or choose_runtime()
         self.model = self.runtime.prepare_module(build_model(bundle, backbone_weights))
+        backbone = self.model.backbone
+        self.engine: Engine | None = engine(self.runtime, self.model) if engine else TorchEngine(backbone, self.runtime) if backbone else None
+        self.choice: Any = None  # the measured engine choice (aqa_core.inference.choice.Choice), when ``measured`` built it
         self.fingerprint = bundle.fingerprint
         fitted = bundle.fitted
         self.calibration = Calibration.from_dict(fitted["calibration"]) if "calibration" in fitted else None
@@ -68,6 +76,29 @@ class Scorer:
         crop = self.preprocessing.crop
         with torch.inference_mode():
             self._backbone(torch.zeros(1, 3, self.scheme.clip_len, crop, crop))
+
+    @classmethod
+    def measured(cls, bundle: ModelBundle, decoding: str = "argmax", device: str | None = None, threads: int | None = None,
+                 progress: Callable[[str], None] | None = None, measure: bool = True,
+                 backbone_weights: str | Path | None = None) -> Scorer:
+        """A scorer whose backbone runs on the engine measured fastest here among those that agree with float32.
+
+        The first call for a bundle on a machine measures (tens of seconds); later ones read the
+        cache. ``measure=False`` never measures: without a cached choice the backbone runs float32
+        PyTorch and ``choice.measured`` is empty.
+        """
+        from aqa_core.inference.choice import chosen_engine
+
+        chosen: list[Any] = []
+
+        def engine(runtime: Runtime, model: torch.nn.Module) -> Engine:
+            built, choice = chosen_engine(model, bundle, decoding, device, threads, progress, measure)
+            chosen.append(choice)
+            return built
+
+        scorer = cls(bundle, choose_runtime(device, "float32", threads), decoding, backbone_weights, engine=engine)
+        scorer.choice = chosen[0]
+        return scorer
 
     @property
     def method(self) -> str:
@@ -215,8 +246,8 @@ class Scorer:
             uncertainty=assess_uncertainty(final, scale, [j.estimate.score for j in judges], bounds, familiarity),
             decoding=self.decoding,
             timings={"head": head_s, "total": head_s},
-            device=str(self.runtime.device),
-            precision=self.runtime.precision,
+            device=engine_label(self.engine) if self.engine else str(self.runtime.device),
+            precision=self.engine.precision if self.engine else self.runtime.precision,
             familiarity=familiarity,
             level_bounds=bounds,
             model_fingerprint=self.fingerprint,
@@ -240,9 +271,9 @@ class Scorer:
             raise NonFiniteScores(f"model '{self.bundle.name}' {exc}; no score can be given (check the bundle and the video)") from None
 
     def _backbone(self, clips: torch.Tensor) -> torch.Tensor:
-        with self.runtime.autocast():
-            features = self.model.features(self.runtime.prepare_input(clips))
-        return features.float()
+        if self.engine is None:
+            return self.model.features(clips)  # a method built without its backbone says so
+        return self.engine.features(clips)
 
     def _clip_estimates(
         self, features: torch.Tensor, first: int, frame_indices: Sequence[Sequence[int]], dive: DiveInfo
@@ -255,6 +286,12 @@ class Scorer:
             frames = frame_indices[first + offset]
             estimates.append(ClipEstimate(first + offset, int(frames[0]), int(frames[-1]), dists.tolist(), score))
         return estimates
+
+
+def engine_label(engine: Engine) -> str:
+    """What ``ScoreResult.device`` records: the device, and the runtime when it is not PyTorch ("cpu, openvino")."""
+    runtime = engine.name.split(" ", 1)[0]
+    return str(engine.device) if runtime == "pytorch" else f"{engine.device}, {runtime}"
 
 
 def _check(cancel: threading.Event | None) -> None:

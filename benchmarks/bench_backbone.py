@@ -5,7 +5,7 @@ Run: ``python benchmarks/bench_backbone.py [--repeats 3] [--device cpu] [--preci
 It prints seconds per dive (best of ``--repeats``) for
 * the seeds' reference way: ten clip forward passes one after another, float32, contiguous layout;
 * float32, all clips in one batched forward, contiguous and channels_last_3d layouts;
-* the runtime ``choose_runtime`` picks (bf16/fp16 autocast where native), batched, channels_last_3d;
+* with ``--precision bfloat16`` (or on CUDA), bf16/fp16 autocast, batched, channels_last_3d;
 with the model's achieved GFLOP/s (FLOPs counted once with FlopCounterMode) against a large
 matmul's GFLOP/s in the same dtype measured in the same run, so the figures stay comparable on a
 machine shared with other work. Timings do not depend on the weight values, so an untrained I3D
@@ -15,15 +15,19 @@ is used and the benchmark needs no weights.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-import aqa_core.backbones  # noqa: F401 - registers the backbones
-from aqa_core.registry import BACKBONES
-from aqa_core.runtime import Runtime, choose_runtime
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import aqa_core.backbones  # noqa: F401,E402 - registers the backbones
+from aqa_core.registry import BACKBONES  # noqa: E402
+from aqa_core.runtime import Runtime, choose_runtime  # noqa: E402
 
 CLIPS, FRAMES, SIZE = 10, 16, 224
 
@@ -58,20 +62,13 @@ def matmul_gflops(runtime: Runtime, dtype: torch.dtype, repeats: int, n: int = 2
     return 2 * n**3 / best_seconds(run, repeats) / 1e9
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--device", default=None)
-    parser.add_argument("--precision", default="auto")
-    parser.add_argument("--threads", type=int, default=None)
-    args = parser.parse_args()
-
-    chosen = choose_runtime(args.device, args.precision, args.threads)
+def measure(device: str | None, precision: str, threads: int | None, repeats: int) -> tuple[Runtime, int, dict[str, float], list[tuple[str, str, float]]]:
+    """(chosen runtime, FLOPs per dive, matmul GFLOP/s per dtype, [(variant, dtype, seconds per dive)])."""
+    chosen = choose_runtime(device, precision, threads)
     float32 = Runtime(chosen.device, None, True, chosen.threads, "float32")
     reference = Runtime(chosen.device, None, False, chosen.threads, "float32 reference")
     model = BACKBONES.build({"name": "i3d", "pretrained": False})
     clips = torch.rand(CLIPS, 3, FRAMES, SIZE, SIZE, generator=torch.Generator().manual_seed(0)) * 2 - 1
-    flops = dive_flops()
 
     def batched(runtime: Runtime) -> Callable[[], object]:
         module, batch = runtime.prepare_module(model), runtime.prepare_input(clips)
@@ -87,18 +84,50 @@ def main() -> None:
         with torch.no_grad():
             return [module(clip[None]).sum().item() for clip in batch]
 
-    print(f"device: {chosen.description}; one dive = {CLIPS} clips x {FRAMES} x {SIZE}^2 = {flops / 1e9:.1f} GFLOP")
-    matmul = {"float32": matmul_gflops(chosen, torch.float32, args.repeats)}
+    matmul = {"float32": matmul_gflops(chosen, torch.float32, repeats)}
     if chosen.autocast_dtype is not None:
-        matmul[chosen.precision] = matmul_gflops(chosen, chosen.autocast_dtype, args.repeats)
+        matmul[chosen.precision] = matmul_gflops(chosen, chosen.autocast_dtype, repeats)
+    rows = [("reference: 10 passes, float32", "float32", best_seconds(one_clip_at_a_time, repeats))]
+    rows.append(("batched, contiguous, float32", "float32", best_seconds(batched(reference), repeats)))
+    rows.append(("batched, channels_last, float32", "float32", best_seconds(batched(float32), repeats)))
+    if chosen.autocast_dtype is not None:
+        rows.append((f"batched, channels_last, {chosen.precision}", chosen.precision, best_seconds(batched(chosen), repeats)))
+    return chosen, dive_flops(), matmul, rows
+
+
+def rows() -> list:
+    """scripts/bench's rows: the seeds' way against the matmul compute floor, each variant against the seeds' way.
+
+    bf16 is included where the CPU computes it natively, although its scores do not agree with
+    float32 (bench_runtime.py says so and the chooser excludes it): it shows what the precision costs.
+    """
+    from aqa_core.inference.cpu import cpu_features
+    from benchmarks.table import Row
+
+    precision = "bfloat16" if cpu_features().native_bf16 or torch.cuda.is_available() else "float32"
+    chosen, flops, matmul, measured = measure(None, precision, None, 1)
+    (name0, _, seeds), *others = measured
+    floor = flops / (matmul["float32"] * 1e9)
+    out = [Row(f"I3D dive (untrained weights), {name0}", seeds, "s", "compute floor at float32 matmul rate", floor,
+               note=f"{flops / 1e9:.0f} GFLOP, {matmul['float32']:.0f} GFLOP/s matmul")]
+    for name, dtype, seconds in others:
+        note = f"{flops / seconds / 1e9 / matmul[dtype]:.0%} of {dtype} matmul ({matmul[dtype]:.0f} GFLOP/s)"
+        out.append(Row(f"I3D dive (untrained weights), {name}", seconds, "s", "seeds' way (reference row)", seeds, note=note))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--precision", default="auto")
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args()
+
+    chosen, flops, matmul, rows = measure(args.device, args.precision, args.threads, args.repeats)
+    print(f"device: {chosen.description}; one dive = {CLIPS} clips x {FRAMES} x {SIZE}^2 = {flops / 1e9:.1f} GFLOP")
     for name, rate in matmul.items():
         print(f"{name} matmul 2048^2: {rate:.0f} GFLOP/s")
-
-    rows = [("reference: 10 passes, float32", "float32", best_seconds(one_clip_at_a_time, args.repeats))]
-    rows.append(("batched, contiguous, float32", "float32", best_seconds(batched(reference), args.repeats)))
-    rows.append(("batched, channels_last, float32", "float32", best_seconds(batched(float32), args.repeats)))
-    if chosen.autocast_dtype is not None:
-        rows.append((f"batched, channels_last, {chosen.precision}", chosen.precision, best_seconds(batched(chosen), args.repeats)))
     base = rows[0][2]
     print(f"\n{'variant':40} {'s/dive':>8} {'GFLOP/s':>8} {'of matmul':>10} {'speed-up':>9}")
     for name, dtype, seconds in rows:

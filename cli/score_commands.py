@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from time import perf_counter
@@ -43,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     score.add_argument("--model", type=Path, help="model bundle folder (default: the installed demo model)")
     score.add_argument("--decoding", choices=DECODINGS, default="argmax", help="argmax (the papers) or expectation")
     score.add_argument("--device", help="cpu, cuda or cuda:N (default: best available)")
-    score.add_argument("--precision", choices=PRECISIONS, default="auto", help="backbone precision (default: auto)")
+    score.add_argument("--precision", choices=PRECISIONS, default="auto", help="backbone precision (default: auto, the engine measured fastest here among those agreeing with float32)")
     score.add_argument("--json", action="store_true", help="print the full ScoreResult as JSON")
     score.add_argument("--backbone-weights", type=Path, help="the C3D or R(2+1)D weights file the model was trained on, when not where its config names it")
     score.set_defaults(handler=run_score)
@@ -109,10 +110,16 @@ def run_score(args: argparse.Namespace) -> int:
 
 
 def build_scorer(bundle: Future[ModelBundle], device: str | None, precision: str, decoding: str, backbone_weights: Path | None) -> Scorer:
-    """The bundle's Scorer on the chosen runtime (imports torch: the slow part of starting to score)."""
+    """The bundle's Scorer (imports torch: the slow part of starting to score).
+
+    ``auto`` precision: the engine measured fastest here among those agreeing with float32 (cached).
+    """
     from aqa_core.runtime import choose_runtime
     from aqa_core.scorer import Scorer
 
+    if precision == "auto":
+        return Scorer.measured(bundle.result(), decoding, device, backbone_weights=backbone_weights,
+                               progress=lambda text: print(f"aqa-judge score: {text}", file=sys.stderr))
     return Scorer(bundle.result(), choose_runtime(device, precision), decoding=decoding, backbone_weights=backbone_weights)
 
 

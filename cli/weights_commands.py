@@ -40,6 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     doctor.add_argument("--video", type=Path, metavar="FILE", help="also classify this video with Kinetics I3D (top 5)")
     doctor.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: best available)")
     doctor.add_argument("--precision", default="auto", choices=PRECISIONS)
+    doctor.add_argument("--model", type=Path, metavar="BUNDLE", help="which model's backbone engine to show or measure (default: the demo model)")
+    doctor.add_argument("--measure", action="store_true", help="measure the backbone engines now if no choice is cached (tens of seconds)")
     doctor.set_defaults(handler=_doctor)
 
 
@@ -93,9 +95,37 @@ def _doctor(args: argparse.Namespace) -> int:
     print(f"cuda: {gpus} GPU(s)" if gpus else f"cuda: none (PyTorch built for {'CUDA ' + torch.version.cuda if torch.version.cuda else 'CPU only'})")
     ok, line = _weights_line()
     print(f"weights: {line}")
+    _engine_lines(args)
     if args.video is not None:
         _classify(args.video, runtime)
     return 0
+
+
+def _engine_lines(args: argparse.Namespace) -> None:
+    """Which engine scoring runs the backbone on, in what precision, and why (measured once, then cached)."""
+    from aqa_core.errors import AQAError
+    from aqa_core.inference.cpu import cpu_features
+    from aqa_core.runtime import choose_runtime
+    from cli.score_commands import resolve_bundle
+
+    print(f"cpu: {cpu_features().describe()}")
+    if args.precision != "auto":
+        print(f"engine: pytorch {choose_runtime(args.device, args.precision).precision} batched (asked for with --precision {args.precision}; not measured)")
+        return
+    try:
+        bundle = resolve_bundle(args.model)
+        from aqa_core.scorer import Scorer
+
+        choice = Scorer.measured(bundle, device=args.device, progress=lambda text: print(f"engine: {text}…", flush=True), measure=args.measure).choice
+    except AQAError as exc:
+        print(f"engine: not chosen ({exc})")
+        return
+    how = "cached" if choice.cached else "measured now" if choice.measured else "not measured"
+    print(f"engine: {choice.engine}, {choice.precision} ({how} for model '{bundle.name}')")
+    print(f"  {choice.summary()}")
+    print(f"  why: {choice.reason}")
+    for measured in choice.measured:
+        print(f"  - {measured.describe()}")
 
 
 def _classify(video: Path, runtime: Runtime) -> None:

@@ -1,0 +1,107 @@
+"""The optional OpenVINO engine: the I3D converted once, saved beside the weights under their hash.
+
+OpenVINO is not a dependency: ``openvino_available()`` says whether it is installed, and every
+path works without it. Its own conversion from the module fails on the TF-SAME max-pool padding,
+so the model goes through ``torch.export`` first (which OpenVINO reads). The export is for one
+clip (batch 1): the engine runs clip by clip, which also lets the scorer stream clips as they
+finish. Converting takes tens of seconds, so the result is saved as
+``<weights dir>/i3d-<weights sha256[:16]>.openvino/i3d.xml`` (+ ``.bin``) and reused; a model
+saved for other weights is never read, because its folder name differs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from aqa_core.errors import AQAError
+from aqa_core.paths import weights_dir
+
+MODEL_FILE = "i3d.xml"
+_PRECISION_HINTS = {"float32": "f32", "bfloat16": "bf16"}
+
+
+def openvino_available() -> bool:
+    return importlib.util.find_spec("openvino") is not None
+
+
+def openvino_version() -> str | None:
+    if not openvino_available():
+        return None
+    from importlib import metadata
+
+    try:
+        return metadata.version("openvino")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def converted_model_path(weights_sha256: str, folder: Path | None = None) -> Path:
+    """Where the converted model for these weights lives (beside the weights by default)."""
+    return (folder or weights_dir()) / f"i3d-{weights_sha256[:16]}.openvino" / MODEL_FILE
+
+
+def convert(backbone: nn.Module, clip_shape: tuple[int, ...], target: Path) -> Path:
+    """Export ``backbone`` for one (1, *clip_shape) clip and save it as OpenVINO IR at ``target``.
+
+    Written into a temporary folder that is renamed into place, so a crash leaves either no model
+    or a complete one.
+    """
+    import openvino as ov
+
+    example = torch.zeros(1, *clip_shape)
+    with torch.inference_mode(False), torch.no_grad():
+        exported = torch.export.export(backbone.eval(), (example,))
+    model = ov.convert_model(exported)
+    folder = target.parent
+    staging = folder.with_name(f".{folder.name}.{os.getpid()}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        ov.save_model(model, str(staging / target.name), compress_to_fp16=False)
+        try:
+            os.replace(staging, folder)
+        except OSError:  # another process converted it first: theirs is as good
+            if not target.is_file():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+class OpenVinoEngine:
+    """A compiled OpenVINO model on the CPU, one clip per inference, in the given precision."""
+
+    device = torch.device("cpu")
+
+    def __init__(self, model_path: Path, precision: str, threads: int) -> None:
+        if precision not in _PRECISION_HINTS:
+            raise AQAError(f"OpenVINO runs float32 or bfloat16, not {precision}")
+        import openvino as ov
+
+        config: dict[str, Any] = {
+            "INFERENCE_PRECISION_HINT": _PRECISION_HINTS[precision],
+            "PERFORMANCE_HINT": "LATENCY",
+            "INFERENCE_NUM_THREADS": threads,
+        }
+        self.compiled = ov.Core().compile_model(str(model_path), "CPU", config)
+        self.request = self.compiled.create_infer_request()
+        self.precision = precision
+        self.name = f"openvino {precision} clip by clip"
+
+    def features(self, clips: torch.Tensor) -> torch.Tensor:
+        outputs = [np.array(self.request.infer({0: clip[None].numpy()})[0], copy=True) for clip in clips.float().cpu()]
+        return torch.from_numpy(np.concatenate(outputs)) if outputs else torch.empty(0)
+
+
+def ensure_converted(backbone: nn.Module, weights_sha256: str, clip_shape: tuple[int, ...]) -> Path:
+    """The saved model for these weights, converting it first when there is none."""
+    path = converted_model_path(weights_sha256)
+    return path if path.is_file() else convert(backbone, clip_shape, path)

@@ -1,0 +1,63 @@
+"""Decoding 720p H.264: the app's decoder (OpenCV, RGB frames) against ``ffmpeg -f null`` on the same file.
+
+``ffmpeg -f null`` decodes every frame and throws it away: the codec's own speed on this machine,
+with ffmpeg's default threading, so the ratio says how much the app's path (OpenCV's FFmpeg,
+BGR->RGB conversion, rotation) costs on top. The ffmpeg binary is the one the optional
+``imageio-ffmpeg`` package ships (benchmark only; nothing else uses it); without it, or without
+the real 720p clip in ../shared, the row says so.
+
+    python benchmarks/bench_decode.py
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.table import Row, format_table  # noqa: E402
+
+CLIP = "tokyo2020_dive_a.mp4"  # 1280x720 H.264, 200 frames
+
+
+def _best(run, repeats: int = 3) -> float:  # noqa: ANN001
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def rows() -> list[Row]:
+    from aqa_core.paths import shared_dir
+    from aqa_core.video import VideoReader, probe
+
+    shared = shared_dir()
+    video = shared / "data" / "clips" / CLIP if shared else None
+    if video is None or not video.is_file():
+        return [Row("decode 720p H.264", None, "fps", note=f"../shared/data/clips/{CLIP} not present")]
+    info = probe(video)
+    frames = info.frame_count
+
+    def ours() -> None:
+        with VideoReader(video) as reader:
+            for _ in reader.iter_frames(range(frames)):
+                pass
+
+    ours_fps = frames / _best(ours)
+    figure = f"decode {info.width}x{info.height} H.264, app decoder (OpenCV, RGB)"
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        return [Row(figure, ours_fps, "fps", lower_is_better=False, note="ffmpeg reference needs `pip install imageio-ffmpeg`")]
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(video), "-f", "null", "-"]
+    ffmpeg_fps = frames / _best(lambda: subprocess.run(command, check=True))
+    return [Row(figure, ours_fps, "fps", "ffmpeg -f null, same file", ffmpeg_fps, lower_is_better=False, note=f"{frames} frames")]
+
+
+if __name__ == "__main__":
+    print(format_table([("decode", row) for row in rows()]))

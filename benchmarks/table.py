@@ -1,0 +1,117 @@
+"""``scripts/bench``: run every benchmark module and print ONE table of figures against references.
+
+A benchmark joins the table by defining, in ``benchmarks/bench_<name>.py``::
+
+    def rows() -> list[Row]: ...
+
+where each ``Row`` is one figure with the reference it is compared with, measured in the same run
+(so a machine busy with other work slows both and the ratio stays meaningful). No list of
+modules is kept here: every ``bench_*.py`` with a ``rows`` function is picked up. Modules that
+only print their own report (no ``rows``) are named under the table with the command that runs
+them; ``--legacy`` runs them after it.
+
+    scripts/bench                                  # every table module
+    scripts/bench benchmarks/bench_runtime.py      # just these
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import math
+import subprocess
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+
+@dataclass(frozen=True)
+class Row:
+    """One figure. ``ratio`` is how many times better than the reference (>1: better), whichever way is better."""
+
+    figure: str
+    value: float | None  # None: not measured here (then ``note`` says why)
+    unit: str
+    reference: str = ""  # what it is compared with, measured in the same run
+    reference_value: float | None = None
+    lower_is_better: bool = True
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.value is None or self.reference_value is None or not self.value or not self.reference_value:
+            return None
+        return self.reference_value / self.value if self.lower_is_better else self.value / self.reference_value
+
+
+def _number(value: float | None, unit: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    digits = 0 if abs(value) >= 100 else 2 if abs(value) >= 1 else 3
+    return f"{value:.{digits}f} {unit}".strip()
+
+
+def format_table(rows: list[tuple[str, Row]]) -> str:
+    header = ("benchmark", "figure", "value", "reference (same run)", "ref. value", "ratio", "note")
+    lines = [header]
+    for source, row in rows:
+        ratio = row.ratio
+        lines.append((source, row.figure, _number(row.value, row.unit), row.reference, _number(row.reference_value, row.unit if row.reference else ""),
+                      f"{ratio:.2f}x" if ratio is not None else "-", row.note))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header) - 1)]
+    out = []
+    for index, line in enumerate(lines):
+        out.append("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=False)) + "  " + line[-1])
+        if index == 0:
+            out.append("-" * (sum(widths) + 2 * len(widths) + len(header[-1])))
+    return "\n".join(out)
+
+
+def load(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"benchmarks_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", type=Path, help="benchmark files (default: every benchmarks/bench_*.py)")
+    parser.add_argument("--legacy", action="store_true", help="also run the modules that print their own report")
+    args = parser.parse_args(argv)
+    paths = args.modules or sorted(HERE.glob("bench_*.py"))
+    collected: list[tuple[str, Row]] = []
+    own_report: list[Path] = []
+    started = time.perf_counter()
+    for path in paths:
+        module = load(path)
+        if not hasattr(module, "rows"):
+            own_report.append(path)
+            continue
+        print(f"[bench] {path.name} ...", file=sys.stderr, flush=True)
+        try:
+            collected += [(path.stem.removeprefix("bench_"), row) for row in module.rows()]
+        except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the others' figures
+            traceback.print_exc(file=sys.stderr)
+            collected.append((path.stem.removeprefix("bench_"), Row("failed", None, "", note=f"{type(exc).__name__}: {exc}")))
+    print(format_table(collected))
+    print(f"\n({time.perf_counter() - started:.0f} s; ratios > 1 are better than the reference measured in the same run)")
+    if own_report:
+        print("print their own report (not in the table): " + ", ".join(f"python benchmarks/{p.name}" for p in own_report))
+    if args.legacy:
+        for path in own_report:
+            print(f"\n== {path.name}", flush=True)
+            subprocess.run([sys.executable, str(path)], check=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
