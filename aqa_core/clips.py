@@ -175,10 +175,8 @@ def load_dive_clips(
     chosen, shrink = _spatial(preprocessing, size)
     with VideoReader(path) as reader:
         info = reader.info
-        start, end = _validate_window(info, window)
-        indices = resample_indices(start, end, segmentation.num_frames)
-        needed = sorted(set(indices.tolist()))
-        small = dict(zip(needed, reader.iter_frames(needed, transform=shrink), strict=True))
+        (start, end), indices, decoded = _window_frames(reader, window, segmentation, shrink)
+        small = dict(decoded)
     return _assemble(small, indices, segmentation, (start, end), info, chosen)
 
 
@@ -199,10 +197,7 @@ def iter_dive_clips(
     chosen, shrink = _spatial(preprocessing, size)
     with VideoReader(path) as reader:
         info = reader.info
-        start, end = _validate_window(info, window)
-        indices = resample_indices(start, end, segmentation.num_frames)
-        needed = sorted(set(indices.tolist()))
-        decoded = zip(needed, reader.iter_frames(needed, transform=shrink), strict=True)
+        (start, end), indices, decoded = _window_frames(reader, window, segmentation, shrink)
         small: dict[int, np.ndarray] = {}
         for number, first in enumerate(segmentation.starts):
             clip_indices = indices[first : first + segmentation.clip_len].tolist()
@@ -234,6 +229,16 @@ def frames_to_clips(
     indices = resample_indices(start, end, segmentation.num_frames)
     small = {int(i): shrink(frames[i - first_frame]) for i in set(indices.tolist())}
     return _assemble(small, indices, segmentation, (start, end), None, chosen)
+
+
+def _window_frames(
+    reader: VideoReader, window: tuple[int, int] | None, segmentation: SegmentationScheme, shrink: Callable[[np.ndarray], np.ndarray]
+) -> tuple[tuple[int, int], np.ndarray, Iterator[tuple[int, np.ndarray]]]:
+    """The checked window, its resampled frame indices, and (index, shrunk frame) for each distinct one, decoded lazily in order."""
+    start, end = _validate_window(reader.info, window)
+    indices = resample_indices(start, end, segmentation.num_frames)
+    needed = sorted(set(indices.tolist()))
+    return (start, end), indices, zip(needed, reader.iter_frames(needed, transform=shrink), strict=True)
 
 
 def _validate_window(info: VideoInfo, window: tuple[int, int] | None) -> tuple[int, int]:

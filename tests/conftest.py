@@ -90,3 +90,14 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home.mkdir()
     monkeypatch.setenv("AQA_JUDGE_HOME", str(home))
     return home
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny matrices: extra intra-op threads only synchronise (the trainer does the same on cached features)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -15,6 +15,8 @@ from aqa_core.result import DiveInfo, ExemplarVote
 from app.widgets.compare_view import CompareView
 from app.widgets.exemplar_panel import ExemplarPanel
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny matrices: see conftest.one_thread
+
 CARD = {"dataset": "none", "synthetic": True, "intended_use": "tests"}
 
 
@@ -87,10 +89,3 @@ def test_the_window_opens_the_exemplar_beside_the_desks_dive_in_compare(qtbot, w
     assert Path(window.compare.left.player.meta.path) == Path(dive) and window.compare.right.player.meta.path == exemplar
     assert window.compare.sync_when_marked == "take-off" or window.compare.synced
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)

@@ -20,18 +20,12 @@ from trainer.datasets.safe_pickle import load_annotation_pickle
 from trainer.progress import ProgressStream
 from trainer.run import train
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny matrices: see conftest.one_thread
+
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "models"
 RELEASE = Path("/work/shared/data/mtl_aqa/release")
 LINES = ("rip entry with almost no splash; a well-executed dive.", "a big splash at the entry; well short of vertical at the entry.")
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny matrices: extra intra-op threads only synchronise (and crawl on a loaded machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def captioned_problem(dives: int = 32, seed: int = 0) -> dict:

@@ -21,17 +21,11 @@ from trainer.config import config_from_dict
 from trainer.progress import ProgressStream
 from trainer.run import train
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny matrices: see conftest.one_thread
+
 ROOT = Path(__file__).resolve().parents[1]
 CARD = {"dataset": "none", "synthetic": True}
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny matrices: extra intra-op threads only synchronise (the trainer does the same on cached features)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def config(exemplars: int = 4, dim: int = 8) -> dict:

@@ -57,14 +57,6 @@ def problem(seed: int = 0, dives: int = 48) -> dict:
 METHOD_NAMES = ["usdl", "musdl", "ud_aqa", "mtl_aqa"]
 
 
-@pytest.fixture
-def one_thread():
-    """Tiny matrices: extra intra-op threads only synchronise (the trainer does the same on cached features)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.mark.parametrize("name", METHOD_NAMES)
 def test_loss_goes_down_on_a_tiny_problem(name: str, one_thread: None) -> None:
