@@ -66,12 +66,19 @@ def _check_scheme(url: str) -> None:
 
 
 def _ssl_context() -> ssl.SSLContext:
-    """The system's certificates; certifi's bundle when it is installed (python.org builds on macOS have none)."""
+    """The system's certificates plus certifi's Mozilla roots, when certifi is installed.
+
+    Both, not either: a club or school network that inspects HTTPS puts its own root in the
+    system store only (certifi alone would refuse PyPI there), while a frozen app on a Linux whose
+    store is not where OpenSSL looks, or a python.org build on macOS, has no system roots at all.
+    """
+    context = ssl.create_default_context()
     try:
         import certifi
     except ImportError:
-        return ssl.create_default_context()
-    return ssl.create_default_context(cafile=certifi.where())
+        return context
+    context.load_verify_locations(cafile=certifi.where())
+    return context
 
 
 def _open(url: str, what: str, offline_hint: str, accept: str = "*/*"):  # noqa: ANN202 - an http.client.HTTPResponse
