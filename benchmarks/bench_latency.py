@@ -16,7 +16,9 @@ other load than about the code:
   the clips' curves against one clip's backbone time in the same analysis (streamed one by one,
   a gap is about one clip's work; all at once would show one long gap then zeros);
 * ``aqa-judge score --json``: wall time minus the finding, decoding, backbone and head times
-  the result reports, against those times (goal: under 1.5 s outside decoding and inference).
+  the result reports, against those times (goal: under 1.5 s outside decoding and inference),
+  once the engine choice is cached; the first run on a machine, which measures the engines, is
+  its own row.
 
 Each figure is the best of ``--repeats`` runs (the least disturbed by other load); the desk and
 ``score`` run ``max(1, repeats // 2)`` times as they take seconds each.
@@ -186,19 +188,28 @@ def desk_rows(home: Path, video: Path, repeats: int) -> list[Row]:
     ]
 
 
-def score_row(home: Path, video: Path, repeats: int) -> Row:
-    best: tuple[float, float] | None = None
-    for _ in range(repeats):
+def score_rows(home: Path, video: Path, repeats: int) -> list[Row]:
+    """``score``'s overhead once the engine choice is cached, and the first run on a machine, which measures the engines.
+
+    The first ``score`` with a model on a machine measures every backbone engine against float32
+    (``Scorer.measured``) and caches the choice; later runs read it. Both are what a user waits
+    for, so both are rows; the overhead goal is for the cached case.
+    """
+    def run() -> tuple[float, float]:
         started = time.perf_counter()
         done = subprocess.run(cli("score", str(video), "--dive", "107B", "--height", "10", "--json"), env=child_env(home), cwd=ROOT,
                               check=True, capture_output=True, text=True, timeout=900)
         wall = time.perf_counter() - started
         timings = json.loads(done.stdout)["timings"]
         work = sum(timings.get(part, 0.0) for part in ("detect", "decode", "backbone", "head"))
-        if best is None or wall - work < best[0]:
-            best = (wall - work, work)
-    assert best is not None
-    return Row("aqa-judge score: outside decode+inference", best[0], "its find+decode+backbone+head", best[1], "< 1.5 s")
+        return wall - work, work
+
+    first = run()
+    best = min((run() for _ in range(repeats)), key=lambda pair: pair[0])
+    return [
+        Row("aqa-judge score: first run here, outside decode+inference (engines measured)", first[0], "its find+decode+backbone+head", first[1], "once per model and machine"),
+        Row("aqa-judge score: outside decode+inference", best[0], "its find+decode+backbone+head", best[1], "< 1.5 s"),
+    ]
 
 
 def rows(repeats: int = 3, video: Path | None = None) -> list[Row]:
@@ -215,7 +226,7 @@ def rows(repeats: int = 3, video: Path | None = None) -> list[Row]:
         result = cli_rows(home, video, torch_s, repeats)
         result.append(window_row(home, torch_s, repeats))
         result += desk_rows(home, video, slow)
-        result.append(score_row(home, video, slow))
+        result += score_rows(home, video, slow)
         # import torch again at the end: the other load may have changed during the run
         torch_end = best_wall([sys.executable, "-c", "import torch"], child_env(home), repeats)
         result.append(Row("import torch (again, at the end)", torch_end, "import torch (at the start)", torch_s, "load drift"))

@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-from aqa_core.methods import method_class
 from aqa_core.result import ClipEstimate
 
 
@@ -24,7 +23,13 @@ def mean_distribution(distributions: Sequence[Sequence[float]]) -> np.ndarray:
 
 
 def bin_values(bundle: Any) -> np.ndarray | None:
-    """The bins' score values, as the bundle's method defines them, so streamed clips plot on the right axis."""
+    """The bins' score values, as the bundle's method defines them, so streamed clips plot on the right axis.
+
+    The methods (and torch) are imported here, not with the desk: the window shows before torch
+    is imported, and by the time a video opens the model's worker has imported it already.
+    """
     if bundle is None:
         return None
+    from aqa_core.methods import method_class
+
     return method_class(bundle.config).score_values(bundle.config)
