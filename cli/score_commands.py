@@ -178,11 +178,40 @@ def format_result(result: ScoreResult, card: dict) -> str:
         lines.append(f"final    {final.score:.2f}   95% interval {final.low:.2f} - {final.high:.2f} (uncalibrated)")
     reasons = f": {'; '.join(result.uncertainty.reasons)}" if result.uncertainty.reasons else ""
     lines.append(f"uncertainty {result.uncertainty.level} (±{result.uncertainty.value:.1f} points){reasons}")
+    lines.extend(_method_lines(result))
     for caveat in result.caveats:
-        lines.append(f"WARNING  {caveat} (distance {result.familiarity.score:.2f}, threshold {result.familiarity.threshold:.2f})" if result.familiarity else f"WARNING  {caveat}")
+        about_footage = result.familiarity is not None and caveat == result.familiarity.message
+        lines.append(f"WARNING  {caveat} (distance {result.familiarity.score:.2f}, threshold {result.familiarity.threshold:.2f})" if about_footage else f"WARNING  {caveat}")
     lines.append(f"time     {result.timings.get('total', 0.0):.1f} s")
     lines.extend(model_caveats(card))
     return "\n".join(lines)
+
+
+def _method_lines(result: ScoreResult) -> list[str]:
+    """What the method gives beyond the marks (sampled panels, a recognised dive, exemplar votes, commentary), as the desk shows it."""
+    lines = []
+    if result.judge_samples is not None:
+        samples = result.judge_samples
+        lines.append(f"samples  {len(samples.panels)} sampled panels; the model's own uncertainty u = {samples.uncertainty:.2f}, "
+                     f"spread of their finals {samples.spread:.2f} points")
+    if result.recognised_dive is not None:
+        seen = result.recognised_dive
+        parts = ", ".join(f"{value}" for value in seen.parts.values())
+        proposal = f" -> {seen.dive_number}, DD {_dd(seen.difficulty)}" if seen.dive_number and seen.difficulty else ""
+        lines.append(f"sees     {parts}{proposal} ({seen.confidence:.0%})")
+        if seen.mismatch:
+            lines.append(f"WARNING  the typed dive {result.dive.dive_number} is not what the model sees")
+    if result.exemplar_votes is not None:
+        votes = result.exemplar_votes
+        lines.append(f"exemplars {len(votes.votes)} compared (this dive's final as judged against each):")
+        for vote in votes.votes:
+            lines.append(f"  {vote.exemplar_id:<14} {vote.dive_number or '-':<6} DD {_dd(vote.difficulty)}  scored {vote.score:6.2f}  "
+                         f"relative {vote.relative:+6.2f}  vote {vote.vote:6.2f}  ({vote.match})")
+        if votes.note:
+            lines.append(f"  {votes.note}")
+    if result.commentary is not None:
+        lines.append(f"comment  \"{result.commentary.text}\"")
+    return lines
 
 
 def _interval(bounds: tuple[float, float], digits: int) -> str:

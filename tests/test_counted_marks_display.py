@@ -56,3 +56,27 @@ def test_the_score_command_names_counting_marks() -> None:
     assert "judges   the counting marks only: the model was trained on counted marks, not a full panel" in lines
     rows = [line.split()[0] for line in lines if line[:2] in ("C1", "C2", "C3", "J1")]
     assert rows == ["C1", "C2", "C3"] and not any("dropped" in line for line in lines)
+
+
+def test_the_score_command_prints_what_the_method_gives_beyond_the_marks() -> None:
+    """Sampled panels, a recognised dive (with a mismatch), exemplar votes and commentary: the text output names each,
+    as the desk does, and the commentary's caveat is a WARNING line (once)."""
+    from aqa_core.result import Commentary, ExemplarVote, ExemplarVotes, JudgeSamples, RecognisedDive
+    from cli.score_commands import format_result
+
+    vote = ExemplarVote("04_49", "107B", 3.0, 70.5, -2.25, 68.25, "dive number")
+    result = replace(
+        make_result(68.0, [7.5] * 7),
+        judge_samples=JudgeSamples(panels=[[7.5] * 7, [8.0] * 7], uncertainty=0.31, spread=1.5),
+        recognised_dive=RecognisedDive("109C", 3.7, 0.62, {"rotation": "forward", "position": "tuck"}, mismatch=True),
+        exemplar_votes=ExemplarVotes([vote], note="no exemplar of DD 3.0: the nearest DD was used"),
+        commentary=Commentary("a clean entry.", "generated commentary, may be wrong"),
+    )
+    lines = format_result(result, {}).splitlines()
+    assert "samples  2 sampled panels; the model's own uncertainty u = 0.31, spread of their finals 1.50 points" in lines
+    assert "sees     forward, tuck -> 109C, DD 3.7 (62%)" in lines
+    assert "WARNING  the typed dive 107B is not what the model sees" in lines
+    assert any(line.split() == ["04_49", "107B", "DD", "3.0", "scored", "70.50", "relative", "-2.25", "vote", "68.25", "(dive", "number)"] for line in lines)
+    assert "  no exemplar of DD 3.0: the nearest DD was used" in lines
+    assert 'comment  "a clean entry."' in lines
+    assert lines.count("WARNING  generated commentary, may be wrong") == 1
