@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from aqa_core.option_names import method_name
 from app.child_command import CHECKOUT
 
 PRESETS = CHECKOUT / "configs" / "train"
@@ -73,7 +74,7 @@ def build_config(settings: Settings, run: Path, name: str, base: dict[str, Any] 
     """The config the run trains with: ``base`` (a preset) overridden by the form, paths inside ``run``."""
     config = {k: v for k, v in copy.deepcopy(base or {}).items() if k not in PATHS}
     base_model = config.get("model", {})
-    if base_model.get("head", {}).get("name") == settings.method and base_model.get("backbone", {}).get("name") == settings.backbone:
+    if base_model and method_name(base_model) == settings.method and base_model.get("backbone", {}).get("name") == settings.backbone:
         model = base_model
     else:
         model = shipped_model(settings.method, settings.backbone)

@@ -154,3 +154,13 @@ def test_dives_with_human_scores_from_the_database_become_the_dataset(qtbot, tab
     assert tab.report["dives"] == 3 and tab.report["with_judge_scores"] == 3
     assert Path(tab.dataset_path.text(), "annotations.csv").is_file()
     assert "usable dives      3" in tab.check_text.toPlainText()
+
+
+def test_a_preset_of_a_method_without_a_judge_head_keeps_its_model(tmp_path: Path) -> None:
+    """CoRe's preset names its method, not a head: choosing it keeps the preset's tree and exemplar settings
+    (the form's method matches the preset's method, whatever its head is called)."""
+    from app.training_config import Settings, build_config, presets
+
+    preset = presets()["mtl_aqa_core"]
+    config = build_config(Settings(dataset=tmp_path / "MTL-AQA", method="core", backbone="i3d"), tmp_path / "run", "club", preset)
+    assert config["model"] == preset["model"] and config["model"]["core"] == {"exemplars": 10, "min_pool": 3}

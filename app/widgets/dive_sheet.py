@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from aqa_core.data_card import describe_data_card
+from aqa_core.option_names import method_name
 from aqa_core.result import DiveInfo
 from app.state import DiveSheet
 
@@ -34,8 +35,6 @@ PANELS = {"individual": (5, 7), "synchronised": (9, 11)}
 
 def data_card_text(bundle: Any) -> str:
     """A short, honest description of what the model was trained on."""
-    from aqa_core.methods.base import method_name  # the methods package imports torch: not before the window shows
-
     card = dict(bundle.data_card)
     lines = [f"<b>{bundle.name}</b> v{bundle.version} ({html.escape(str(method_name(bundle.config)))} method)"]
     if card.get("synthetic"):

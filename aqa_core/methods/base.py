@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from aqa_core.errors import AQAError, ConfigError
+from aqa_core.option_names import method_name
 from aqa_core.registry import METHODS
 from aqa_core.result import Commentary, DiveInfo, Estimate, ExemplarVotes, JudgeEstimate, JudgeSamples, RecognisedDive, ScoreResult
 
@@ -49,16 +50,6 @@ class DivePrediction:
     recognised: RecognisedDive | None = None  # a method that recognises dives: what it sees, and any mismatch
     exemplars: ExemplarVotes | None = None  # a method that scores by comparison: the exemplars and their votes
     commentary: Commentary | None = None  # a method that writes commentary: its line and caveat
-
-
-def method_name(config: Mapping[str, Any]) -> Any:
-    """The method a model config builds: ``config["method"]``, else (configs before methods) its head's name."""
-    if "method" in config:
-        return config["method"]
-    head = config.get("head")
-    if not isinstance(head, Mapping) or "name" not in head:
-        raise ConfigError("model config names no method (\"method\") and no head (\"head\": {\"name\": ...})")
-    return head["name"]
 
 
 def method_class(config_or_name: Mapping[str, Any] | str) -> type[Method]:
