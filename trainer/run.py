@@ -333,7 +333,7 @@ def data_card(dataset: DiveDataset, config: TrainConfig, epochs_run: int, best_e
         "synthetic": synthetic,
         "intended_use": "demonstration only: trained on synthetic dives, not a judge of real footage" if synthetic else "research",
         "method": method_class(config.model).name,
-        "head": config.model["head"]["name"],
+        "head": (config.model.get("head") or {}).get("name"),  # None: a method with no judge head of its own
         "marks": config.model.get("marks", "panel"),  # "counted": its judges are the counting marks only
         "loss": config.loss,
         "decoding": config.decoding,
