@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,19 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aqa_core.backbones  # noqa: F401,E402 - registers the backbones
 from aqa_core.registry import BACKBONES  # noqa: E402
 from aqa_core.runtime import Runtime, choose_runtime  # noqa: E402
+from benchmarks.table import best_seconds  # noqa: E402
 
 CLIPS, FRAMES, SIZE = 10, 16, 224
-
-
-def best_seconds(run: Callable[[], object], repeats: int) -> float:
-    """Best wall time of ``repeats`` runs after one warm-up (the least disturbed by other load)."""
-    run()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return min(times)
 
 
 def dive_flops() -> int:

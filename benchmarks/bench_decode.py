@@ -13,23 +13,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.table import Row, format_table  # noqa: E402
+from benchmarks.table import Row, best_seconds, format_table  # noqa: E402
 
 CLIP = "tokyo2020_dive_a.mp4"  # 1280x720 H.264, 200 frames
-
-
-def _best(run, repeats: int = 3) -> float:  # noqa: ANN001
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return min(times)
 
 
 def rows() -> list[Row]:
@@ -48,14 +38,14 @@ def rows() -> list[Row]:
             for _ in reader.iter_frames(range(frames)):
                 pass
 
-    ours_fps = frames / _best(ours)
+    ours_fps = frames / best_seconds(ours, 3, warm_up=False)
     figure = f"decode {info.width}x{info.height} H.264, app decoder (OpenCV, RGB)"
     try:
         import imageio_ffmpeg
     except ImportError:
         return [Row(figure, ours_fps, "fps", lower_is_better=False, note="ffmpeg reference needs `pip install imageio-ffmpeg`")]
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(video), "-f", "null", "-"]
-    ffmpeg_fps = frames / _best(lambda: subprocess.run(command, check=True))
+    ffmpeg_fps = frames / best_seconds(lambda: subprocess.run(command, check=True), 3, warm_up=False)
     return [Row(figure, ours_fps, "fps", "ffmpeg -f null, same file", ffmpeg_fps, lower_is_better=False, note=f"{frames} frames")]
 
 

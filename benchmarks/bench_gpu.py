@@ -11,12 +11,11 @@ values, so an untrained I3D is used.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.table import Row, format_table  # noqa: E402
+from benchmarks.table import Row, best_seconds, format_table  # noqa: E402
 
 DIVES, CLIPS, FRAMES, SIZE = 16, 10, 16, 224
 
@@ -24,16 +23,7 @@ DIVES, CLIPS, FRAMES, SIZE = 16, 10, 16, 224
 def _cuda_best(run, repeats: int = 5) -> float:  # noqa: ANN001
     import torch
 
-    run()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(repeats):
-        torch.cuda.synchronize()
-        started = time.perf_counter()
-        run()
-        torch.cuda.synchronize()
-        times.append(time.perf_counter() - started)
-    return min(times)
+    return best_seconds(run, repeats, sync=torch.cuda.synchronize)
 
 
 def rows() -> list[Row]:

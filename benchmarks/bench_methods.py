@@ -115,7 +115,9 @@ def scoring_cost(repeats: int, bank: int = 300, clips: int = 10) -> list[tuple[s
     """
     from aqa_core.registry import BACKBONES
     from aqa_core.result import DiveInfo
-    from bench_backbone import CLIPS, FRAMES, SIZE, best_seconds
+    from bench_backbone import CLIPS, FRAMES, SIZE
+
+    from benchmarks.table import best_seconds
 
     g = torch.Generator().manual_seed(0)
     backbone = BACKBONES.build({"name": "i3d", "pretrained": False})

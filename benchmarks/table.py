@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -49,6 +50,26 @@ class Row:
         if self.value is None or self.reference_value is None or not self.value or not self.reference_value:
             return None
         return self.reference_value / self.value if self.lower_is_better else self.value / self.reference_value
+
+
+def best_seconds(run: Callable[[], object], repeats: int, warm_up: bool = True, sync: Callable[[], object] | None = None) -> float:
+    """Best wall time of ``repeats`` runs (the least disturbed by other load), after one warm-up unless told not to.
+
+    ``sync`` waits for queued work (``torch.cuda.synchronize``) before each clock read, so an
+    asynchronous device is timed for what it did, not for what it was handed.
+    """
+    wait = sync or (lambda: None)
+    if warm_up:
+        run()
+        wait()
+    times = []
+    for _ in range(repeats):
+        wait()
+        started = time.perf_counter()
+        run()
+        wait()
+        times.append(time.perf_counter() - started)
+    return min(times)
 
 
 def _number(value: float | None, unit: str) -> str:
