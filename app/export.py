@@ -108,34 +108,46 @@ def export_frame(video: str | Path, index: int, path: str | Path, result: ScoreR
     return out_path
 
 
+def _write_mp4(out_path: Path, fps: float, size: tuple[int, int], count: int, render: Callable[[int], np.ndarray],
+               progress: Callable[[int, int], None] | None, cancel: threading.Event | None) -> Path:
+    """Write ``render(0)`` ... ``render(count - 1)`` (RGB frames of ``size``) as an MP4 at ``fps``.
+
+    ``cancel`` is looked at before each frame is rendered, so a cancel costs at most the frame in
+    hand; ``progress(done, count)`` follows each frame written. A cancelled or failed export removes its
+    file: half a video must never look like an export.
+    """
+    writer = cv2.VideoWriter(str(out_path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    if not writer.isOpened():
+        raise VideoError(f"{out_path}: cannot write an MP4 here (check the folder exists and is writable)")
+    finished = False
+    try:
+        for done in range(1, count + 1):
+            if cancel is not None and cancel.is_set():
+                raise ExportCancelled(f"{out_path}: export cancelled")
+            writer.write(cv2.cvtColor(render(done - 1), cv2.COLOR_RGB2BGR))
+            if progress is not None:
+                progress(done, count)
+        finished = True
+    finally:
+        writer.release()
+        if not finished:
+            out_path.unlink(missing_ok=True)
+    return out_path
+
+
 def export_dive_video(video: str | Path, result: ScoreResult, path: str | Path,
                       progress: Callable[[int, int], None] | None = None, cancel: threading.Event | None = None) -> Path:
     """The dive window as MP4 with the overlay; ``progress(done, total)`` per frame, ``cancel`` stops it."""
     from aqa_core.video import VideoReader
 
-    out_path = Path(path)
+    start, end = result.dive_window
     with VideoReader(video) as reader:
         info = reader.info
-        writer = cv2.VideoWriter(str(out_path), cv2.VideoWriter_fourcc(*"mp4v"), info.fps, (info.width, info.height))
-        if not writer.isOpened():
-            raise VideoError(f"{out_path}: cannot write an MP4 here (check the folder exists and is writable)")
-        finished = False
-        try:
-            start, end = result.dive_window
-            total = end - start + 1
-            for done, index in enumerate(range(start, end + 1), start=1):
-                if cancel is not None and cancel.is_set():
-                    raise ExportCancelled(f"{out_path}: export cancelled")
-                frame = burn_overlay(reader.frame(index), result, index, info.fps, info.frame_count)
-                writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-                if progress is not None:
-                    progress(done, total)
-            finished = True
-        finally:
-            writer.release()
-            if not finished:
-                out_path.unlink(missing_ok=True)  # never leave half a video that looks like an export
-    return out_path
+
+        def render(offset: int) -> np.ndarray:
+            return burn_overlay(reader.frame(start + offset), result, start + offset, info.fps, info.frame_count)
+
+        return _write_mp4(Path(path), info.fps, (info.width, info.height), end - start + 1, render, progress, cancel)
 
 
 @dataclass(frozen=True)
@@ -160,31 +172,18 @@ def export_side_by_side(a: ComparedDive, b: ComparedDive, count: int, path: str 
     """Both dives, synced frame for frame, in one MP4 (B scaled to A's height), each half with its readout."""
     from aqa_core.video import VideoReader
 
-    out_path = Path(path)
     with VideoReader(a.video) as left, VideoReader(b.video) as right:
         info_a, info_b = left.info, right.info
         height = info_a.height
         width_b = max(2, int(round(info_b.width * height / info_b.height)) // 2 * 2)
-        writer = cv2.VideoWriter(str(out_path), cv2.VideoWriter_fourcc(*"mp4v"), info_a.fps, (info_a.width + width_b, height))
-        if not writer.isOpened():
-            raise VideoError(f"{out_path}: cannot write an MP4 here (check the folder exists and is writable)")
-        finished = False
-        try:
-            for done in range(1, count + 1):
-                if cancel is not None and cancel.is_set():
-                    raise ExportCancelled(f"{out_path}: export cancelled")
-                halves = []
-                for side, reader, info in ((a, left, info_a), (b, right, info_b)):
-                    index = side.first + done - 1
-                    events = "".join(f"  [{name}]" for name, mark in side.marks.items() if mark == index)
-                    halves.append(burn_overlay(reader.frame(index), None, index, info.fps, info.frame_count, side.label + events))
-                halves[1] = cv2.resize(halves[1], (width_b, height), interpolation=cv2.INTER_AREA)
-                writer.write(cv2.cvtColor(np.hstack(halves), cv2.COLOR_RGB2BGR))
-                if progress is not None:
-                    progress(done, count)
-            finished = True
-        finally:
-            writer.release()
-            if not finished:
-                out_path.unlink(missing_ok=True)
-    return out_path
+
+        def render(offset: int) -> np.ndarray:
+            halves = []
+            for side, reader, info in ((a, left, info_a), (b, right, info_b)):
+                index = side.first + offset
+                events = "".join(f"  [{name}]" for name, mark in side.marks.items() if mark == index)
+                halves.append(burn_overlay(reader.frame(index), None, index, info.fps, info.frame_count, side.label + events))
+            halves[1] = cv2.resize(halves[1], (width_b, height), interpolation=cv2.INTER_AREA)
+            return np.hstack(halves)
+
+        return _write_mp4(Path(path), info_a.fps, (info_a.width + width_b, height), count, render, progress, cancel)

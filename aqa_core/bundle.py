@@ -313,6 +313,17 @@ def _expected_shapes(config: dict[str, Any], path: Path) -> dict[str, tuple[int,
     return {k: tuple(v.shape) for k, v in parts.trainable_state_dict().items()}
 
 
+def _read_safetensors(path: Path, limit: int, what: str) -> dict[str, torch.Tensor]:
+    """``path``'s tensors, refused unread when the file is larger than ``what`` can be (``limit`` bytes)."""
+    size = path.stat().st_size
+    if size > limit:
+        raise BundleError(f"{path}: {size_text(size)} is too large for {what} (at most {size_text(limit)})")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise BundleError(f"{path}: unreadable or corrupt safetensors file ({exc})") from None
+
+
 def load_bundle(folder: str | Path) -> ModelBundle:
     folder = Path(folder)
     manifest = _read_manifest(folder)
@@ -321,13 +332,7 @@ def load_bundle(folder: str | Path) -> ModelBundle:
     if not weights_path.is_file():
         raise BundleError(f"{weights_path}: missing")
     record = _check_backbone(manifest, manifest_path)
-    size = weights_path.stat().st_size
-    if size > MAX_WEIGHTS_BYTES:
-        raise BundleError(f"{weights_path}: {size_text(size)} is too large for a bundle's heads (at most {size_text(MAX_WEIGHTS_BYTES)})")
-    try:
-        state = load_file(str(weights_path))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise BundleError(f"{weights_path}: unreadable or corrupt safetensors file ({exc})") from None
+    state = _read_safetensors(weights_path, MAX_WEIGHTS_BYTES, "a bundle's heads")
     expected = _expected_shapes(manifest["config"], manifest_path)
     listed = {k: tuple(v.get("shape", ())) for k, v in manifest["tensors"].items()}
     if listed != expected:
@@ -358,13 +363,7 @@ def _load_fine_tuned(folder: Path, record: dict[str, Any], spec: dict[str, Any])
     path = folder / BACKBONE_WEIGHTS
     if not path.is_file():
         raise BundleError(f"{path}: missing; this bundle's backbone was fine-tuned and its tensors are part of the model")
-    size = path.stat().st_size
-    if size > MAX_BACKBONE_BYTES:
-        raise BundleError(f"{path}: {size_text(size)} is too large for a backbone (at most {size_text(MAX_BACKBONE_BYTES)})")
-    try:
-        state = load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise BundleError(f"{path}: unreadable or corrupt safetensors file ({exc})") from None
+    state = _read_safetensors(path, MAX_BACKBONE_BYTES, "a backbone")
     expected = {k: tuple(v.shape) for k, v in _architecture(spec).state_dict().items()}
     found = {k: tuple(v.shape) for k, v in state.items()}
     if found != expected:

@@ -27,21 +27,6 @@ _BRACKETS[[ord("["), ord("{")]] = 1
 _BRACKETS[[ord("]"), ord("}")]] = -1
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path`` and move it into place.
-
-    ``os.replace`` is atomic on POSIX and Windows, so a reader (or a crash) sees the old file or
-    the new one, never half of one; the temporary name carries the process id so two processes
-    writing the same file do not tear each other's temporary copy.
-    """
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def file_sha256(path: Path) -> str:
     """Hex SHA-256 of a file's bytes, read in chunks (never whole into memory)."""
     with Path(path).open("rb") as handle:

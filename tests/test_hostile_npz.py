@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -62,126 +63,101 @@ def test_fortran_order_arrays_read_exactly(tmp_path: Path) -> None:
     np.testing.assert_array_equal(dataset.records[1].features, arrays["features"][1])
 
 
-def _case(path: Path, name: str) -> str:
-    """Write case ``name`` to ``path``; returns the expected message after the path."""
-    g = good_arrays()
-    members = {k: npy_bytes(v) for k, v in g.items()}
-    if name == "zero dives":
-        members = {"features": npy_bytes(np.zeros((0, 8), np.float32)), "final_score": npy_bytes(np.zeros(0))}
-        write_npz(path, members)
-        return "'features' must be N x D or N x clips x D, got shape (0, 8)"
-    if name == "zero clips":
-        members["features"] = npy_bytes(np.zeros((4, 0, 8), np.float32))
-        write_npz(path, members)
-        return "'features' has shape (4, 0, 8): every dive needs at least one clip of at least one feature"
-    if name == "zero features":
-        members["features"] = npy_bytes(np.zeros((4, 0), np.float32))
-        write_npz(path, members)
-        return "'features' has shape (4, 0): every dive needs at least one clip of at least one feature"
-    if name == "1-D features":
-        members["features"] = npy_bytes(np.zeros(4, np.float32))
-        write_npz(path, members)
-        return "'features' must be N x D or N x clips x D, got shape (4,)"
-    if name == "4-D features":
-        members["features"] = npy_bytes(np.zeros((4, 1, 1, 8), np.float32))
-        write_npz(path, members)
-        return "'features' must be N x D or N x clips x D, got shape (4, 1, 1, 8)"
-    if name == "header claims 10**12 floats":
-        members["features"] = lying_npy((10**12,))
-        write_npz(path, members)
-        return "array 'features': header claims shape (1000000000000,) (3725.3 GiB) but the file holds 192 bytes"
-    if name == "header claims 2**62 x 4 floats":
-        members["features"] = lying_npy((2**62, 4))
-        write_npz(path, members)
-        return "array 'features': header claims shape (4611686018427387904, 4) (68719476736.0 GiB) but the file holds 192 bytes"
-    if name == "header claims a few more floats":
-        members["features"] = lying_npy((4, 10, 8), b"\0" * 100)
-        write_npz(path, members)
-        return "array 'features': header claims shape (4, 10, 8) (1.2 KiB) but the file holds 228 bytes"
-    if name == "negative shape":
-        members["features"] = lying_npy((-4, 8))
-        write_npz(path, members)
-        return "array 'features': header claims shape (-4, 8) (-128 bytes) but the file holds 192 bytes"
-    if name == "zip bomb":
-        members["features"] = npy_bytes(np.zeros((1024, 10, 256), np.float32))
-        write_npz(path, members, compress=True)
-        info = zipfile.ZipFile(path).getinfo("features.npy")
-        return f"array 'features' inflates {info.file_size // info.compress_size}x (a zip bomb?); refusing it"
-    if name == "object array with a payload":
-        marker = path.parent / "pwned"
-        members["final_score"] = npy_bytes(np.array([payloads(marker)["os.system"]] * 4, dtype=object))
-        write_npz(path, members)
-        return "array 'final_score': holds Python objects (pickles); refusing it"
-    if name == "structured dtype with objects":
-        members["split"] = npy_bytes(np.zeros(4, dtype=[("a", "O")]))
-        write_npz(path, members)
-        return "array 'split': holds Python objects (pickles); refusing it"
-    if name == "npy version 3":
-        members["features"] = b"\x93NUMPY\x03\x00" + npy_bytes(g["features"])[8:]
-        write_npz(path, members)
-        return "array 'features': unsupported .npy version 3.0"
-    if name == "truncated array data":
-        members["features"] = npy_bytes(g["features"])[:-7]
-        write_npz(path, members)
-        return "array 'features': truncated (1273 of 1280 bytes)"
-    if name == "missing features":
-        del members["features"]
-        write_npz(path, members)
-        return "missing array 'features'"
-    if name == "missing final_score":
-        del members["final_score"]
-        write_npz(path, members)
-        return "missing array 'final_score'"
-    if name == "NaN feature":
-        bad = g["features"].copy()
-        bad[1, 2, 3] = np.nan
-        members["features"] = npy_bytes(bad)
-        write_npz(path, members)
-        return "'features' contains NaN or infinity"
-    if name == "infinite feature":
-        bad = g["features"].copy()
-        bad[0, 0, 0] = np.inf
-        members["features"] = npy_bytes(bad)
-        write_npz(path, members)
-        return "'features' contains NaN or infinity"
-    if name == "rows disagree":
-        members["final_score"] = npy_bytes(np.zeros(3))
-        write_npz(path, members)
-        return "'final_score' has 3 rows but 'features' has 4"
-    if name == "final score 300":
-        members["final_score"] = npy_bytes(np.array([300.0, 50, 50, 50]))
-        write_npz(path, members)
-        return ", row 0: final score 300 is out of range [0, 200]"
-    if name == "judge score 42":
-        scores = np.full((4, 7), 7.5)
-        scores[2, 3] = 42
-        members["judge_scores"] = npy_bytes(scores)
-        write_npz(path, members)
-        return None  # parse_judges' own wording; checked as a regex below
-    raise AssertionError(name)
+Change = Callable[[dict[str, bytes], Path], None]
+"""Edits a good file's members (name -> .npy bytes) just before they are written to the path."""
 
 
-CASES = (
-    "zero dives", "zero clips", "zero features", "1-D features", "4-D features", "header claims 10**12 floats",
-    "header claims 2**62 x 4 floats", "header claims a few more floats", "negative shape", "zip bomb",
-    "object array with a payload", "structured dtype with objects", "npy version 3", "truncated array data",
-    "missing features", "missing final_score", "NaN feature", "infinite feature", "rows disagree", "final score 300",
-)  # fmt: skip
+def _replace(**arrays: np.ndarray | bytes) -> Change:
+    """Put ``arrays`` (raw .npy bytes, or arrays to serialise) in place of the good ones."""
+    encoded = {name: data if isinstance(data, bytes) else npy_bytes(data) for name, data in arrays.items()}
+    return lambda members, _path: members.update(encoded)
+
+
+def _only(**arrays: np.ndarray) -> Change:
+    """Keep no good array: the file holds exactly ``arrays``."""
+    replace = _replace(**arrays)
+    return lambda members, path: (members.clear(), replace(members, path))
+
+
+def _remove(name: str) -> Change:
+    return lambda members, _path: members.pop(name)
+
+
+def _features_with(at: tuple[int, int, int], value: float) -> np.ndarray:
+    features = good_arrays()["features"]
+    features[at] = value
+    return features
+
+
+def _pickled_payload(members: dict[str, bytes], path: Path) -> None:
+    """'final_score' as objects whose unpickling would create ``pwned`` beside the file."""
+    members["final_score"] = npy_bytes(np.array([payloads(path.parent / "pwned")["os.system"]] * 4, dtype=object))
+
+
+# Each hostile file: how it differs from a good one, and the message expected after its path.
+CASES: dict[str, tuple[Change, str]] = {
+    "zero dives": (_only(features=np.zeros((0, 8), np.float32), final_score=np.zeros(0)),
+                   "'features' must be N x D or N x clips x D, got shape (0, 8)"),
+    "zero clips": (_replace(features=np.zeros((4, 0, 8), np.float32)),
+                   "'features' has shape (4, 0, 8): every dive needs at least one clip of at least one feature"),
+    "zero features": (_replace(features=np.zeros((4, 0), np.float32)),
+                      "'features' has shape (4, 0): every dive needs at least one clip of at least one feature"),
+    "1-D features": (_replace(features=np.zeros(4, np.float32)), "'features' must be N x D or N x clips x D, got shape (4,)"),
+    "4-D features": (_replace(features=np.zeros((4, 1, 1, 8), np.float32)),
+                     "'features' must be N x D or N x clips x D, got shape (4, 1, 1, 8)"),
+    "header claims 10**12 floats": (_replace(features=lying_npy((10**12,))),
+                                    "array 'features': header claims shape (1000000000000,) (3725.3 GiB) but the file holds 192 bytes"),
+    "header claims 2**62 x 4 floats": (_replace(features=lying_npy((2**62, 4))),
+                                       "array 'features': header claims shape (4611686018427387904, 4) (68719476736.0 GiB) "
+                                       "but the file holds 192 bytes"),
+    "header claims a few more floats": (_replace(features=lying_npy((4, 10, 8), b"\0" * 100)),
+                                        "array 'features': header claims shape (4, 10, 8) (1.2 KiB) but the file holds 228 bytes"),
+    "negative shape": (_replace(features=lying_npy((-4, 8))),
+                       "array 'features': header claims shape (-4, 8) (-128 bytes) but the file holds 192 bytes"),
+    "object array with a payload": (_pickled_payload, "array 'final_score': holds Python objects (pickles); refusing it"),
+    "structured dtype with objects": (_replace(split=np.zeros(4, dtype=[("a", "O")])),
+                                      "array 'split': holds Python objects (pickles); refusing it"),
+    "npy version 3": (_replace(features=b"\x93NUMPY\x03\x00" + npy_bytes(good_arrays()["features"])[8:]),
+                      "array 'features': unsupported .npy version 3.0"),
+    "truncated array data": (_replace(features=npy_bytes(good_arrays()["features"])[:-7]),
+                             "array 'features': truncated (1273 of 1280 bytes)"),
+    "missing features": (_remove("features"), "missing array 'features'"),
+    "missing final_score": (_remove("final_score"), "missing array 'final_score'"),
+    "NaN feature": (_replace(features=_features_with((1, 2, 3), np.nan)), "'features' contains NaN or infinity"),
+    "infinite feature": (_replace(features=_features_with((0, 0, 0), np.inf)), "'features' contains NaN or infinity"),
+    "rows disagree": (_replace(final_score=np.zeros(3)), "'final_score' has 3 rows but 'features' has 4"),
+    "final score 300": (_replace(final_score=np.array([300.0, 50, 50, 50])), ", row 0: final score 300 is out of range [0, 200]"),
+}  # fmt: skip
+
+
+def _write_case(path: Path, change: Change, compress: bool = False) -> Path:
+    """A good features file with ``change`` made to it."""
+    members = {name: npy_bytes(array) for name, array in good_arrays().items()}
+    change(members, path)
+    return write_npz(path, members, compress)
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_hostile_npz_is_refused(tmp_path: Path, name: str) -> None:
-    path = tmp_path / "features.npz"
-    reason = _case(path, name)
+    change, reason = CASES[name]
+    path = _write_case(tmp_path / "features.npz", change)
     separator = "" if reason.startswith(",") else ": "
     assert_refused(lambda: read_features_npz(path), f"{path}{separator}{reason}", DatasetError)
     assert not (tmp_path / "pwned").exists()
 
 
+def test_zip_bomb_is_refused(tmp_path: Path) -> None:
+    path = _write_case(tmp_path / "features.npz", _replace(features=np.zeros((1024, 10, 256), np.float32)), compress=True)
+    member = zipfile.ZipFile(path).getinfo("features.npy")
+    ratio = member.file_size // member.compress_size
+    assert_refused(lambda: read_features_npz(path), f"{path}: array 'features' inflates {ratio}x (a zip bomb?); refusing it", DatasetError)
+
+
 def test_judge_score_off_the_grid_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "features.npz"
-    _case(path, "judge score 42")
-    assert_refused(lambda: read_features_npz(path), rf"^{path}, row 2: .*42.*$", DatasetError)
+    scores = np.full((4, 7), 7.5)
+    scores[2, 3] = 42
+    path = _write_case(tmp_path / "features.npz", _replace(judge_scores=scores))
+    assert_refused(lambda: read_features_npz(path), rf"^{path}, row 2: .*42.*$", DatasetError)  # parse_judges' own wording
 
 
 def test_total_size_over_the_limit_is_refused_before_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

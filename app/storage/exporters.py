@@ -215,10 +215,7 @@ class _Merger:
         uuid = entry["uuid"]
         row = self.session.scalar(select(model).where(model.uuid == uuid))
         if row is None:
-            row = model(uuid=uuid, **values)
-            self.session.add(row)
-            self.session.flush()
-            return row
+            return self._add(model, uuid, values)
         differences = _differences(row, values)
         if not differences:
             return row
@@ -234,11 +231,14 @@ class _Merger:
         derived = _derived_uuid(kind, uuid, values)
         self._conflict(kind, uuid, differences, derived)
         copy = self.session.scalar(select(model).where(model.uuid == derived))
-        if copy is None:
-            copy = model(uuid=derived, **values)
-            self.session.add(copy)
-            self.session.flush()
-        return copy
+        return copy if copy is not None else self._add(model, derived, values)
+
+    def _add(self, model: type, uuid: str, values: dict[str, Any]) -> Any:
+        """A new competition/event/athlete row, flushed so its id is there for the rows that point at it."""
+        row = model(uuid=uuid, **values)
+        self.session.add(row)
+        self.session.flush()
+        return row
 
     def _video(self, video: dict[str, Any] | None) -> Video | None:
         """Videos are known by content hash: the same hash is the same file, wherever it lies."""
