@@ -4,18 +4,20 @@ torch is imported only when the model bundle loads (on a worker), so the window 
 and the first interaction is never blocked by the engine's import. The Trainer and Models tabs
 import SQLAlchemy, Alembic and the trainer's configuration (most of a second on a laptop), so
 they are built when the sessions database has opened (its thread has imported the storage
-layer by then), or when they are first looked at, whichever comes first: never before the window
-is on screen.
+layer by then), or when they are first looked at, whichever comes first; ``run_app`` opens the
+databases, and checks for the I3D weights (torch), only once the window has been painted, as
+their imports on other threads would still hold Python's one interpreter lock before it.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QStandardPaths, Qt, Signal
+from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QVBoxLayout,
@@ -66,7 +68,13 @@ class ProgressRelay(QObject):
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, database: str | Path | None = None, open_db: bool = True, demo_database: str | Path | None = None) -> None:
+    def __init__(self, database: str | Path | None = None, open_db: bool = True, demo_database: str | Path | None = None,
+                 databases_after_paint: bool = False) -> None:
+        """``databases_after_paint``: open the databases once the window is first painted (``run_app``), not now.
+
+        Opening one imports SQLAlchemy and Alembic on the database thread, and Python runs one
+        thread at a time: started now, those imports would delay the window they do not need.
+        """
         super().__init__()
         self.setWindowTitle("AQA Judge Assistant")
         self.state = AppState()
@@ -96,10 +104,36 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.resize(1440, 900)
         self._opening_database = open_db
+        self._databases: tuple[bool, str | Path | None, str | Path | None] | None = (open_db, database, demo_database)
+        self._after_paint: list[Callable[[], None]] | None = []  # None once the window has been painted
+        if databases_after_paint:
+            self.after_first_paint(self.open_databases)
+        else:
+            self.open_databases()
+
+    def after_first_paint(self, start: Callable[[], None]) -> None:
+        """Run ``start`` once the window is on screen (now if it is): work that imports what the window does not need."""
+        if self._after_paint is None:
+            start()
+        else:
+            self._after_paint.append(start)
+
+    def open_databases(self) -> None:
+        """Open the sessions database (and the demo's), each once, on the database thread."""
+        if self._databases is None:
+            return
+        (open_db, database, demo_database), self._databases = self._databases, None
         if open_db:
             self.commands.open_database(database, on_open=self._show_session_tabs, on_failed=self._database_failed)
         if demo_database is not None:  # the demo's synthetic dives never mix with the user's real ones
             self.commands.open_database(demo_database, demo=True)
+
+    def paintEvent(self, event: Any) -> None:  # noqa: N802 (Qt API)
+        super().paintEvent(event)
+        if self._after_paint is not None:
+            waiting, self._after_paint = self._after_paint, None
+            for start in waiting:
+                QTimer.singleShot(0, start)  # after this paint has reached the screen
 
     # --- the tabs built after the window shows ---------------------------------------------------
     @property
@@ -467,10 +501,11 @@ def run_app(video: str | None = None, demo: bool = False, argv: list[str] | None
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
-    install_error_hook(window := MainWindow(demo_database=user_data_dir() / "demo_sessions.db" if demo else None))
+    install_error_hook(window := MainWindow(demo_database=user_data_dir() / "demo_sessions.db" if demo else None,
+                                            databases_after_paint=True))
     window.show()
     window.load_desk_model()
-    window.offer_weights_if_missing()
+    window.after_first_paint(window.offer_weights_if_missing)  # imports torch on a worker: after the window shows
     if demo:
         window.start_demo()
     elif video:
