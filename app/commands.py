@@ -72,6 +72,7 @@ class Commands(QObject):
         self._pending_stored: ScoreResult | None = None  # a stored analysis waiting for its video
         self._pending_real: list[float | None] | None = None  # a known panel waiting for its video
         self._pending_drawings: tuple[Drawing, ...] = ()  # a stored dive's drawings waiting for its video
+        self._find_when_scored = False  # the dives are listed once the first clip is scored
         player.video_opened.connect(self._on_video_opened)
         player.video_failed.connect(self._on_video_failed)
         player.frame_shown.connect(state.set_playhead)
@@ -95,6 +96,7 @@ class Commands(QObject):
         The sheet is ``sheet`` if known (demo, reopening), else the next start-list entry, else a
         clean sheet: never the previous dive's. ``stored`` (a ``StoredDesk``) reopens that dive.
         """
+        self._find_when_scored = False  # the dives of the video before are not wanted any more
         self.cancel_analysis()
         self._new_desk_dive(stored.uuid if stored is not None else None, db if stored is not None else None)
         if sheet is None:
@@ -127,11 +129,19 @@ class Commands(QObject):
         elif self._user_window is not None:
             self.state.set_window(self._user_window)
         self._save()
-        self.find_dives()
-        if self.state.result is None:
-            self.score()
+        # The dives' list and marks decode the whole file; the first curve needs only the first dive
+        # (found in the scorer's own decode), so on a laptop's two cores the list waits for it.
+        self._find_when_scored = self.state.result is None and self.score()
+        if not self._find_when_scored:
+            self.find_dives()
 
     # --- dives in the footage ----------------------------------------------------------------
+    def _find_dives_if_waiting(self) -> None:
+        """The first clip is on screen (or the analysis ended): now list the dives (see ``_on_video_opened``)."""
+        if self._find_when_scored:
+            self._find_when_scored = False
+            self.find_dives()
+
     def find_dives(self) -> None:
         """Find the take-offs and entries of the open video on a worker (it decodes the whole file)."""
         from aqa_core.dive_finder import find_dives
@@ -350,6 +360,7 @@ class Commands(QObject):
             if self.state.analysing:
                 self.state.end_analysis()
                 self.state.status_message.emit("Analysis cancelled")
+            self._find_dives_if_waiting()
 
     def _is_current(self) -> bool:
         return self.sender() is self.score_worker
@@ -357,6 +368,7 @@ class Commands(QObject):
     def _on_clip(self, clip: ClipEstimate) -> None:
         if self._is_current():
             self.state.add_clip(clip)
+            self._find_dives_if_waiting()
 
     def _on_result(self, result: ScoreResult) -> None:
         if not self._is_current():
@@ -364,6 +376,7 @@ class Commands(QObject):
         worker = self.score_worker
         self.score_worker = None
         self.state.set_result(result)
+        self._find_dives_if_waiting()
         source = "from the cache" if worker is not None and worker.from_cache else f"in {result.timings.get('total', 0):.1f} s"
         self.state.status_message.emit(f"Scored {result.final.score:.2f} {source} (backbone on {result.device}, {result.precision})")
         self._save()
@@ -373,6 +386,7 @@ class Commands(QObject):
             self.score_worker = None
             self.state.end_analysis()
             self.state.report_error(message)
+            self._find_dives_if_waiting()
             self._save()  # no analysis on screen: the stored dive must not keep one for another sheet
 
     def _on_cancelled(self) -> None:
@@ -380,6 +394,7 @@ class Commands(QObject):
             self.score_worker = None
             self.state.end_analysis()
             self.state.status_message.emit("Analysis cancelled")
+            self._find_dives_if_waiting()
 
     # --- drawings ------------------------------------------------------------------------------
     def add_drawing(self, drawing: Drawing) -> None:

@@ -1,19 +1,27 @@
 """The application window: the judging desk, the sessions and statistics tabs, menus.
 
 torch is imported only when the model bundle loads (on a worker), so the window appears at once
-and the first interaction is never blocked by the engine's import.
+and the first interaction is never blocked by the engine's import. The Trainer and Models tabs
+import SQLAlchemy, Alembic and the trainer's configuration (most of a second on a laptop), so
+they are built when the sessions database has opened (its thread has imported the storage
+layer by then), or when they are first looked at, whichever comes first; ``run_app`` opens the
+databases, and checks for the I3D weights (torch), only once the window has been painted, as
+their imports on other threads would still hold Python's one interpreter lock before it.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QStandardPaths, Qt, Signal
+from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QApplication,
+    QVBoxLayout,
+    QWidget,
     QDockWidget,
     QFileDialog,
     QListWidget,
@@ -29,16 +37,16 @@ from app.demo import DEMO_DIVES, DemoDive, demo_folder, prepare_demo
 from app.settings import APPLICATION, ORGANISATION, recent_files
 from app.state import AppState, DiveSheet
 from app.tabs.judging_desk import JudgingDesk
-from app.tabs.models import ModelsTab
-from app.tabs.trainer import TrainerTab
 from app.widgets.compare_view import CompareView
 from app.widgets.dive_sheet import data_card_text
 from app.weights_dialog import WeightsDialog
 from app.widgets.help_overlay import ShortcutsDialog
 
 if TYPE_CHECKING:  # built once the sessions database is open: their storage imports need not delay the window
+    from app.tabs.models import ModelsTab
     from app.tabs.sessions import SessionsBrowser
     from app.tabs.statistics import StatisticsView
+    from app.tabs.trainer import TrainerTab
 
 
 def export_folder() -> Path:
@@ -60,7 +68,13 @@ class ProgressRelay(QObject):
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, database: str | Path | None = None, open_db: bool = True, demo_database: str | Path | None = None) -> None:
+    def __init__(self, database: str | Path | None = None, open_db: bool = True, demo_database: str | Path | None = None,
+                 databases_after_paint: bool = False) -> None:
+        """``databases_after_paint``: open the databases once the window is first painted (``run_app``), not now.
+
+        Opening one imports SQLAlchemy and Alembic on the database thread, and Python runs one
+        thread at a time: started now, those imports would delay the window they do not need.
+        """
         super().__init__()
         self.setWindowTitle("AQA Judge Assistant")
         self.state = AppState()
@@ -71,15 +85,14 @@ class MainWindow(QMainWindow):
         self.compare = CompareView()
         self.compare.export_requested.connect(self.ask_export_compare)
         self.tabs.addTab(self.compare, "Compare")
-        self.trainer = TrainerTab()
-        self.tabs.addTab(self.trainer, "Trainer")
-        self.models = ModelsTab()
-        self.tabs.addTab(self.models, "Models")
-        self.trainer.bundle_trained.connect(self.models.register)  # every finished run is an entry
-        self.models.activated.connect(self.commands.load_model)
+        self._trainer: TrainerTab | None = None
+        self._models: ModelsTab | None = None
+        self._trainer_place, self._models_place = QWidget(), QWidget()  # the real tabs go in when built
+        self.tabs.addTab(self._trainer_place, "Trainer")
+        self.tabs.addTab(self._models_place, "Models")
         self.desk.exemplars.open_requested.connect(self.compare_with_exemplar)
         self.setCentralWidget(self.tabs)
-        self.tabs.currentChanged.connect(lambda _: self.desk.set_shortcuts_active(self.tabs.currentWidget() is self.desk))
+        self.tabs.currentChanged.connect(self._on_tab_changed)
         self.desk.start_list.import_requested.connect(self.ask_import_start_list)
         self.sessions: SessionsBrowser | None = None
         self.statistics: StatisticsView | None = None
@@ -91,10 +104,76 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.resize(1440, 900)
         self._opening_database = open_db
+        self._databases: tuple[bool, str | Path | None, str | Path | None] | None = (open_db, database, demo_database)
+        self._after_paint: list[Callable[[], None]] | None = []  # None once the window has been painted
+        if databases_after_paint:
+            self.after_first_paint(self.open_databases)
+        else:
+            self.open_databases()
+
+    def after_first_paint(self, start: Callable[[], None]) -> None:
+        """Run ``start`` once the window is on screen (now if it is): work that imports what the window does not need."""
+        if self._after_paint is None:
+            start()
+        else:
+            self._after_paint.append(start)
+
+    def open_databases(self) -> None:
+        """Open the sessions database (and the demo's), each once, on the database thread."""
+        if self._databases is None:
+            return
+        (open_db, database, demo_database), self._databases = self._databases, None
         if open_db:
             self.commands.open_database(database, on_open=self._show_session_tabs, on_failed=self._database_failed)
         if demo_database is not None:  # the demo's synthetic dives never mix with the user's real ones
             self.commands.open_database(demo_database, demo=True)
+
+    def paintEvent(self, event: Any) -> None:  # noqa: N802 (Qt API)
+        super().paintEvent(event)
+        if self._after_paint is not None:
+            waiting, self._after_paint = self._after_paint, None
+            for start in waiting:
+                QTimer.singleShot(0, start)  # after this paint has reached the screen
+
+    # --- the tabs built after the window shows ---------------------------------------------------
+    @property
+    def trainer(self) -> TrainerTab:
+        """The Trainer tab, built on first use (see the module docstring)."""
+        self._build_model_tabs()
+        assert self._trainer is not None
+        return self._trainer
+
+    @property
+    def models(self) -> ModelsTab:
+        """The Models tab, built on first use (see the module docstring)."""
+        self._build_model_tabs()
+        assert self._models is not None
+        return self._models
+
+    def _build_model_tabs(self) -> None:
+        """Build the Trainer and Models tabs (together: a finished training run registers in the Models tab)."""
+        if self._models is not None:
+            return
+        from app.tabs.models import ModelsTab
+        from app.tabs.trainer import TrainerTab
+
+        self._trainer, self._models = TrainerTab(), ModelsTab()
+        for place, tab in ((self._trainer_place, self._trainer), (self._models_place, self._models)):
+            layout = QVBoxLayout(place)
+            layout.setContentsMargins(0, 0, 0, 0)
+            layout.addWidget(tab)
+        self._trainer.bundle_trained.connect(self._models.register)  # every finished run is an entry
+        self._models.activated.connect(self.commands.load_model)
+        db = self.commands.db
+        if db is not None:
+            self._models.set_database(db)
+            self._trainer.set_database(db)
+
+    def _on_tab_changed(self, _index: int) -> None:
+        current = self.tabs.currentWidget()
+        if current in (self._trainer_place, self._models_place):
+            self._build_model_tabs()
+        self.desk.set_shortcuts_active(current is self.desk)
 
     # --- menus -------------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -281,7 +360,8 @@ class MainWindow(QMainWindow):
             self.commands.show_bundle(bundle)
             if message:
                 self.state.report_error(message)
-            self.models.refresh()
+            if self._models is not None:  # a tab built later lists the entries then
+                self._models.refresh()
 
         def find() -> tuple[Any, str | None]:
             from aqa_core.bundle import default_bundle_path
@@ -293,8 +373,11 @@ class MainWindow(QMainWindow):
 
     def _show_session_tabs(self, db: Any) -> None:
         """Browser and statistics on the session database just opened (created once, then re-pointed)."""
-        self.models.set_database(db)
-        self.trainer.set_database(db)
+        if self._models is None:
+            self._build_model_tabs()  # on the database it was just given
+        else:
+            self._models.set_database(db)
+            self.trainer.set_database(db)
         if self._desk_model_pending:
             self._desk_model_pending = False
             self._load_desk_model(db)
@@ -393,7 +476,7 @@ class MainWindow(QMainWindow):
         self.commands.open_dive(dive.video, sheet, dive.judge_scores)
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt API)
-        if not self.trainer.confirm_close():  # a training runs: stop it, leave it running, kill it, or stay
+        if self._trainer is not None and not self._trainer.confirm_close():  # a training runs: stop it, leave it running, kill it, or stay
             event.ignore()
             return
         self.compare.left.player.close_video()
@@ -418,10 +501,11 @@ def run_app(video: str | None = None, demo: bool = False, argv: list[str] | None
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
-    install_error_hook(window := MainWindow(demo_database=user_data_dir() / "demo_sessions.db" if demo else None))
+    install_error_hook(window := MainWindow(demo_database=user_data_dir() / "demo_sessions.db" if demo else None,
+                                            databases_after_paint=True))
     window.show()
     window.load_desk_model()
-    window.offer_weights_if_missing()
+    window.after_first_paint(window.offer_weights_if_missing)  # imports torch on a worker: after the window shows
     if demo:
         window.start_demo()
     elif video:

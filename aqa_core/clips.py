@@ -22,7 +22,9 @@ segments).
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import itertools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,15 +200,70 @@ def iter_dive_clips(
     with VideoReader(path) as reader:
         info = reader.info
         (start, end), indices, decoded = _window_frames(reader, window, segmentation, shrink)
-        small: dict[int, np.ndarray] = {}
-        for number, first in enumerate(segmentation.starts):
-            clip_indices = indices[first : first + segmentation.clip_len].tolist()
-            last = max(clip_indices)
-            while last not in small:
-                index, frame = next(decoded)
-                small[index] = frame
-            frames = np.stack([small[i] for i in clip_indices])
-            yield StreamedClip(number, _normalise(frames, chosen), clip_indices, (start, end), info)
+        yield from _clips_as_decoded(decoded, indices, segmentation, (start, end), info, chosen)
+
+
+FOUND_LOOKBACK_S = 10.0  # clip frames kept behind the finder's decode: a window starting earlier is decoded again
+
+
+def iter_found_dive_clips(
+    path: str | Path,
+    scheme: str | Mapping[str, Any] | SegmentationScheme = DEFAULT_SCHEME,
+    size: int | None = None,
+    preprocessing: Preprocessing | None = None,
+) -> Iterator[StreamedClip]:
+    """``iter_dive_clips`` of the window ``dive_finder.detected_window`` finds, from the same one decode.
+
+    The finder reads every frame from the start until the first dive is settled (a few frames
+    past its entry, ``dive_finder.first_dive_settled``), not the whole file; every frame it reads
+    is also cut as a clip frame and kept (the last ``FOUND_LOOKBACK_S``), so once the window is
+    known its first clip is ready at once and the decode goes on from there for the rest. The
+    window is exactly ``detected_window``'s (the whole video when it finds no dive), and every
+    clip holds exactly the values ``load_dive_clips`` gives for that window.
+    """
+    from aqa_core.dive_finder import FirstDiveWatch  # OpenCV and SciPy: only where a dive is found
+
+    segmentation = get_scheme(scheme)
+    chosen, shrink = _spatial(preprocessing, size)
+    with VideoReader(path) as reader:
+        info = reader.info
+        watch = FirstDiveWatch(info.fps, info.frame_count)
+        keep = max(1, int(round(FOUND_LOOKBACK_S * info.fps)))
+        kept: dict[int, np.ndarray] = {}
+        index = -1
+        for index, frame in enumerate(reader.iter_frames(range(info.frame_count))):
+            kept[index] = shrink(frame)
+            kept.pop(index - keep, None)
+            if watch.add(frame):
+                break
+        start, end = _validate_window(info, watch.window)
+        indices = resample_indices(start, end, segmentation.num_frames)
+        needed = sorted(set(indices.tolist()))
+        earlier = [i for i in needed if i <= index and i not in kept]  # before the kept frames: decoded again
+        after = [i for i in needed if i > index]  # the same decode goes on from where the finder stopped
+        with VideoReader(path) if earlier else contextlib.nullcontext() as again:
+            decoded = itertools.chain(
+                zip(earlier, again.iter_frames(earlier, transform=shrink)) if again is not None else (),
+                ((i, kept[i]) for i in needed if i in kept),
+                zip(after, reader.iter_frames(after, transform=shrink)),
+            )
+            yield from _clips_as_decoded(decoded, indices, segmentation, (start, end), info, chosen)
+
+
+def _clips_as_decoded(
+    decoded: Iterator[tuple[int, np.ndarray]], indices: np.ndarray, segmentation: SegmentationScheme, window: tuple[int, int],
+    info: VideoInfo, preprocessing: Preprocessing,
+) -> Iterator[StreamedClip]:
+    """Each clip of the scheme as soon as ``decoded`` (index, clip frame, in increasing order) has reached its last frame."""
+    small: dict[int, np.ndarray] = {}
+    for number, first in enumerate(segmentation.starts):
+        clip_indices = indices[first : first + segmentation.clip_len].tolist()
+        last = max(clip_indices)
+        while last not in small:
+            index, frame = next(decoded)
+            small[index] = frame
+        frames = np.stack([small[i] for i in clip_indices])
+        yield StreamedClip(number, _normalise(frames, preprocessing), clip_indices, window, info)
 
 
 def frames_to_clips(

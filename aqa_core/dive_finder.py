@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -103,23 +103,44 @@ def measure(frames: Iterable[np.ndarray], fps: float) -> FrameSignals:
 
     Streaming, so an hour of footage costs a few arrays of floats, not its frames.
     """
-    descent, cut = [0.0], [0.0]
-    previous_grey, previous_hist, height = None, None, 0
+    meter = SignalMeter(fps)
     for frame in frames:
+        meter.add(frame)
+    return meter.signals()
+
+
+class SignalMeter:
+    """``measure`` one frame at a time, so one decode can feed the finder and something else (the clips)."""
+
+    def __init__(self, fps: float) -> None:
+        self.fps = float(fps)
+        self.descent: list[float] = []
+        self.cut: list[float] = []
+        self.height = 0
+        self._grey: np.ndarray | None = None
+        self._hist: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.descent)
+
+    def add(self, frame: np.ndarray) -> None:
+        """The next shrunk RGB frame (see ``shrink``)."""
         grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32)
         hsv = cv2.cvtColor(frame, cv2.COLOR_RGB2HSV)
         hist = cv2.calcHist([hsv], [0, 1], None, [16, 8], [0, 180, 0, 256])
         cv2.normalize(hist, hist, 1.0, 0.0, cv2.NORM_L1)
-        if previous_grey is None:
-            height = int(frame.shape[0])
+        if self._grey is None:
+            self.height = int(frame.shape[0])
+            self.descent.append(0.0)
+            self.cut.append(0.0)
         else:
-            (_, dy), _ = cv2.phaseCorrelate(previous_grey, grey)
-            descent.append(-dy)
-            cut.append(cv2.compareHist(previous_hist, hist, cv2.HISTCMP_BHATTACHARYYA))
-        previous_grey, previous_hist = grey, hist
-    if previous_grey is None:
-        descent, cut = [], []
-    return FrameSignals(fps=float(fps), height=height, descent=np.array(descent), cut=np.array(cut))
+            (_, dy), _ = cv2.phaseCorrelate(self._grey, grey)
+            self.descent.append(-dy)
+            self.cut.append(cv2.compareHist(self._hist, hist, cv2.HISTCMP_BHATTACHARYYA))
+        self._grey, self._hist = grey, hist
+
+    def signals(self) -> FrameSignals:
+        return FrameSignals(fps=self.fps, height=self.height, descent=np.array(self.descent), cut=np.array(self.cut))
 
 
 def read_signals(path: str | Path) -> FrameSignals:
@@ -175,17 +196,22 @@ def find_dives(path: str | Path) -> list[FoundDive]:
 
 def dives_from_signals(signals: FrameSignals) -> list[FoundDive]:
     """The dives the signals show: every followed fall long enough, replays marked (module docstring)."""
+    return [dive for _last, dive in _falls(signals) if dive is not None]
+
+
+def _falls(signals: FrameSignals) -> Iterator[tuple[int, FoundDive | None]]:
+    """Every run of followed-fall frames in time order: its last frame, and its dive (None: too short a fall)."""
     fps, count = signals.fps, len(signals.descent)
     if count < 3:
-        return []
+        return
     shot_starts = [0] + [i for i in range(1, count) if signals.cut[i] > CUT_DISTANCE]
     speed = _smoothed_descent(signals, shot_starts)
     falling = speed > DESCENT_PER_FRAME * signals.height
-    dives: list[FoundDive] = []
     previous: tuple[int, int, float] | None = None  # (entry, fall frames, travel) of the last original dive
-    for first, last in _runs(falling, int(round(MAX_GAP_S * fps))):
+    for first, last in _runs(falling, _max_gap(fps)):
         travel = float(signals.descent[first : last + 1].clip(min=0).sum()) / signals.height
         if travel < MIN_TRAVEL or last - first + 1 < MIN_FALL_S * fps:
+            yield last, None
             continue
         entry = _entry(signals.descent, first, last)
         shot_start = max(s for s in shot_starts if s <= first)
@@ -199,10 +225,64 @@ def dives_from_signals(signals: FrameSignals) -> list[FoundDive]:
         )
         take_off = _take_off(first, shot_start, fps * slowdown if replay else fps)
         confidence = _confidence(travel, speed, first, last)
-        dives.append(FoundDive(take_off, entry, confidence, bool(replay)))
+        yield last, FoundDive(take_off, entry, confidence, bool(replay))
         if not replay:
             previous = (entry, fall, travel)
-    return dives
+
+
+def _max_gap(fps: float) -> int:
+    return int(round(MAX_GAP_S * fps))
+
+
+def first_dive_settled(signals: FrameSignals, frame_count: int) -> tuple[bool, FoundDive | None]:
+    """Whether the signals of the first ``len(signals.descent)`` of ``frame_count`` frames already settle the first dive, and that dive.
+
+    The first dive the finder reports for the whole video (never a replay: nothing comes before
+    it) depends only on the frames up to a few past the end of its fall: the smoothed speed of
+    frame t reads frames up to t + ``SMOOTH_FRAMES // 2``, a later falling frame within
+    ``MAX_GAP_S`` would join the fall, and the entry and confidence read three frames past it.
+    Once that many frames past every fall so far are in, the answer is the whole video's
+    (``dives_from_signals``), so the desk can start on the dive's clips without decoding the
+    rest. (False, None) while undecided; (True, None) when the whole video holds no dive.
+    """
+    seen = len(signals.descent)
+    if seen >= frame_count:
+        return True, next(iter(dives_from_signals(signals)), None)
+    margin = max(_max_gap(signals.fps) + 1, 3) + SMOOTH_FRAMES // 2 + 1
+    for last, dive in _falls(signals):
+        if last + margin > seen:
+            return False, None
+        if dive is not None:
+            return True, dive
+    return False, None
+
+
+class FirstDiveWatch:
+    """Full-resolution frames in decode order in; the scoring window of the first dive out, as soon as it is settled.
+
+    ``detected_window`` without decoding past the dive (``first_dive_settled``): the clips of
+    the dive can be cut from the same decode while it goes on. Checking costs a pass over the
+    signals so far, so it runs every frame early on and every ``1/32`` of the frames seen later
+    (a few frames late at most at the start of a recording, a linear cost over an hour of it).
+    """
+
+    def __init__(self, fps: float, frame_count: int) -> None:
+        self.meter = SignalMeter(fps)
+        self.frame_count = frame_count
+        self.settled = False
+        self.window: tuple[int, int] | None = None  # None once settled: no dive, the whole video is scored
+        self._next_check = 1
+
+    def add(self, frame: np.ndarray) -> bool:
+        """The next decoded frame; True once the window is settled (add no more)."""
+        self.meter.add(shrink(frame))
+        seen = len(self.meter)
+        if seen >= self._next_check or seen >= self.frame_count:
+            self._next_check = seen + max(1, seen // 32)
+            self.settled, dive = first_dive_settled(self.meter.signals(), self.frame_count)
+            if dive is not None:
+                self.window = scoring_window(dive, self.frame_count, self.meter.fps)
+        return self.settled
 
 
 def _smoothed_descent(signals: FrameSignals, shot_starts: list[int]) -> np.ndarray:

@@ -4,7 +4,8 @@ Batching versus live feedback. Nobody watching (the CLI, evaluation): all clips 
 backbone in one batch. Someone watching (the app's live curve, ``on_clip``) or able to cancel:
 ``stream`` decodes the window in one sequential pass and yields each clip's estimate as soon as
 that clip's frames are decoded and its backbone call is done, so the first curve waits for 16
-frames and one clip, and the others follow one by one, not all together. Clip by clip also lets a
+frames and one clip (and, when the dive is found, for the decode to pass its entry), and the
+others follow one by one, not all together. Clip by clip also lets a
 cancel take effect after the clip in flight. The final result is computed from the same features
 as the streamed clips, so the live curve ends where the final score is.
 """
@@ -23,7 +24,7 @@ import torch
 
 from aqa_core.bundle import ModelBundle, build_model
 from aqa_core.calibration import Calibration
-from aqa_core.clips import DiveClips, clip_protocol, iter_dive_clips, load_dive_clips
+from aqa_core.clips import DiveClips, clip_protocol, iter_dive_clips, iter_found_dive_clips, load_dive_clips
 from aqa_core.decoding import assess_uncertainty, check_decoding
 from aqa_core.dive_finder import detected_window
 from aqa_core.errors import AQAError, BundleError, ConfigError
@@ -144,16 +145,18 @@ class Scorer:
         """Every clip's ``ClipEstimate`` as soon as it is scored, in order, then the ``ScoreResult``.
 
         Decoding and the backbone alternate clip by clip (``iter_dive_clips``), so the first
-        estimate comes after the first clip's frames, not the window's. ``cancel`` is checked
-        before every clip and before the head.
+        estimate comes after the first clip's frames, not the window's; without ``window`` the
+        dive is found in the same decode (``iter_found_dive_clips``: up to a few frames past its
+        entry, not the whole file) and the result's ``dive_window`` is ``detected_window``'s.
+        ``cancel`` is checked before every clip and before the head.
         """
         self._serving_paths(dive)  # refuse an impossible panel before decoding anything
         _check(cancel)
-        started = perf_counter()
-        if window is None:  # the detected dive, not the whole file (the whole file when none is found)
-            window = detected_window(video)
-        decode_s = perf_counter() - started
-        clips = iter_dive_clips(video, window, scheme=self.scheme, preprocessing=self.preprocessing)
+        decode_s = 0.0
+        if window is None:  # the detected dive (the whole file when none is found), found in the same decode as its clips
+            clips = iter_found_dive_clips(video, scheme=self.scheme, preprocessing=self.preprocessing)
+        else:
+            clips = iter_dive_clips(video, window, scheme=self.scheme, preprocessing=self.preprocessing)
         features: list[torch.Tensor] = []
         frame_indices: list[list[int]] = []
         backbone_s, span = 0.0, (0, 0)

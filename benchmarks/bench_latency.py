@@ -10,9 +10,11 @@ other load than about the code:
 * ``aqa-judge dd``, ``final-score``, ``--help``, ``sessions export`` and ``dataset check``
   (commands that need no model) against ``python -c 'import torch'``: goal at most half of it;
 * the app's window, from starting the process to the main window's first paint, against
-  ``import torch`` too (goal 2 s on the 2-core CPU where ``import torch`` takes 1.2 s);
+  ``import torch`` too (goal 2 s on the 2-core CPU where ``import torch`` takes 1.2 s; the
+  Trainer and Models tabs, with SQLAlchemy and Alembic, are built after it);
 * the desk, model chosen and warmed as at start-up: opening a video to the first clip's curve
-  (it includes finding the dive: the clips' frames depend on the window), and the gaps between
+  (it includes probing the file and finding the dive, which the clips' frames depend on: the
+  finder reads the same decode as the clips, up to a few frames past the entry), and the gaps between
   the clips' curves against one clip's backbone time in the same analysis (streamed one by one,
   a gap is about one clip's work; all at once would show one long gap then zeros);
 * ``aqa-judge score --json``: wall time minus the finding, decoding, backbone and head times

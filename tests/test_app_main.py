@@ -193,3 +193,15 @@ def test_help_overlay_and_recent_files(qtbot, window, tiny_video) -> None:  # no
     assert recent_files()[0] == str(path)
     window.fill_recent_menu()
     assert [a.text() for a in window.recent_menu.actions()][0] == str(path)
+
+
+def test_the_database_opens_and_the_heavy_tabs_are_built_after_the_first_paint(qtbot, app_home, tmp_path) -> None:  # noqa: ANN001, F811
+    """What ``run_app`` starts with: nothing the window does not need is imported or opened before it is painted."""
+    win = MainWindow(database=tmp_path / "sessions.db", databases_after_paint=True)
+    qtbot.addWidget(win)
+    win.commands.wait_for_background(2000)  # had anything been started, it would be done
+    assert win.commands.db is None and win._models is None and win._trainer is None
+    win.show()
+    qtbot.waitUntil(lambda: win.commands.db is not None and win._models is not None, timeout=20000)
+    assert win._models.db is win.commands.db and win.trainer.db is win.commands.db  # the tabs use the database opened
+    win.commands.shutdown()

@@ -63,3 +63,15 @@ def test_choosing_a_model_builds_and_warms_it_before_any_video(qtbot, desk) -> N
     bundle = tiny_bundle(seed=5)
     desk.commands.use_bundle(bundle)
     qtbot.waitUntil(lambda: ScoreWorker._scorer is not None and ScoreWorker._scorer[0] is bundle, timeout=20000)
+
+
+def test_the_dives_are_listed_once_the_first_clip_is_on_screen(qtbot, desk, tiny_video, monkeypatch) -> None:  # noqa: ANN001, F811
+    """The list's whole-file decode would share the two cores with the first clip's: it starts after it."""
+    qtbot.waitUntil(lambda: not desk.commands._tasks, timeout=20000)  # the warm-up started by use_bundle is done
+    clips_on_screen: list[int] = []  # clips on screen when the dives were asked for
+    real_find = type(desk.commands).find_dives
+    monkeypatch.setattr(type(desk.commands), "find_dives",
+                        lambda commands: (clips_on_screen.append(len(commands.state.clips)), real_find(commands)))
+    desk.commands.open_video(tiny_video(count=60), SHEET)
+    wait_for_result(qtbot, desk.state)
+    assert len(clips_on_screen) == 1 and clips_on_screen[0] >= 1

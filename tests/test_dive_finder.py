@@ -8,14 +8,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
+from aqa_core import clips as clips_module
+from aqa_core.clips import FOUND_LOOKBACK_S, iter_found_dive_clips, load_dive_clips
 from aqa_core.dive_finder import (
     WINDOW_AFTER_S,
     WINDOW_BEFORE_S,
     FoundDive,
     FrameSignals,
+    detected_window,
     dives_from_signals,
     find_dives,
+    first_dive_settled,
+    read_signals,
     scoring_window,
 )
 from aqa_core.rules import parse_dive
@@ -178,3 +184,59 @@ def test_score_window_is_the_users_else_the_detected_dive(footage_files, tiny_vi
     assert window[1] < footage.events[1].take_off_index  # one dive, not the replay or the whole file
     assert window_for(path, [3, 40]) == ((2, 39), "--window")  # frames 3-40 as people count them
     assert window_for(tiny_video(count=30), None) == (None, None)
+
+
+def _settled_at(signals: FrameSignals) -> tuple[int, FoundDive | None]:
+    """The shortest prefix of the signals that settles the first dive, and that dive; every prefix checked."""
+    count = len(signals.descent)
+    for seen in range(1, count + 1):
+        prefix = FrameSignals(signals.fps, signals.height, signals.descent[:seen], signals.cut[:seen])
+        settled, dive = first_dive_settled(prefix, count)
+        if settled:
+            return seen, dive
+    raise AssertionError("the whole video must settle")
+
+
+def _assert_settles_past_the_entry_as_the_whole_file_says(path: Path) -> None:
+    signals = read_signals(path)
+    whole = dives_from_signals(signals)[0]
+    seen, dive = _settled_at(signals)
+    assert dive == whole, path.name  # the same take-off, entry and confidence as the whole video's
+    assert whole.entry_index < seen < len(signals.descent), (path.name, seen)  # past the entry, before the end
+
+
+def test_the_first_dive_settles_past_its_entry_as_the_whole_file_says(footage_files) -> None:
+    for path, _footage in footage_files:  # seed 2: a 3 m dive first, then a 10 m one
+        _assert_settles_past_the_entry_as_the_whole_file_says(path)
+
+
+def test_the_real_dives_settle_past_their_entries_as_the_whole_files_say(shared_clips) -> None:
+    for path in shared_clips:
+        _assert_settles_past_the_entry_as_the_whole_file_says(path)
+
+
+def test_a_video_without_a_dive_settles_only_at_its_end(tmp_path: Path) -> None:
+    class Crowd:
+        frames = crowd_shot(np.random.default_rng(0), 48, (192, 144))
+        fps = 30.0
+
+    path = tmp_path / "crowd.mp4"
+    write_video(path, Crowd())
+    signals = read_signals(path)
+    assert dives_from_signals(signals) == []
+    assert _settled_at(signals) == (len(signals.descent), None)
+
+
+@pytest.mark.parametrize("lookback_s", [FOUND_LOOKBACK_S, 0.5])  # 0.5 s: the window's start is decoded again
+def test_found_clips_are_the_detected_windows_clips_from_one_decode(footage_files, lookback_s: float,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(clips_module, "FOUND_LOOKBACK_S", lookback_s)
+    path, _footage = footage_files[0]
+    window = detected_window(path)
+    batch = load_dive_clips(path, window, size=32)
+    streamed = list(iter_found_dive_clips(path, size=32))
+    assert [clip.index for clip in streamed] == list(range(len(batch.clips)))
+    assert all(clip.window == window for clip in streamed)
+    for clip in streamed:
+        assert clip.frame_indices == batch.frame_indices[clip.index]
+        assert torch.equal(clip.clip, batch.clips[clip.index])

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, QSize, Qt
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QDockWidget,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QMainWindow,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -125,6 +127,28 @@ class TransportBar(QWidget):
         # progress and Cancel live in the desk's status row (the bar stays narrow enough for the docks)
 
 
+SCROLLING_PANEL_MIN_HEIGHT = 240
+
+
+class ScrollingPanel(QScrollArea):
+    """A dock's panel that scrolls in a small window instead of being squeezed below its minimum height
+    (where Qt lays the labels over the plot's axis), and asks for its whole height otherwise."""
+
+    def __init__(self, widget: QWidget) -> None:
+        super().__init__()
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setWidget(widget)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        return self.widget().sizeHint()  # QScrollArea's own caps it at 24 lines, and the docks would split unevenly
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        """Enough to keep the plot and the marks' row in sight: the dock area squeezes the other docks first."""
+        return QSize(super().minimumSizeHint().width(), min(self.widget().minimumSizeHint().height(), SCROLLING_PANEL_MIN_HEIGHT))
+
+
 class JudgingDesk(QMainWindow):
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -172,7 +196,7 @@ class JudgingDesk(QMainWindow):
         self.setCentralWidget(centre)
         sheet_dock = self._dock("Dive sheet", self.sheet)
         self._dock("Score distribution", self.distribution)
-        self._dock("Judges", self.judges)
+        self._dock("Judges", ScrollingPanel(self.judges))
         self.exemplars_dock = self._dock("Exemplars", self.exemplars)  # below the judges; only while a result has exemplar votes
         self.exemplars_dock.setVisible(False)
         # The start list shares the sheet's place (a tab): it fills the sheet, so one of them at a time.

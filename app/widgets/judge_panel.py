@@ -94,6 +94,9 @@ def recognition_lines(recognised: RecognisedDive, dive: DiveInfo) -> tuple[str, 
     return line, warning
 
 
+PLOT_MIN_HEIGHT, PLOT_MAX_HEIGHT = 120, 240  # pixels: the marks' axis, its ticks and the bars readable
+
+
 class JudgePanel(QWidget):
     real_scores_edited = Signal(list)  # list[float | None]
     edits_created = Signal(list)  # the new mark fields after a panel-size change (focus handling)
@@ -101,7 +104,10 @@ class JudgePanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.plot = pg.PlotWidget(background="w")
-        self.plot.setMinimumHeight(150)
+        # The plot gives first in a small window, down to its minimum (the desk scrolls the panel below that:
+        # squeezed further, Qt would lay the labels over the plot's axis), and never crowds the final out.
+        self.plot.setMinimumHeight(PLOT_MIN_HEIGHT)
+        self.plot.setMaximumHeight(PLOT_MAX_HEIGHT)
         self.plot.setYRange(0, 10)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
@@ -136,7 +142,7 @@ class JudgePanel(QWidget):
         self.commentary_label.setWordWrap(True)
         self.commentary_label.setStyleSheet("font-style: italic; color: #404040;")
         layout = QVBoxLayout(self)
-        layout.addWidget(self.plot)
+        layout.addWidget(self.plot, 1)
         layout.addWidget(QLabel("Real panel's marks (optional):"))
         layout.addWidget(self.inputs_box)
         layout.addWidget(self.flags_label)
