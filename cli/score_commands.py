@@ -10,7 +10,6 @@ import argparse
 import dataclasses
 import json
 import sys
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from time import perf_counter
 from typing import TYPE_CHECKING
@@ -20,7 +19,9 @@ from aqa_core.errors import AQAError, BundleError, VideoError
 from aqa_core.option_names import DECODINGS, PRECISIONS
 from aqa_core.rules import judge_labels, make_dive_info, normalise_event
 
-if TYPE_CHECKING:  # the engine (torch, OpenCV, SciPy) is imported by the handler, not to build the parser
+if TYPE_CHECKING:  # the engine (torch, OpenCV, SciPy) and the thread pool are imported by the handler, not to build the parser
+    from concurrent.futures import Future
+
     from aqa_core.bundle import ModelBundle
     from aqa_core.result import ScoreResult
     from aqa_core.scorer import Scorer
@@ -70,6 +71,8 @@ def run_score(args: argparse.Namespace) -> int:
     overlap on another core. A broken bundle is still reported before a broken video, as when
     they were read in turn.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from aqa_core.video import probe
 
     event = normalise_event(args.event)
