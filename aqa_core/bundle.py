@@ -401,12 +401,14 @@ def default_bundle_path() -> Path | None:
     return path if (path / MANIFEST).is_file() else None
 
 
-def build_model(bundle: ModelBundle, backbone_weights: str | Path | None = None) -> Method:
+def build_model(bundle: ModelBundle, backbone_weights: str | Path | None = None, with_backbone: bool = True) -> Method:
     """The full model (backbone included) with the bundle's trained parts loaded, in eval mode.
 
     A fine-tuned bundle's backbone is built from its stored tensors alone; otherwise from the stock
     weights, which must be the ones the bundle records. ``backbone_weights`` names the weights file
     for a C3D or R(2+1)D bundle moved to a computer where the file the config names is elsewhere.
+    ``with_backbone=False``: the heads alone, for an engine that runs the backbone itself (OpenVINO's
+    saved model of the installed I3D); the stock weights are still checked to be the bundle's.
     """
     spec = dict(bundle.config.get("backbone") or {})
     if bundle.backbone_state is not None:
@@ -414,14 +416,15 @@ def build_model(bundle: ModelBundle, backbone_weights: str | Path | None = None)
     elif backbone_weights is not None:
         spec["weights"] = str(backbone_weights)
     try:
-        model = build_method({**bundle.config, "backbone": spec})
+        model = build_method({**bundle.config, "backbone": spec}, with_backbone=with_backbone)
     except WeightsError as exc:
         raise BundleError(f"model bundle '{bundle.name}': {exc}") from None
     except (ConfigError, KeyError, TypeError, ValueError) as exc:
         raise BundleError(f"model bundle '{bundle.name}': config cannot build a model ({exc})") from None
-    assert model.backbone is not None
+    assert model.backbone is not None or not with_backbone
     if bundle.backbone_state is not None:
-        model.backbone.load_state_dict(bundle.backbone_state)
+        if model.backbone is not None:
+            model.backbone.load_state_dict(bundle.backbone_state)
     elif isinstance(bundle.data_card.get("backbone"), dict):
         _check_stock_backbone(bundle, model.backbone, spec, bundle.data_card["backbone"])
     missing, unexpected = model.load_state_dict(bundle.state_dict, strict=False)
@@ -431,13 +434,13 @@ def build_model(bundle: ModelBundle, backbone_weights: str | Path | None = None)
     return model.eval()
 
 
-def _check_stock_backbone(bundle: ModelBundle, backbone: torch.nn.Module, spec: dict[str, Any], record: dict[str, Any]) -> None:
-    """The backbone weights loaded (installed, or the named file) must be the ones the bundle's heads were trained on."""
+def _check_stock_backbone(bundle: ModelBundle, backbone: torch.nn.Module | None, spec: dict[str, Any], record: dict[str, Any]) -> None:
+    """The backbone weights loaded (installed, or the named file; None: not loaded) must be the ones the bundle's heads were trained on."""
     if not isinstance(record.get("weights_sha256"), str):
         return
     info = backbone_info(spec)
-    try:  # a named file was hashed as it was read; the installed I3D's hash is its install record's
-        found = getattr(backbone, "weights_sha256", None) if info.weights_file else stock_weights_sha256(spec, info)
+    try:  # a named file was hashed as it was read (else it is hashed now); the installed I3D's hash is its install record's
+        found = getattr(backbone, "weights_sha256", None) if info.weights_file and backbone is not None else stock_weights_sha256(spec, info)
     except WeightsError as exc:
         raise BundleError(f"model bundle '{bundle.name}': {exc}") from None
     if found == record["weights_sha256"]:

@@ -14,17 +14,16 @@ import os
 import re
 import zipfile
 import zlib
+from functools import cache
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from aqa_core.errors import AQAError
 
+if TYPE_CHECKING:  # NumPy is imported by the readers that need it, so writing a file (a session export) does not wait for it
+    import numpy as np
+
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # unrolled: linear on long strings
-_BRACKETS = np.zeros(256, np.int8)
-_BRACKETS[[ord("["), ord("{")]] = 1
-_BRACKETS[[ord("]"), ord("}")]] = -1
 
 
 def file_sha256(path: Path) -> str:
@@ -79,12 +78,25 @@ def read_limited(path: Path, limit: int, what: str, error: type[AQAError]) -> by
     return data
 
 
+@cache
+def _brackets() -> np.ndarray:
+    """+1 for each byte that opens an array or object, -1 for each that closes one, 0 for the rest."""
+    import numpy as np
+
+    table = np.zeros(256, np.int8)
+    table[[ord("["), ord("{")]] = 1
+    table[[ord("]"), ord("}")]] = -1
+    return table
+
+
 def json_depth(data: bytes) -> int:
     """Deepest nesting of arrays and objects in JSON text, brackets inside strings ignored (no parsing)."""
+    import numpy as np
+
     codes = np.frombuffer(_JSON_STRING.sub(b'""', data), np.uint8)
     if codes.size == 0:
         return 0
-    return int(max(np.cumsum(_BRACKETS[codes], dtype=np.int64).max(), 0))
+    return int(max(np.cumsum(_brackets()[codes], dtype=np.int64).max(), 0))
 
 
 def parse_json(data: bytes, source: Path | str, max_depth: int, error: type[AQAError]) -> Any:
@@ -132,6 +144,8 @@ def load_npz(path: Path, max_bytes: int, error: type[AQAError], max_ratio: int =
 
 
 def _read_npy(handle: Any, member_size: int, where: str, error: type[AQAError]) -> np.ndarray:
+    import numpy as np
+
     version = np.lib.format.read_magic(handle)
     if version not in ((1, 0), (2, 0)):
         raise error(f"{where}: unsupported .npy version {version[0]}.{version[1]}")

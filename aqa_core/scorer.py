@@ -49,9 +49,12 @@ class Scorer:
 
     def __init__(
         self, bundle: ModelBundle, runtime: Runtime | None = None, decoding: str = "argmax", backbone_weights: str | Path | None = None,
-        engine: Callable[[Runtime, torch.nn.Module], Engine] | None = None,
+        engine: Callable[[Runtime, torch.nn.Module], Engine] | None = None, with_backbone: bool = True,
     ) -> None:
-        """``backbone_weights``: the C3D / R(2+1)D weights file, when not where the bundle's config names it."""
+        """``backbone_weights``: the C3D / R(2+1)D weights file, when not where the bundle's config names it.
+
+        ``with_backbone=False`` (with an ``engine`` that runs the backbone itself) builds the heads only.
+        """
         self.bundle = bundle
         self.decoding = check_decoding(decoding)
         try:  # the clips the backbone was trained on: its declared preprocessing, the bundle's segmentation
@@ -59,7 +62,7 @@ class Scorer:
         except (ConfigError, ValueError) as exc:
             raise BundleError(f"model bundle '{bundle.name}': {exc}") from None
         self.runtime = runtime or choose_runtime()
-        self.model = self.runtime.prepare_module(build_model(bundle, backbone_weights))
+        self.model = self.runtime.prepare_module(build_model(bundle, backbone_weights, with_backbone=with_backbone or engine is None))
         backbone = self.model.backbone
         self.engine: Engine | None = engine(self.runtime, self.model) if engine else TorchEngine(backbone, self.runtime) if backbone else None
         self.choice: Any = None  # the measured engine choice (aqa_core.inference.choice.Choice), when ``measured`` built it
@@ -86,10 +89,17 @@ class Scorer:
 
         The first call for a bundle on a machine measures (tens of seconds); later ones read the
         cache. ``measure=False`` never measures: without a cached choice the backbone runs float32
-        PyTorch and ``choice.measured`` is empty.
+        PyTorch and ``choice.measured`` is empty. A cached engine that runs without the PyTorch
+        backbone (OpenVINO) is built without it: the heads alone, about a second sooner.
         """
-        from aqa_core.inference.choice import chosen_engine
+        from aqa_core.inference.choice import cached_engine_without_backbone, chosen_engine
 
+        ready = cached_engine_without_backbone(bundle, device, threads)
+        if ready is not None:
+            scorer = cls(bundle, choose_runtime(device, "float32", threads), decoding, backbone_weights,
+                         engine=lambda _runtime, _model: ready[0], with_backbone=False)
+            scorer.choice = ready[1]
+            return scorer
         chosen: list[Any] = []
 
         def engine(runtime: Runtime, model: torch.nn.Module) -> Engine:

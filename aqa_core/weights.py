@@ -9,7 +9,8 @@ safetensors (pure data). Every later load reads only the safetensors file.
 The converted file is trusted only as installed: ``install`` records the content hash of the
 tensors in a sidecar (``<file>.record.json``), and every load checks the file against it, so an
 edited kernel is refused instead of silently moving every score. Hashing is redone only when the
-file's size or mtime differs from the last verification, so a normal load costs one ``stat``.
+file's size or mtime differs from the last verification, so a normal load costs one ``stat``; so is
+the finiteness check, since a record is written only for tensors that passed every check.
 A file without a record (installed by an older version) is adopted only when its tensors are
 exactly the pinned conversion of the pinned download (``CONVERTED_SHA256``).
 """
@@ -108,8 +109,8 @@ def convert_flax_checkpoint(checkpoint: Mapping[str, Mapping], source: str) -> d
     return converted
 
 
-def validate_state_dict(state: Mapping[str, torch.Tensor], source: str | Path) -> None:
-    """Names, shapes, dtype and finiteness must match the I3D architecture exactly."""
+def validate_state_dict(state: Mapping[str, torch.Tensor], source: str | Path, finite: bool = True) -> None:
+    """Names, shapes and dtype must match the I3D architecture exactly, and (``finite``) every value be finite."""
     expected = checkpoint_shapes()
     missing = sorted(expected.keys() - state.keys())
     unexpected = sorted(state.keys() - expected.keys())
@@ -120,7 +121,7 @@ def validate_state_dict(state: Mapping[str, torch.Tensor], source: str | Path) -
         tensor = state[name]
         if tuple(tensor.shape) != shape:
             raise WeightsError(f"{source}: {name} has shape {tuple(tensor.shape)}, expected {shape}; {INSTALL_HINT}")
-        if tensor.dtype != torch.float32 or not torch.isfinite(tensor).all():
+        if tensor.dtype != torch.float32 or (finite and not torch.isfinite(tensor).all()):
             raise WeightsError(f"{source}: {name} is not finite float32; {INSTALL_HINT}")
 
 
@@ -162,12 +163,18 @@ def _write_record(weights: Path, sha256: str) -> None:
         pass  # a read-only disk: the hash is checked again next time
 
 
-def _verify_recorded(path: Path, state: Mapping[str, torch.Tensor]) -> str:
-    """The verified content hash of ``state`` read from ``path``; WeightsError when it is not the installed one."""
-    stat = path.stat()
+def _recorded_sha256(path: Path) -> str | None:
+    """The install record's hash when it was verified for the file as it is now (same size and mtime), else None."""
     record = _read_record(path)
-    if record is not None and record["verified"] == [stat.st_size, stat.st_mtime_ns]:
-        return record["sha256"]
+    if record is None:
+        return None
+    stat = path.stat()
+    return record["sha256"] if record["verified"] == [stat.st_size, stat.st_mtime_ns] else None
+
+
+def _verify_recorded(path: Path, state: Mapping[str, torch.Tensor]) -> str:
+    """Hash ``state`` read from ``path`` and record the verification; WeightsError when it is not the installed one."""
+    record = _read_record(path)
     digest = state_sha256(state)
     expected = record["sha256"] if record is not None else CONVERTED_SHA256
     if digest != expected:
@@ -185,8 +192,10 @@ def _load_verified() -> tuple[dict[str, torch.Tensor], str]:
         state = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as exc:
         raise WeightsError(f"{path} is unreadable or corrupt ({exc}); {INSTALL_HINT}") from None
-    validate_state_dict(state, path)
-    return state, _verify_recorded(path, state)
+    recorded = _recorded_sha256(path)
+    # Unchanged since a verification (which checked every value): names, shapes and dtypes only.
+    validate_state_dict(state, path, finite=recorded is None)
+    return state, recorded or _verify_recorded(path, state)
 
 
 def load_i3d_state_dict() -> dict[str, torch.Tensor]:
@@ -200,12 +209,7 @@ def installed_i3d_sha256() -> str:
     One ``stat`` when the record was verified for the file as it is; a full verification otherwise.
     """
     path = i3d_weights_path()
-    record = _read_record(path) if path.is_file() else None
-    if record is not None:
-        stat = path.stat()
-        if record["verified"] == [stat.st_size, stat.st_mtime_ns]:
-            return record["sha256"]
-    return _load_verified()[1]
+    return (_recorded_sha256(path) if path.is_file() else None) or _load_verified()[1]
 
 
 def _download_source(folder: Path, progress: Progress, on_bytes: ByteProgress | None) -> Path:

@@ -10,7 +10,6 @@ import argparse
 import dataclasses
 import json
 import sys
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from time import perf_counter
 from typing import TYPE_CHECKING
@@ -20,7 +19,9 @@ from aqa_core.errors import AQAError, BundleError, VideoError
 from aqa_core.option_names import DECODINGS, PRECISIONS
 from aqa_core.rules import judge_labels, make_dive_info, normalise_event
 
-if TYPE_CHECKING:  # the engine (torch, OpenCV, SciPy) is imported by the handler, not to build the parser
+if TYPE_CHECKING:  # the engine (torch, OpenCV, SciPy) and the thread pool are imported by the handler, not to build the parser
+    from concurrent.futures import Future
+
     from aqa_core.bundle import ModelBundle
     from aqa_core.result import ScoreResult
     from aqa_core.scorer import Scorer
@@ -69,7 +70,16 @@ def run_score(args: argparse.Namespace) -> int:
     that the dive finder's and the clip loader's decoding (OpenCV, which releases the GIL)
     overlap on another core. A broken bundle is still reported before a broken video, as when
     they were read in turn.
+
+    The two threads never import at the same time: two imports of one package (aqa_core.backbones
+    from here and from the bundle) can each wait for a module the other is half-way through, and
+    Python then hands one of them the half-built module (ImportError, seen under load). So this
+    thread imports the video and dive-finding modules before the other starts, and the clip
+    loader only once the bundle (which imports what the loader needs) is loaded.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
+    import aqa_core.dive_finder  # noqa: F401  (window_for's, imported before the model thread starts: see above)
     from aqa_core.video import probe
 
     event = normalise_event(args.event)
@@ -85,10 +95,11 @@ def run_score(args: argparse.Namespace) -> int:
             bundle_ready.result()  # the bundle's own error first
             raise
         detect_s = perf_counter() - started
-        from aqa_core.clips import clip_protocol, load_dive_clips
-
         try:  # the bundle's segmentation and its backbone's preprocessing say which frames to decode, and how
-            scheme, preprocessing = clip_protocol(bundle_ready.result().config)
+            config = bundle_ready.result().config
+            from aqa_core.clips import clip_protocol, load_dive_clips  # after the bundle's imports: see above
+
+            scheme, preprocessing = clip_protocol(config)
         except (AQAError, ValueError):
             scorer_ready.result()  # the Scorer words a bad protocol as the bundle's error
             raise

@@ -10,9 +10,7 @@ from __future__ import annotations
 import argparse
 import platform
 import time
-from importlib import metadata
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import aqa_core
@@ -74,6 +72,8 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _version(distribution: str) -> str:
+    from importlib import metadata  # here, not at the top: every command builds the parser, and only doctor reads versions
+
     try:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-HEAVY = ("torch", "PySide6", "scipy", "safetensors")
+HEAVY = ("torch", "PySide6", "scipy", "safetensors", "alembic", "numpy")
 # Runs cli.main.main with the given arguments, then prints its exit status and the heavy
 # packages imported, as the last line of stderr.
 PROBE = """
@@ -52,6 +52,17 @@ def test_sessions_export_needs_no_torch(tmp_path: Path) -> None:
     report = run_command("sessions", "export", "--db", str(tmp_path / "sessions.db"), str(out), home=tmp_path)
     assert report["status"] == 0 and out.is_file()
     assert "torch" not in report["heavy"] and "PySide6" not in report["heavy"]
+
+
+def test_sessions_commands_import_alembic_only_to_create_or_migrate(tmp_path: Path) -> None:
+    """Creating the database runs the migrations (Alembic); a database already at the newest schema is opened without it."""
+    db, out = tmp_path / "sessions.db", tmp_path / "sessions.json"
+    created = run_command("sessions", "export", "--db", str(db), str(out), home=tmp_path)
+    assert created["status"] == 0 and "alembic" in created["heavy"]
+    exported = run_command("sessions", "export", "--db", str(db), str(out), home=tmp_path)
+    assert exported == {"status": 0, "heavy": []}  # no Alembic, and no NumPy for writing JSON either
+    imported = run_command("sessions", "import", "--db", str(db), str(out), home=tmp_path)
+    assert imported["status"] == 0 and "alembic" not in imported["heavy"] and "torch" not in imported["heavy"]
 
 
 def test_dataset_check_needs_no_torch(tmp_path: Path, tiny_video) -> None:

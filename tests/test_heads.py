@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aqa_core import decoding
 from aqa_core.errors import RuleError
@@ -111,6 +113,18 @@ def test_interval_of_point_mass_and_uniform() -> None:
     uniform = decoding.estimate(np.full(21, 1 / 21), JUDGE_VALUES, "expectation")
     assert (uniform.low, uniform.high) == (0.0, 10.0)
     assert uniform.entropy == pytest.approx(np.log(21))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0.0, 1e6), min_size=1, max_size=30).filter(lambda w: sum(w) > 0))
+def test_entropy_is_scipy_stats_entropy_of_the_normalised_weights(weights: list[float]) -> None:
+    """decoding.entropy spares scoring the scipy.stats import; it must still be scipy.stats.entropy (counts included)."""
+    from scipy import stats
+
+    assert decoding.entropy(np.array(weights)) == pytest.approx(stats.entropy(weights), rel=1e-12, abs=1e-12)
+    counts = np.round(np.array(weights)).astype(int)
+    if counts.sum() > 0:
+        assert decoding.entropy(counts) == pytest.approx(stats.entropy(counts), rel=1e-12, abs=1e-12)
 
 
 def test_unknown_decoding_is_refused() -> None:

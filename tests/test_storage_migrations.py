@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 from storage_support import make_result
 
-from app.storage.database import head_revision, make_engine, open_database, schema_revisions, upgrade
+from app.storage.database import SCHEMA_HEAD, head_revision, make_engine, open_database, schema_revisions, upgrade
 from app.storage.errors import StorageError
 from app.storage.repository import Repository
 
@@ -49,6 +49,11 @@ def _old_database(path, revision):
 
 def test_there_is_an_upgrade_path_to_exercise():
     assert EARLIER, "at least one schema revision before the newest"
+
+
+def test_the_head_an_open_trusts_without_alembic_is_alembics_head():
+    """open_database skips Alembic for a database at SCHEMA_HEAD: a new migration must bump it."""
+    assert SCHEMA_HEAD == head_revision()
 
 
 @pytest.mark.parametrize("revision", EARLIER)
@@ -109,6 +114,15 @@ def test_a_database_from_a_newer_app_is_refused(tmp_path):
     with sqlite3.connect(path) as raw:
         raw.execute("UPDATE alembic_version SET version_num = '9999'")
     with pytest.raises(StorageError, match="newer AQA Judge"):
+        open_database(path)
+
+
+def test_a_database_recording_two_schema_versions_is_refused(tmp_path):
+    path = tmp_path / "two.sqlite"
+    open_database(path).close()
+    with sqlite3.connect(path) as raw:
+        raw.execute("INSERT INTO alembic_version (version_num) VALUES ('0001')")
+    with pytest.raises(StorageError, match="two.sqlite: records 2 schema versions at once"):
         open_database(path)
 
 

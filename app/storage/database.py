@@ -4,6 +4,10 @@
 tests). It refuses a file that is not ours with a clear message, migrates an older database to
 the newest schema only after copying it aside, and hands out one transaction per user action
 (``Database.transaction``). Every SQLite failure leaves as a ``StorageError`` naming the file.
+
+Alembic is imported only to migrate (or to list the revisions): importing it costs about as much as
+the rest of ``aqa-judge sessions export``, and a database already at ``SCHEMA_HEAD`` is recognised
+with one query on its version table.
 """
 
 from __future__ import annotations
@@ -14,11 +18,9 @@ from contextlib import closing, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,9 +28,16 @@ from aqa_core.paths import user_data_dir
 
 from .errors import StorageError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 DEFAULT_FILENAME = "sessions.sqlite"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# The newest migration's revision (migrations/versions/): bump it with every new migration;
+# test_storage_migrations checks that it is Alembic's head, so a database at it needs no migrating.
+SCHEMA_HEAD = "0006"
+VERSION_TABLE = "alembic_version"  # Alembic's default, which migrations/env.py keeps
 
 
 def default_database_path() -> Path:
@@ -55,6 +64,8 @@ def storage_error(path: Path, exc: BaseException, action: str) -> StorageError:
 
 
 def _alembic_config(connection: object | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
@@ -62,7 +73,9 @@ def _alembic_config(connection: object | None = None) -> Config:
 
 
 def schema_revisions() -> list[str]:
-    """Every schema revision this app knows, oldest first (the last one is the head)."""
+    """Every schema revision this app knows, oldest first (the last one is the head), as Alembic reads them."""
+    from alembic.script import ScriptDirectory
+
     scripts = ScriptDirectory.from_config(_alembic_config()).walk_revisions()
     return [script.revision for script in scripts][::-1]
 
@@ -73,6 +86,8 @@ def head_revision() -> str:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Run Alembic on ``engine`` up to ``revision`` (tests build old databases with this)."""
+    from alembic import command
+
     with engine.begin() as connection:
         command.upgrade(_alembic_config(connection), revision)
 
@@ -163,10 +178,14 @@ def _check_file(path: Path) -> None:
 
 
 def _current_revision(engine: Engine, path: Path) -> str | None:
+    """The schema revision recorded in the version table (None: a new, empty database), read with plain SQL."""
     with engine.connect() as connection:
-        tables = set(inspect(connection).get_table_names())
-        revision = MigrationContext.configure(connection).get_current_revision()
-    if revision is None and tables - {"alembic_version"}:
+        tables = {name for (name,) in connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+        rows = connection.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").fetchall() if VERSION_TABLE in tables else []
+    if len(rows) > 1:
+        raise StorageError(f"{path}: records {len(rows)} schema versions at once, which no AQA Judge writes; refusing it")
+    revision = rows[0][0] if rows else None
+    if revision is None and tables - {VERSION_TABLE}:
         raise StorageError(f"{path}: is an SQLite database of another program (no AQA Judge schema version)")
     return revision
 
@@ -180,10 +199,11 @@ def open_database(path: str | Path | None = None, busy_timeout_s: float = 5.0) -
     path = Path(path).expanduser().absolute() if path is not None else default_database_path()
     _check_file(path)
     engine = make_engine(path, busy_timeout_s)
-    backup = None
+    backup, head = None, SCHEMA_HEAD
     try:
         current = _current_revision(engine, path)
-        head = head_revision()
+        if current != SCHEMA_HEAD:  # at the head (every open but the first after an update) Alembic is not imported
+            head = head_revision()
         if current != head:
             if current is not None and current not in schema_revisions():
                 raise StorageError(f"{path}: was made by a newer AQA Judge (schema {current}); update the app to open it")

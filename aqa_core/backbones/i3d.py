@@ -204,10 +204,13 @@ def fold_checkpoint(checkpoint: dict[str, torch.Tensor]) -> dict[str, torch.Tens
 @BACKBONES.register("i3d", declares=INFO)
 def build_i3d(pretrained: bool = True) -> InceptionI3d:
     """The registry entry: Kinetics-400 weights when ``pretrained`` (WeightsError if not installed)."""
-    model = InceptionI3d()
-    if pretrained:
-        # Imported here because aqa_core.weights validates against this module's architecture.
-        from aqa_core.weights import load_i3d_state_dict
+    if not pretrained:
+        return InceptionI3d().eval().requires_grad_(False)
+    # Imported here because aqa_core.weights validates against this module's architecture.
+    from aqa_core.weights import load_i3d_state_dict
 
-        model.load_state_dict(fold_checkpoint(load_i3d_state_dict()))
+    state = fold_checkpoint(load_i3d_state_dict())
+    with torch.device("meta"):  # no random initialisation of 12 M weights that are replaced at once
+        model = InceptionI3d()
+    model.load_state_dict(state, assign=True)  # strict: every parameter is the checkpoint's, none left on meta
     return model.eval().requires_grad_(False)

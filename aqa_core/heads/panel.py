@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import rankdata
 
 from aqa_core.decoding import estimate, estimate_from_samples, point, sample
 from aqa_core.errors import ConfigError, RuleError
@@ -84,7 +83,7 @@ def rule_on_marks(marks: Sequence[float], dive: DiveInfo, counted: bool = False)
     if all(m * 2 == round(m * 2) for m in marks):
         outcome = apply_panel_rule(marks, dive.event, dive.difficulty, counted)
         return PanelOutcome(outcome.dropped, outcome.final)
-    ranks = (rankdata(marks, method="dense") - 1) / 2.0
+    ranks = np.unique(marks, return_inverse=True)[1] / 2.0  # dense ranks from 0 (scipy.stats.rankdata's "dense" minus one)
     outcome = apply_panel_rule(ranks.tolist(), dive.event, dive.difficulty, counted)
     final = sum(marks[i] for i in outcome.kept) * dive.difficulty * outcome.multiplier
     return PanelOutcome(outcome.dropped, round(final, 2))

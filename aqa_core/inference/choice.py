@@ -305,3 +305,28 @@ def chosen_engine(model: Method, bundle: Any, decoding: str, device: str | None 
     store_choice(key, choice)
     engine = candidates[choice.engine].build() if choice.engine in candidates else TorchEngine(backbone, reference, clip_by_clip=True)
     return engine, choice
+
+
+def cached_engine_without_backbone(bundle: Any, device: str | None = None, threads: int | None = None) -> tuple[Engine, Choice] | None:
+    """The cached choice's engine when it needs no PyTorch backbone (OpenVINO's saved model), else None.
+
+    Building the PyTorch I3D (reading, checking and folding 50 MB of weights) is then skipped: the
+    saved model is named by the verified weights hash that also keys the choice. None when there
+    is no such cached choice, no saved model, or it does not build: ``chosen_engine`` decides then.
+    """
+    weights_sha256 = _installed_backbone_sha256(bundle.config, list(bundle.state_dict))
+    if weights_sha256 is None:
+        return None
+    from aqa_core.inference.openvino_engine import OpenVinoEngine, converted_model_path, openvino_available
+    from aqa_core.runtime import choose_runtime
+
+    runtime = choose_runtime(device, "float32", threads)
+    choice = cached_choice(cache_key(weights_sha256, bundle.fingerprint, runtime.device, runtime.threads))
+    path = converted_model_path(weights_sha256)
+    if choice is None or not choice.engine.startswith("openvino ") or not openvino_available() or not path.is_file():
+        return None
+    try:
+        engine = OpenVinoEngine(path, choice.precision, runtime.threads)
+    except Exception:  # noqa: BLE001 - as in chosen_engine: a saved model that no longer builds is measured again
+        return None
+    return (engine, choice) if engine.name == choice.engine else None
