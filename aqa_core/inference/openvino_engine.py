@@ -80,6 +80,7 @@ class OpenVinoEngine:
     """A compiled OpenVINO model on the CPU, one clip per inference, in the given precision."""
 
     device = torch.device("cpu")
+    clip_by_clip = True
 
     def __init__(self, model_path: Path, precision: str, threads: int) -> None:
         if precision not in _PRECISION_HINTS:
