@@ -327,10 +327,12 @@ def candidates_for(backbone: nn.Module, device: torch.device, threads: int, weig
     from aqa_core.inference.openvino_engine import OpenVinoEngine, ensure_converted, openvino_available
 
     if openvino_available() and weights_sha256 is not None:
-        def openvino(precision: str) -> EngineBuilder:
-            return lambda: OpenVinoEngine(ensure_converted(backbone, weights_sha256, clip_shape), precision, threads)
+        def openvino(precision: str, overlapped: bool = False) -> EngineBuilder:
+            return lambda: OpenVinoEngine(ensure_converted(backbone, weights_sha256, clip_shape), precision, threads, overlapped)
 
         candidates.append(Candidate("openvino float32 clip by clip", openvino("float32")))
+        if threads > 1:  # one stream per thread: with one thread there is nothing to overlap
+            candidates.append(Candidate("openvino float32 clips overlapped", openvino("float32", overlapped=True)))
         if native_bf16:
             candidates.append(Candidate("openvino bfloat16 clip by clip", openvino("bfloat16")))
     return candidates
