@@ -4,8 +4,9 @@ Every candidate runs the same generated dive. Its features are decoded by the bu
 and decoding and compared with float32 PyTorch's (``agreement``); only candidates within half a
 point on the final and on every clip qualify, and the fastest of those is chosen.
 
-What a first ``score`` runs (``measure_quickly``, about ten seconds on a 2-core CPU, was 68 s)
-spends full dives only where they can change the answer: every candidate first runs one clip,
+What a first ``score`` runs (``measure_quickly``; benchmarks/bench_runtime.py times it against
+measuring every engine in full, which took 68 s on a quiet 2-core CPU) spends full dives only
+where they can change the answer: every candidate first runs one clip,
 which gives its time per dive (ten clips; a batched engine may at best halve that) and a first
 agreement check; one that already disagrees on that clip, or that cannot beat the fastest
 agreeing engine so far, never runs the whole dive. The float32 reference is PyTorch batched (the
@@ -47,7 +48,7 @@ CACHE_FILE = "runtime_choice.json"
 CACHE_FORMAT = 3  # 3: measured quickly (one probe dive, one clip before any full dive)
 PROBE_SEED = 11  # the generated dive candidates are measured on: deterministic, no file needed
 # A batched engine's dive against ten times its one-clip time: batching never halved a clip's cost
-# on a CPU here (PyTorch float32: 2.09 s batched against 2.2 s clip by clip per dive); the bound
+# on a CPU in bench_runtime's runs (bf16 batched was even slower than clip by clip); the bound
 # only decides whether a candidate is worth running in full.
 BATCHING_GAIN_BOUND = 0.5
 REFERENCE_NAME = "pytorch float32 batched"
