@@ -12,9 +12,13 @@ with the reason, and the exit status is 0 only when every check passed:
    torch's own reason, and (frozen, Linux) checks that the CUDA libraries opened by name at run
    time (cuDNN's engines, NVRTC's builtins) are in the bundle, since nothing fails without them
    until a GPU is there;
-5. generates one demo dive, decodes it and scores it with the shipped demo model (needs the
-   installed I3D weights: ``aqa-judge weights install``);
-6. trains heads on made-up features for one epoch in a child process of this very program
+5. converts a small test backbone to OpenVINO and runs it on OpenVINO's CPU plugin (the plugin
+   and the model frontends are opened by file name, so only running proves they were packaged);
+   where OpenVINO is not installed (a platform without its wheels) it says so and passes;
+6. generates one demo dive, decodes it and scores it with the shipped demo model on the engine
+   scoring would use here (the cached measured choice, else float32 PyTorch; never measured
+   here) and names that engine (needs the installed I3D weights: ``aqa-judge weights install``);
+7. trains heads on made-up features for one epoch in a child process of this very program
    (``own_command``), as the Trainer tab does, and loads the bundle it wrote (the tiny test
    backbone is named, so this check does not depend on the I3D weights that check 5 needs).
 
@@ -120,6 +124,14 @@ def check_device() -> str:
     return f"torch {torch.__version__} built for CUDA {torch.version.cuda}; {where}"
 
 
+def check_openvino(folder: Path) -> str:
+    from aqa_core.inference.openvino_engine import openvino_available, self_check
+
+    if not openvino_available():
+        return "not installed here (no wheel for this platform): PyTorch runs the backbone"
+    return self_check(folder)
+
+
 def check_scoring(folder: Path) -> str:
     from aqa_core.bundle import default_bundle_path, load_bundle
     from aqa_core.result import DiveInfo
@@ -132,11 +144,12 @@ def check_scoring(folder: Path) -> str:
     bundle_path = default_bundle_path()
     if bundle_path is None:
         raise RuntimeError("no demo model in the bundle's resources")
-    result = Scorer(load_bundle(bundle_path)).score(dive.video, DiveInfo("individual", 7, dive.dive_number, dive.height, dive.difficulty))
+    scorer = Scorer.measured(load_bundle(bundle_path), measure=False)
+    result = scorer.score(dive.video, DiveInfo("individual", 7, dive.dive_number, dive.height, dive.difficulty))
     if not np.isfinite(result.final.score):
         raise RuntimeError("the final score is not finite")
     return (f"{dive.video.name} ({info.frame_count} frames) scored {result.final.score:.2f} by {result.model_name} "
-            f"in {result.timings.get('total', 0.0):.1f} s (DD {dive.difficulty:g}; the synthetic panel gave {sum(sorted(dive.judge_scores)[2:5]) * dive.difficulty:.2f})")
+            f"on {scorer.choice.engine} in {result.timings.get('total', 0.0):.1f} s (DD {dive.difficulty:g}; the synthetic panel gave {sum(sorted(dive.judge_scores)[2:5]) * dive.difficulty:.2f})")
 
 
 def check_training(folder: Path) -> str:
@@ -180,6 +193,7 @@ def run_self_test() -> int:
             ("window", check_window),
             ("database", lambda: check_database(folder)),
             ("device", check_device),
+            ("openvino", lambda: check_openvino(folder)),
             ("scoring", lambda: check_scoring(folder)),
             ("training", lambda: check_training(folder)),
         ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ import torch
 from aqa_core.bundle import ModelBundle, bundle_from_model, save_bundle
 from aqa_core.inference import choice as choice_module
 from aqa_core.inference.agreement import MARGIN_SAFETY, TOLERANCE, compare
-from aqa_core.inference.choice import Candidate, cache_path, chosen_engine, measure_and_choose
+from aqa_core.inference.choice import Candidate, cache_path, chosen_engine, measure_and_choose, measure_quickly
 from aqa_core.inference.engines import TorchEngine
 from aqa_core.methods import build_method
 from aqa_core.runtime import Runtime, choose_runtime
@@ -39,7 +40,7 @@ def probes(monkeypatch: pytest.MonkeyPatch) -> list[torch.Tensor]:
     from aqa_core.inference import openvino_engine
 
     clips = [torch.rand(4, 3, 8, 16, 16, generator=torch.Generator().manual_seed(seed)) * 2 - 1 for seed in (1, 2)]
-    monkeypatch.setattr(choice_module, "probe_clips", lambda scheme: clips)
+    monkeypatch.setattr(choice_module, "probe_clip", lambda scheme: clips[0])
     monkeypatch.setattr(openvino_engine, "openvino_available", lambda: False)
     monkeypatch.setattr(choice_module, "UNMEASURED_BACKBONES", ())  # measure the tiny backbone as if it were the I3D
     return clips
@@ -59,17 +60,37 @@ class PerturbedEngine:
     name = "perturbed"
     precision = "bfloat16"
     device = CPU
+    clip_by_clip = True
 
     def __init__(self, inner: TorchEngine) -> None:
         self.inner = inner
-        self.seen: dict[int, torch.Tensor] = {}
+        self.seen: dict[tuple[int, int], torch.Tensor] = {}
+        self.clips_run = 0
 
     def features(self, clips: torch.Tensor) -> torch.Tensor:
-        key = clips.data_ptr()
+        self.clips_run += len(clips)
+        key = (clips.data_ptr(), len(clips))
         if key not in self.seen:
             clean = self.inner.features(clips)
             self.seen[key] = clean + 5 * torch.randn(clean.shape, generator=torch.Generator().manual_seed(0))
         return self.seen[key]
+
+
+class SlowEngine:
+    """float32 features, ``seconds`` per clip slower: agrees exactly, and one clip shows it cannot win."""
+
+    precision = "float32"
+    device = CPU
+    clip_by_clip = True
+
+    def __init__(self, inner: TorchEngine, seconds: float, name: str = "slow") -> None:
+        self.inner, self.seconds, self.name = inner, seconds, name
+        self.clips_run = 0
+
+    def features(self, clips: torch.Tensor) -> torch.Tensor:
+        self.clips_run += len(clips)
+        time.sleep(self.seconds * len(clips))
+        return self.inner.features(clips)
 
 
 def _f32(model: torch.nn.Module, clip_by_clip: bool = False) -> TorchEngine:
@@ -87,6 +108,28 @@ def test_the_chooser_excludes_a_faster_candidate_whose_scores_disagree(probes: l
     assert good.qualifies and (good.final_diff, good.clip_diff) == (0.0, 0.0) and good.describe().endswith(": agrees")
     assert (choice.engine, choice.precision) == ("pytorch float32 batched", "float32")
     assert "excluded: perturbed (" in choice.reason
+
+
+def test_the_quick_measurement_runs_a_whole_dive_only_where_it_can_change_the_answer(probes: list[torch.Tensor]) -> None:
+    """The perturbed engine (fastest) already disagrees on its first clip; the slow one agrees, but one clip
+    puts its dive above the fast agreeing candidate's. Neither runs the whole dive; the fast one is chosen
+    and handed back built."""
+    model = build_method(json.loads(CONFIG.read_text())).eval()
+    probe = probes[0]
+    perturbed, slow = PerturbedEngine(_f32(model, clip_by_clip=True)), SlowEngine(_f32(model, clip_by_clip=True), 0.05)
+    fast = _f32(model, clip_by_clip=True)
+    candidates = [Candidate("perturbed", lambda: perturbed), Candidate("slow", lambda: slow), Candidate("pytorch float32 clip by clip", lambda: fast)]
+    seeds_way = SlowEngine(_f32(model, clip_by_clip=True), 0.02, "seeds")
+    choice, engine = measure_quickly(model, lambda: _f32(model), lambda: seeds_way, candidates, probe, "argmax")
+    assert (perturbed.clips_run, slow.clips_run, seeds_way.clips_run) == (2, 2, 2)  # a warm-up clip and a timed clip each
+    by_name = {m.name: m for m in choice.measured}
+    assert not by_name["perturbed"].qualifies and by_name["perturbed"].problem.startswith("on its first clip alone")
+    assert not by_name["slow"].qualifies and by_name["slow"].problem.startswith("not run in full: one clip puts it at")
+    assert by_name["slow"].from_one_clip and by_name["slow"].seconds_per_dive >= 0.05 * len(probe)
+    assert by_name["pytorch float32 batched"].qualifies  # the reference is a candidate itself
+    assert choice.engine in ("pytorch float32 batched", "pytorch float32 clip by clip") and engine.name == choice.engine
+    assert choice.reference_seconds >= 0.02 * len(probe)  # the seeds' way: one clip's time, ten... (here four) times
+    assert "EXCLUDED: not run in full" in by_name["slow"].describe()
 
 
 def test_a_candidate_that_cannot_run_is_recorded_and_never_chosen(probes: list[torch.Tensor]) -> None:
@@ -135,10 +178,10 @@ def test_the_choice_is_cached_and_measured_again_when_the_weights_change(
     bundle = tiny_bundle()
     model = build_method(bundle.config).eval()
     weights = {"sha": "a" * 64}
-    monkeypatch.setattr(choice_module, "_installed_backbone_sha256", lambda config, keys: weights["sha"])
+    monkeypatch.setattr(choice_module, "installed_backbone_sha256", lambda config, keys: weights["sha"])
     calls = []
-    real = choice_module.measure_and_choose
-    monkeypatch.setattr(choice_module, "measure_and_choose", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = choice_module.measure_quickly
+    monkeypatch.setattr(choice_module, "measure_quickly", lambda *a, **k: calls.append(1) or real(*a, **k))
 
     engine, first = chosen_engine(model, bundle, "argmax", "cpu", threads=1)
     assert (len(calls), first.cached, engine.name) == (1, False, first.engine)
@@ -220,5 +263,10 @@ def test_openvino_float32_matches_pytorch_and_converts_once(isolated_home: Path)
     with torch.inference_mode():
         expected = module(clips)
     engine = OpenVinoEngine(path, "float32", threads=1)
-    assert (engine.name, engine.precision) == ("openvino float32 clip by clip", "float32")
+    assert (engine.name, engine.precision, engine.clip_by_clip) == ("openvino float32 clip by clip", "float32", True)
     torch.testing.assert_close(engine.features(clips), expected, rtol=1e-4, atol=1e-5)
+    assert any((path.parent / "compiled").iterdir())  # OpenVINO's compiled blob: the next start loads it
+    overlapped = OpenVinoEngine(path, "float32", threads=2, overlapped=True)
+    assert (overlapped.name, overlapped.clip_by_clip) == ("openvino float32 clips overlapped", False)
+    torch.testing.assert_close(overlapped.features(clips), expected, rtol=1e-4, atol=1e-5)  # in clip order, from async requests
+    torch.testing.assert_close(overlapped.features(clips[:1]), expected[:1], rtol=1e-4, atol=1e-5)

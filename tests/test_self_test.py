@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from aqa_core.inference.openvino_engine import openvino_available
 from cli.main import main
 from cli.self_test import check_device
 from trainer.child import CONSOLE_PROGRAM, own_command
@@ -22,10 +23,12 @@ def test_self_test_names_the_failed_check_and_exits_1(qapp, isolated_home: Path,
     assert main(["--self-test"]) == 1
     lines = capsys.readouterr().out.splitlines()
     status = {line.split()[1].rstrip(":"): line.split()[0] for line in lines if line.startswith(("ok ", "FAILED "))}
-    assert status == {"imports": "ok", "window": "ok", "database": "ok", "device": "ok", "scoring": "FAILED", "training": "ok"}
+    assert status == {"imports": "ok", "window": "ok", "database": "ok", "device": "ok", "openvino": "ok", "scoring": "FAILED", "training": "ok"}
     scoring = next(line for line in lines if line.startswith("FAILED scoring"))
     assert "I3D weights not found" in scoring and "aqa-judge weights install" in scoring
-    assert lines[-1] == "self-test FAILED: 1 of 6 checks"
+    openvino = next(line for line in lines if line.startswith("ok     openvino"))
+    assert ("a converted model ran on the CPU plugin" in openvino) if openvino_available() else ("not installed here" in openvino)
+    assert lines[-1] == "self-test FAILED: 1 of 7 checks"
     assert not list(isolated_home.glob("**/sessions.db"))  # everything was written in a temporary folder
 
 

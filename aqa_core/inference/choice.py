@@ -1,10 +1,19 @@
 """Choose the backbone engine by measurement on this machine, cache the choice, explain it.
 
-Every candidate runs the same generated dives. Its features are decoded by the bundle's own head
+Every candidate runs the same generated dive. Its features are decoded by the bundle's own head
 and decoding and compared with float32 PyTorch's (``agreement``); only candidates within half a
-point on the final and on every clip qualify, and the fastest of those is chosen. The float32
-PyTorch reference is the seeds' way (one clip after another, contiguous layout), so its time is
-also the baseline every speed-up is quoted against.
+point on the final and on every clip qualify, and the fastest of those is chosen.
+
+What a first ``score`` runs (``measure_quickly``; benchmarks/bench_runtime.py times it against
+measuring every engine in full, which took 68 s on a quiet 2-core CPU) spends full dives only
+where they can change the answer: every candidate first runs one clip,
+which gives its time per dive (ten clips; a batched engine may at best halve that) and a first
+agreement check; one that already disagrees on that clip, or that cannot beat the fastest
+agreeing engine so far, never runs the whole dive. The float32 reference is PyTorch batched (the
+default engine, and a candidate itself); the seeds' way (one clip after another, contiguous
+layout), which every speed-up is quoted against, is timed on one clip: its dive is ten of them.
+``measure_and_choose`` runs everything in full on every probe (what benchmarks/bench_runtime.py
+reports, with the seeds' way as the reference).
 
 The cache (``runtime_choice.json`` in the user data folder) keeps one choice per key: the
 backbone weights' sha256, the bundle's fingerprint (agreement is measured through its head), the
@@ -36,8 +45,13 @@ from aqa_core.paths import user_data_dir
 from aqa_core.runtime import Runtime
 
 CACHE_FILE = "runtime_choice.json"
-CACHE_FORMAT = 2
-PROBE_SEEDS = (11, 12, 13)  # generated dives every candidate runs: deterministic, no file needed
+CACHE_FORMAT = 3  # 3: measured quickly (one probe dive, one clip before any full dive)
+PROBE_SEED = 11  # the generated dive candidates are measured on: deterministic, no file needed
+# A batched engine's dive against ten times its one-clip time: batching never halved a clip's cost
+# on a CPU in bench_runtime's runs (bf16 batched was even slower than clip by clip); the bound
+# only decides whether a candidate is worth running in full.
+BATCHING_GAIN_BOUND = 0.5
+REFERENCE_NAME = "pytorch float32 batched"
 # The tests' stand-in backbone costs microseconds: measuring it would only slow every test down.
 UNMEASURED_BACKBONES = ("tiny",)
 
@@ -54,12 +68,15 @@ class Measured:
     qualifies: bool
     problem: str | None = None  # why it does not qualify
     agreement: str = ""  # Agreement.describe() of its scores
+    from_one_clip: bool = False  # only one clip was run: its time is ten times that clip's
 
     def describe(self) -> str:
         if self.seconds_per_dive is None:
             return f"{self.name}: {self.problem}"
-        verdict = "agrees" if self.qualifies else "EXCLUDED"
-        return f"{self.name}: {self.seconds_per_dive:.2f} s per dive, {self.agreement}: {verdict}"
+        timed = f"{self.seconds_per_dive:.2f} s per dive{' (from one clip)' if self.from_one_clip else ''}"
+        if self.qualifies:
+            return f"{self.name}: {timed}, {self.agreement}: agrees"
+        return f"{self.name}: {timed}, EXCLUDED: {self.problem}"
 
 
 @dataclass(frozen=True)
@@ -96,8 +113,23 @@ class Candidate:
     build: EngineBuilder
 
 
-def _timed(engine: Engine, probes: Sequence[torch.Tensor], repeats: int) -> tuple[float, list[torch.Tensor]]:
-    """(best seconds per dive, features of every probe): one warm-up, then each probe, then extra repeats."""
+@dataclass(frozen=True)
+class Timed:
+    """One engine's run of the probe dives: its best seconds per dive and its features, or why it could not run."""
+
+    name: str
+    precision: str
+    seconds: float | None
+    features: list[torch.Tensor]
+    problem: str | None = None
+
+
+def _cannot_run(name: str, exc: Exception) -> str:
+    return f"cannot run here ({type(exc).__name__}: {exc})"
+
+
+def _timed(engine: Engine, probes: Sequence[torch.Tensor], repeats: int) -> Timed:
+    """Best seconds per dive and the features of every probe: one warm-up, then each probe, then extra repeats."""
     engine.features(probes[0])
     features, times = [], []
     for probe in [*probes, *[probes[0]] * max(0, repeats - len(probes))]:
@@ -106,48 +138,113 @@ def _timed(engine: Engine, probes: Sequence[torch.Tensor], repeats: int) -> tupl
         times.append(time.perf_counter() - started)
         if len(features) < len(probes):
             features.append(out.float().cpu())
-    return min(times), features
+    return Timed(engine.name, engine.precision, min(times), features)
 
 
-def measure_and_choose(
-    model: Method,
-    reference: EngineBuilder,
-    candidates: Sequence[Candidate],
-    probes: Sequence[torch.Tensor],
-    decoding: str,
-    repeats: int = 2,
-) -> Choice:
-    """Time the reference and every candidate on ``probes`` and keep the fastest that agrees.
-
-    A candidate that fails to build or run is recorded with its error and never chosen. The
-    reference itself is the fallback, so there is always a choice.
-    """
-    reference_engine = reference()
-    reference_s, reference_features = _timed(reference_engine, probes, repeats)
-    measured: list[Measured] = []
-    engines: dict[str, Engine] = {}
+def time_engines(reference: EngineBuilder, candidates: Sequence[Candidate], probes: Sequence[torch.Tensor],
+                 repeats: int = 2) -> tuple[Timed, list[Timed]]:
+    """Every engine in full on every probe: (the reference's run, each candidate's). A candidate that
+    fails to build or run is recorded with its error."""
+    timed_reference = _timed(reference(), probes, repeats)
+    runs = []
     for candidate in candidates:
         try:
-            engine = candidate.build()
-            seconds, features = _timed(engine, probes, repeats)
+            runs.append(_timed(candidate.build(), probes, repeats))
         except Exception as exc:  # noqa: BLE001 - an engine that cannot run here is simply not a candidate
-            measured.append(Measured(candidate.name, "?", None, None, None, False, f"cannot run here ({type(exc).__name__}: {exc})"))
-            continue
-        agreement: Agreement = compare(model, reference_features, features, decoding)
-        problem = None if agreement.holds else f"{agreement.describe()}: outside the tolerance"
-        measured.append(Measured(engine.name, engine.precision, seconds, agreement.final, agreement.clip, agreement.holds, problem, agreement.describe()))
-        engines[engine.name] = engine
+            runs.append(Timed(candidate.name, "?", None, [], _cannot_run(candidate.name, exc)))
+    return timed_reference, runs
+
+
+def _judged(model: Method, reference: Sequence[torch.Tensor], run: Timed, decoding: str) -> Measured:
+    if run.seconds is None:
+        return Measured(run.name, run.precision, None, None, None, False, run.problem)
+    agreement: Agreement = compare(model, reference, run.features, decoding)
+    problem = None if agreement.holds else f"{agreement.describe()}: outside the tolerance"
+    return Measured(run.name, run.precision, run.seconds, agreement.final, agreement.clip, agreement.holds, problem, agreement.describe())
+
+
+def _choice(measured: list[Measured], fallback: Timed, seeds_seconds: float) -> Choice:
+    """The fastest qualifying candidate, else ``fallback`` (the float32 reference)."""
     qualified = sorted((m for m in measured if m.qualifies and m.seconds_per_dive is not None), key=lambda m: m.seconds_per_dive)
     cpu = cpu_features().describe()
     if not qualified:
-        return Choice(reference_engine.name, reference_engine.precision, reference_s, reference_s,
+        return Choice(fallback.name, fallback.precision, fallback.seconds, seeds_seconds,
                       "no candidate agreed with float32 within 0.5 point; the float32 reference runs", cpu, measured)
     best = qualified[0]
     excluded = [m for m in measured if not m.qualifies]
     reason = f"fastest of {len(qualified)} candidates whose scores agree with float32 within 0.5 point"
     if excluded:
         reason += "; excluded: " + "; ".join(f"{m.name} ({m.problem})" for m in excluded)
-    return Choice(best.name, best.precision, best.seconds_per_dive, reference_s, reason, cpu, measured)
+    return Choice(best.name, best.precision, best.seconds_per_dive, seeds_seconds, reason, cpu, measured)
+
+
+def choose(model: Method, reference: Timed, runs: Sequence[Timed], decoding: str) -> Choice:
+    """The fastest run whose scores agree with the reference's (the seeds' way, also the fallback)."""
+    return _choice([_judged(model, reference.features, run, decoding) for run in runs], reference, reference.seconds)
+
+
+def measure_and_choose(model: Method, reference: EngineBuilder, candidates: Sequence[Candidate], probes: Sequence[torch.Tensor],
+                       decoding: str, repeats: int = 2) -> Choice:
+    """Time the reference and every candidate in full on ``probes`` and keep the fastest that agrees."""
+    return choose(model, *time_engines(reference, candidates, probes, repeats), decoding)
+
+
+def _one_clip(engine: Engine, probe: torch.Tensor) -> tuple[float, torch.Tensor]:
+    """(seconds, features) of the probe's first clip, after one warm-up run of it."""
+    clip = probe[:1]
+    engine.features(clip)
+    started = time.perf_counter()
+    features = engine.features(clip).float().cpu()
+    return time.perf_counter() - started, features
+
+
+def measure_quickly(model: Method, reference: EngineBuilder, seeds_way: EngineBuilder, candidates: Sequence[Candidate],
+                    probe: torch.Tensor, decoding: str) -> tuple[Choice, Engine]:
+    """The fastest engine that agrees on ``probe``, running a whole dive only where it can change the answer.
+
+    ``reference`` is float32 PyTorch (a candidate itself and the fallback); ``seeds_way`` is timed
+    on one clip. Returns the choice and its engine, already built and warm.
+    """
+    clips = len(probe)
+    seeds_seconds = _one_clip(seeds_way(), probe)[0] * clips
+    reference_engine = reference()
+    reference_engine.features(probe[:1])
+    started = time.perf_counter()
+    reference_features = reference_engine.features(probe).float().cpu()
+    reference_run = Timed(reference_engine.name, reference_engine.precision, time.perf_counter() - started, [reference_features])
+    measured = [Measured(reference_run.name, reference_run.precision, reference_run.seconds, 0.0, 0.0, True, None, "the float32 reference")]
+    engines: dict[str, Engine] = {reference_run.name: reference_engine}
+    hopeful: list[tuple[float, float, Engine]] = []  # (the fastest its dive can be, ten clips' time, engine)
+    for candidate in candidates:
+        try:
+            engine = candidate.build()
+            clip_seconds, first = _one_clip(engine, probe)
+        except Exception as exc:  # noqa: BLE001 - an engine that cannot run here is simply not a candidate
+            measured.append(Measured(candidate.name, "?", None, None, None, False, _cannot_run(candidate.name, exc)))
+            continue
+        estimate = clip_seconds * clips
+        agreement = compare(model, [reference_features[:1]], [first], decoding)
+        if not agreement.holds:
+            measured.append(Measured(engine.name, engine.precision, estimate, agreement.final, agreement.clip, False,
+                                     f"on its first clip alone {agreement.describe()}: outside the tolerance", agreement.describe(), True))
+            continue
+        hopeful.append((estimate if engine.clip_by_clip else estimate * BATCHING_GAIN_BOUND, estimate, engine))
+    best = reference_run.seconds
+    for fastest, estimate, engine in sorted(hopeful, key=lambda entry: entry[0]):
+        if fastest >= best:
+            measured.append(Measured(engine.name, engine.precision, estimate, None, None, False,
+                                     f"not run in full: one clip puts it at {fastest:.2f} s per dive at best, "
+                                     f"no faster than {best:.2f} s", "", True))
+            continue
+        started = time.perf_counter()
+        features = engine.features(probe).float().cpu()
+        verdict = _judged(model, [reference_features], Timed(engine.name, engine.precision, time.perf_counter() - started, [features]), decoding)
+        measured.append(verdict)
+        if verdict.qualifies:
+            best = min(best, verdict.seconds_per_dive)
+            engines[engine.name] = engine
+    choice = _choice(measured, reference_run, seeds_seconds)
+    return choice, engines[choice.engine]
 
 
 # --- the cache ---------------------------------------------------------------------------------
@@ -220,10 +317,10 @@ def candidates_for(backbone: nn.Module, device: torch.device, threads: int, weig
 
     if device.type == "cuda":
         half = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return [Candidate("pytorch float32 batched", torch_engine(None, False)),
+        return [Candidate(REFERENCE_NAME, torch_engine(None, False)),
                 Candidate(f"pytorch {str(half).removeprefix('torch.')} batched", torch_engine(half, False))]
     native_bf16 = cpu_features().native_bf16
-    candidates = [Candidate("pytorch float32 batched", torch_engine(None, False)),
+    candidates = [Candidate(REFERENCE_NAME, torch_engine(None, False)),
                   Candidate("pytorch float32 clip by clip", torch_engine(None, True))]
     if native_bf16:
         candidates += [Candidate("pytorch bfloat16 batched", torch_engine(torch.bfloat16, False)),
@@ -231,10 +328,12 @@ def candidates_for(backbone: nn.Module, device: torch.device, threads: int, weig
     from aqa_core.inference.openvino_engine import OpenVinoEngine, ensure_converted, openvino_available
 
     if openvino_available() and weights_sha256 is not None:
-        def openvino(precision: str) -> EngineBuilder:
-            return lambda: OpenVinoEngine(ensure_converted(backbone, weights_sha256, clip_shape), precision, threads)
+        def openvino(precision: str, overlapped: bool = False) -> EngineBuilder:
+            return lambda: OpenVinoEngine(ensure_converted(backbone, weights_sha256, clip_shape), precision, threads, overlapped)
 
         candidates.append(Candidate("openvino float32 clip by clip", openvino("float32")))
+        if threads > 1:  # one stream per thread: with one thread there is nothing to overlap
+            candidates.append(Candidate("openvino float32 clips overlapped", openvino("float32", overlapped=True)))
         if native_bf16:
             candidates.append(Candidate("openvino bfloat16 clip by clip", openvino("bfloat16")))
     return candidates
@@ -243,15 +342,15 @@ def candidates_for(backbone: nn.Module, device: torch.device, threads: int, weig
 # --- what the scorer calls ---------------------------------------------------------------------
 
 
-def probe_clips(scheme: Any, seeds: Sequence[int] = PROBE_SEEDS) -> list[torch.Tensor]:
-    """Clips of generated dives (the procedural generator, deterministic per seed): what candidates run."""
+def probe_clip(scheme: Any, seed: int = PROBE_SEED) -> torch.Tensor:
+    """The clips of a generated dive (the procedural generator, deterministic per seed): what candidates run."""
     from aqa_core.clips import frames_to_clips
     from aqa_core.synthetic.dive import generate_dive
 
-    return [frames_to_clips(generate_dive(seed).frames, scheme).clips for seed in seeds]
+    return frames_to_clips(generate_dive(seed).frames, scheme).clips
 
 
-def _installed_backbone_sha256(config: dict[str, Any], state_keys: Sequence[str]) -> str | None:
+def installed_backbone_sha256(config: dict[str, Any], state_keys: Sequence[str]) -> str | None:
     """The weights hash when the bundle runs the installed Kinetics I3D unchanged, else None."""
     spec = config.get("backbone")
     if not isinstance(spec, dict) or spec.get("name") != "i3d" or not spec.get("pretrained", True):
@@ -282,7 +381,7 @@ def chosen_engine(model: Method, bundle: Any, decoding: str, device: str | None 
         engine = TorchEngine(backbone, runtime)
         return engine, Choice(engine.name, engine.precision, float("nan"), float("nan"),
                               f"the {spec['name']} backbone is not measured", cpu_features().describe())
-    weights_sha256 = _installed_backbone_sha256(bundle.config, list(bundle.state_dict))
+    weights_sha256 = installed_backbone_sha256(bundle.config, list(bundle.state_dict))
     key = cache_key(weights_sha256 or "in the bundle", bundle.fingerprint, runtime.device, runtime.threads)
     scheme = get_scheme(bundle.config.get("segmentation", DEFAULT_SCHEME))
     clip_shape = (3, scheme.clip_len, 224, 224)
@@ -299,11 +398,11 @@ def chosen_engine(model: Method, bundle: Any, decoding: str, device: str | None 
                               "not measured on this machine yet (scoring a dive or `aqa-judge doctor --measure` measures)", cpu_features().describe())
     if progress is not None:
         progress(f"measuring {len(candidates)} backbone engines on this machine (once per weights, model and library versions)")
-    reference = Runtime(runtime.device, None, False, runtime.threads, "float32 reference")
-    choice = measure_and_choose(model, lambda: TorchEngine(backbone, reference, clip_by_clip=True), list(candidates.values()),
-                                probe_clips(scheme), decoding)
+    seeds_way = Runtime(runtime.device, None, False, runtime.threads, "float32, the seeds' way")
+    others = [candidate for name, candidate in candidates.items() if name != REFERENCE_NAME]
+    choice, engine = measure_quickly(model, candidates[REFERENCE_NAME].build, lambda: TorchEngine(backbone, seeds_way, clip_by_clip=True),
+                                     others, probe_clip(scheme), decoding)
     store_choice(key, choice)
-    engine = candidates[choice.engine].build() if choice.engine in candidates else TorchEngine(backbone, reference, clip_by_clip=True)
     return engine, choice
 
 

@@ -20,6 +20,7 @@ class Engine(Protocol):
     name: str  # what doctor and the app show: "pytorch float32 batched", "openvino float32"
     precision: str  # "float32", "bfloat16" or "float16": what ScoreResult.precision records
     device: torch.device
+    clip_by_clip: bool  # one clip after another: a dive costs ten clips' time (the chooser's one-clip estimate)
 
     def features(self, clips: torch.Tensor) -> torch.Tensor:
         """(N, 3, T, H, W) clips in [-1, 1] -> (N, D) float32 features on ``device``."""
