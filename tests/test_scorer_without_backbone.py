@@ -35,7 +35,7 @@ def bundle(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> ModelBundle:
     """The tiny bundle, treated as running the installed I3D whose weights hash is WEIGHTS_SHA."""
     torch.manual_seed(0)
     tiny = bundle_from_model(build_method(json.loads(CONFIG.read_text())), "tiny", "0", {"dataset": "none", "synthetic": True, "intended_use": "tests"})
-    monkeypatch.setattr(choice_module, "_installed_backbone_sha256", lambda config, keys: WEIGHTS_SHA)
+    monkeypatch.setattr(choice_module, "installed_backbone_sha256", lambda config, keys: WEIGHTS_SHA)
     return tiny
 
 

@@ -413,7 +413,7 @@ def cached_engine_without_backbone(bundle: Any, device: str | None = None, threa
     saved model is named by the verified weights hash that also keys the choice. None when there
     is no such cached choice, no saved model, or it does not build: ``chosen_engine`` decides then.
     """
-    weights_sha256 = _installed_backbone_sha256(bundle.config, list(bundle.state_dict))
+    weights_sha256 = installed_backbone_sha256(bundle.config, list(bundle.state_dict))
     if weights_sha256 is None:
         return None
     from aqa_core.inference.openvino_engine import OpenVinoEngine, converted_model_path, openvino_available
@@ -425,7 +425,7 @@ def cached_engine_without_backbone(bundle: Any, device: str | None = None, threa
     if choice is None or not choice.engine.startswith("openvino ") or not openvino_available() or not path.is_file():
         return None
     try:
-        engine = OpenVinoEngine(path, choice.precision, runtime.threads)
+        engine = OpenVinoEngine(path, choice.precision, runtime.threads, overlapped=choice.engine.endswith(" overlapped"))
     except Exception:  # noqa: BLE001 - as in chosen_engine: a saved model that no longer builds is measured again
         return None
     return (engine, choice) if engine.name == choice.engine else None
