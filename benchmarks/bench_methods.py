@@ -37,6 +37,7 @@ linear fit; that needs the synthetic dives' own I3D features (``--features``).
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import time
 from pathlib import Path
@@ -51,6 +52,7 @@ from aqa_core.rules.dd_table import difficulty
 from trainer.config import config_from_dict
 from trainer.datasets import open_dataset
 from trainer.evaluate import labels_from
+from trainer.features import extract_features, feature_keys
 from trainer.progress import ProgressStream
 from trainer.run import train
 
@@ -58,6 +60,35 @@ ROOT = Path(__file__).resolve().parent.parent
 TOY_DIVES = ("107B", "5253B", "405C", "626C", "305C", "205B")
 TOY_HEIGHT = 10.0
 LEARNING_RATES = (1e-3, 3e-3, 1e-2)
+I3D = {"backbone": {"name": "i3d", "pretrained": True}, "segmentation": "usdl_10x16"}  # frozen Kinetics I3D, 10 clips of 16 frames
+
+
+def dataset_features(data: Path, cache: Path, out: Path, model: dict = I3D, cached_only: bool = False) -> Path:
+    """A dataset's backbone features as a features ``.npz`` beside its labels: what ``--features`` reads.
+
+    The features come from the trainer's own cache (trainer/features.py), so only dives not yet
+    cached are extracted and a rerun costs seconds; the labels (final, judges, DD, split, dive
+    number, commentary, key) are the dataset's records', so every method trains on exactly what
+    ``aqa-judge train`` would give it. ``cached_only``: only the dives already in the cache, each in
+    its own split (a slow CPU still reports on the dives it has extracted).
+    """
+    records = open_dataset(data).records
+    if cached_only:
+        records = [r for r, key in zip(records, feature_keys(records, model), strict=True) if (cache / f"{key}.npy").is_file()]
+        if not records:
+            raise SystemExit(f"{cache}: holds no features of {data}'s dives under this backbone")
+    features = extract_features(records, model, cache, ProgressStream(None, stdout=False))
+    labels = {"final_score": np.array([r.final_score for r in records]), "split": np.array([r.split for r in records]),
+              "dive_id": np.array([r.key for r in records]), "commentary": np.array([r.commentary for r in records])}
+    for name, values in (("judge_scores", [r.judge_scores for r in records]), ("difficulty", [r.difficulty for r in records]),
+                         ("dive_number", [r.dive_number for r in records])):
+        if all(v is not None for v in values):  # a label some dives lack is left out, not filled in
+            labels[name] = np.array(values)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.stem}.{os.getpid()}.partial.npz")  # np.savez keeps a name ending in .npz as it is
+    np.savez(partial, features=features.astype(np.float32), **labels)
+    os.replace(partial, out)
+    return out
 
 
 def toy_features(path: Path, n: int = 1000, dim: int = 64, seed: int = 0) -> Path:
@@ -88,11 +119,13 @@ def toy_features(path: Path, n: int = 1000, dim: int = 64, seed: int = 0) -> Pat
 def method_models(dim: int) -> dict[str, tuple[dict, dict]]:
     """(model config, training overrides) per row; every row has the same epochs, batch and learning rates to choose from."""
     usdl = {"name": "usdl", "bins": 101, "score_range": [0, 110], "in_dim": dim, "hidden": [256, 128]}
+    musdl = {"name": "musdl", "judges": 7, "in_dim": dim, "hidden": [256, 128]}
     neck = {"name": "standardize"}
     return {
         "ridge": ({"neck": neck, "aggregation": {"name": "average"}, "head": {**usdl, "hidden": [], "bins": 201}}, {"loss": "ridge", "decoding": "expectation"}),
         "usdl": ({"neck": neck, "head": usdl}, {"decoding": "expectation"}),
-        "musdl": ({"neck": neck, "head": {"name": "musdl", "judges": 7, "in_dim": dim, "hidden": [256, 128]}}, {}),
+        "musdl": ({"neck": neck, "head": musdl}, {}),
+        "musdl_wd": ({"neck": neck, "aggregation": {"name": "weight_decider", "in_dim": dim, "hidden": [64], "dropout": 0.2}, "head": musdl}, {}),
         "ud_aqa": ({"method": "ud_aqa", "neck": neck, "aggregation": {"name": "weight_decider", "in_dim": dim, "hidden": [256, 128, 256]},
                     "ud_aqa": {"in_dim": dim}}, {"decoding": "expectation"}),
         "mtl_aqa": ({"method": "mtl_aqa", "neck": neck, "head": usdl}, {"decoding": "expectation"}),
@@ -190,6 +223,9 @@ def train_row(name: str, model: dict, overrides: dict, data: Path, folder: Path,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--features", type=Path, help="a features .npz (the synthetic dives' cached I3D features)")
+    parser.add_argument("--data", type=Path, help="a dataset folder (aqa-judge make-demo-data): its I3D features are extracted (cached) into a features .npz first")
+    parser.add_argument("--cache", type=Path, default=None, help="the I3D feature cache for --data (default: WORK/i3d_cache)")
+    parser.add_argument("--cached-only", action="store_true", help="with --data: only the dives already in the cache")
     parser.add_argument("--toy", action="store_true", help="generate stand-in features instead")
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "bench_methods")
     parser.add_argument("--epochs", type=int, default=40)
@@ -198,9 +234,15 @@ def main() -> None:
     parser.add_argument("--methods", nargs="*", default=None)
     parser.add_argument("--cost-repeats", type=int, default=20, help="head timings per row of the scoring-cost table (0: skip it)")
     args = parser.parse_args()
-    if args.features is None and not args.toy:
-        parser.error("give --features PATH or --toy")
-    data = toy_features(args.work / "toy_features.npz") if args.toy else args.features
+    if sum(x is not None and x is not False for x in (args.features, args.data, args.toy)) != 1:
+        parser.error("give one of --features PATH, --data DATASET_DIR or --toy")
+    if args.data is not None:
+        started = time.monotonic()
+        data = dataset_features(args.data, args.cache or args.work / "i3d_cache", args.work / f"{args.data.name}_features.npz",
+                                cached_only=args.cached_only)
+        print(f"features of {args.data}: {data} ({(time.monotonic() - started) / 60:.1f} min; cached dives are not re-extracted)")
+    else:
+        data = toy_features(args.work / "toy_features.npz") if args.toy else args.features
     dim = int(open_dataset(data).records[0].features.shape[-1])
     rows = []
     for name, (model, overrides) in method_models(dim).items():
