@@ -37,6 +37,7 @@ linear fit; that needs the synthetic dives' own I3D features (``--features``).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import time
@@ -210,13 +211,32 @@ def rho_gain(finals: np.ndarray, ridge: np.ndarray, truth: np.ndarray) -> tuple[
     return gain(finals, ridge, truth), float(boot.confidence_interval.low), float(boot.confidence_interval.high)
 
 
-def train_row(name: str, model: dict, overrides: dict, data: Path, folder: Path, epochs: int, lr: float) -> tuple[Path, float]:
-    """Train one method at one learning rate; the bundle and the training minutes."""
-    shutil.rmtree(folder, ignore_errors=True)
+def finished_run(folder: Path, config: dict) -> tuple[Path, float] | None:
+    """The bundle and training minutes of a run under ``folder`` that ran to its end with ``config``
+    (the trainer's config as JSON, its own folders aside), from the run's progress log; else None."""
+    log = folder / "progress.jsonl"
+    events = [json.loads(line) for line in log.read_text().splitlines()] if log.is_file() else []
+    if not events or events[-1].get("event") != "done":
+        return None
+
+    def same(c: dict) -> dict:
+        return {k: v for k, v in c.items() if k not in ("work_dir", "out")}
+
+    if same(events[0].get("config", {})) != same(config):
+        return None
+    return Path(events[-1]["bundle"]), (events[-1]["time"] - events[0]["time"]) / 60
+
+
+def train_row(name: str, model: dict, overrides: dict, data: Path, folder: Path, epochs: int, lr: float, reuse: bool = False) -> tuple[Path, float]:
+    """Train one method at one learning rate (``reuse``: keep a finished run of the same config); the bundle and the training minutes."""
     raw = {"dataset": str(data), "work_dir": str(folder), "out": str(folder / "bundle"), "epochs": epochs, "batch_size": 32,
            "lr": lr, "seed": 0, "model": model, **overrides}
+    config = config_from_dict(raw, ROOT, f"{name} config")
+    if reuse and (done := finished_run(folder, json.loads(json.dumps(config.to_json())))) is not None:
+        return done
+    shutil.rmtree(folder, ignore_errors=True)
     start = time.monotonic()
-    bundle = train(config_from_dict(raw, ROOT, f"{name} config"), progress=ProgressStream(folder / "progress.jsonl", stdout=False, bar=False))
+    bundle = train(config, progress=ProgressStream(folder / "progress.jsonl", stdout=False, bar=False))
     return bundle, (time.monotonic() - start) / 60
 
 
@@ -232,6 +252,9 @@ def main() -> None:
     parser.add_argument("--lrs", type=float, nargs="+", default=list(LEARNING_RATES),
                         help="learning rates tried per method; validation rho chooses one, test is read once for it")
     parser.add_argument("--methods", nargs="*", default=None)
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep every run already finished under WORK (same features, epochs and rate): the table again without retraining, "
+                             "or methods trained in separate processes brought into one table")
     parser.add_argument("--cost-repeats", type=int, default=20, help="head timings per row of the scoring-cost table (0: skip it)")
     args = parser.parse_args()
     if sum(x is not None and x is not False for x in (args.features, args.data, args.toy)) != 1:
@@ -250,7 +273,7 @@ def main() -> None:
             continue
         tried = []  # (validation rho, lr, bundle, minutes): the test figures of the others are never looked at
         for lr in args.lrs if overrides.get("loss") != "ridge" else [args.lrs[0]]:  # ridge is closed-form: no rate
-            bundle, minutes = train_row(name, model, overrides, data, args.work / name / f"lr{lr:g}", args.epochs, lr)
+            bundle, minutes = train_row(name, model, overrides, data, args.work / name / f"lr{lr:g}", args.epochs, lr, args.reuse)
             tried.append((load_bundle(bundle).data_card["validation"]["rho"], lr, bundle, minutes))
         val_rho, lr, bundle, _ = max(tried, key=lambda t: t[0])
         ms, accuracy, finals = inference(bundle, data)
