@@ -4,39 +4,63 @@ Prints, per method: test Spearman rho, R-l2, judge MAE, calibrated 80% / 95% cov
 test, dive-class accuracy (methods that recognise dives), training minutes, and inference ms per
 dive on cached features; and whether it beats the ridge baseline (``loss: ridge``) on the same split.
 
-    python benchmarks/bench_methods.py --features build/demo_features.npz   # the synthetic dives' I3D features
-    python benchmarks/bench_methods.py --toy                                # no cache: generated stand-in features
+    python benchmarks/bench_methods.py --data build/synth800 --cache build/synth800_cache  # a dataset: I3D features extracted (cached) first
+    python benchmarks/bench_methods.py --features build/synth800_features.npz              # a features .npz already built
+    python benchmarks/bench_methods.py --toy                                               # no I3D: generated stand-in features
 
-``--features`` is a features ``.npz`` (trainer/datasets/features_npz.py: features, final_score,
-judge_scores, difficulty, split, dive_number). ``--toy`` writes one whose features carry a latent
-quality (judges and final follow from it, as in the synthetic generator) and the dive's class, so
-the benchmark runs on a CPU without I3D; its figures are about the methods' machinery, not about
-diving footage.
+``--data`` opens a dataset folder, extracts its frozen Kinetics I3D features (10 clips of 16 frames)
+through the trainer's own cache (trainer/features.py: a rerun extracts nothing) and writes
+``WORK/<name>_features.npz`` with the dataset's labels; ``--cached-only`` keeps only the dives
+already cached. ``--features`` is such a ``.npz`` (trainer/datasets/features_npz.py).
+``--reuse`` keeps every run under WORK that finished with the same config, so methods trained in
+separate processes come into one table. ``--toy`` writes features that carry a latent quality and
+the dive's class: the machinery runs on a CPU without I3D; its figures are not about footage.
 
 Selection is on validation only: each method is trained at every rate of ``--lrs``, the epoch and
 the rate with the best validation rho are kept, and only that bundle's test figures are read.
 "Beats ridge" is judged on the paired test rho gain with a 95% bootstrap interval over the test
 dives: a gain whose interval holds 0 is "within noise", not a win.
 
-Why USDL and MTL-AQA once fell below ridge on ``--toy`` (rho 0.767 and 0.772 against 0.779, MTL-AQA
-dive-class accuracy 8%): the toy drew each dive's DD independently of its dive, so no method that
-predicts the final from the footage could know it (ridge, USDL and MTL-AQA all stopped at the same
-ceiling; MUSDL and UD-AQA multiply by the typed DD); 45 validation dives could not tell the rows
-apart; and at one learning rate of 1e-3 the best-validation epoch came before MTL-AQA's classifiers
-had learnt anything (epoch 6-10 of 40). The toy now takes DD from the table, has 150 validation and
-250 test dives, and each method chooses its rate on validation.
+Measured on synthetic footage (a test instrument, not real-world accuracy): 800 generated dives,
+their I3D features, the generator's own splits (train 560, val 120, test 120), every method at
+lr 1e-3, 40 epochs, best-validation epoch; 2-core CPU shared with four other jobs at load 10-14,
+so minutes and ms are loose (MUSDL and UD-AQA's ms are the rule run on 2,000 sampled panels per
+dive for the interval, aqa_core/heads/panel.rule_draws, in Python)::
 
-Measured on that toy (2-core CPU shared with other jobs, so minutes and ms are loose): ridge test rho
-0.977; USDL 0.972, MUSDL 0.974, UD-AQA 0.976, MTL-AQA 0.973 (class accuracy 69%). No method beats
-ridge: USDL is below it beyond noise, the others within it; the noiseless panel mean x DD reaches
-0.990 on the same test dives, so the headroom is real and ridge, on features that carry quality
-along one linear direction, takes most of it. The toy cannot show a method's advantage over a
-linear fit; that needs the synthetic dives' own I3D features (``--features``).
+    aqa-judge make-demo-data --n 800 --seed 7 --out build/synth800
+    python benchmarks/bench_methods.py --data build/synth800 --cache build/synth800_cache --lrs 0.001 --cost-repeats 0
+
+    method   val rho  rho    R-l2  judge MAE  cov 80  cov 95  class acc  train min  ms/dive  beats ridge (gain, paired 95% CI)
+    ridge    0.786    0.687  1.067  -         72%     98%     -          0.91       3.9      -
+    usdl     0.789    0.718  1.009  -         74%     91%     -          0.82       2.5      within noise (+0.030 [-0.027, +0.095])
+    musdl    0.887    0.862  0.558  0.65      78%     94%     -          3.59       196      yes (+0.175 [+0.100, +0.265])
+    musdl_wd 0.898    0.854  0.531  0.63      74%     95%     -          4.38       291      yes (+0.166 [+0.096, +0.250])
+    ud_aqa   0.776    0.688  1.479  1.08      67%     95%     -          14.0       325      within noise (+0.000 [-0.123, +0.124])
+    mtl_aqa  0.787    0.728  1.005  -         76%     92%     58%        3.68       1.1      within noise (+0.041 [-0.013, +0.104])
+    core     0.887    0.863  0.545  -         84%     95%     -          8.54       3.3      yes (+0.176 [+0.108, +0.262])
+
+MUSDL, MUSDL with the Weight-Decider and CoRe beat ridge beyond noise; USDL, MTL-AQA and UD-AQA do
+not. What validation says about why (test was read once, for this table): USDL and MTL-AQA predict
+the final itself, so they must see the DD in the footage, as ridge must; MUSDL (marks x the typed
+DD) and CoRe (per point of DD) are given it, and those two rows sit 0.1 above the others on
+validation as on test. UD-AQA at lr 1e-3 is below ridge on validation too (0.776 against 0.786,
+best epoch 13 of 40; the trainer warns so); a run at lr 1e-2, stopped at epoch 6 for time, had
+reached validation rho 0.844. The full rate grid (``--lrs 1e-3 3e-3 1e-2``, the default) did not fit
+this session's CPU for every method (MUSDL alone: validation 0.887 / 0.892 / 0.889), so the table
+is one rate for all rather than a grid for some.
+
+Why USDL and MTL-AQA once fell below ridge on ``--toy``: the toy drew each dive's DD independently
+of its dive, 45 validation dives could not tell the rows apart, and at one rate the best epoch came
+before MTL-AQA's classifiers had learnt. The toy now takes DD from the table, has 150 validation and
+250 test dives; on it ridge reaches test rho 0.977 and no method beats it (USDL 0.972, MUSDL 0.974,
+UD-AQA 0.976, MTL-AQA 0.973): its features carry quality along one linear direction.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -51,6 +75,7 @@ from aqa_core.rules.dd_table import difficulty
 from trainer.config import config_from_dict
 from trainer.datasets import open_dataset
 from trainer.evaluate import labels_from
+from trainer.features import extract_features, feature_keys
 from trainer.progress import ProgressStream
 from trainer.run import train
 
@@ -58,6 +83,35 @@ ROOT = Path(__file__).resolve().parent.parent
 TOY_DIVES = ("107B", "5253B", "405C", "626C", "305C", "205B")
 TOY_HEIGHT = 10.0
 LEARNING_RATES = (1e-3, 3e-3, 1e-2)
+I3D = {"backbone": {"name": "i3d", "pretrained": True}, "segmentation": "usdl_10x16"}  # frozen Kinetics I3D, 10 clips of 16 frames
+
+
+def dataset_features(data: Path, cache: Path, out: Path, model: dict = I3D, cached_only: bool = False) -> Path:
+    """A dataset's backbone features as a features ``.npz`` beside its labels: what ``--features`` reads.
+
+    The features come from the trainer's own cache (trainer/features.py), so only dives not yet
+    cached are extracted and a rerun costs seconds; the labels (final, judges, DD, split, dive
+    number, commentary, key) are the dataset's records', so every method trains on exactly what
+    ``aqa-judge train`` would give it. ``cached_only``: only the dives already in the cache, each in
+    its own split (a slow CPU still reports on the dives it has extracted).
+    """
+    records = open_dataset(data).records
+    if cached_only:
+        records = [r for r, key in zip(records, feature_keys(records, model), strict=True) if (cache / f"{key}.npy").is_file()]
+        if not records:
+            raise SystemExit(f"{cache}: holds no features of {data}'s dives under this backbone")
+    features = extract_features(records, model, cache, ProgressStream(None, stdout=False))
+    labels = {"final_score": np.array([r.final_score for r in records]), "split": np.array([r.split for r in records]),
+              "dive_id": np.array([r.key for r in records]), "commentary": np.array([r.commentary for r in records])}
+    for name, values in (("judge_scores", [r.judge_scores for r in records]), ("difficulty", [r.difficulty for r in records]),
+                         ("dive_number", [r.dive_number for r in records])):
+        if all(v is not None for v in values):  # a label some dives lack is left out, not filled in
+            labels[name] = np.array(values)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.stem}.{os.getpid()}.partial.npz")  # np.savez keeps a name ending in .npz as it is
+    np.savez(partial, features=features.astype(np.float32), **labels)
+    os.replace(partial, out)
+    return out
 
 
 def toy_features(path: Path, n: int = 1000, dim: int = 64, seed: int = 0) -> Path:
@@ -88,11 +142,13 @@ def toy_features(path: Path, n: int = 1000, dim: int = 64, seed: int = 0) -> Pat
 def method_models(dim: int) -> dict[str, tuple[dict, dict]]:
     """(model config, training overrides) per row; every row has the same epochs, batch and learning rates to choose from."""
     usdl = {"name": "usdl", "bins": 101, "score_range": [0, 110], "in_dim": dim, "hidden": [256, 128]}
+    musdl = {"name": "musdl", "judges": 7, "in_dim": dim, "hidden": [256, 128]}
     neck = {"name": "standardize"}
     return {
         "ridge": ({"neck": neck, "aggregation": {"name": "average"}, "head": {**usdl, "hidden": [], "bins": 201}}, {"loss": "ridge", "decoding": "expectation"}),
         "usdl": ({"neck": neck, "head": usdl}, {"decoding": "expectation"}),
-        "musdl": ({"neck": neck, "head": {"name": "musdl", "judges": 7, "in_dim": dim, "hidden": [256, 128]}}, {}),
+        "musdl": ({"neck": neck, "head": musdl}, {}),
+        "musdl_wd": ({"neck": neck, "aggregation": {"name": "weight_decider", "in_dim": dim, "hidden": [64], "dropout": 0.2}, "head": musdl}, {}),
         "ud_aqa": ({"method": "ud_aqa", "neck": neck, "aggregation": {"name": "weight_decider", "in_dim": dim, "hidden": [256, 128, 256]},
                     "ud_aqa": {"in_dim": dim}}, {"decoding": "expectation"}),
         "mtl_aqa": ({"method": "mtl_aqa", "neck": neck, "head": usdl}, {"decoding": "expectation"}),
@@ -177,30 +233,61 @@ def rho_gain(finals: np.ndarray, ridge: np.ndarray, truth: np.ndarray) -> tuple[
     return gain(finals, ridge, truth), float(boot.confidence_interval.low), float(boot.confidence_interval.high)
 
 
-def train_row(name: str, model: dict, overrides: dict, data: Path, folder: Path, epochs: int, lr: float) -> tuple[Path, float]:
-    """Train one method at one learning rate; the bundle and the training minutes."""
-    shutil.rmtree(folder, ignore_errors=True)
+def finished_run(folder: Path, config: dict) -> tuple[Path, float] | None:
+    """The bundle and training minutes of a run under ``folder`` that ran to its end with ``config``
+    (the trainer's config as JSON, its own folders aside), from the run's progress log; else None."""
+    log = folder / "progress.jsonl"
+    events = [json.loads(line) for line in log.read_text().splitlines()] if log.is_file() else []
+    if not events or events[-1].get("event") != "done":
+        return None
+
+    def same(c: dict) -> dict:
+        return {k: v for k, v in c.items() if k not in ("work_dir", "out")}
+
+    if same(events[0].get("config", {})) != same(config):
+        return None
+    return Path(events[-1]["bundle"]), (events[-1]["time"] - events[0]["time"]) / 60
+
+
+def train_row(name: str, model: dict, overrides: dict, data: Path, folder: Path, epochs: int, lr: float, reuse: bool = False) -> tuple[Path, float]:
+    """Train one method at one learning rate (``reuse``: keep a finished run of the same config); the bundle and the training minutes."""
     raw = {"dataset": str(data), "work_dir": str(folder), "out": str(folder / "bundle"), "epochs": epochs, "batch_size": 32,
            "lr": lr, "seed": 0, "model": model, **overrides}
+    config = config_from_dict(raw, ROOT, f"{name} config")
+    if reuse and (done := finished_run(folder, json.loads(json.dumps(config.to_json())))) is not None:
+        return done
+    shutil.rmtree(folder, ignore_errors=True)
     start = time.monotonic()
-    bundle = train(config_from_dict(raw, ROOT, f"{name} config"), progress=ProgressStream(folder / "progress.jsonl", stdout=False, bar=False))
+    bundle = train(config, progress=ProgressStream(folder / "progress.jsonl", stdout=False, bar=False))
     return bundle, (time.monotonic() - start) / 60
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--features", type=Path, help="a features .npz (the synthetic dives' cached I3D features)")
+    parser.add_argument("--data", type=Path, help="a dataset folder (aqa-judge make-demo-data): its I3D features are extracted (cached) into a features .npz first")
+    parser.add_argument("--cache", type=Path, default=None, help="the I3D feature cache for --data (default: WORK/i3d_cache)")
+    parser.add_argument("--cached-only", action="store_true", help="with --data: only the dives already in the cache")
     parser.add_argument("--toy", action="store_true", help="generate stand-in features instead")
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "bench_methods")
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--lrs", type=float, nargs="+", default=list(LEARNING_RATES),
                         help="learning rates tried per method; validation rho chooses one, test is read once for it")
     parser.add_argument("--methods", nargs="*", default=None)
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep every run already finished under WORK (same features, epochs and rate): the table again without retraining, "
+                             "or methods trained in separate processes brought into one table")
     parser.add_argument("--cost-repeats", type=int, default=20, help="head timings per row of the scoring-cost table (0: skip it)")
     args = parser.parse_args()
-    if args.features is None and not args.toy:
-        parser.error("give --features PATH or --toy")
-    data = toy_features(args.work / "toy_features.npz") if args.toy else args.features
+    if sum(x is not None and x is not False for x in (args.features, args.data, args.toy)) != 1:
+        parser.error("give one of --features PATH, --data DATASET_DIR or --toy")
+    if args.data is not None:
+        started = time.monotonic()
+        data = dataset_features(args.data, args.cache or args.work / "i3d_cache", args.work / f"{args.data.name}_features.npz",
+                                cached_only=args.cached_only)
+        print(f"features of {args.data}: {data} ({(time.monotonic() - started) / 60:.1f} min; cached dives are not re-extracted)")
+    else:
+        data = toy_features(args.work / "toy_features.npz") if args.toy else args.features
     dim = int(open_dataset(data).records[0].features.shape[-1])
     rows = []
     for name, (model, overrides) in method_models(dim).items():
@@ -208,7 +295,7 @@ def main() -> None:
             continue
         tried = []  # (validation rho, lr, bundle, minutes): the test figures of the others are never looked at
         for lr in args.lrs if overrides.get("loss") != "ridge" else [args.lrs[0]]:  # ridge is closed-form: no rate
-            bundle, minutes = train_row(name, model, overrides, data, args.work / name / f"lr{lr:g}", args.epochs, lr)
+            bundle, minutes = train_row(name, model, overrides, data, args.work / name / f"lr{lr:g}", args.epochs, lr, args.reuse)
             tried.append((load_bundle(bundle).data_card["validation"]["rho"], lr, bundle, minutes))
         val_rho, lr, bundle, _ = max(tried, key=lambda t: t[0])
         ms, accuracy, finals = inference(bundle, data)

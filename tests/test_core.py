@@ -214,3 +214,26 @@ def test_core_trains_through_the_trainer_and_its_bank_names_the_training_dives(t
     # the trainer's own ridge baseline on the same split: reported beside the figure, compared, not hard-coded
     card = bundle.data_card
     assert card["test"]["rho"] > card["ridge_baseline"]["test"]["rho"], (card["test"], card["ridge_baseline"])
+
+
+def test_bench_methods_builds_its_features_npz_from_a_dataset_through_the_trainer_cache(tmp_path: Path) -> None:
+    from aqa_core.synthetic import write_dataset
+    from trainer.datasets import open_dataset
+    from trainer.features import extract_features, feature_keys
+
+    bench = _bench_methods()
+    data = write_dataset(tmp_path / "dives", 3, seed=1, size=(128, 96))
+    model = {"backbone": {"name": "tiny", "feature_dim": 16, "seed": 0}, "segmentation": "usdl_10x16"}
+    cache = tmp_path / "cache"
+    records = open_dataset(data).records
+    read = open_dataset(bench.dataset_features(data, cache, tmp_path / "all.npz", model)).records
+    assert [r.key for r in read] == [r.key for r in records]
+    for got, want in zip(read, records, strict=True):  # the labels are the dataset's own, row for row
+        assert (got.split, got.final_score, got.judge_scores, got.difficulty, got.dive_number, got.commentary) == (
+            want.split, want.final_score, want.judge_scores, want.difficulty, want.dive_number, want.commentary)
+    assert np.array_equal(np.stack([r.features for r in read]), extract_features(records, model, cache))
+    # cached only: a dive whose features are not in the cache is left out, not extracted
+    (cache / f"{feature_keys(records, model)[0]}.npy").unlink()
+    read = open_dataset(bench.dataset_features(data, cache, tmp_path / "cached.npz", model, cached_only=True)).records
+    assert [r.key for r in read] == [r.key for r in records[1:]]
+    assert len(list(cache.glob("*.npy"))) == 2

@@ -123,6 +123,20 @@ def test_config_errors_are_one_line_naming_file_and_key(tmp_path: Path, model: d
     assert text.startswith(str(path)) and "\n" not in text
 
 
+def test_ud_aqa_point_scores_are_its_predictions_points(one_thread: None) -> None:
+    """Model selection reads point_scores; the app reads predict: both must give the same finals and marks."""
+    torch.manual_seed(0)
+    method = build_method(tiny("ud_aqa"), with_backbone=False).eval()
+    batch = problem(dives=2)
+    for event, panel in (("individual", 7), ("individual", 5), ("synchronised", 11)):
+        batch["dives"] = [DiveInfo(event, panel, None, None, 2.0), DiveInfo(event, panel, None, None, 3.4)]
+        for decoding in ("argmax", "expectation"):
+            finals, judges = method.point_scores(batch, decoding)
+            predictions = method.predict(batch, decoding)
+            assert finals.tolist() == [p.final.score for p in predictions]
+            assert judges.tolist() == [[j.estimate.score for j in p.judges] for p in predictions]
+
+
 def test_ud_aqa_samples_as_many_judges_as_the_panel_and_reports_its_uncertainty() -> None:
     torch.manual_seed(0)
     method = build_method(tiny("ud_aqa"), with_backbone=False).eval()

@@ -125,6 +125,16 @@ def _keyed_backbone(spec: dict[str, Any], backbone_state: dict[str, torch.Tensor
     return spec
 
 
+def feature_keys(records: Sequence[DiveRecord], model_config: dict[str, Any], backbone_state: dict[str, torch.Tensor] | None = None) -> list[str]:
+    """Each dive's cache file name (without ``.npy``) under ``model_config``'s backbone and segmentation.
+
+    The backbone's key (a weights file's sha256) is computed once for all dives, not once per dive.
+    """
+    backbone = _keyed_backbone(model_config["backbone"], backbone_state)
+    segmentation = model_segmentation(model_config)
+    return [cache_key(r, backbone, segmentation) for r in records]
+
+
 def _atomic_save(array: np.ndarray, path: Path) -> None:
     tmp = path.with_name(path.stem + ".tmp.npy")
     np.save(tmp, array)
@@ -186,9 +196,8 @@ def extract_features(
     check_pixels(records)
     cache_dir.mkdir(parents=True, exist_ok=True)
     clip_protocol(model_config)  # a segmentation the backbone cannot take fails before any dive is read
-    segmentation = model_segmentation(model_config)
     spec = model_config["backbone"]
-    keys = [cache_key(r, _keyed_backbone(spec, backbone_state), segmentation) for r in records]
+    keys = feature_keys(records, model_config, backbone_state)
     todo = [i for i, k in enumerate(keys) if not (cache_dir / f"{k}.npy").is_file()]
     if todo:
         runtime = runtime or choose_runtime()

@@ -37,7 +37,8 @@ import aqa_core.aggregation  # noqa: F401  (registers aggregators)
 from aqa_core.calibration import Calibration, calibrated
 from aqa_core.errors import ConfigError
 from aqa_core.heads.distribution import mlp
-from aqa_core.heads.panel import clip_final, panel_estimate, panel_paths
+from aqa_core.decoding import point
+from aqa_core.heads.panel import clip_final, panel_estimate, panel_paths, rule_on_marks
 from aqa_core.methods.base import Batch, DivePrediction, Method, NonFiniteScores
 from aqa_core.neck import NECKS
 from aqa_core.registry import AGGREGATORS, BACKBONES, METHODS
@@ -208,8 +209,17 @@ class UDAQA(Method):
         return out
 
     def point_scores(self, batch: Batch, decoding: str) -> tuple[np.ndarray, np.ndarray | None]:
-        predictions = self.predict(batch, decoding)
-        return np.array([p.final.score for p in predictions]), np.array([[j.estimate.score for j in p.judges] for p in predictions])
+        """``predict``'s decoded finals and marks without its interval: model selection runs this on validation every epoch,
+        and the interval's Monte Carlo panels through the rule (2,000 per dive) made an epoch's validation cost minutes."""
+        f_v, x = self._branches(batch)
+        finals, judges = [], []
+        for i, dive in enumerate(batch["dives"]):
+            marks, _ = self._sampled_marks(f_v[i : i + 1], x[i : i + 1], MC_PANELS, self._panel(dive))
+            points = [point(d, MARKS, decoding) for d in self._position_distributions(marks[0], dive)]
+            points = sorted(points) if dive.event == "individual" or self.counted else points  # as panel_estimate orders them
+            finals.append(rule_on_marks(points, dive, self.counted).final)
+            judges.append(points)
+        return np.array(finals), np.array(judges)
 
     def clip_scores(self, features: torch.Tensor, dive: DiveInfo, decoding: str) -> list[tuple[np.ndarray, float]]:
         f_v, x = self._branches({"features": features.float()[:, None]})  # each clip alone, as a one-clip dive
