@@ -266,7 +266,3 @@ def test_openvino_float32_matches_pytorch_and_converts_once(isolated_home: Path)
     assert (engine.name, engine.precision, engine.clip_by_clip) == ("openvino float32 clip by clip", "float32", True)
     torch.testing.assert_close(engine.features(clips), expected, rtol=1e-4, atol=1e-5)
     assert any((path.parent / "compiled").iterdir())  # OpenVINO's compiled blob: the next start loads it
-    overlapped = OpenVinoEngine(path, "float32", threads=2, overlapped=True)
-    assert (overlapped.name, overlapped.clip_by_clip) == ("openvino float32 clips overlapped", False)
-    torch.testing.assert_close(overlapped.features(clips), expected, rtol=1e-4, atol=1e-5)  # in clip order, from async requests
-    torch.testing.assert_close(overlapped.features(clips[:1]), expected[:1], rtol=1e-4, atol=1e-5)

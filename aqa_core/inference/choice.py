@@ -328,12 +328,10 @@ def candidates_for(backbone: nn.Module, device: torch.device, threads: int, weig
     from aqa_core.inference.openvino_engine import OpenVinoEngine, ensure_converted, openvino_available
 
     if openvino_available() and weights_sha256 is not None:
-        def openvino(precision: str, overlapped: bool = False) -> EngineBuilder:
-            return lambda: OpenVinoEngine(ensure_converted(backbone, weights_sha256, clip_shape), precision, threads, overlapped)
+        def openvino(precision: str) -> EngineBuilder:
+            return lambda: OpenVinoEngine(ensure_converted(backbone, weights_sha256, clip_shape), precision, threads)
 
         candidates.append(Candidate("openvino float32 clip by clip", openvino("float32")))
-        if threads > 1:  # one stream per thread: with one thread there is nothing to overlap
-            candidates.append(Candidate("openvino float32 clips overlapped", openvino("float32", overlapped=True)))
         if native_bf16:
             candidates.append(Candidate("openvino bfloat16 clip by clip", openvino("bfloat16")))
     return candidates
@@ -425,7 +423,7 @@ def cached_engine_without_backbone(bundle: Any, device: str | None = None, threa
     if choice is None or not choice.engine.startswith("openvino ") or not openvino_available() or not path.is_file():
         return None
     try:
-        engine = OpenVinoEngine(path, choice.precision, runtime.threads, overlapped=choice.engine.endswith(" overlapped"))
+        engine = OpenVinoEngine(path, choice.precision, runtime.threads)
     except Exception:  # noqa: BLE001 - as in chosen_engine: a saved model that no longer builds is measured again
         return None
     return (engine, choice) if engine.name == choice.engine else None
