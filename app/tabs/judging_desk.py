@@ -145,8 +145,10 @@ class ScrollingPanel(QScrollArea):
         return self.widget().sizeHint()  # QScrollArea's own caps it at 24 lines, and the docks would split unevenly
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt API)
-        """Enough to keep the plot and the marks' row in sight: the dock area squeezes the other docks first."""
-        return QSize(super().minimumSizeHint().width(), min(self.widget().minimumSizeHint().height(), SCROLLING_PANEL_MIN_HEIGHT))
+        """Enough to keep the plot and the marks' row in sight (the dock area squeezes the other docks first), and the panel's whole width."""
+        inner = self.widget().minimumSizeHint()
+        # as wide as the panel itself and its scroll bar: narrower, the panel's right side would be cut off unseen
+        return QSize(inner.width() + self.verticalScrollBar().sizeHint().width(), min(inner.height(), SCROLLING_PANEL_MIN_HEIGHT))
 
 
 class JudgingDesk(QMainWindow):

@@ -125,12 +125,14 @@ class JudgePanel(QWidget):
         self.edits: list[QLineEdit] = []
         self.final_label = QLabel("Final —")
         self.final_label.setStyleSheet("font-size: 20px; font-weight: bold;")
+        self.final_label.setWordWrap(True)  # the final with both intervals is wider than the dock in a laptop-sized window
         self.uncertainty_label = QLabel("")
         self.uncertainty_label.setWordWrap(True)
         self.flags_label = QLabel("")
         self.flags_label.setWordWrap(True)
         self.flags_label.setStyleSheet("color: #c02020;")
         self.official_label = QLabel("")
+        self.official_label.setWordWrap(True)
         self.samples_label = QLabel("")  # the rule on each sampled panel
         self.samples_label.setWordWrap(True)
         self.recognised_label = QLabel("")  # the dive the model sees, and its proposal
