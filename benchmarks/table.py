@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             print(f"[bench] {path.name} ...", file=sys.stderr, flush=True)
             collected += [(path.stem.removeprefix("bench_"), row) for row in module_rows(module)]
-        except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the others' figures
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - one broken benchmark (or one that exits: no input file) must not hide the others' figures
             traceback.print_exc(file=sys.stderr)
             collected.append((path.stem.removeprefix("bench_"), Row("failed", None, "", note=f"{type(exc).__name__}: {exc}")))
     print(format_table(collected))
