@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from aqa_core.heads.distribution import mlp
 from aqa_core.registry import AGGREGATORS
 
 
@@ -38,15 +39,10 @@ class WeightDecider(nn.Module):
 
     def __init__(self, in_dim: int = 1024, hidden: Sequence[int] = (64,), dropout: float = 0.0) -> None:
         super().__init__()
-        layers: list[nn.Module] = [nn.Dropout(dropout)] if dropout else []
-        width = in_dim
-        for size in hidden:
-            layers += [nn.Linear(width, size), nn.ReLU()]
-            width = size
-        last = nn.Linear(width, in_dim)
-        nn.init.zeros_(last.weight)
-        nn.init.zeros_(last.bias)
-        self.scorer = nn.Sequential(*layers, last)
+        body = mlp(in_dim, hidden, in_dim)
+        nn.init.zeros_(body[-1].weight)
+        nn.init.zeros_(body[-1].bias)
+        self.scorer = nn.Sequential(*([nn.Dropout(dropout)] if dropout else []), *body)
 
     def weights(self, features: torch.Tensor) -> torch.Tensor:
         """``(B, N, D) -> (B, N, D)`` weights, summing to one over the clip axis."""

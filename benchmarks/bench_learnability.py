@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -27,7 +28,7 @@ from aqa_core.paths import resource
 from aqa_core.synthetic import write_dataset
 from trainer.config import config_from_dict, load_config
 from trainer.datasets import open_dataset
-from trainer.features import cache_key, extract_features
+from trainer.features import extract_features, feature_keys
 from trainer.progress import ProgressStream
 from trainer.run import train
 
@@ -36,10 +37,13 @@ DEMO_CONFIG = ROOT / "configs" / "train" / "demo_musdl.yaml"
 
 
 def cached_subset(data: Path, cache: Path, model: dict, out: Path) -> Path:
-    """A copy of the dataset's CSV holding only the dives whose features are cached."""
-    dataset = open_dataset(data)
-    segmentation = model.get("segmentation", "usdl_10x16")
-    keep = {str(r.video) for r in dataset.records if (cache / f"{cache_key(r, model['backbone'], segmentation)}.npy").is_file()}
+    """A copy of the dataset's CSV holding only the dives whose features are cached.
+
+    The dives are looked up under the trainer's own cache keys (a weights file by its sha256, the model's
+    segmentation), so the subset is exactly the dives training will find cached.
+    """
+    records = open_dataset(data).records
+    keep = {str(r.video) for r, key in zip(records, feature_keys(records, model), strict=True) if (cache / f"{key}.npy").is_file()}
     out.mkdir(parents=True, exist_ok=True)
     with (data / "annotations.csv").open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
@@ -51,9 +55,16 @@ def cached_subset(data: Path, cache: Path, model: dict, out: Path) -> Path:
     card = json.loads((data / "dataset.json").read_text()) if (data / "dataset.json").is_file() else {}
     card.update({"synthetic": True, "subset": f"{len(kept)} of {len(rows)} dives of {data.name} (those with cached I3D features)"})
     (out / "dataset.json").write_text(json.dumps(card, indent=2))
-    link = out / "videos"
-    if not link.exists():
-        link.symlink_to((data / "videos").resolve(), target_is_directory=True)
+    # The videos are hard-linked into the subset (copied across file systems): a symlink to the original
+    # folder would point outside the subset, which the dataset reader refuses (trainer/datasets/pixels.inside).
+    for row in kept:
+        target = out / row["video"]
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(data / row["video"], target)
+            except OSError:
+                shutil.copy2(data / row["video"], target)
     return out
 
 

@@ -96,11 +96,24 @@ def format_table(rows: list[tuple[str, Row]]) -> str:
 
 
 def load(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"benchmarks_{path.stem}", path)
+    """Import a benchmark file by its path, registered in ``sys.modules`` as an import would be (a module's
+    dataclasses look themselves up there while they are built)."""
+    name = f"benchmarks_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def module_rows(module: ModuleType) -> list[Row]:
+    """A module's figures; a row of another type is refused here, where the module is named, not in the table."""
+    rows = list(module.rows())
+    foreign = [type(row).__qualname__ for row in rows if not isinstance(row, Row)]
+    if foreign:
+        raise TypeError(f"rows() returned {foreign[0]}, not benchmarks.table.Row")
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,14 +126,14 @@ def main(argv: list[str] | None = None) -> int:
     own_report: list[Path] = []
     started = time.perf_counter()
     for path in paths:
-        module = load(path)
-        if not hasattr(module, "rows"):
-            own_report.append(path)
-            continue
-        print(f"[bench] {path.name} ...", file=sys.stderr, flush=True)
         try:
-            collected += [(path.stem.removeprefix("bench_"), row) for row in module.rows()]
-        except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the others' figures
+            module = load(path)
+            if not hasattr(module, "rows"):
+                own_report.append(path)
+                continue
+            print(f"[bench] {path.name} ...", file=sys.stderr, flush=True)
+            collected += [(path.stem.removeprefix("bench_"), row) for row in module_rows(module)]
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - one broken benchmark (or one that exits: no input file) must not hide the others' figures
             traceback.print_exc(file=sys.stderr)
             collected.append((path.stem.removeprefix("bench_"), Row("failed", None, "", note=f"{type(exc).__name__}: {exc}")))
     print(format_table(collected))

@@ -37,6 +37,7 @@ from aqa_core.decoding import estimate, estimate_from_samples, point, sample
 from aqa_core.errors import ConfigError, RuleError
 from aqa_core.result import DiveInfo, Estimate
 from aqa_core.rules import apply_panel_rule, counted_event
+from aqa_core.rules.panel_batch import panel_finals
 
 MC_SAMPLES = 2000
 MC_SEED = 0
@@ -133,7 +134,4 @@ def clip_final(dists: np.ndarray, values: np.ndarray, dive: DiveInfo, decoding: 
 def rule_draws(dists: np.ndarray, values: np.ndarray, dive: DiveInfo, n: int = MC_SAMPLES, counted: bool = False) -> np.ndarray:
     """``n`` final scores of panels sampled from the judge distributions."""
     draws = sample(dists, values, n, np.random.default_rng(MC_SEED))
-    # Peaked distributions repeat the same panel often: run the rule once per distinct panel.
-    panels, inverse = np.unique(draws, axis=0, return_inverse=True)
-    finals = np.array([apply_panel_rule(row.tolist(), dive.event, dive.difficulty, counted).final for row in panels])
-    return finals[inverse.reshape(-1)]
+    return panel_finals(draws, dive.event, dive.difficulty, counted)

@@ -198,7 +198,15 @@ def apply_panel_rule(scores: Sequence[float], event: str, difficulty: float, cou
     event = normalise_event(event)
     halves, dropped, kept = _counting(scores, event, counted)
     dd = validate_difficulty(difficulty)
-    kept_sum = Decimal(sum(halves[i] for i in kept)) / 2
+    kept_halves = sum(halves[i] for i in kept)
     multiplier = SYNCHRO_MULTIPLIER if event == "synchronised" else Decimal(1)
-    final = (kept_sum * dd * multiplier).quantize(_CENT, rounding=ROUND_HALF_UP)
-    return RuleOutcome(kept=kept, dropped=dropped, kept_sum=float(kept_sum), multiplier=float(multiplier), final=float(final))
+    return RuleOutcome(kept=kept, dropped=dropped, kept_sum=kept_halves / 2, multiplier=float(multiplier), final=points(kept_halves, dd, event))
+
+
+def points(kept_halves: int, dd: Decimal, event: str) -> float:
+    """The dive's points from the counting awards' sum in half points: sum x DD (x 0.6 synchronised), exact, to the cent.
+
+    Shared by ``apply_panel_rule`` and the many-panels rule (aqa_core/rules/panel_batch.py), so both do the same arithmetic.
+    """
+    multiplier = SYNCHRO_MULTIPLIER if event == "synchronised" else Decimal(1)
+    return float((Decimal(kept_halves) / 2 * dd * multiplier).quantize(_CENT, rounding=ROUND_HALF_UP))

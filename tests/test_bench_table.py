@@ -1,0 +1,52 @@
+"""scripts/bench's one table (benchmarks/table.py): every module's figures, and a broken module as one failed row, not a crash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmarks import table
+
+GOOD = '''
+from __future__ import annotations
+from dataclasses import dataclass
+from benchmarks.table import Row
+
+@dataclass(frozen=True)
+class Probe:  # a dataclass in a module loaded by path: built only if the module is in sys.modules
+    seconds: float
+
+def rows():
+    return [Row("probe", Probe(0.5).seconds, "s", "reference", 2.0)]
+'''
+FOREIGN = '''
+def rows():
+    return [("not", "a", "Row")]
+'''
+BROKEN = '''
+import no_such_module_anywhere
+'''
+EXITS = '''
+def rows():
+    raise SystemExit("clip.mp4: no such video; pass --video FILE")
+'''
+
+
+def test_every_module_s_rows_land_in_one_table_and_a_broken_one_is_a_failed_row(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    paths = []
+    for name, text in (("bench_good", GOOD), ("bench_foreign", FOREIGN), ("bench_broken", BROKEN), ("bench_exits", EXITS)):
+        paths.append(tmp_path / f"{name}.py")
+        paths[-1].write_text(text)
+    assert table.main([str(p) for p in paths]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.startswith(("good", "foreign", "broken", "exits"))}
+    assert "probe" in lines["good"] and "4.00x" in lines["good"]  # 2.0 s reference / 0.5 s: four times faster
+    assert "failed" in lines["foreign"] and "rows() returned tuple, not benchmarks.table.Row" in lines["foreign"]
+    assert "failed" in lines["broken"] and "No module named 'no_such_module_anywhere'" in lines["broken"]
+    assert "failed" in lines["exits"] and "SystemExit: clip.mp4: no such video" in lines["exits"]
+
+
+def test_the_real_benchmarks_all_import() -> None:
+    """Loading is cheap (each benchmark imports its heavy parts inside ``rows``); a module that cannot load loses its rows."""
+    for path in sorted(Path(table.HERE).glob("bench_*.py")):
+        table.load(path)
