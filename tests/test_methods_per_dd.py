@@ -197,3 +197,16 @@ def test_a_stored_result_on_a_new_dd_rescales_like_a_fresh_analysis(name: str) -
     assert [c.score for c in adapted.clips] == pytest.approx([c.score for c in fresh.clips])
     assert adapted.bins == fresh.bins  # the per-DD axis, and the curve on it, do not move with DD
     np.testing.assert_allclose(adapted.aggregate, fresh.aggregate)
+
+
+def test_the_trainer_tabs_method_list_is_the_method_registry(capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from app.training_config import settings_of
+    from cli.trainer_commands import run_train_options
+
+    assert run_train_options(argparse.Namespace(json=True)) == 0
+    methods = json.loads(capsys.readouterr().out)["methods"]
+    assert {"usdl", "usdl_dd", "musdl", "ud_aqa", "mtl_aqa", "mtl_aqa_dd", "core"} <= set(methods)
+    assert "gart" not in methods  # a head, not a method
+    assert settings_of({"model": tiny("usdl_dd")}, Path("d.npz")).method == "usdl_dd"  # not its head's name (usdl)
