@@ -20,7 +20,7 @@ import numpy as np
 from aqa_core.errors import AQAError, VideoError
 from aqa_core.result import ScoreResult
 from app.drawings import Drawing
-from app.widgets.clip_math import clip_at, mean_distribution
+from app.widgets.clip_math import axis_label, clip_at, mean_distribution
 
 WHITE = (255, 255, 255)
 CURVE = (80, 180, 255)
@@ -77,7 +77,7 @@ def burn_overlay(frame: np.ndarray, result: ScoreResult | None, index: int, fps:
         low, high = (result.bins[0], result.bins[-1]) if len(result.bins) else (0, 10)
         _text(out, f"{low:g}", x0, axis_y, 0.4 * scale, GREY)
         _text(out[:, : x0 + curve_w], f"{high:g}", x0 + curve_w - int(16 * scale), axis_y, 0.4 * scale, GREY)
-        unit = "judge's mark" if high <= 10 else "final score"
+        unit = axis_label(result.head)
         _text(out, f"this clip's distribution ({unit})", x0 + int(30 * scale), axis_y, 0.4 * scale, CURVE)
     return out
 

@@ -56,7 +56,7 @@ def settings_of(raw: dict[str, Any], dataset: Path) -> Settings:
     """What the form shows for a preset or a loaded config."""
     model = raw.get("model", {})
     return Settings(
-        dataset=dataset, method=model.get("head", {}).get("name", "musdl"), backbone=model.get("backbone", {}).get("name", "i3d"),
+        dataset=dataset, method=method_name(model) if model else "musdl", backbone=model.get("backbone", {}).get("name", "i3d"),
         mode=raw.get("mode", "features"), epochs=int(raw.get("epochs", 100)), batch_size=int(raw.get("batch_size", 32)),
         lr=float(raw.get("lr", 1e-4)), seed=int(raw.get("seed", 0)), device=raw.get("device"),
     )

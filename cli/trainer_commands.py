@@ -124,12 +124,12 @@ def run_torchrun(args: argparse.Namespace) -> int:
 
 def run_train_options(args: argparse.Namespace) -> int:
     import aqa_core.backbones  # noqa: F401  (registers the backbones)
-    import aqa_core.heads  # noqa: F401  (registers the heads)
-    from aqa_core.registry import BACKBONES, HEADS
+    import aqa_core.methods  # noqa: F401  (registers the methods)
+    from aqa_core.registry import BACKBONES, METHODS
     from trainer.config import MODES
     from trainer.devices import describe, list_devices
 
-    options = {"methods": HEADS.names(), "backbones": BACKBONES.names(), "modes": list(MODES), "devices": list_devices()}
+    options = {"methods": METHODS.names(), "backbones": BACKBONES.names(), "modes": list(MODES), "devices": list_devices()}
     if args.json:
         print(json.dumps(options))
         return 0

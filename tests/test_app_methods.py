@@ -125,3 +125,14 @@ def test_mtl_aqa_desk_shows_the_generated_commentary_with_its_caveat(qtbot, open
     assert result.commentary is not None and result.commentary.text == "Back 2½ somersaults 1½ twists, pike. Rip entry with almost no splash."
     shown = desk.judges.commentary_label.text()
     assert result.commentary.text in shown and CAVEAT in shown
+
+
+def test_a_per_dd_method_plots_on_a_per_dd_axis_and_its_final_is_that_times_dd(qtbot, open_desk, tiny_video) -> None:  # noqa: ANN001
+    desk = open_desk("usdl_dd")
+    per_dd = "per point of DD: final ÷ DD (0–30)"
+    desk.commands.open_video(tiny_video(count=40), DiveSheet(dive_number="107B"))
+    assert desk.distribution.getAxis("bottom").labelText == per_dd  # while clips stream, before any result
+    result = wait_for_result(qtbot, desk.state)
+    assert (result.bins[0], result.bins[-1]) == (0.0, 30.0)
+    assert desk.distribution.getAxis("bottom").labelText == per_dd and desk.heat_map.getAxis("left").labelText == per_dd
+    assert result.final.expectation == pytest.approx(np.dot(result.aggregate[0], result.bins) * result.dive.difficulty)

@@ -54,7 +54,7 @@ def problem(seed: int = 0, dives: int = 48) -> dict:
     return {"features": features, "final": final, "judges": judges, "dives": dive_info}
 
 
-METHOD_NAMES = ["usdl", "musdl", "ud_aqa", "mtl_aqa"]
+METHOD_NAMES = ["usdl", "usdl_dd", "musdl", "ud_aqa", "mtl_aqa", "mtl_aqa_dd"]
 
 
 
@@ -108,7 +108,7 @@ def _config_file(tmp_path: Path, model: dict, loss: str = "kl") -> Path:
 @pytest.mark.parametrize(
     ("model", "loss", "message"),
     [
-        ({"method": "nope"}, "kl", r"model\.method: unknown method 'nope'; known: core, mtl_aqa, musdl, ud_aqa, usdl"),
+        ({"method": "nope"}, "kl", r"model\.method: unknown method 'nope'; known: core, mtl_aqa, mtl_aqa_dd, musdl, ud_aqa, usdl, usdl_dd"),
         ({"head": {"name": "nope"}}, "kl", r"model\.head\.name: unknown method 'nope'"),
         ({"head": {"name": "musdl", "judgez": 7}}, "kl", r"model: head 'musdl': .*unexpected keyword argument 'judgez'"),
         ({"aggregation": {"name": "max"}, "head": {"name": "usdl"}}, "kl", r"model: unknown aggregator 'max'; known: average, weight_decider"),

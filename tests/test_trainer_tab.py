@@ -58,11 +58,11 @@ def events_of(tab: TrainerTab) -> list[dict]:
 
 def test_train_stop_resume_finish_through_the_tab(qtbot, tab: TrainerTab, tmp_path: Path) -> None:
     import aqa_core.backbones  # noqa: F401
-    import aqa_core.heads  # noqa: F401
+    import aqa_core.methods  # noqa: F401
     import torch
-    from aqa_core.registry import BACKBONES, HEADS
+    from aqa_core.registry import BACKBONES, METHODS
 
-    assert [tab.method.itemText(i) for i in range(tab.method.count())] == HEADS.names()  # the registries, not a list
+    assert [tab.method.itemText(i) for i in range(tab.method.count())] == METHODS.names()  # the registries, not a list
     assert [tab.backbone.itemText(i) for i in range(tab.backbone.count())] == BACKBONES.names()
     assert tab.device_values()[-1] == "cpu" and tab.chosen_devices() == (["cuda:0"] if torch.cuda.is_available() else ["cpu"])
     if not torch.cuda.is_available():

@@ -67,17 +67,22 @@ def _check_score_range(dataset: DiveDataset, config: TrainConfig) -> None:
     if "score_range" not in head:
         return
     low, high = (float(v) for v in head["score_range"])
-    if method_class(config.model).target == "judges":
-        values = [s for r in dataset.records for s in (r.judge_scores or ())]
-        what = "judge marks"
-    else:
-        values = [r.final_score for r in dataset.records]
-        what = "final scores"
+    values, what = _target_values(dataset, method_class(config.model).target)
     if values and (min(values) < low or max(values) > high):
         raise ConfigError(
             f"{dataset.source}: the {what} span {min(values):g}..{max(values):g} but the head's score_range is "
             f"[{low:g}, {high:g}]; widen score_range (or use score_range: auto)"
         )
+
+
+def _target_values(dataset: DiveDataset, target: str) -> tuple[list[float], str]:
+    """What a method's bins must span (its ``target``): judge marks, final scores, or final / DD."""
+    if target == "judges":
+        return [s for r in dataset.records for s in (r.judge_scores or ())], "judge marks"
+    if target == "per_dd":
+        # rounded: 99.0 / 3.3 is 30.000000000000004 in floats, a perfect dive, not one beyond a 0-30 range
+        return [round(r.final_score / r.difficulty, 9) for r in dataset.records if r.difficulty], "final scores per point of DD"
+    return [r.final_score for r in dataset.records], "final scores"
 
 
 def resolve_auto(config: TrainConfig, dataset: DiveDataset) -> TrainConfig:
@@ -91,9 +96,10 @@ def resolve_auto(config: TrainConfig, dataset: DiveDataset) -> TrainConfig:
                 raise ConfigError(f"{dataset.source}: in_dim: auto needs a features dataset (.npz)")
             part["in_dim"] = int(feats.shape[-1])
     if head.get("score_range") == "auto":
-        if method_class(model).target != "final":
+        target = method_class(model).target
+        if target == "judges":
             raise ConfigError("score_range: auto is for a method that predicts the final score (judge marks are 0-10)")
-        finals = [r.final_score for r in dataset.records]
+        finals, _ = _target_values(dataset, target)
         margin = 0.05 * (max(finals) - min(finals))  # room for dives a little better or worse than any seen
         head["score_range"] = [max(0.0, min(finals) - margin), max(finals) + margin]
     model = method_class(model).configured_for(model, [caption_words(r.caption, r.commentary) for r in dataset.split("train")])
@@ -216,7 +222,7 @@ def dataset_use(dataset: DiveDataset, listed: dict[str, int]) -> dict[str, Any]:
 
 def _fit_ridge(trainer: Trainer, model: Method, data: dict[str, SplitData]) -> FitResult:
     train, val = data["train"], data["val"]
-    chosen = fit_ridge_head(model, train.fetch(torch.arange(len(train))), train.labels.final, val.fetch(torch.arange(len(val))), val.labels.final)
+    chosen = fit_ridge_head(model, train.fetch(torch.arange(len(train))), train.labels, val.fetch(torch.arange(len(val))), val.labels)
     figures = {**trainer.evaluate(val)[0], **chosen}
     state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
     return FitResult(state, 0, figures, [])

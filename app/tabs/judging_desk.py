@@ -27,11 +27,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from aqa_core.option_names import method_name
 from aqa_core.result import ScoreResult
 from app.commands import Commands
 from app.settings import SHORTCUTS, shortcut
 from app.state import AppState, VideoMeta
-from app.widgets.clip_math import bin_values
+from app.widgets.clip_math import axis_label, bin_values
 from app.widgets.distribution_plot import DistributionPlot
 from app.widgets.dive_sheet import DiveSheetWidget
 from app.widgets.exemplar_panel import ExemplarPanel
@@ -324,8 +325,7 @@ class JudgingDesk(QMainWindow):
     def _on_video(self, meta: VideoMeta | None) -> None:
         self.timeline.set_frame_count(meta.frame_count if meta else 0)
         self.timeline.set_clips([])
-        self.distribution.reset(bin_values(self.state.bundle))
-        self.heat_map.reset(bin_values(self.state.bundle))
+        self._reset_plots()
         if meta is not None:
             self.window().setWindowTitle(f"AQA Judge Assistant — {Path(meta.path).name}")
 
@@ -340,12 +340,17 @@ class JudgingDesk(QMainWindow):
         self.dive_choice.setVisible(len(dives) > 1)
 
     def _on_analysis_started(self) -> None:
-        bins = bin_values(self.state.bundle)
-        self.distribution.reset(bins)
-        self.heat_map.reset(bins)
+        self._reset_plots()
         self.timeline.set_clips([])
         self.transport.progress.setText("analysing…")
         self.transport.cancel.setVisible(True)
+
+    def _reset_plots(self) -> None:
+        """Empty curves on the bundle's axis: its bins' values and what they are (a per-DD head's are not the final)."""
+        bundle = self.state.bundle
+        bins, axis = bin_values(bundle), axis_label(method_name(bundle.config) if bundle is not None else None)
+        self.distribution.reset(bins, axis)
+        self.heat_map.reset(bins, axis)
 
     def _on_analysis_ended(self) -> None:
         self.transport.progress.setText("")

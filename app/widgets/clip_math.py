@@ -1,5 +1,5 @@
 """Small pure helpers the analysis widgets share: which clip is under the playhead, the mean
-distribution over judge paths, and the score value of each bin before a result arrives."""
+distribution over judge paths, and the score value of each bin (and what it is) before a result arrives."""
 
 from __future__ import annotations
 
@@ -33,3 +33,12 @@ def bin_values(bundle: Any) -> np.ndarray | None:
     from aqa_core.methods import method_class
 
     return method_class(bundle.config).score_values(bundle.config)
+
+
+def axis_label(method: str | None) -> str | None:
+    """What the bins of ``method`` (a bundle's config's method, a result's ``head``) are, for an axis; None without one."""
+    if method is None:
+        return None
+    from aqa_core.methods import method_class
+
+    return method_class(method).axis_label()

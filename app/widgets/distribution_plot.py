@@ -4,9 +4,10 @@ The aggregate behind is the mean of the clips scored so far until the result arr
 model's own temporally pooled distribution; the front curve follows the playhead, so it moves as
 the video plays. Only a clip change redraws the curve (cheap at 30 fps).
 
-The x axis is what the bins are: a judge's mark (0-10) for per-judge (MUSDL) distributions, the
-final score in points for a USDL head; the clip's own score is always on the final-score scale,
-so it is named in the title as such and never drawn against the mark axis.
+The x axis is what the bins are, as the method names it (``Method.axis_label``): a judge's mark
+(0-10) for per-judge (MUSDL) distributions, the final score in points for a USDL head, final / DD
+(0-30) for a per-DD head (USDL_DD); the clip's own score is always on the final-score scale, so it
+is named in the title as such and never drawn against the mark or per-DD axis.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
 from aqa_core.result import ClipEstimate, ScoreResult
-from app.widgets.clip_math import clip_at, mean_distribution
+from app.widgets.clip_math import axis_label, clip_at, mean_distribution
 
 
 class DistributionPlot(pg.PlotWidget):
@@ -40,7 +41,8 @@ class DistributionPlot(pg.PlotWidget):
         self.shown_clip: int | None = None
         self.frame = 0
 
-    def reset(self, bins: np.ndarray | None) -> None:
+    def reset(self, bins: np.ndarray | None, axis: str | None = None) -> None:
+        """No curves; ``bins`` and ``axis`` (``clip_math.bin_values`` and ``axis_label`` of the bundle) set the x axis."""
         self.bins = bins
         self.clips = []
         self.aggregate = None
@@ -50,7 +52,7 @@ class DistributionPlot(pg.PlotWidget):
         self.setTitle("")
         low, high = (float(bins[0]), float(bins[-1])) if bins is not None else (0.0, 10.0)
         self.setXRange(low, high)
-        self.setLabel("bottom", "judge's mark (0–10)" if high <= 10 else "final score (points)")
+        self.setLabel("bottom", axis or ("judge's mark (0–10)" if high <= 10 else "final score (points)"))
 
     def add_clip(self, clip: ClipEstimate) -> None:
         self.clips.append(clip)
@@ -59,7 +61,7 @@ class DistributionPlot(pg.PlotWidget):
 
     def set_result(self, result: ScoreResult) -> None:
         self.bins = np.asarray(result.bins, dtype=float)
-        self.setLabel("bottom", "judge's mark (0–10)" if self.bins[-1] <= 10 else "final score (points)")
+        self.setLabel("bottom", axis_label(result.head))
         self.clips = list(result.clips)
         self.aggregate = mean_distribution(result.aggregate)
         self._redraw(force=True)

@@ -34,14 +34,14 @@ class HeatMap(pg.PlotWidget):
         self.clips: list[ClipEstimate] = []
         self.matrix = np.zeros((0, 0))
 
-    def reset(self, bins: np.ndarray | None) -> None:
+    def reset(self, bins: np.ndarray | None, axis: str | None = None) -> None:
         self.bins = bins
         self.clips = []
         self.matrix = np.zeros((0, 0))
         self.image.clear()
         self.playhead_line.hide()
         low, high = (float(bins[0]), float(bins[-1])) if bins is not None else (0.0, 10.0)
-        self.setLabel("left", "judge's mark" if high <= 10 else "final score (points)")
+        self.setLabel("left", axis or ("judge's mark" if high <= 10 else "final score (points)"))
         self.setXRange(0.5, 10.5, padding=0)  # the usual 10 clips, before any has arrived
         self._clip_ticks(10)
         self.setYRange(low, high, padding=0)

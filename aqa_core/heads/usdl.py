@@ -5,8 +5,9 @@ USDL on MTL-AQA), because a USDL model has no judge structure to apply DD to. Th
 that score to [0, 100] with the dataset's min and max; we keep ``bins`` evenly spaced values over a
 configured ``score_range`` in points (default 101 bins over [0, 104.5], i.e. the normalised [0, 1]
 range mapped back to points), so decoded values are already points and the range is stated in the
-bundle instead of depending on a dataset. The DD-free USDL_DD variant is not implemented: MUSDL
-covers the "use DD" case and is the better model in the paper.
+bundle instead of depending on a dataset. The same head serves USDL_DD (method ``usdl_dd``,
+aqa_core.methods.distribution.PerDifficulty) with ``score_range`` [0, 30]: there its bins are the
+final / DD (the counted marks' sum), and the method multiplies the decoded value by the DD.
 """
 
 from __future__ import annotations

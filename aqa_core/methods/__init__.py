@@ -2,7 +2,7 @@
 
 The trainer, the scorer, evaluation and the app talk to a model only through ``Method``
 (aqa_core.methods.base), so a new method is one class registered in ``METHODS`` and no caller
-grows a branch on its name. Importing this package registers ``usdl``, ``musdl``, ``ud_aqa``, ``mtl_aqa`` and ``core``.
+grows a branch on its name. Importing this package registers ``usdl``, ``usdl_dd``, ``musdl``, ``ud_aqa``, ``mtl_aqa``, ``mtl_aqa_dd`` and ``core``.
 """
 
 from aqa_core.methods import core, distribution, mtl_aqa, ud_aqa

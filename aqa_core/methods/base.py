@@ -32,6 +32,8 @@ from aqa_core.registry import METHODS
 from aqa_core.result import Commentary, DiveInfo, Estimate, ExemplarVotes, JudgeEstimate, JudgeSamples, RecognisedDive, ScoreResult
 
 Batch = dict[str, Any]
+# What a method's bins stand for, by its target: a per-DD axis is labelled as such, never as the final.
+AXIS_LABELS = {"judges": "judge's mark (0–10)", "final": "final score (points)", "per_dd": "per point of DD: final ÷ DD (0–30)"}
 
 
 class NonFiniteScores(AQAError):
@@ -70,8 +72,8 @@ class Method(nn.Module):
 
     Class attributes answer what callers used to infer from a head name:
     ``scales_with_difficulty`` (the final is marks x DD, so a cached result rescales with DD and its
-    width is judged per DD), ``losses`` (the training losses it accepts), ``target`` ("final" or
-    "judges": which labels its score range must span).
+    width is judged per DD), ``losses`` (the training losses it accepts), ``target`` ("final",
+    "judges" or "per_dd": which labels its score range must span, final / DD for the last).
     """
 
     name: ClassVar[str]
@@ -105,6 +107,11 @@ class Method(nn.Module):
     def difficulty_ratio(cls, old: DiveInfo, new: DiveInfo) -> float:
         """How a result's final (and clip scores) scale when only the dive's DD changes."""
         return new.difficulty / old.difficulty if cls.scales_with_difficulty and old.difficulty else 1.0
+
+    @classmethod
+    def axis_label(cls) -> str:
+        """What the bins' values are, in words, for a plot's axis (``score_values`` gives the numbers)."""
+        return AXIS_LABELS[cls.target]
 
     @classmethod
     def score_values(cls, config: Mapping[str, Any]) -> np.ndarray:

@@ -15,12 +15,16 @@ trainer works on cached features and builds the method with ``with_backbone=Fals
 
 USDL predicts the final score's distribution (one path); MUSDL one distribution per judge, path k
 the k-th smallest mark, and the final comes from the diving rule on the decoded marks x DD.
+USDL_DD (the seed's Table 4) is USDL per point of DD: its one path learns final / DD, which is
+the counted marks' sum (0.6 x it for synchronised events: 0-30 either way), and the final is the
+decoded value x the dive's DD (``PerDifficulty``). On real MTL-AQA the seed reports USDL 0.9066
+and USDL_DD 0.9231.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -109,8 +113,12 @@ class DistributionMethod(Method):
             return logits.sum() * 0.0
         if self.loss_kind != "kl":
             expected = torch.softmax(logits[:, 0].float(), dim=-1) @ self.bin_values
-            return regression_loss(expected, batch["final"].to(logits.device), self.loss_kind)
+            return regression_loss(expected, self.score_target(batch).to(logits.device), self.loss_kind)
         return self.distribution_loss(logits, batch)
+
+    def score_target(self, batch: Batch) -> torch.Tensor:
+        """What a single score path learns (the regression losses): the final score."""
+        return batch["final"]
 
     def distribution_loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
         raise NotImplementedError
@@ -146,6 +154,29 @@ class DistributionMethod(Method):
         raise NotImplementedError
 
 
+class PerDifficulty:
+    """A USDL-family method whose score path learns the final per point of DD, decoded x the dive's DD.
+
+    What it changes, all through class attributes the base classes read: the target is final / DD
+    (``USDL.score_target``; the counted marks' sum, 0.6 x it for synchronised events, so 0-30 either
+    way: the head's bins span that, not the final's 0-110), the decoded score is multiplied by the
+    typed DD (``USDL.final_factor``), every dive must have a DD, a stored result rescales with DD and
+    its interval width is judged per DD (``scales_with_difficulty``, as MUSDL's). Why: a method that
+    predicts the final itself must read the DD from the footage, which the typed sheet gives exactly.
+    """
+
+    name: ClassVar[str]
+    per_difficulty: ClassVar[bool] = True
+    scales_with_difficulty: ClassVar[bool] = True
+    target: ClassVar[str] = "per_dd"
+
+    @classmethod
+    def label_problem(cls, config: Mapping[str, Any], judge_scores: Sequence[float] | None, difficulty: float | None) -> str | None:
+        if not difficulty:
+            return f"method {cls.name!r} learns the final score per point of DD (final / DD): this dive has no DD"
+        return None
+
+
 @METHODS.register("usdl")
 class USDL(DistributionMethod):
     """One distribution over the final score; DD never enters it (the head learns it from the labels)."""
@@ -153,22 +184,43 @@ class USDL(DistributionMethod):
     name = "usdl"
     losses = ("kl", "mse", "l1", "ridge")  # ridge: trainer/ridge.py writes a closed-form fit into a linear head
     target = "final"
+    per_difficulty: ClassVar[bool] = False  # PerDifficulty: the path learns final / DD
+
+    def final_factor(self, dive: DiveInfo) -> float:
+        """What the decoded path value is multiplied by to give the final: the DD per point of DD, else 1."""
+        return dive.difficulty if self.per_difficulty else 1.0
+
+    def score_target(self, batch: Batch) -> torch.Tensor:
+        """The final score, or final / DD per point of DD."""
+        final = batch["final"]
+        if not self.per_difficulty:
+            return final
+        return final / torch.tensor([d.difficulty for d in batch["dives"]], dtype=final.dtype, device=final.device)
 
     def distribution_loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
-        return usdl_loss(logits, batch["final"].to(logits.device), self.bin_values, self.sigma)
+        return usdl_loss(logits, self.score_target(batch).to(logits.device), self.bin_values, self.sigma)
 
     def serving_paths(self, dive: DiveInfo) -> list[int]:
         return list(range(self.head.paths))
 
     def point_scores(self, batch: Batch, decoding: str) -> tuple[np.ndarray, np.ndarray | None]:
         values = self.values
-        return np.array([point(p[0], values, decoding) for p in self._pooled_probabilities(batch)]), None
+        probabilities = self._pooled_probabilities(batch)
+        return np.array([point(p[0], values, decoding) * self.final_factor(d) for p, d in zip(probabilities, batch["dives"], strict=True)]), None
 
     def estimates(self, aggregate: np.ndarray, dive: DiveInfo, decoding: str, calibration: Calibration | None) -> tuple[list[JudgeEstimate], Estimate]:
-        return [], self._calibrated_final(estimate(aggregate[0], self.values, decoding), dive, calibration)
+        final = estimate(aggregate[0], self.values, decoding).scaled(self.final_factor(dive))
+        return [], self._calibrated_final(final, dive, calibration)
 
     def clip_score(self, dists: np.ndarray, dive: DiveInfo, decoding: str) -> float:
-        return point(dists[0], self.values, decoding)
+        return point(dists[0], self.values, decoding) * self.final_factor(dive)
+
+
+@METHODS.register("usdl_dd")
+class USDLDD(PerDifficulty, USDL):
+    """USDL_DD (the seed's Table 4): one distribution over final / DD (bins over 0-30), the final is it x DD."""
+
+    name = "usdl_dd"
 
 
 @METHODS.register("musdl")

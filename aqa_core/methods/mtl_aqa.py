@@ -15,6 +15,13 @@ distribution trained only on its mean means nothing). From the recognised classe
 proposes a dive number and, when the height is known, its DD from our table; it flags a mismatch
 when the typed dive number disagrees with what it sees; with a commentary head it writes a line,
 always shown with its caveat.
+
+``mtl_aqa_dd`` is our variant, not the paper's (the paper's score head predicts the final score
+directly): its score path learns the final per point of DD and is decoded x the typed DD, as
+USDL_DD (aqa_core.methods.distribution.PerDifficulty); recognition and commentary are unchanged.
+Its options are the same ``"mtl_aqa"`` section. With alpha = beta = 1 the score term weighs less
+against the cross-entropies than the paper's, because errors per point of DD are about DD times
+smaller (DD is 1.2-4.8): the weights stay the paper's, as for ``mtl_aqa``.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from aqa_core.errors import ConfigError, RuleError
 from aqa_core.losses import regression_loss
 from aqa_core.methods.base import Batch, DivePrediction, finite_probabilities
 from aqa_core.methods.commentary import CAVEAT, CaptionHead, build_vocabulary
-from aqa_core.methods.distribution import USDL
+from aqa_core.methods.distribution import USDL, PerDifficulty
 from aqa_core.registry import METHODS
 from aqa_core.result import Commentary, DiveInfo, RecognisedDive, ScoreResult
 from aqa_core.rules.dd_table import difficulty
@@ -84,7 +91,7 @@ class MTLAQA(USDL):
 
     def __init__(self, config: Mapping[str, Any], with_backbone: bool = True, loss: str = "kl", sigma: float | None = None) -> None:
         if loss != "kl":
-            raise ConfigError(f"method 'mtl_aqa' trains with its own multi-task loss (loss: kl), not {loss!r}")
+            raise ConfigError(f"method {self.name!r} trains with its own multi-task loss (loss: kl), not {loss!r}")
         super().__init__(config, with_backbone=with_backbone, loss=loss, sigma=sigma)
         options = dict(self.config.get("mtl_aqa", {}))
         unknown = sorted(set(options) - {"alpha", "beta", "gamma", "vocabulary", "caption_hidden", "caption_embed"})
@@ -123,7 +130,7 @@ class MTLAQA(USDL):
             return pooled.sum() * 0.0
         logits = self.head(pooled)
         expected = torch.softmax(logits[:, 0].float(), dim=-1) @ self.bin_values
-        final = batch["final"].to(pooled.device)
+        final = self.score_target(batch).to(pooled.device)  # the final, or final / DD (mtl_aqa_dd)
         score = regression_loss(expected, final, "mse") + regression_loss(expected, final, "l1")  # Eq. 1
         labels = [dive_classes(d.dive_number) for d in batch["dives"]]
         recognition = pooled.new_zeros(())
@@ -165,6 +172,13 @@ class MTLAQA(USDL):
         """The proposal's DD (the height may differ) and the mismatch (the typed number may) for the new sheet."""
         seen = result.recognised_dive
         return {"recognised_dive": described(part_classes(seen.parts), seen.confidence, dive)} if seen is not None else {}
+
+
+@METHODS.register("mtl_aqa_dd")
+class MTLAQADD(PerDifficulty, MTLAQA):
+    """Our variant (module docstring): the score path learns final / DD, the final is it x the typed DD."""
+
+    name = "mtl_aqa_dd"
 
 
 def described(classes: Mapping[str, int], confidence: float, dive: DiveInfo) -> RecognisedDive:
