@@ -64,6 +64,7 @@ def test_train_stop_resume_finish_through_the_tab(qtbot, tab: TrainerTab, tmp_pa
 
     assert [tab.method.itemText(i) for i in range(tab.method.count())] == METHODS.names()  # the registries, not a list
     assert [tab.backbone.itemText(i) for i in range(tab.backbone.count())] == BACKBONES.names()
+    assert (tab.method.currentText(), tab.backbone.currentText()) == ("musdl", "i3d")  # preselected: a shipped config, not the first name
     assert tab.device_values()[-1] == "cpu" and tab.chosen_devices() == (["cuda:0"] if torch.cuda.is_available() else ["cpu"])
     if not torch.cuda.is_available():
         assert tab.device_note.text().startswith("CPU only: ")

@@ -238,9 +238,13 @@ class TrainerTab(QWidget):
             self.device_note.setText(f"Cannot ask what training can use: {err or 'no answer'}")
             return
         self.options = options
-        for combo, items in ((self.method, options["methods"]), (self.backbone, options["backbones"]), (self.mode, options["modes"])):
+        # the registries' order is alphabetical; the preselected method and backbone are the ones with a shipped config
+        for combo, items, default in ((self.method, options["methods"], "musdl"), (self.backbone, options["backbones"], "i3d"),
+                                      (self.mode, options["modes"], None)):
             combo.clear()
             combo.addItems(items)
+            if default in items:
+                combo.setCurrentText(default)
         devices = options["devices"]
         self.device.blockSignals(True)
         self.device.clear()
