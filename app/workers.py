@@ -228,8 +228,8 @@ class ScoreWorker(QThread):
                 return cls._scorer[1]
             # Every core: the stream decodes and runs the backbone in turn on the analysis thread, so
             # nothing of the analysis decodes beside the backbone, and a core kept idle for playback
-            # doubled every clip's time (0.29 s instead of 0.14 s per clip on two cores); playback
-            # still wins the cores back, the analysis being niced (yield_to_playback). The engine is
+            # doubled every clip's time (0.29 s against bench_runtime's 0.14 s per clip on two cores);
+            # playback's decoding keeps its priority over the analysis thread (niced: yield_to_playback). The engine is
             # the one measured fastest here among those agreeing with float32 (measured once, cached;
             # the same choice as ``aqa-judge score``'s, which uses every core too).
             scorer = Scorer.measured(bundle)
