@@ -13,17 +13,51 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-from aqa_core.files import atomic_write_text
+from aqa_core.files import atomic_write_text, file_sha256
 from aqa_core.paths import user_data_dir
 from aqa_core.result import DiveInfo, ScoreResult
 
 
-def cache_key(video_hash: str, model_fingerprint: str, window: tuple[int, int] | None) -> str:
+# One hashing thread beside the analyses: a broadcast recording of hundreds of MB takes longer to
+# read than the first clip takes to score, so the analysis does not wait for its hash (``ScoreWorker``).
+_hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="video-hash")
+_hashes: dict[tuple[str, int, int], str] = {}  # (path, size, mtime) -> sha256: rescoring a video reads it once
+
+
+def video_hash(path: str | Path) -> Future[str]:
+    """The SHA-256 of a video's bytes (``file_sha256``), computed on the hashing thread.
+
+    Kept per file version (resolved path, size, mtime), as ``aqa_core.video.probe`` keeps a
+    file's probe: a dive rescored with another window or sheet is not read again. A file that
+    cannot be read gives the future its ``OSError``.
+    """
+    try:
+        stat = Path(path).stat()
+        version = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+    except OSError as exc:
+        failed: Future[str] = Future()
+        failed.set_exception(exc)
+        return failed
+    known = _hashes.get(version)
+    if known is not None:
+        done: Future[str] = Future()
+        done.set_result(known)
+        return done
+
+    def digest() -> str:
+        _hashes[version] = value = file_sha256(Path(path))
+        return value
+
+    return _hasher.submit(digest)
+
+
+def cache_key(video_sha256: str, model_fingerprint: str, window: tuple[int, int] | None) -> str:
     window_part = "auto" if window is None else f"{window[0]}-{window[1]}"
-    raw = f"{video_hash}|{model_fingerprint}|{window_part}"
+    raw = f"{video_sha256}|{model_fingerprint}|{window_part}"
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 

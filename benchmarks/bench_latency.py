@@ -16,9 +16,12 @@ other load than about the code:
   Trainer and Models tabs, with SQLAlchemy and Alembic, are built after it);
 * the desk, model chosen and warmed as at start-up: opening a video to the first clip's curve
   (it includes probing the file and finding the dive, which the clips' frames depend on: the
-  finder reads the same decode as the clips, up to a few frames past the entry), and the gaps between
-  the clips' curves against one clip's backbone time in the same analysis (streamed one by one,
-  a gap is about one clip's work; all at once would show one long gap then zeros);
+  finder reads the same decode as the clips, up to a few frames past the entry), cut into its
+  steps (the player's probe, the analysis's start, the finder's decode, the backbone, the
+  delivery: ``FIRST_CURVE_STEPS``, timed by marks the probe sets around the finder and the
+  backbone), and the gaps between the clips' curves against one clip's backbone time in the
+  same analysis (streamed one by one, a gap is about one clip's work; all at once would show
+  one long gap then zeros);
 * ``aqa-judge score --json``: wall time minus the finding, decoding, backbone and head times
   the result reports, against those times (goal: under 1.5 s outside decoding and inference),
   once the engine choice is cached; the first run on a machine, which measures the engines, is
@@ -71,8 +74,26 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication
 app = QApplication(sys.argv[:1])
 from aqa_core.bundle import default_bundle_path, load_bundle
+from aqa_core.dive_finder import FirstDiveWatch
+from aqa_core.scorer import Scorer
 from app.state import AppState, DiveSheet
 from app.tabs.judging_desk import JudgingDesk
+marks = {}  # the first time each step of the first curve happened (breakdown rows)
+def mark(name):
+    marks.setdefault(name, time.perf_counter())
+watch_add, backbone = FirstDiveWatch.add, Scorer._backbone
+def add(watch, frame):
+    mark("first frame decoded")
+    settled = watch_add(watch, frame)
+    if settled:
+        mark("dive settled")
+    return settled
+def timed_backbone(scorer, clips):
+    mark("backbone started")
+    features = backbone(scorer, clips)
+    mark("backbone done")
+    return features
+FirstDiveWatch.add, Scorer._backbone = add, timed_backbone
 desk = JudgingDesk(AppState())
 desk.resize(1200, 800)
 desk.show()
@@ -84,17 +105,31 @@ def spin_until(done, timeout):
         time.sleep(0.001)
     return done()
 assert spin_until(lambda: not desk.commands._tasks, 300), "the model did not warm up"
+marks.clear()
 arrivals = []
 desk.state.clip_added.connect(lambda clip: arrivals.append(time.perf_counter()))
+desk.commands.player.video_opened.connect(lambda meta: mark("video opened"))
 opened = time.perf_counter()
 desk.commands.open_video(sys.argv[1], DiveSheet(dive_number="107B", height=10.0))
 assert spin_until(lambda: desk.state.result is not None and not desk.state.analysing, 300), "no result"
 done = time.perf_counter()
 result = desk.state.result
+marks["clip on screen"] = arrivals[0]
 print(json.dumps({"first": arrivals[0] - opened, "gaps": [b - a for a, b in zip(arrivals, arrivals[1:])],
-                  "result": done - opened, "timings": result.timings, "clips": len(result.clips)}))
+                  "result": done - opened, "timings": result.timings, "clips": len(result.clips),
+                  "marks": {name: at - opened for name, at in marks.items()}, "engine": result.device + ", " + result.precision}))
 desk.commands.shutdown()
 """
+
+# The steps to the first curve, each from the mark before it (DESK_PROBE's marks): what to cut next.
+FIRST_CURVE_STEPS = (
+    ("video opened", "player's probe, count verified"),
+    ("first frame decoded", "hash, cache, reader opened"),
+    ("dive settled", "finder's decode to the dive"),
+    ("backbone started", "clip 0's frames past it"),
+    ("backbone done", "backbone, clip 0"),
+    ("clip on screen", "head, delivery to the GUI"),
+)
 
 
 def child_env(home: Path) -> dict[str, str]:
@@ -179,7 +214,20 @@ def desk_rows(home: Path, video: Path, repeats: int) -> list[Row]:
         Row("desk: open to first clip curve", best["first"], "s", "desk: open to final score", best["result"], note="goal <= 0.5 s"),
         Row("desk: median gap between clip curves", statistics.median(best["gaps"]), "s", "backbone s per clip (same run)", per_clip, note="goal: ratio about 1 (streamed)"),
         Row("desk: longest gap between clip curves", max(best["gaps"]), "s", "backbone s per clip (same run)", per_clip, note="goal: ratio about 1 (streamed)"),
+        *first_curve_steps(best),
     ]
+
+
+def first_curve_steps(run: dict) -> list[Row]:
+    """The first curve's time cut into its steps (``FIRST_CURVE_STEPS``), each against the whole; a step not seen is skipped."""
+    rows, before = [], 0.0
+    for mark, step in FIRST_CURVE_STEPS:
+        at = run["marks"].get(mark)
+        if at is None:
+            continue
+        rows.append(Row(f"  1st curve: {step}", at - before, "s", "desk: open to first clip curve", run["first"], note=f"a step of the whole ({run['engine']})"))
+        before = at
+    return rows
 
 
 def score_rows(home: Path, video: Path, repeats: int) -> list[Row]:
@@ -206,8 +254,8 @@ def score_rows(home: Path, video: Path, repeats: int) -> list[Row]:
     ]
 
 
-def rows(repeats: int = 3, video: Path | None = None) -> list[Row]:
-    """Every latency figure with its same-run reference (see the module docstring)."""
+def rows(repeats: int = 3, video: Path | None = None, desk_only: bool = False) -> list[Row]:
+    """Every latency figure with its same-run reference (see the module docstring); ``desk_only``: the desk's alone."""
     video = video or ROOT.parent / "shared" / "data" / "clips" / DEFAULT_VIDEO
     if not video.is_file():
         raise SystemExit(f"{video}: no such video; pass --video FILE")
@@ -216,6 +264,8 @@ def rows(repeats: int = 3, video: Path | None = None) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="aqa-bench-latency-") as folder:
         home = Path(folder)
         (home / "weights").symlink_to(weights, target_is_directory=True)
+        if desk_only:
+            return desk_rows(home, video, repeats)
         torch_s = best_wall([sys.executable, "-c", "import torch"], child_env(home), repeats)
         result = cli_rows(home, video, torch_s, repeats)
         result.append(window_row(home, torch_s, repeats))
@@ -237,9 +287,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--video", type=Path, default=None)
+    parser.add_argument("--desk", action="store_true", help="only the desk's rows (the first curve, its steps, the gaps)")
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start")
-    print(format_table([("latency", row) for row in rows(args.repeats, args.video)]))
+    print(format_table([("latency", row) for row in rows(args.repeats, args.video, desk_only=args.desk)]))
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 

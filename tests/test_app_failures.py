@@ -23,7 +23,7 @@ def desk(qtbot, app_home):  # noqa: ANN001, F811 (pytest fixtures)
 
 
 class BrokenScorer:
-    def score(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+    def stream(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201 - what ScoreWorker runs
         raise RuntimeError("injected fault in the scorer")
 
 

@@ -8,6 +8,8 @@ worker scored every clip before reporting any, the GUI would never see clip 0 in
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future
+from dataclasses import replace
 
 from app_support import SHEET, app_home, desk, tiny_bundle, wait_for_result  # noqa: F401 (fixtures)
 
@@ -75,3 +77,64 @@ def test_the_dives_are_listed_once_the_first_clip_is_on_screen(qtbot, desk, tiny
     desk.commands.open_video(tiny_video(count=60), SHEET)
     wait_for_result(qtbot, desk.state)
     assert len(clips_on_screen) == 1 and clips_on_screen[0] >= 1
+
+
+def test_a_slow_hash_delays_no_clip_and_the_analysis_is_cached_under_it(qtbot, desk, tiny_video, monkeypatch) -> None:  # noqa: ANN001, F811
+    """The hash of a large file runs beside the analysis: held here until clip 0 is on screen, the result is still stored under it."""
+    import app.analysis_cache as analysis_cache
+
+    qtbot.waitUntil(lambda: not desk.commands._tasks, timeout=20000)
+    clip_shown = threading.Event()
+    held: list[bool] = []
+    real_hash = analysis_cache.file_sha256
+
+    def slow_hash(path):  # noqa: ANN001, ANN202 - the real hash, once clip 0 has reached the GUI
+        held.append(clip_shown.wait(HOLD_S))
+        return real_hash(path)
+
+    monkeypatch.setattr(analysis_cache, "file_sha256", slow_hash)
+    desk.state.clip_added.connect(lambda clip: clip_shown.set())
+    video = tiny_video(count=40)
+    desk.commands.open_video(video, SHEET)
+    first = wait_for_result(qtbot, desk.state)
+    assert held == [True]  # clip 0 was on screen before the hash was known
+    key = analysis_cache.cache_key(real_hash(video), desk.state.bundle.fingerprint, None)
+    assert analysis_cache.AnalysisCache(desk.commands.cache.folder).get(key) == first  # on disk, under the file's hash
+
+
+def test_a_cached_analysis_found_by_a_late_hash_replaces_the_one_under_way(qtbot, desk, tiny_video, monkeypatch) -> None:  # noqa: ANN001, F811
+    """Scoring starts while the hash is held; once it is known (before clip 1 here) the stored analysis is shown instead."""
+    import app.analysis_cache as analysis_cache
+    import app.workers as workers
+
+    qtbot.waitUntil(lambda: not desk.commands._tasks, timeout=20000)
+    video = tiny_video(count=40)
+    real_hash = analysis_cache.file_sha256
+    scorer = ScoreWorker.scorer_for(desk.state.bundle)
+    stored = replace(scorer.score(video, validate_sheet(SHEET)), model_version="stored")
+    desk.commands.cache.put(analysis_cache.cache_key(real_hash(video), desk.state.bundle.fingerprint, None), stored)
+    clip_shown = threading.Event()
+    monkeypatch.setattr(analysis_cache, "file_sha256", lambda path: (clip_shown.wait(HOLD_S), real_hash(path))[1])
+    hashes: list[Future[str]] = []
+    monkeypatch.setattr(workers, "video_hash", lambda path: (hashes.append(analysis_cache.video_hash(path)), hashes[-1])[1])
+    calls = 0
+    real_backbone = scorer._backbone
+
+    def spy(clips):  # noqa: ANN001, ANN202 - clip 1 waits for the hash (released by clip 0 on screen)
+        nonlocal calls
+        if calls == 1:
+            hashes[0].result(HOLD_S)
+        calls += 1
+        return real_backbone(clips)
+
+    scorer._backbone = spy
+    streamed = []
+    desk.state.clip_added.connect(lambda clip: (streamed.append(clip), clip_shown.set()))
+    try:
+        desk.commands.open_video(video, SHEET)
+        result = wait_for_result(qtbot, desk.state)
+    finally:
+        del scorer._backbone
+    assert calls == 2  # scoring had begun, and stopped once the stored analysis was found
+    assert result.model_version == "stored" and "from the cache" in desk.status.text()
+    assert desk.state.clips == stored.clips
