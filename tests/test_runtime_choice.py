@@ -266,3 +266,7 @@ def test_openvino_float32_matches_pytorch_and_converts_once(isolated_home: Path)
     assert (engine.name, engine.precision, engine.clip_by_clip) == ("openvino float32 clip by clip", "float32", True)
     torch.testing.assert_close(engine.features(clips), expected, rtol=1e-4, atol=1e-5)
     assert any((path.parent / "compiled").iterdir())  # OpenVINO's compiled blob: the next start loads it
+    streams = OpenVinoEngine(path, "float32", threads=2, streams=2)
+    assert (streams.name, streams.clip_by_clip) == ("openvino float32 clips on 2 streams", False)
+    torch.testing.assert_close(streams.features(clips), expected, rtol=1e-4, atol=1e-5)  # in clip order, from two streams
+    torch.testing.assert_close(streams.features(clips[:1]), expected[:1], rtol=1e-4, atol=1e-5)  # one clip: the latency model

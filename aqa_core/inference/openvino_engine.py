@@ -9,13 +9,24 @@ ten measured no faster). Converting takes tens of seconds, so the result is save
 ``<weights dir>/i3d-<weights sha256[:16]>.openvino/i3d.xml`` (+ ``.bin``) and reused; a model
 saved for other weights is never read, because its folder name differs. OpenVINO caches its
 compiled form of it in ``compiled/`` in the same folder, so only the first start compiles.
+
+Every engine compiles through ONE ``ov.Core`` per process (``_core``). OpenVINO's CPU plugin
+(2026.4) installs an alternate signal stack (``sigaltstack``) of its own on the thread that
+compiles, and when its last compiled model is released it puts back the stack it found there. Two
+Cores mean two plugin instances: released in the order they were made (not the reverse), the
+second puts back the first's stack, which the first has already unmapped, so the next signal with
+a handler (the trainer's cooperative SIGTERM stop) cannot be delivered and the process dies of
+SIGSEGV. One Core holds one plugin for the life of the process, so its stack is never freed
+under a live signal handler (tests/test_openvino_signals.py).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +40,14 @@ from aqa_core.paths import weights_dir
 MODEL_FILE = "i3d.xml"
 COMPILED_CACHE = "compiled"  # beside the model: OpenVINO's compiled blobs
 _PRECISION_HINTS = {"float32": "f32", "bfloat16": "bf16"}
+
+
+@functools.cache
+def _core() -> Any:
+    """The process's one ``ov.Core`` (see the module docstring: a second one can crash a later signal)."""
+    import openvino as ov
+
+    return ov.Core()
 
 
 def openvino_available() -> bool:
@@ -80,39 +99,63 @@ def convert(backbone: nn.Module, clip_shape: tuple[int, ...], target: Path) -> P
 
 
 class OpenVinoEngine:
-    """The converted model compiled for OpenVINO's CPU plugin, one clip per inference, in the given precision.
+    """The converted model compiled for OpenVINO's CPU plugin, in the given precision.
 
-    A throughput-hint variant (one stream per thread, asynchronous requests) measured faster under
-    load (1.38 s against 2.90 s per dive at load 2), but a process that had compiled it died of
-    SIGSEGV on a later SIGTERM, the trainer's cooperative stop (the suite's SIGTERM test, every
-    time), so it is not offered.
+    ``streams`` 1: one clip per inference on all ``threads`` (the latency hint). ``streams`` > 1:
+    several clips at once, one per stream, each stream on ``threads / streams`` threads (the
+    throughput hint), from one Python thread per stream calling the blocking ``infer`` (OpenVINO
+    releases the GIL; no asynchronous callbacks). Independent streams never wait at a barrier for
+    each other, which is where two threads on one clip lose time on a busy machine (1.38 s against
+    2.90 s per dive at load 2). A one-clip call (the desk streaming its curve) still runs on the
+    latency model, so the streams never slow the first clip down.
     """
 
     device = torch.device("cpu")
-    clip_by_clip = True
 
-    def __init__(self, model_path: Path, precision: str, threads: int) -> None:
+    def __init__(self, model_path: Path, precision: str, threads: int, streams: int = 1) -> None:
         if precision not in _PRECISION_HINTS:
             raise AQAError(f"OpenVINO runs float32 or bfloat16, not {precision}")
-        import openvino as ov
-
-        config: dict[str, Any] = {
+        base: dict[str, Any] = {
             "INFERENCE_PRECISION_HINT": _PRECISION_HINTS[precision],
             "INFERENCE_NUM_THREADS": threads,
-            "PERFORMANCE_HINT": "LATENCY",
             # OpenVINO's own cache of the compiled model, keyed by the model, this configuration, the
             # device and its version: every later start loads it instead of compiling the I3D again
             # (1.3 s against 2.7 s, measured under load).
             "CACHE_DIR": str(model_path.parent / COMPILED_CACHE),
         }
-        self.request = ov.Core().compile_model(str(model_path), "CPU", config).create_infer_request()
+        core = _core()
+        self.request = core.compile_model(str(model_path), "CPU", {**base, "PERFORMANCE_HINT": "LATENCY"}).create_infer_request()
+        self.stream_requests: list[Any] = []
+        if streams > 1:
+            model = core.compile_model(str(model_path), "CPU", {**base, "PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": streams})
+            self.stream_requests = [model.create_infer_request() for _ in range(streams)]
+        self.clip_by_clip = streams == 1
         self.precision = precision
-        self.name = f"openvino {precision} clip by clip"
+        self.name = engine_name(precision, streams)
 
     def features(self, clips: torch.Tensor) -> torch.Tensor:
         arrays = np.ascontiguousarray(clips.float().cpu().numpy())
-        outputs = [np.array(self.request.infer({0: arrays[i : i + 1]})[0], copy=True) for i in range(len(arrays))]
+        if not self.stream_requests or len(arrays) < 2:
+            outputs = _infer_each(self.request, arrays, range(len(arrays)))
+        else:
+            streams = len(self.stream_requests)
+            outputs = [np.empty(0, np.float32)] * len(arrays)
+            with ThreadPoolExecutor(streams, thread_name_prefix="openvino-stream") as pool:
+                parts = [pool.submit(_infer_each, request, arrays, range(k, len(arrays), streams))
+                         for k, request in enumerate(self.stream_requests)]
+                for k, part in enumerate(parts):
+                    outputs[k::streams] = part.result()
         return torch.from_numpy(np.concatenate(outputs)) if outputs else torch.empty(0)
+
+
+def engine_name(precision: str, streams: int) -> str:
+    """What the chooser, its cache and ``doctor`` call an OpenVINO engine."""
+    return f"openvino {precision} clip by clip" if streams == 1 else f"openvino {precision} clips on {streams} streams"
+
+
+def _infer_each(request: Any, arrays: np.ndarray, indices: range) -> list[np.ndarray]:
+    """``request``'s output for each of ``arrays[indices]``, one clip per inference, copied out of its reused buffer."""
+    return [np.array(request.infer({0: arrays[i : i + 1]})[0], copy=True) for i in indices]
 
 
 def ensure_converted(backbone: nn.Module, weights_sha256: str, clip_shape: tuple[int, ...]) -> Path:
