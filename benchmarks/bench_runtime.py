@@ -1,7 +1,8 @@
 """I3D engines on this machine: seconds per dive, and whether their scores agree with float32.
 
 Runs every candidate of the scorer's chooser (``aqa_core.inference.choice``: PyTorch float32/bf16,
-batched and clip by clip; OpenVINO float32/bf16 when it is installed) in full with the demo
+batched and clip by clip; OpenVINO float32 clip by clip and on one stream per thread, and bf16
+clip by clip, when it is installed) in full with the demo
 bundle's head, on the two real Olympic clips and one generated dive: each is timed (best dive of
 the run) and its final and per-clip scores are compared with float32 PyTorch clip by clip (the
 seeds' way), which is also the time reference. Only candidates within 0.5 point everywhere

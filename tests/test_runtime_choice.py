@@ -266,3 +266,29 @@ def test_openvino_float32_matches_pytorch_and_converts_once(isolated_home: Path)
     assert (engine.name, engine.precision, engine.clip_by_clip) == ("openvino float32 clip by clip", "float32", True)
     torch.testing.assert_close(engine.features(clips), expected, rtol=1e-4, atol=1e-5)
     assert any((path.parent / "compiled").iterdir())  # OpenVINO's compiled blob: the next start loads it
+    streams = OpenVinoEngine(path, "float32", threads=2, streams=2)
+    assert (streams.name, streams.clip_by_clip) == ("openvino float32 clips on 2 streams", False)
+    torch.testing.assert_close(streams.features(clips), expected, rtol=1e-4, atol=1e-5)  # in clip order, from two streams
+    torch.testing.assert_close(streams.features(clips[:1]), expected[:1], rtol=1e-4, atol=1e-5)  # one clip: the latency model
+
+
+@pytest.mark.parametrize("size", [17, 32])
+def test_openvino_max_pools_compute_no_indices_and_pool_as_pytorch(tmp_path: Path, size: int) -> None:
+    """torch.export writes max_pool3d_with_indices; the saved model pools without them, with the same TF-SAME windows."""
+    pytest.importorskip("openvino")
+    from aqa_core.backbones.i3d import MaxPool3dSame
+    from aqa_core.inference.openvino_engine import OpenVinoEngine, _core, convert
+
+    torch.manual_seed(3)
+    module = torch.nn.Sequential(torch.nn.Conv3d(3, 4, 3, padding=1), MaxPool3dSame((1, 3, 3), (1, 2, 2)),
+                                 MaxPool3dSame((3, 3, 3), (1, 1, 1)), MaxPool3dSame((2, 2, 2), (2, 2, 2)),
+                                 torch.nn.Flatten()).eval()
+    shape = (3, 8, size, size)
+    path = convert(module, shape, tmp_path / "pools.openvino" / "i3d.xml")
+    saved = _core().read_model(str(path))  # through the process's one Core (see openvino_engine)
+    pools = [op for op in saved.get_ordered_ops() if op.get_type_name() == "MaxPool"]
+    assert len(pools) == 3 and all(op.get_output_size() == 1 for op in pools)
+    clips = torch.rand(2, *shape, generator=torch.Generator().manual_seed(4)) * 2 - 1
+    with torch.inference_mode():
+        expected = module(clips)
+    torch.testing.assert_close(OpenVinoEngine(path, "float32", threads=1).features(clips), expected, rtol=0, atol=0)

@@ -325,15 +325,20 @@ def candidates_for(backbone: nn.Module, device: torch.device, threads: int, weig
     if native_bf16:
         candidates += [Candidate("pytorch bfloat16 batched", torch_engine(torch.bfloat16, False)),
                        Candidate("pytorch bfloat16 clip by clip", torch_engine(torch.bfloat16, True))]
-    from aqa_core.inference.openvino_engine import OpenVinoEngine, ensure_converted, openvino_available
+    from aqa_core.inference.openvino_engine import OpenVinoEngine, engine_name, ensure_converted, openvino_available
 
     if openvino_available() and weights_sha256 is not None:
-        def openvino(precision: str) -> EngineBuilder:
-            return lambda: OpenVinoEngine(ensure_converted(backbone, weights_sha256, clip_shape), precision, threads)
+        def openvino(precision: str, streams: int = 1) -> Candidate:
+            def build() -> Engine:
+                return OpenVinoEngine(ensure_converted(backbone, weights_sha256, clip_shape), precision, threads, streams)
 
-        candidates.append(Candidate("openvino float32 clip by clip", openvino("float32")))
+            return Candidate(engine_name(precision, streams), build)
+
+        candidates.append(openvino("float32"))
+        if threads > 1:  # one stream per thread: with one thread there is nothing to overlap
+            candidates.append(openvino("float32", streams=threads))
         if native_bf16:
-            candidates.append(Candidate("openvino bfloat16 clip by clip", openvino("bfloat16")))
+            candidates.append(openvino("bfloat16"))
     return candidates
 
 
@@ -423,7 +428,7 @@ def cached_engine_without_backbone(bundle: Any, device: str | None = None, threa
     if choice is None or not choice.engine.startswith("openvino ") or not openvino_available() or not path.is_file():
         return None
     try:
-        engine = OpenVinoEngine(path, choice.precision, runtime.threads)
+        engine = OpenVinoEngine(path, choice.precision, runtime.threads, streams=runtime.threads if choice.engine.endswith(" streams") else 1)
     except Exception:  # noqa: BLE001 - as in chosen_engine: a saved model that no longer builds is measured again
         return None
     return (engine, choice) if engine.name == choice.engine else None

@@ -5,17 +5,33 @@ OpenVINO is a dependency only where PyPI has wheels for it (pyproject.toml's mar
 conversion from the module fails on the TF-SAME max-pool padding, so the model goes through
 ``torch.export`` first (which OpenVINO reads). The export is for one clip (batch 1): every
 inference is one clip, which also lets the scorer stream clips as they finish (a static batch of
-ten measured no faster). Converting takes tens of seconds, so the result is saved as
-``<weights dir>/i3d-<weights sha256[:16]>.openvino/i3d.xml`` (+ ``.bin``) and reused; a model
-saved for other weights is never read, because its folder name differs. OpenVINO caches its
-compiled form of it in ``compiled/`` in the same folder, so only the first start compiles.
+ten measured no faster). The saved model keeps that static shape (the export baked the TF-SAME
+pads for it in), and its max-pools compute no indices: ``torch.export`` writes every max-pool as
+``max_pool3d_with_indices``, and the CPU plugin then computed each pool's unused indices and
+reordered them into a plain layout for a dead output (13 of the 14 layout reorders, about 5% of
+a clip). Converting takes tens of seconds, so the result is saved as
+``<weights dir>/i3d-<weights sha256[:16]>-v<FORM>.openvino/i3d.xml`` (+ ``.bin``) and reused; a
+model saved for other weights, or in an older form, is never read, because its folder name
+differs. OpenVINO caches its compiled form of it in ``compiled/`` in the same folder, so only the
+first start compiles.
+
+Every engine compiles through ONE ``ov.Core`` per process (``_core``). OpenVINO's CPU plugin
+(2026.4) installs an alternate signal stack (``sigaltstack``) of its own on the thread that
+compiles, and when its last compiled model is released it puts back the stack it found there. Two
+Cores mean two plugin instances: released in the order they were made (not the reverse), the
+second puts back the first's stack, which the first has already unmapped, so the next signal with
+a handler (the trainer's cooperative SIGTERM stop) cannot be delivered and the process dies of
+SIGSEGV. One Core holds one plugin for the life of the process, so its stack is never freed
+under a live signal handler (tests/test_openvino_signals.py).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +43,17 @@ from aqa_core.errors import AQAError
 from aqa_core.paths import weights_dir
 
 MODEL_FILE = "i3d.xml"
+FORM = 2  # 2: static one-clip shape, max-pools without indices (1: dynamic shape, indices computed)
 COMPILED_CACHE = "compiled"  # beside the model: OpenVINO's compiled blobs
 _PRECISION_HINTS = {"float32": "f32", "bfloat16": "bf16"}
+
+
+@functools.cache
+def _core() -> Any:
+    """The process's one ``ov.Core`` (see the module docstring: a second one can crash a later signal)."""
+    import openvino as ov
+
+    return ov.Core()
 
 
 def openvino_available() -> bool:
@@ -48,7 +73,7 @@ def openvino_version() -> str | None:
 
 def converted_model_path(weights_sha256: str, folder: Path | None = None) -> Path:
     """Where the converted model for these weights lives (beside the weights by default)."""
-    return (folder or weights_dir()) / f"i3d-{weights_sha256[:16]}.openvino" / MODEL_FILE
+    return (folder or weights_dir()) / f"i3d-{weights_sha256[:16]}-v{FORM}.openvino" / MODEL_FILE
 
 
 def convert(backbone: nn.Module, clip_shape: tuple[int, ...], target: Path) -> Path:
@@ -63,6 +88,8 @@ def convert(backbone: nn.Module, clip_shape: tuple[int, ...], target: Path) -> P
     with torch.inference_mode(False), torch.no_grad():
         exported = torch.export.export(backbone.eval(), (example,))
     model = ov.convert_model(exported)
+    model.reshape([1, *clip_shape])
+    _drop_pool_indices(model)
     folder = target.parent
     staging = folder.with_name(f".{folder.name}.{os.getpid()}.partial")
     shutil.rmtree(staging, ignore_errors=True)
@@ -79,40 +106,90 @@ def convert(backbone: nn.Module, clip_shape: tuple[int, ...], target: Path) -> P
     return target
 
 
-class OpenVinoEngine:
-    """The converted model compiled for OpenVINO's CPU plugin, one clip per inference, in the given precision.
+def _drop_pool_indices(model: Any) -> None:
+    """Replace every max-pool whose indices nobody reads by the one-output MaxPool-1, in place.
 
-    A throughput-hint variant (one stream per thread, asynchronous requests) measured faster under
-    load (1.38 s against 2.90 s per dive at load 2), but a process that had compiled it died of
-    SIGSEGV on a later SIGTERM, the trainer's cooperative stop (the suite's SIGTERM test, every
-    time), so it is not offered.
+    PyTorch's ``ceil_mode`` ("ceil_torch": a last window that would start in the padding is
+    dropped) is MaxPool-1's "ceil" except there; a pool is replaced only where both give the
+    same output shape, which on a static shape means the same windows.
+    """
+    from openvino import opset1
+
+    for node in model.get_ordered_ops():
+        if node.get_type_name() != "MaxPool" or node.get_output_size() < 2 or node.output(1).get_target_inputs():
+            continue
+        attributes = node.get_attributes()
+        if any(d != 1 for d in attributes["dilations"]):
+            continue
+        rounding = attributes["rounding_type"].lower()
+        simple = opset1.max_pool(node.input_value(0), attributes["strides"], attributes["pads_begin"], attributes["pads_end"],
+                                 attributes["kernel"], "ceil" if rounding == "ceil_torch" else rounding, attributes["auto_pad"].lower())
+        if simple.get_output_partial_shape(0) != node.get_output_partial_shape(0):
+            continue
+        simple.set_friendly_name(node.get_friendly_name())
+        for target in list(node.output(0).get_target_inputs()):
+            target.replace_source_output(simple.output(0))
+    model.validate_nodes_and_infer_types()
+
+
+class OpenVinoEngine:
+    """The converted model compiled for OpenVINO's CPU plugin, in the given precision.
+
+    ``streams`` 1: one clip per inference on all ``threads`` (the latency hint). ``streams`` > 1:
+    several clips at once, one per stream, each stream on ``threads / streams`` threads (the
+    throughput hint), from one Python thread per stream calling the blocking ``infer`` (OpenVINO
+    releases the GIL; no asynchronous callbacks). Independent streams never wait at a barrier for
+    each other, which is where two threads on one clip lose time on a busy machine (1.38 s against
+    2.90 s per dive at load 2). A one-clip call (the desk streaming its curve) still runs on the
+    latency model, so the streams never slow the first clip down.
     """
 
     device = torch.device("cpu")
-    clip_by_clip = True
 
-    def __init__(self, model_path: Path, precision: str, threads: int) -> None:
+    def __init__(self, model_path: Path, precision: str, threads: int, streams: int = 1) -> None:
         if precision not in _PRECISION_HINTS:
             raise AQAError(f"OpenVINO runs float32 or bfloat16, not {precision}")
-        import openvino as ov
-
-        config: dict[str, Any] = {
+        base: dict[str, Any] = {
             "INFERENCE_PRECISION_HINT": _PRECISION_HINTS[precision],
             "INFERENCE_NUM_THREADS": threads,
-            "PERFORMANCE_HINT": "LATENCY",
             # OpenVINO's own cache of the compiled model, keyed by the model, this configuration, the
             # device and its version: every later start loads it instead of compiling the I3D again
             # (1.3 s against 2.7 s, measured under load).
             "CACHE_DIR": str(model_path.parent / COMPILED_CACHE),
         }
-        self.request = ov.Core().compile_model(str(model_path), "CPU", config).create_infer_request()
+        core = _core()
+        self.request = core.compile_model(str(model_path), "CPU", {**base, "PERFORMANCE_HINT": "LATENCY"}).create_infer_request()
+        self.stream_requests: list[Any] = []
+        if streams > 1:
+            model = core.compile_model(str(model_path), "CPU", {**base, "PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": streams})
+            self.stream_requests = [model.create_infer_request() for _ in range(streams)]
+        self.clip_by_clip = streams == 1
         self.precision = precision
-        self.name = f"openvino {precision} clip by clip"
+        self.name = engine_name(precision, streams)
 
     def features(self, clips: torch.Tensor) -> torch.Tensor:
         arrays = np.ascontiguousarray(clips.float().cpu().numpy())
-        outputs = [np.array(self.request.infer({0: arrays[i : i + 1]})[0], copy=True) for i in range(len(arrays))]
+        if not self.stream_requests or len(arrays) < 2:
+            outputs = _infer_each(self.request, arrays, range(len(arrays)))
+        else:
+            streams = len(self.stream_requests)
+            outputs = [np.empty(0, np.float32)] * len(arrays)
+            with ThreadPoolExecutor(streams, thread_name_prefix="openvino-stream") as pool:
+                parts = [pool.submit(_infer_each, request, arrays, range(k, len(arrays), streams))
+                         for k, request in enumerate(self.stream_requests)]
+                for k, part in enumerate(parts):
+                    outputs[k::streams] = part.result()
         return torch.from_numpy(np.concatenate(outputs)) if outputs else torch.empty(0)
+
+
+def engine_name(precision: str, streams: int) -> str:
+    """What the chooser, its cache and ``doctor`` call an OpenVINO engine."""
+    return f"openvino {precision} clip by clip" if streams == 1 else f"openvino {precision} clips on {streams} streams"
+
+
+def _infer_each(request: Any, arrays: np.ndarray, indices: range) -> list[np.ndarray]:
+    """``request``'s output for each of ``arrays[indices]``, one clip per inference, copied out of its reused buffer."""
+    return [np.array(request.infer({0: arrays[i : i + 1]})[0], copy=True) for i in indices]
 
 
 def ensure_converted(backbone: nn.Module, weights_sha256: str, clip_shape: tuple[int, ...]) -> Path:
