@@ -169,6 +169,11 @@ class MainWindow(QMainWindow):
             self._models.set_database(db)
             self._trainer.set_database(db)
 
+    def show_tab(self, widget: QWidget) -> None:
+        """Bring ``widget``'s tab to the front: the Trainer and Models tabs are pages' children, not pages."""
+        pages = {id(self._trainer): self._trainer_place, id(self._models): self._models_place}
+        self.tabs.setCurrentWidget(pages.get(id(widget), widget))
+
     def _on_tab_changed(self, _index: int) -> None:
         current = self.tabs.currentWidget()
         if current in (self._trainer_place, self._models_place):
