@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app_support import app_home, window  # noqa: F401 (fixtures)
+from app_support import app_home, wait_for_result, window  # noqa: F401 (fixtures)
 
 
 def test_show_tab_brings_the_trainer_and_models_tabs_to_the_front(qtbot, window) -> None:  # noqa: ANN001
@@ -12,3 +12,40 @@ def test_show_tab_brings_the_trainer_and_models_tabs_to_the_front(qtbot, window)
         window.show_tab(tab)
         qtbot.waitUntil(tab.isVisible, timeout=5000)
         assert window.tabs.currentWidget() in (tab, tab.parentWidget())
+    # first shown, the Trainer tab asked a child what training can use: its answer arrives
+    qtbot.waitUntil(lambda: window.trainer.options is not None, timeout=60000)
+
+
+def test_the_sessions_tab_shows_the_finals_the_desk_showed(qtbot, window, tiny_video) -> None:  # noqa: ANN001
+    """A judge checks the morning in the Sessions tab: each row's two finals, under the desk's own names."""
+    from app.tabs.sessions import COLUMNS
+
+    desk = window.desk
+    shown = []
+    for i, (number, marks) in enumerate((("107B", [8, 8.5, 7.5, 8, 9, 8, 7]), ("305C", [6, 6.5, 6, 7, 6.5, 6, 5.5]))):
+        window.commands.open_video(tiny_video(count=40 + i, name=f"dive_{i + 1}.mp4"))
+        qtbot.waitUntil(lambda i=i: window.state.video is not None and window.state.video.path.endswith(f"dive_{i + 1}.mp4"), timeout=10000)
+        desk.sheet.dive_number.setText(number)
+        desk.sheet.dive_number.editingFinished.emit()
+        wait_for_result(qtbot, window.state)
+        for edit, mark in zip(desk.judges.edits, marks, strict=True):
+            edit.setText(f"{mark:g}")
+            edit.editingFinished.emit()
+        window.commands.wait_for_background()
+        qtbot.wait(20)
+        window.commands.wait_for_background()
+        final = desk.judges.final_label.text().split()[1]  # "Final 54.45  95% [...]"
+        real = desk.judges.official_label.text().split()[2]  # "Real panel: 79.20 (kept ...)"
+        shown.append((f"dive_{i + 1}.mp4", number, final, real))
+    assert shown[0][3] == f"{(8 + 8 + 8) * 3.0:.2f}"  # 107B at 10 m: DD 3.0; the middle three of seven marks
+    sessions = window.sessions
+    loaded: list[int] = []
+    sessions.loaded.connect(loaded.append)
+    sessions.refresh()
+    qtbot.waitUntil(lambda: bool(loaded) and loaded[-1] == 2, timeout=10000)
+    names = [name for name, _ in COLUMNS]
+    model = sessions.table_model
+    cells = sorted((model.data(model.index(row, names.index("Video"))), model.data(model.index(row, names.index("Dive"))),
+                    model.data(model.index(row, names.index("Predicted final"))), model.data(model.index(row, names.index("Real panel"))))
+                   for row in range(model.rowCount()))
+    assert cells == sorted(shown)
