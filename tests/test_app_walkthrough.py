@@ -49,3 +49,42 @@ def test_the_sessions_tab_shows_the_finals_the_desk_showed(qtbot, window, tiny_v
                     model.data(model.index(row, names.index("Predicted final"))), model.data(model.index(row, names.index("Real panel"))))
                    for row in range(model.rowCount()))
     assert cells == sorted(shown)
+
+
+def test_a_pair_without_a_take_off_in_one_dive_syncs_on_the_entry_and_says_why(qtbot, app_home, tiny_video, monkeypatch) -> None:  # noqa: ANN001, F811
+    """tokyo2020_dive_b starts in the air (the finder gives it an entry, no take-off): opened as a pair to sync on
+    the take-off, the view waited for ever, saying 'Each dive on its own'. Now it syncs on the entry, and says so."""
+    import aqa_core.dive_finder as finder
+    from app.widgets.compare_view import CompareView
+
+    found = {"a.mp4": [finder.FoundDive(4, 20, 0.9, False)], "b.mp4": [finder.FoundDive(None, 12, 0.8, False)]}
+    monkeypatch.setattr(finder, "find_dives", lambda path, *args, **kwargs: found[path.rsplit("/", 1)[-1]])
+    view = CompareView()
+    qtbot.addWidget(view)
+    view.show()
+    view.open_pair(str(tiny_video(count=30, name="a.mp4")), str(tiny_video(count=30, name="b.mp4")), "take-off")
+    qtbot.waitUntil(lambda: view.synced, timeout=20000)
+    assert view.event_name() == "entry" and view.sync_offset == 12 - 20
+    assert view.status.text().startswith("No take-off found in Dive B: Synced on the entry (A 21, B 13)")
+    for pane in view.panes:
+        pane.player.close_video()
+
+
+def test_a_pair_with_no_marks_found_waits_for_the_coachs_marks_and_says_so(qtbot, app_home, tiny_video, monkeypatch) -> None:  # noqa: ANN001, F811
+    import aqa_core.dive_finder as finder
+    from app.widgets.compare_view import CompareView
+
+    monkeypatch.setattr(finder, "find_dives", lambda path, *args, **kwargs: [])
+    view = CompareView()
+    qtbot.addWidget(view)
+    view.show()
+    view.open_pair(str(tiny_video(count=30, name="a.mp4")), str(tiny_video(count=30, name="b.mp4")), "take-off")
+    qtbot.waitUntil(lambda: "No take-off found in Dive A or Dive B" in view.status.text(), timeout=20000)
+    assert not view.synced
+    for pane, frame in ((view.left, 3), (view.right, 10)):
+        pane.player.seek(frame)
+        qtbot.waitUntil(lambda pane=pane, frame=frame: pane.player.frame == frame, timeout=5000)
+        pane.mark_button.click()
+    assert view.synced and view.sync_offset == 7
+    for pane in view.panes:
+        pane.player.close_video()

@@ -50,6 +50,7 @@ class ComparePane(QWidget):
     step_requested = Signal(int)
     play_requested = Signal()
     marks_changed = Signal()
+    finding_ended = Signal()  # the dive finder has answered for the open video (marks found or not)
 
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -72,6 +73,7 @@ class ComparePane(QWidget):
         for button in (self.back_button, self.play_button, self.forward_button):
             button.setMaximumWidth(44)
         self.marks: dict[str, int] = {}
+        self.finding = False  # the dive finder is still looking at the open video
         self._finding: Task | None = None  # the dive finder's run for the open video (kept alive until done)
         controls = QHBoxLayout()
         for widget in (self.open_button, self.back_button, self.play_button, self.forward_button, self.frame_label):
@@ -114,15 +116,26 @@ class ComparePane(QWidget):
         from aqa_core.dive_finder import find_dives
 
         def use(dives: list) -> None:
+            if self.player.meta is None or self.player.meta.path != path:
+                return  # another video was opened meanwhile: its own finder answers for it
             dive = next((d for d in dives if not d.replay), None)
-            if dive is None or self.marks or self.player.meta is None or self.player.meta.path != path:
-                return
-            found = {"entry": dive.entry_index}
-            if dive.take_off_index is not None:
-                found["take-off"] = dive.take_off_index
-            self._set_marks(found)
+            if dive is not None and not self.marks:
+                found = {"entry": dive.entry_index}
+                if dive.take_off_index is not None:
+                    found["take-off"] = dive.take_off_index
+                self._set_marks(found)
+            self._end_finding()
 
-        self._finding = run_task(lambda: find_dives(path), f"finding the dive in {path}", use, self.mark_label.setText)
+        def failed(message: str) -> None:
+            self.mark_label.setText(message)
+            self._end_finding()
+
+        self.finding = True
+        self._finding = run_task(lambda: find_dives(path), f"finding the dive in {path}", use, failed)
+
+    def _end_finding(self) -> None:
+        self.finding = False
+        self.finding_ended.emit()
 
     def _set_marks(self, marks: dict[str, int]) -> None:
         self.marks = dict(marks)
@@ -207,8 +220,16 @@ class CompareView(QWidget):
             pane.seek_requested.connect(lambda frame, p=pane: self.seek(p, frame))
             pane.step_requested.connect(lambda frames, p=pane: self.step(frames, p))
             pane.play_requested.connect(lambda p=pane: self.toggle_play(p))
-            pane.player.video_opened.connect(lambda _meta: self.set_synced(False))
+            pane.player.video_opened.connect(self._on_pane_opened)
             pane.marks_changed.connect(self._sync_if_marked)
+            pane.finding_ended.connect(self._sync_if_marked)
+
+    def _on_pane_opened(self, _meta: VideoMeta) -> None:
+        """A new dive in either pane unlocks them; an ``open_pair`` still looking for its event keeps saying so."""
+        message = self.status.text()
+        self.set_synced(False)
+        if self.sync_when_marked is not None:
+            self.status.setText(message)
 
     def event_name(self) -> str:
         return self.event_box.currentText()
@@ -222,10 +243,26 @@ class CompareView(QWidget):
         self.status.setText(f"Finding the {event} in both dives to sync them…")
 
     def _sync_if_marked(self) -> None:
+        """Sync ``open_pair``'s dives once both have its event; when the finder found it in one only (a clip that
+        starts in the air has no take-off), on the other event if both have that, and say so either way."""
         event = self.sync_when_marked
-        if event is not None and event in self.left.marks and event in self.right.marks:
+        if event is None:
+            return
+        if event in self.left.marks and event in self.right.marks:
             self.sync_when_marked = None
             self.set_synced(True)
+            return
+        if any(pane.finding or pane.player.meta is None for pane in self.panes):
+            return  # a pane is still opening or looking
+        missing = " or ".join(pane.name for pane in self.panes if event not in pane.marks)
+        other = next(e for e in EVENTS if e != event)
+        if all(other in pane.marks for pane in self.panes):
+            self.sync_when_marked = None
+            self.event_box.setCurrentText(other)
+            self.set_synced(True)
+            self.status.setText(f"No {event} found in {missing}: {self.status.text()}")
+        else:  # still pending: the coach's own marks sync them
+            self.status.setText(f"No {event} found in {missing}: mark it in both ('Mark {event} here') and they sync.")
 
     def _on_event(self, event: str) -> None:
         for pane in self.panes:
