@@ -88,3 +88,36 @@ def test_a_pair_with_no_marks_found_waits_for_the_coachs_marks_and_says_so(qtbot
     assert view.synced and view.sync_offset == 7
     for pane in view.panes:
         pane.player.close_video()
+
+
+def test_the_compare_tab_steps_and_plays_from_the_keyboard(qtbot, window, tiny_video) -> None:  # noqa: ANN001
+    """A coach on the Compare tab pressed → and the tab bar (which has the focus) went to the Trainer tab:
+    the desk's keys are off there and the view had none. Now the same keys drive the pane last used."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    view = window.compare
+    window.tabs.tabBar().setFocus()
+    window.tabs.setCurrentWidget(view)
+    for pane, name in ((view.left, "a.mp4"), (view.right, "b.mp4")):
+        pane.player.open(str(tiny_video(count=30, name=name)))
+    qtbot.waitUntil(lambda: all(p.player.meta is not None for p in view.panes), timeout=10000)
+
+    def key(k: Qt.Key) -> None:
+        qtbot.keyClick(QApplication.focusWidget() or window, k)
+
+    key(Qt.Key.Key_Right)
+    key(Qt.Key.Key_Right)
+    qtbot.waitUntil(lambda: view.left.player.frame == 2, timeout=5000)
+    assert window.tabs.currentWidget() is view and view.right.player.frame == 0
+    view.right.forward_button.click()  # the coach works on B now: the keys follow
+    key(Qt.Key.Key_Left)
+    qtbot.waitUntil(lambda: view.right.player.requested == 0 and view.right.player.frame == 0, timeout=5000)
+    key(Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: view.right.player.playing, timeout=5000)
+    key(Qt.Key.Key_Space)
+    assert not view.right.player.playing and view.left.player.frame == 2
+    window.tabs.setCurrentWidget(window.desk)  # on the desk, the keys are the desk's again
+    assert not any(action.isEnabled() for action in view.key_actions)
+    for pane in view.panes:
+        pane.player.close_video()

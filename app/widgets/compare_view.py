@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QAction, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.export import ComparedDive, synced_span
+from app.settings import shortcut
 from app.state import VideoMeta
 from app.widgets.player import SPEEDS, Player
 from app.widgets.timeline import Timeline
@@ -194,7 +195,7 @@ class CompareView(QWidget):
         self.export_button = QPushButton("Export side by side (MP4)…")
         self.export_button.setEnabled(False)
         self.export_button.setToolTip("Both dives, synced, in one video with their frame readouts and marks (Sync first)")
-        self.status = QLabel("Step or scrub each dive, mark the take-off (or entry) in both, then Sync.")
+        self.status = QLabel("Step (← →, Space plays) or scrub each dive, mark the take-off (or entry) in both, then Sync.")
         self.status.setWordWrap(True)
         self.sync_offset: int | None = None  # frames to add to A's frame to reach B's, when synced
         self.sync_when_marked: str | None = None  # open_pair: sync on this event once both dives have it
@@ -215,14 +216,35 @@ class CompareView(QWidget):
         self.overlay.toggled.connect(self.set_overlay)
         self.export_button.clicked.connect(self.export_requested)
         self.right.player.frame_shown.connect(self._draw_overlay)
+        self.keyboard_pane = self.left  # the pane the keys drive while unsynced: the one last used
         for pane in self.panes:
-            pane.mark_button.clicked.connect(lambda _=False, p=pane: p.mark(self.event_name()))
-            pane.seek_requested.connect(lambda frame, p=pane: self.seek(p, frame))
-            pane.step_requested.connect(lambda frames, p=pane: self.step(frames, p))
-            pane.play_requested.connect(lambda p=pane: self.toggle_play(p))
+            pane.mark_button.clicked.connect(lambda _=False, p=pane: (self._use(p), p.mark(self.event_name())))
+            pane.seek_requested.connect(lambda frame, p=pane: (self._use(p), self.seek(p, frame)))
+            pane.step_requested.connect(lambda frames, p=pane: (self._use(p), self.step(frames, p)))
+            pane.play_requested.connect(lambda p=pane: (self._use(p), self.toggle_play(p)))
             pane.player.video_opened.connect(self._on_pane_opened)
             pane.marks_changed.connect(self._sync_if_marked)
             pane.finding_ended.connect(self._sync_if_marked)
+
+        # The desk's keys for playing and stepping (the user's bindings), here while this view is the tab on screen.
+        self.key_actions: list[QAction] = []
+        for name, handler in (("play_pause", lambda: self.toggle_play(self.keyboard_pane)),
+                              ("step_forward", lambda: self.step(1, self.keyboard_pane)),
+                              ("step_back", lambda: self.step(-1, self.keyboard_pane))):
+            action = QAction(self)
+            action.setShortcut(QKeySequence(shortcut(name)))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(handler)
+            self.addAction(action)
+            self.key_actions.append(action)
+
+    def set_shortcuts_active(self, active: bool) -> None:
+        """The keys act while this view is the tab on screen (the desk's own are off then, and back on the desk)."""
+        for action in self.key_actions:
+            action.setEnabled(active)
+
+    def _use(self, pane: ComparePane) -> None:
+        self.keyboard_pane = pane
 
     def _on_pane_opened(self, _meta: VideoMeta) -> None:
         """A new dive in either pane unlocks them; an ``open_pair`` still looking for its event keeps saying so."""
