@@ -85,6 +85,7 @@ class MainWindow(QMainWindow):
         self.compare = CompareView()
         self.compare.export_requested.connect(self.ask_export_compare)
         self.tabs.addTab(self.compare, "Compare")
+        self.compare.set_shortcuts_active(False)  # the desk is the tab on screen
         self._trainer: TrainerTab | None = None
         self._models: ModelsTab | None = None
         self._trainer_place, self._models_place = QWidget(), QWidget()  # the real tabs go in when built
@@ -169,11 +170,17 @@ class MainWindow(QMainWindow):
             self._models.set_database(db)
             self._trainer.set_database(db)
 
+    def show_tab(self, widget: QWidget) -> None:
+        """Bring ``widget``'s tab to the front: the Trainer and Models tabs are pages' children, not pages."""
+        pages = {id(self._trainer): self._trainer_place, id(self._models): self._models_place}
+        self.tabs.setCurrentWidget(pages.get(id(widget), widget))
+
     def _on_tab_changed(self, _index: int) -> None:
         current = self.tabs.currentWidget()
         if current in (self._trainer_place, self._models_place):
             self._build_model_tabs()
         self.desk.set_shortcuts_active(current is self.desk)
+        self.compare.set_shortcuts_active(current is self.compare)
 
     # --- menus -------------------------------------------------------------------------------
     def _build_menus(self) -> None:

@@ -84,7 +84,7 @@ def main() -> int:
     win.show()
     win.load_desk_model()  # as `aqa-judge app` does: the shipped model becomes the registry's first entry
     tab = win.trainer
-    win.tabs.setCurrentWidget(tab)  # the tab asks a child what training can use when it is first seen
+    win.show_tab(tab)  # the tab asks a child what training can use when it is first seen
     wait_until(lambda: tab.options is not None and win.models.db is not None, "the Trainer tab's options")
     wait_until(lambda: len(win.models.rows) == 1, "the shipped model in the Models tab")
     tab.set_dataset(dataset)
@@ -106,7 +106,7 @@ def main() -> int:
     if not trained:
         raise SystemExit(f"the run ended {ended[0]}; see {tab.run.folder}")
     shoot(win, "trainer_after.png")
-    win.tabs.setCurrentWidget(win.models)
+    win.show_tab(win.models)
     wait_until(lambda: len(win.models.rows) == 2, "the new model in the Models tab")
     win.models.select(0, 1)
     win.models.compare_selected()

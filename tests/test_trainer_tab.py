@@ -82,6 +82,7 @@ def test_train_stop_resume_finish_through_the_tab(qtbot, tab: TrainerTab, tmp_pa
     stopped_at = seen[-1]["epoch"]
     assert seen[-1]["event"] == "cancelled" and stopped_at < 6
     assert tab.resume_button.isEnabled() and tab.start_button.isEnabled()
+    assert tab.status.text().startswith("Stopped: no model yet") and "Models tab" in tab.status.text()  # it is not registered
     tab.resume()
     resumed = events_of(tab)
     with qtbot.waitSignal(tab.bundle_trained, timeout=WAIT_MS) as trained:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeyEvent, QKeySequence
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeyEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QCheckBox,
@@ -128,15 +128,19 @@ class TransportBar(QWidget):
         # progress and Cancel live in the desk's status row (the bar stays narrow enough for the docks)
 
 
-SCROLLING_PANEL_MIN_HEIGHT = 240
+# The least height each scrolling dock keeps on screen: the top of its panel (the judges' final and the
+# marks' row, the sheet's event, height, panel, diver and dive). With these, the whole desk fits a
+# 1000x620 window (a laptop's 1280x800 screen less its bars, or half a large one).
+JUDGES_MIN_HEIGHT, SHEET_MIN_HEIGHT = 150, 170
 
 
 class ScrollingPanel(QScrollArea):
     """A dock's panel that scrolls in a small window instead of being squeezed below its minimum height
-    (where Qt lays the labels over the plot's axis), and asks for its whole height otherwise."""
+    (where Qt lays the labels over each other), and asks for its whole height otherwise."""
 
-    def __init__(self, widget: QWidget) -> None:
+    def __init__(self, widget: QWidget, min_height: int) -> None:
         super().__init__()
+        self.min_height = min_height
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -146,10 +150,10 @@ class ScrollingPanel(QScrollArea):
         return self.widget().sizeHint()  # QScrollArea's own caps it at 24 lines, and the docks would split unevenly
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt API)
-        """Enough to keep the plot and the marks' row in sight (the dock area squeezes the other docks first), and the panel's whole width."""
+        """The top ``min_height`` pixels of the panel (the dock area squeezes the other docks first), and its whole width."""
         inner = self.widget().minimumSizeHint()
         # as wide as the panel itself and its scroll bar: narrower, the panel's right side would be cut off unseen
-        return QSize(inner.width() + self.verticalScrollBar().sizeHint().width(), min(inner.height(), SCROLLING_PANEL_MIN_HEIGHT))
+        return QSize(inner.width() + self.verticalScrollBar().sizeHint().width(), min(inner.height(), self.min_height))
 
 
 class JudgingDesk(QMainWindow):
@@ -197,9 +201,10 @@ class JudgingDesk(QMainWindow):
         status_row.addWidget(self.storage)
         centre_layout.addLayout(status_row)
         self.setCentralWidget(centre)
-        sheet_dock = self._dock("Dive sheet", self.sheet)
-        self._dock("Score distribution", self.distribution)
-        self._dock("Judges", ScrollingPanel(self.judges))
+        sheet_dock = self._dock("Dive sheet", ScrollingPanel(self.sheet, SHEET_MIN_HEIGHT))
+        self._split = (sheet_dock, self._dock("Score distribution", self.distribution),
+                       self._dock("Judges", ScrollingPanel(self.judges, JUDGES_MIN_HEIGHT)))
+        self._split_done = False
         self.exemplars_dock = self._dock("Exemplars", self.exemplars)  # below the judges; only while a result has exemplar votes
         self.exemplars_dock.setVisible(False)
         # The start list shares the sheet's place (a tab): it fills the sheet, so one of them at a time.
@@ -217,6 +222,26 @@ class JudgingDesk(QMainWindow):
             self.focus_to_player.watch(edit)
         self.sheet.set_sheet(state.dive)
         self.commands.set_dive(state.dive)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt API)
+        """The first time on screen: the sheet and the judges get their whole height before the curve.
+
+        Qt splits a dock column evenly, which in a laptop-sized window scrolls the sheet's note and
+        tags out of sight while the distribution curve keeps spare height it does not need.
+        """
+        super().showEvent(event)
+        if not self._split_done:
+            self._split_done = True
+            QTimer.singleShot(0, self._split_dock_column)  # once the column has its height
+
+    def _split_dock_column(self) -> None:
+        sheet, curve, judges = self._split
+        total = sum(dock.height() for dock in self._split)
+        curve_height = curve.minimumSizeHint().height() + 40
+        sheet_height = min(sheet.sizeHint().height(), max(sheet.minimumSizeHint().height(),
+                                                          total - curve_height - judges.minimumSizeHint().height()))
+        self.resizeDocks(list(self._split), [sheet_height, curve_height, max(0, total - sheet_height - curve_height)],
+                         Qt.Orientation.Vertical)
 
     def set_shortcuts_active(self, active: bool) -> None:
         """Playback keys act while the desk is the tab on screen, and not from other tabs' widgets."""

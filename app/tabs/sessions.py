@@ -54,8 +54,9 @@ COLUMNS: tuple[tuple[str, Any], ...] = (
     ("Dive", lambda r: r.dive_number or ""),
     ("Height", lambda r: "" if r.height is None else f"{r.height:g} m"),
     ("DD", lambda r: f"{r.difficulty:.1f}"),
-    ("Predicted", lambda r: "" if r.predicted_final is None else f"{r.predicted_final:.2f}"),
-    ("Judges", lambda r: "" if r.human_final is None else f"{r.human_final:.2f}"),
+    # the desk's own words: its "Final" line is the model's prediction, its "Real panel" line the judges' final
+    ("Predicted final", lambda r: "" if r.predicted_final is None else f"{r.predicted_final:.2f}"),
+    ("Real panel", lambda r: "" if r.human_final is None else f"{r.human_final:.2f}"),
     ("Model", lambda r: r.model or ""),
     ("Uncertainty", lambda r: r.uncertainty or ""),
     ("Analysed", lambda r: local_time(r.analysed_at)),

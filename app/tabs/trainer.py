@@ -523,7 +523,8 @@ class TrainerTab(QWidget):
             self.show_message(message)
             self.bundle_trained.emit(str(bundle))
         elif outcome == "cancelled":
-            self.status.setText("Stopped.")
+            # a volunteer who stops looks for the model next: a stopped run is none yet (only a finished one is registered)
+            self.status.setText("Stopped: no model yet (Resume finishes the run and adds it to the Models tab).")
             self.show_message(f"{message}.")
         else:
             self.status.setText("The training failed." if outcome == "error" else "The training process crashed.")

@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QAction, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.export import ComparedDive, synced_span
+from app.settings import shortcut
 from app.state import VideoMeta
 from app.widgets.player import SPEEDS, Player
 from app.widgets.timeline import Timeline
@@ -50,6 +51,7 @@ class ComparePane(QWidget):
     step_requested = Signal(int)
     play_requested = Signal()
     marks_changed = Signal()
+    finding_ended = Signal()  # the dive finder has answered for the open video (marks found or not)
 
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -72,6 +74,7 @@ class ComparePane(QWidget):
         for button in (self.back_button, self.play_button, self.forward_button):
             button.setMaximumWidth(44)
         self.marks: dict[str, int] = {}
+        self.finding = False  # the dive finder is still looking at the open video
         self._finding: Task | None = None  # the dive finder's run for the open video (kept alive until done)
         controls = QHBoxLayout()
         for widget in (self.open_button, self.back_button, self.play_button, self.forward_button, self.frame_label):
@@ -114,15 +117,26 @@ class ComparePane(QWidget):
         from aqa_core.dive_finder import find_dives
 
         def use(dives: list) -> None:
+            if self.player.meta is None or self.player.meta.path != path:
+                return  # another video was opened meanwhile: its own finder answers for it
             dive = next((d for d in dives if not d.replay), None)
-            if dive is None or self.marks or self.player.meta is None or self.player.meta.path != path:
-                return
-            found = {"entry": dive.entry_index}
-            if dive.take_off_index is not None:
-                found["take-off"] = dive.take_off_index
-            self._set_marks(found)
+            if dive is not None and not self.marks:
+                found = {"entry": dive.entry_index}
+                if dive.take_off_index is not None:
+                    found["take-off"] = dive.take_off_index
+                self._set_marks(found)
+            self._end_finding()
 
-        self._finding = run_task(lambda: find_dives(path), f"finding the dive in {path}", use, self.mark_label.setText)
+        def failed(message: str) -> None:
+            self.mark_label.setText(message)
+            self._end_finding()
+
+        self.finding = True
+        self._finding = run_task(lambda: find_dives(path), f"finding the dive in {path}", use, failed)
+
+    def _end_finding(self) -> None:
+        self.finding = False
+        self.finding_ended.emit()
 
     def _set_marks(self, marks: dict[str, int]) -> None:
         self.marks = dict(marks)
@@ -181,7 +195,7 @@ class CompareView(QWidget):
         self.export_button = QPushButton("Export side by side (MP4)…")
         self.export_button.setEnabled(False)
         self.export_button.setToolTip("Both dives, synced, in one video with their frame readouts and marks (Sync first)")
-        self.status = QLabel("Step or scrub each dive, mark the take-off (or entry) in both, then Sync.")
+        self.status = QLabel("Step (← →, Space plays) or scrub each dive, mark the take-off (or entry) in both, then Sync.")
         self.status.setWordWrap(True)
         self.sync_offset: int | None = None  # frames to add to A's frame to reach B's, when synced
         self.sync_when_marked: str | None = None  # open_pair: sync on this event once both dives have it
@@ -202,13 +216,42 @@ class CompareView(QWidget):
         self.overlay.toggled.connect(self.set_overlay)
         self.export_button.clicked.connect(self.export_requested)
         self.right.player.frame_shown.connect(self._draw_overlay)
+        self.keyboard_pane = self.left  # the pane the keys drive while unsynced: the one last used
         for pane in self.panes:
-            pane.mark_button.clicked.connect(lambda _=False, p=pane: p.mark(self.event_name()))
-            pane.seek_requested.connect(lambda frame, p=pane: self.seek(p, frame))
-            pane.step_requested.connect(lambda frames, p=pane: self.step(frames, p))
-            pane.play_requested.connect(lambda p=pane: self.toggle_play(p))
-            pane.player.video_opened.connect(lambda _meta: self.set_synced(False))
+            pane.mark_button.clicked.connect(lambda _=False, p=pane: (self._use(p), p.mark(self.event_name())))
+            pane.seek_requested.connect(lambda frame, p=pane: (self._use(p), self.seek(p, frame)))
+            pane.step_requested.connect(lambda frames, p=pane: (self._use(p), self.step(frames, p)))
+            pane.play_requested.connect(lambda p=pane: (self._use(p), self.toggle_play(p)))
+            pane.player.video_opened.connect(self._on_pane_opened)
             pane.marks_changed.connect(self._sync_if_marked)
+            pane.finding_ended.connect(self._sync_if_marked)
+
+        # The desk's keys for playing and stepping (the user's bindings), here while this view is the tab on screen.
+        self.key_actions: list[QAction] = []
+        for name, handler in (("play_pause", lambda: self.toggle_play(self.keyboard_pane)),
+                              ("step_forward", lambda: self.step(1, self.keyboard_pane)),
+                              ("step_back", lambda: self.step(-1, self.keyboard_pane))):
+            action = QAction(self)
+            action.setShortcut(QKeySequence(shortcut(name)))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(handler)
+            self.addAction(action)
+            self.key_actions.append(action)
+
+    def set_shortcuts_active(self, active: bool) -> None:
+        """The keys act while this view is the tab on screen (the desk's own are off then, and back on the desk)."""
+        for action in self.key_actions:
+            action.setEnabled(active)
+
+    def _use(self, pane: ComparePane) -> None:
+        self.keyboard_pane = pane
+
+    def _on_pane_opened(self, _meta: VideoMeta) -> None:
+        """A new dive in either pane unlocks them; an ``open_pair`` still looking for its event keeps saying so."""
+        message = self.status.text()
+        self.set_synced(False)
+        if self.sync_when_marked is not None:
+            self.status.setText(message)
 
     def event_name(self) -> str:
         return self.event_box.currentText()
@@ -222,10 +265,26 @@ class CompareView(QWidget):
         self.status.setText(f"Finding the {event} in both dives to sync them…")
 
     def _sync_if_marked(self) -> None:
+        """Sync ``open_pair``'s dives once both have its event; when the finder found it in one only (a clip that
+        starts in the air has no take-off), on the other event if both have that, and say so either way."""
         event = self.sync_when_marked
-        if event is not None and event in self.left.marks and event in self.right.marks:
+        if event is None:
+            return
+        if event in self.left.marks and event in self.right.marks:
             self.sync_when_marked = None
             self.set_synced(True)
+            return
+        if any(pane.finding or pane.player.meta is None for pane in self.panes):
+            return  # a pane is still opening or looking
+        missing = " or ".join(pane.name for pane in self.panes if event not in pane.marks)
+        other = next(e for e in EVENTS if e != event)
+        if all(other in pane.marks for pane in self.panes):
+            self.sync_when_marked = None
+            self.event_box.setCurrentText(other)
+            self.set_synced(True)
+            self.status.setText(f"No {event} found in {missing}: {self.status.text()}")
+        else:  # still pending: the coach's own marks sync them
+            self.status.setText(f"No {event} found in {missing}: mark it in both ('Mark {event} here') and they sync.")
 
     def _on_event(self, event: str) -> None:
         for pane in self.panes:

@@ -143,16 +143,19 @@ class JudgePanel(QWidget):
         self.commentary_label = QLabel("")
         self.commentary_label.setWordWrap(True)
         self.commentary_label.setStyleSheet("font-style: italic; color: #404040;")
+        # The final and the marks' row first: in a laptop-sized window the desk scrolls this panel, and what
+        # scrolls out of sight must be the plot, never the number the judge is looking for.
         layout = QVBoxLayout(self)
-        layout.addWidget(self.plot, 1)
-        layout.addWidget(QLabel("Real panel's marks (optional):"))
-        layout.addWidget(self.inputs_box)
-        layout.addWidget(self.flags_label)
-        layout.addWidget(self.official_label)
         layout.addWidget(self.final_label)
         layout.addWidget(self.uncertainty_label)
-        for label in (self.samples_label, self.recognised_label, self.mismatch_label, self.commentary_label):
+        layout.addWidget(QLabel("Real panel's marks (optional):"))
+        layout.addWidget(self.inputs_box)
+        for label in (self.official_label, self.flags_label, self.mismatch_label):
             layout.addWidget(label)
+        layout.addWidget(self.plot, 1)
+        for label in (self.samples_label, self.recognised_label, self.commentary_label):
+            layout.addWidget(label)
+        layout.addStretch(0)  # spare height below everything, not between the marks and the plot
         self.result: ScoreResult | None = None
         self.real: list[float | None] = []
         self.typing_problems = ""  # why a typed mark was refused, shown until the marks change
