@@ -258,6 +258,7 @@ class ScoreWorker(QThread):
             if cached is not None:
                 self._emit_cached(cached)
                 return
+            looked_up = hashing.done()  # the cache is looked up once, when the hash is known
             scorer = self.scorer_for(self.bundle)
             with contextlib.closing(scorer.stream(self.video, self.dive, window=self.window, cancel=self.cancel_event)) as stream:
                 for item in stream:
@@ -266,10 +267,12 @@ class ScoreWorker(QThread):
                         self.result_ready.emit(item)
                         return
                     self.clip_ready.emit(item)
-                    cached = self._cached(hashing)
-                    if cached is not None:
-                        self._emit_cached(cached)
-                        return
+                    if not looked_up and hashing.done():
+                        looked_up = True
+                        cached = self._cached(hashing)
+                        if cached is not None:
+                            self._emit_cached(cached)
+                            return
             raise AssertionError("the scorer's stream ended without a result")  # unreachable: it always ends with one
         except ScoringCancelled:
             self.cancelled.emit()
