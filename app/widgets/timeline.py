@@ -13,6 +13,8 @@ from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
 HANDLE_PX = 6
+LABEL_STRIP_PX = 15  # a strip kept clear of the clip bars for mark labels: Compare's above them, the dives' T/E below
+MIN_ROW_PX = 18  # a clip bar tall enough for its number
 CLIP_COLOURS = (QColor(80, 160, 230), QColor(240, 170, 60))
 
 
@@ -32,7 +34,7 @@ class Timeline(QWidget):
         self.dives: list[tuple[int | None, int]] = []  # (take-off or None, entry) of each dive found
         self._dragging: str | None = None  # "start" | "end" | "scrub" | "mark"
         self._mark: tuple[int, str] | None = None  # the dive and event being dragged
-        self.setMinimumHeight(56)
+        self.setMinimumHeight(2 * LABEL_STRIP_PX + 2 * MIN_ROW_PX)
         self.setMouseTracking(True)
         self.setToolTip("Click or drag to scrub; drag the dive window's edges to change it")
 
@@ -74,6 +76,15 @@ class Timeline(QWidget):
         frame = round((x - HANDLE_PX) / max(1.0, self.width() - 2 * HANDLE_PX) * span)
         return max(0, min(self.frame_count - 1, frame))
 
+    def clip_rect(self, index: int) -> QRectF:
+        """Where clip ``index``'s bar is drawn: two alternating rows between the label strips in use."""
+        top = LABEL_STRIP_PX if self.marks else 8
+        bottom = self.height() - (LABEL_STRIP_PX if self.dives else 8)
+        row_height = (bottom - top) / 2
+        start, end = self.clips[index]
+        row = index % 2
+        return QRectF(self.x_of(start), top + row * row_height, max(2.0, self.x_of(end) - self.x_of(start)), row_height - 3)
+
     def _mark_at(self, x: float) -> tuple[int, str] | None:
         for index, (take_off, entry) in enumerate(self.dives):
             for event, frame in (("entry", entry), ("take-off", take_off)):
@@ -104,25 +115,23 @@ class Timeline(QWidget):
             painter.setPen(QPen(QColor(230, 230, 255), 2))
             for x in (x0, x1):
                 painter.drawLine(int(x), 4, int(x), height - 4)
-        row_height = (height - 20) / 2
-        for i, (start, end) in enumerate(self.clips):
-            row = i % 2
-            rect = QRectF(self.x_of(start), 10 + row * row_height, max(2.0, self.x_of(end) - self.x_of(start)), row_height - 3)
-            painter.fillRect(rect, CLIP_COLOURS[row])
+        for i in range(len(self.clips)):
+            rect = self.clip_rect(i)
+            painter.fillRect(rect, CLIP_COLOURS[i % 2])
             painter.setPen(QColor(10, 10, 10))
             painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, str(i + 1))
         painter.setPen(QPen(QColor(255, 220, 60), 2))
         for frame, name in self.marks:
             x = self.x_of(frame)
             painter.drawLine(int(x), 0, int(x), height)
-            painter.drawText(QRectF(x + 3, 0, 80, 14), Qt.AlignmentFlag.AlignLeft, name)
+            painter.drawText(QRectF(x + 3, 0, 80, LABEL_STRIP_PX - 1), Qt.AlignmentFlag.AlignLeft, name)
         painter.setPen(QPen(QColor(90, 230, 200), 2))
         for number, (take_off, entry) in enumerate(self.dives, start=1):
             for letter, frame in (("T", take_off), ("E", entry)):
                 if frame is not None:
                     x = self.x_of(frame)
-                    painter.drawLine(int(x), height - 18, int(x), height)
-                    painter.drawText(QRectF(x + 2, height - 16, 40, 14), Qt.AlignmentFlag.AlignLeft, f"{letter}{number}")
+                    painter.drawLine(int(x), height - LABEL_STRIP_PX, int(x), height)
+                    painter.drawText(QRectF(x + 2, height - LABEL_STRIP_PX + 1, 40, LABEL_STRIP_PX - 1), Qt.AlignmentFlag.AlignLeft, f"{letter}{number}")
         painter.setPen(QPen(QColor(255, 60, 60), 2))
         x = self.x_of(self.playhead)
         painter.drawLine(int(x), 0, int(x), height)
