@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from pytestqt.exceptions import TimeoutError as QtTimeout
 
 from app.tabs.trainer import TrainerTab
 from aqa_core.bundle import load_bundle
@@ -50,6 +51,17 @@ def ready(qtbot, tab: TrainerTab, dataset: Path, epochs: int) -> None:  # noqa: 
     assert tab.start_button.isEnabled()
 
 
+def wait_for_an_epoch(qtbot, tab: TrainerTab, seen: list[dict]) -> None:  # noqa: ANN001
+    """Until the run reports an epoch; a timeout fails with what the tab and the child said, not only that it waited."""
+    try:
+        qtbot.waitUntil(lambda: any(e["event"] == "epoch" for e in seen), timeout=WAIT_MS)
+    except QtTimeout:
+        stderr = tab.run.folder / "stderr.log"
+        said = stderr.read_text(errors="replace")[-2000:] if stderr.is_file() else "(no stderr.log)"
+        pytest.fail(f"no epoch in {WAIT_MS / 1000:.0f} s: status {tab.status.text()!r}, message {tab.message.text()!r}, "
+                    f"events {[e['event'] for e in seen]}, child alive {tab.run.running()}; its stderr: {said}")
+
+
 def events_of(tab: TrainerTab) -> list[dict]:
     seen: list[dict] = []
     tab.run.event.connect(seen.append)
@@ -73,7 +85,7 @@ def test_train_stop_resume_finish_through_the_tab(qtbot, tab: TrainerTab, tmp_pa
     tab.start()
     seen = events_of(tab)
     assert tab.stop_button.isEnabled() and not tab.start_button.isEnabled()
-    qtbot.waitUntil(lambda: any(e["event"] == "epoch" for e in seen), timeout=WAIT_MS)
+    wait_for_an_epoch(qtbot, tab, seen)
     assert tab.status.text().startswith("Epoch ") and " of 6: validation ρ" in tab.status.text()
     tab.stop()
     with qtbot.waitSignal(tab.run.ended, timeout=WAIT_MS) as ended:
@@ -122,7 +134,7 @@ def test_failures_are_messages_and_the_tab_stays_usable(qtbot, tab: TrainerTab, 
     monkeypatch.undo()
     tab.resume()
     seen = events_of(tab)
-    qtbot.waitUntil(lambda: any(e["event"] == "epoch" for e in seen), timeout=WAIT_MS)
+    wait_for_an_epoch(qtbot, tab, seen)
     assert [e["event"] for e in seen[:2]] == ["start", "resume"]
     assert next(e for e in seen if e["event"] == "epoch")["epoch"] == 2  # the crash in epoch 2 kept epoch 1's checkpoint
     monkeypatch.setattr(tab, "ask_close_choice", lambda: "cancel")
