@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 from pathlib import Path
 
 from aqa_core.synthetic import write_dataset
 from trainer.datasets import open_dataset
 from trainer.features import extract_features
+from benchmarks import bench_learnability
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _bench_learnability():  # noqa: ANN202
-    spec = importlib.util.spec_from_file_location("bench_learnability", ROOT / "benchmarks" / "bench_learnability.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_cached_only_keeps_the_dives_whose_features_the_trainer_cached(tmp_path: Path) -> None:
@@ -28,7 +20,7 @@ def test_cached_only_keeps_the_dives_whose_features_the_trainer_cached(tmp_path:
     records = open_dataset(data).records
     cache = tmp_path / "cache"
     extract_features(records[1:], model, cache)  # the trainer caches one of the two dives (R(2+1)D: seconds of CPU)
-    subset = _bench_learnability().cached_subset(data, cache, model, tmp_path / "subset")
+    subset = bench_learnability.cached_subset(data, cache, model, tmp_path / "subset")
     with (subset / "annotations.csv").open(newline="", encoding="utf-8") as handle:
         kept = [row["video"] for row in csv.DictReader(handle)]
     assert [str((data / v).resolve()) for v in kept] == [str(r.video) for r in records[1:]]

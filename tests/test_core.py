@@ -3,7 +3,6 @@ the bank surviving a bundle round trip, and the method learning (alone and throu
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ from aqa_core.scorer import Scorer
 from trainer.config import config_from_dict
 from trainer.progress import ProgressStream
 from trainer.run import train
+from benchmarks import bench_methods
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny matrices: see conftest.one_thread
 
@@ -195,15 +195,8 @@ def test_loss_goes_down_on_a_tiny_problem() -> None:
     assert seeded() < 0.7 * first
 
 
-def _bench_methods():  # noqa: ANN202
-    spec = importlib.util.spec_from_file_location("bench_methods", ROOT / "benchmarks" / "bench_methods.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_core_trains_through_the_trainer_and_its_bank_names_the_training_dives(tmp_path: Path) -> None:
-    bench = _bench_methods()
+    bench = bench_methods
     data = bench.toy_features(tmp_path / "toy.npz", n=300, dim=16)
     model = {**bench.core_model(16, 5), "head": {"name": "gart", "in_dim": 16, "hidden": 32, "depth": 4, "bins": 101, "score_range": [0, 110]}}
     raw = {"dataset": str(data), "work_dir": str(tmp_path / "work"), "out": str(tmp_path / "bundle"), "epochs": 20, "batch_size": 32,
@@ -221,7 +214,7 @@ def test_bench_methods_builds_its_features_npz_from_a_dataset_through_the_traine
     from trainer.datasets import open_dataset
     from trainer.features import extract_features, feature_keys
 
-    bench = _bench_methods()
+    bench = bench_methods
     data = write_dataset(tmp_path / "dives", 3, seed=1, size=(128, 96))
     model = {"backbone": {"name": "tiny", "feature_dim": 16, "seed": 0}, "segmentation": "usdl_10x16"}
     cache = tmp_path / "cache"
