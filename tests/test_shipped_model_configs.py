@@ -101,3 +101,19 @@ def test_a_model_naming_its_method_but_missing_a_part_is_one_line_naming_the_fil
 def test_a_model_that_is_not_a_mapping_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"^run\.json: model: expected a mapping of the model's parts, not str$"):
         config_from_dict({"dataset": "d", "out": "o", "work_dir": "w", "model": "musdl"}, tmp_path, "run.json")
+
+
+@pytest.mark.parametrize(("setting", "message"), [
+    ({"epochs": "ten"}, r"epochs: expected int, not 'ten'"),
+    ({"lr": True}, r"lr: expected float, not True"),
+    ({"sigma": "wide"}, r"sigma: expected float, not 'wide'"),
+    ({"version": 2}, r"version: expected str, not 2"),
+])
+def test_a_setting_of_the_wrong_type_is_one_line_naming_its_key(setting: dict, message: str, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=rf"^run\.json: {message}$"):
+        config_from_dict({"dataset": "d", "out": "o", "work_dir": "w", **setting}, tmp_path, "run.json")
+
+
+def test_optional_settings_left_unset_and_whole_numbers_for_rates_are_accepted(tmp_path: Path) -> None:
+    config = config_from_dict({"dataset": "d", "out": "o", "work_dir": "w", "sigma": None, "patience": None, "lr": 1}, tmp_path, "run.json")
+    assert config.sigma is None and config.lr == 1

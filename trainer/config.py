@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,12 +108,31 @@ def config_from_dict(raw: dict[str, Any], base: Path, where: str) -> TrainConfig
         backbone = values["model"].get("backbone")
         if isinstance(backbone, dict) and backbone.get("weights") is not None:  # a weights file, like every path, from the config's folder
             values["model"]["backbone"] = {**backbone, "weights": str((base / str(backbone["weights"])).expanduser().resolve())}
+    _check_types(values, where)
     try:
         config = TrainConfig(**values)
     except TypeError as exc:
         raise ConfigError(f"{where}: {exc}") from None
     _check(config, where)
     return config
+
+
+_SCALARS: dict[Any, tuple[type, ...]] = {int: (int,), float: (int, float), str: (str,), bool: (bool,)}
+
+
+def _check_types(values: dict[str, Any], where: str) -> None:
+    """A number, word or switch given as something else is one line naming its key (``epochs: ten``
+    used to reach a comparison and surface as an internal error). Paths and the model are checked apart."""
+    hints = typing.get_type_hints(TrainConfig)
+    for key, value in values.items():
+        hint = hints[key]
+        union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+        options = [t for t in typing.get_args(hint) if t is not type(None)] if union else [hint]
+        allowed = tuple(k for t in options for k in _SCALARS.get(t, ()))
+        if not allowed or (value is None and union and type(None) in typing.get_args(hint)):
+            continue  # not a scalar setting, or an optional one left unset
+        if isinstance(value, bool) and bool not in allowed or not isinstance(value, allowed):
+            raise ConfigError(f"{where}: {key}: expected {' or '.join(t.__name__ for t in options)}, not {value!r}")
 
 
 def load_config(path: str | Path) -> TrainConfig:
