@@ -78,12 +78,11 @@ def build_config(settings: Settings, run: Path, name: str, base: dict[str, Any] 
         model = base_model
     else:
         model = shipped_model(settings.method, settings.backbone)
-    if Path(settings.dataset).suffix == ".npz":  # features someone extracted: their width, whatever the backbone
-        for part in (model["head"], model.get("aggregation", {})):
-            if "in_dim" in part:
-                part["in_dim"] = "auto"
-        if model["head"]["name"] == "usdl":
-            model["head"]["score_range"] = "auto"
+    if Path(settings.dataset).suffix == ".npz":  # features someone extracted: their width, whatever the backbone,
+        for part in (p for p in model.values() if isinstance(p, dict)):  # and their scores' range (the trainer reads both)
+            for key in ("in_dim", "score_range"):
+                if key in part:
+                    part[key] = "auto"
     config.update(
         dataset=str(Path(settings.dataset).resolve()), out=str(run / "bundle"), work_dir=str(run), model=model, mode=settings.mode,
         epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr, seed=settings.seed, name=name, version=run.name,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,10 @@ __all__ = ["ConfigError", "TrainConfig", "config_from_dict", "load_config", "wit
 MODES = ("features", "finetune")  # a frozen backbone's cached features | the backbone trained too
 
 # No segmentation: a model config without one gets its backbone's declared segmentation, written into
-# the config (so the bundle names it), I3D's usdl_10x16 for this default.
+# the config (so the bundle names it), I3D's usdl_10x16 for this default. The head and aggregation
+# complete only a model that names no method (configs before methods: its head's name is the
+# method); a model naming its method gets the default backbone alone, since a UD-AQA or CoRe model
+# given MUSDL's head would carry, and record in its bundle, a part it never uses.
 DEFAULT_MODEL: dict[str, Any] = {
     "backbone": {"name": "i3d", "pretrained": True},
     "aggregation": {"name": "average"},
@@ -96,16 +101,38 @@ def config_from_dict(raw: dict[str, Any], base: Path, where: str) -> TrainConfig
         if values.get(key) is not None:
             values[key] = (base / str(values[key])).resolve()
     if "model" in values:
-        values["model"] = {**DEFAULT_MODEL, **values["model"]}
+        if not isinstance(values["model"], dict):
+            raise ConfigError(f"{where}: model: expected a mapping of the model's parts, not {type(values['model']).__name__}")
+        defaults = {"backbone": DEFAULT_MODEL["backbone"]} if "method" in values["model"] else DEFAULT_MODEL
+        values["model"] = {**json.loads(json.dumps(defaults)), **values["model"]}
         backbone = values["model"].get("backbone")
         if isinstance(backbone, dict) and backbone.get("weights") is not None:  # a weights file, like every path, from the config's folder
             values["model"]["backbone"] = {**backbone, "weights": str((base / str(backbone["weights"])).expanduser().resolve())}
+    _check_types(values, where)
     try:
         config = TrainConfig(**values)
     except TypeError as exc:
         raise ConfigError(f"{where}: {exc}") from None
     _check(config, where)
     return config
+
+
+_SCALARS: dict[Any, tuple[type, ...]] = {int: (int,), float: (int, float), str: (str,), bool: (bool,)}
+
+
+def _check_types(values: dict[str, Any], where: str) -> None:
+    """A number, word or switch given as something else is one line naming its key (``epochs: ten``
+    used to reach a comparison and surface as an internal error). Paths and the model are checked apart."""
+    hints = typing.get_type_hints(TrainConfig)
+    for key, value in values.items():
+        hint = hints[key]
+        union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+        options = [t for t in typing.get_args(hint) if t is not type(None)] if union else [hint]
+        allowed = tuple(k for t in options for k in _SCALARS.get(t, ()))
+        if not allowed or (value is None and union and type(None) in typing.get_args(hint)):
+            continue  # not a scalar setting, or an optional one left unset
+        if isinstance(value, bool) and bool not in allowed or not isinstance(value, allowed):
+            raise ConfigError(f"{where}: {key}: expected {' or '.join(t.__name__ for t in options)}, not {value!r}")
 
 
 def load_config(path: str | Path) -> TrainConfig:
@@ -134,7 +161,6 @@ def _check(c: TrainConfig, where: str) -> None:
         (c.lr > 0, "lr must be positive"),
         (c.sigma is None or c.sigma > 0, "sigma must be positive"),
         (0 < c.val_fraction < 1, "val_fraction must be between 0 and 1"),
-        (isinstance(c.model.get("head"), dict) and "name" in c.model["head"], "model.head must name a head"),
         # a regression loss trains the distribution's mean and leaves its shape free, so its most
         # probable bin means nothing (it gave every dive the same score): decode the mean
         (c.loss not in ("mse", "l1") or c.decoding == "expectation", f"loss {c.loss} trains the expected score: set decoding: expectation (argmax is meaningless for it)"),
@@ -183,4 +209,4 @@ def _check_model(c: TrainConfig, where: str) -> None:
 
 
 def _is_linear(model: dict[str, Any]) -> bool:
-    return list(model["head"].get("hidden", [None])) == [] and model.get("aggregation", {}).get("name") == "average"
+    return list(model.get("head", {}).get("hidden", [None])) == [] and model.get("aggregation", {}).get("name") == "average"

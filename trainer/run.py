@@ -39,6 +39,7 @@ CHECKPOINTS = "checkpoints"
 LOG = "progress.jsonl"
 RL2_DEFINITION = "CoRe's relative L2: 100 x mean(((predicted - true) / (high - low))^2), [low, high] = score_range (the training dataset's final scores)"
 LEAK_RHO = 0.99  # a validation rho above this usually means the features saw the labels
+JUDGE_MARKS = (0.0, 10.0)  # the scale every judge marks on: what a judge-marks method's score_range: auto means
 
 
 def code_version() -> str:
@@ -63,7 +64,7 @@ def _check_labels(dataset: DiveDataset, config: TrainConfig) -> None:
 
 def _check_score_range(dataset: DiveDataset, config: TrainConfig) -> None:
     """Refuse a head whose bins cannot reach the labels: it would train towards the range's edge."""
-    head = config.model["head"]
+    head = config.model.get("head", {})
     if "score_range" not in head:
         return
     low, high = (float(v) for v in head["score_range"])
@@ -86,22 +87,24 @@ def _target_values(dataset: DiveDataset, target: str) -> tuple[list[float], str]
 
 
 def resolve_auto(config: TrainConfig, dataset: DiveDataset) -> TrainConfig:
-    """Fill ``in_dim: auto`` from the features and ``score_range: auto`` from the final scores (USDL)."""
+    """Fill ``in_dim: auto`` from the features and ``score_range: auto`` from the labels the method's bins stand for
+    (the final, or final / DD, widened by 5%; judges' marks: the 0-10 scale)."""
     model = json.loads(json.dumps(config.model))
-    head = model["head"]
+    head = model.get("head", {})
     feats = next((r.features for r in dataset.records if r.features is not None), None)
-    for part in (head, model.get("aggregation", {})):
+    for part in (p for p in model.values() if isinstance(p, dict)):  # the head, the aggregation, a method's own section (ud_aqa)
         if part.get("in_dim") == "auto":
             if feats is None:
                 raise ConfigError(f"{dataset.source}: in_dim: auto needs a features dataset (.npz)")
             part["in_dim"] = int(feats.shape[-1])
     if head.get("score_range") == "auto":
         target = method_class(model).target
-        if target == "judges":
-            raise ConfigError("score_range: auto is for a method that predicts the final score (judge marks are 0-10)")
-        finals, _ = _target_values(dataset, target)
-        margin = 0.05 * (max(finals) - min(finals))  # room for dives a little better or worse than any seen
-        head["score_range"] = [max(0.0, min(finals) - margin), max(finals) + margin]
+        if target == "judges":  # every judge marks on the same scale, whatever this dataset's marks happen to span
+            head["score_range"] = list(JUDGE_MARKS)
+        else:
+            finals, _ = _target_values(dataset, target)
+            margin = 0.05 * (max(finals) - min(finals))  # room for dives a little better or worse than any seen
+            head["score_range"] = [max(0.0, min(finals) - margin), max(finals) + margin]
     model = method_class(model).configured_for(model, [caption_words(r.caption, r.commentary) for r in dataset.split("train")])
     return dataclasses.replace(config, model=model)
 

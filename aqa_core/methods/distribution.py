@@ -57,6 +57,8 @@ class DistributionMethod(Method):
         self.config = dict(config)
         if loss not in self.losses:
             raise ConfigError(f"method {self.name!r} trains with loss {', '.join(self.losses)}, not {loss!r}")
+        if not isinstance(self.config.get("head"), Mapping):
+            raise ConfigError(f"method {self.name!r} needs a head (\"head\": {{\"name\": ...}})")
         self.aggregator: nn.Module = AGGREGATORS.build(self.config.get("aggregation", DEFAULT_AGGREGATION))
         self.head: DistributionHead = HEADS.build(self.config["head"])
         self.neck: nn.Module = NECKS.build({**self.config.get("neck", DEFAULT_NECK), "dim": self.head.in_dim})

@@ -1,0 +1,50 @@
+"""An analysis stored by the app before methods existed opens from the database, as the desk redraws it.
+
+``data/demo_v1_score.json`` is the golden result written by the code at 8ab7272 (result schema 2,
+before methods, fingerprints and the optional fields; see test_bundle_versions.py). Here it sits in
+a database of the first schema revision, written with plain SQL as that app would, and is read back
+through today's migration and repository.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from app.storage.database import make_engine, open_database, schema_revisions, upgrade
+from app.storage.repository import Repository
+from aqa_core.result import ScoreResult
+
+GOLDEN = Path(__file__).resolve().parent / "data" / "demo_v1_score.json"
+
+
+def test_an_analysis_stored_before_methods_opens_from_a_first_revision_database(tmp_path: Path) -> None:
+    path = tmp_path / "club.sqlite"
+    engine = make_engine(path)
+    upgrade(engine, schema_revisions()[0])
+    engine.dispose()
+    stored = GOLDEN.read_text(encoding="utf-8")
+    with sqlite3.connect(path) as raw:
+        raw.executescript(
+            """
+            INSERT INTO competition (id, uuid, name) VALUES (1, 'c-1', 'Old Cup');
+            INSERT INTO event (id, uuid, competition_id, name, kind, height) VALUES (1, 'e-1', 1, '10m', 'individual', 10.0);
+            INSERT INTO athlete (id, uuid, name) VALUES (1, 'a-1', 'Ana');
+            INSERT INTO dive (id, uuid, event_id, athlete_id, dive_number, height, difficulty, panel_size, performed_at)
+                VALUES (1, 'd-1', 1, 1, '105B', 10.0, 2.4, 7, '2025-03-01 10:00:00');
+            """
+        )
+        raw.execute(
+            "INSERT INTO analysis (id, uuid, dive_id, created_at, model_name, model_version, head, decoding, window_start, window_end,"
+            " final_score, uncertainty_level, uncertainty_value, result_json)"
+            " VALUES (1, 'an-1', 1, '2025-03-01 10:01:00', 'demo_musdl', '1', 'musdl', 'argmax', 0, 100, 50.0, 'low', 1.5, ?)",
+            (stored,),
+        )
+        raw.execute("UPDATE dive SET latest_analysis_id = 1")
+    with open_database(path) as db:
+        result = Repository(db).latest_analysis(1)
+    golden = json.loads(stored)
+    assert golden["schema_version"] == 2 and result == ScoreResult.from_dict(golden)
+    assert result.final.score == golden["final"]["score"] and [j.estimate.score for j in result.judges] == [j["estimate"]["score"] for j in golden["judges"]]
+    assert (result.head, result.model_fingerprint, result.judge_samples, result.recognised_dive, result.commentary) == ("musdl", None, None, None, None)
