@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from aqa_core.errors import AQAError
 from aqa_core.result import ClipEstimate, DiveInfo, ScoreResult
+from aqa_core.option_names import model_label
 from app.analysis_cache import AnalysisCache, adapt_to_dive
 from app.drawings import Drawing, drawings_from_json, drawings_to_json
 from app.settings import add_recent_file
@@ -307,8 +308,9 @@ class Commands(QObject):
         self.run_background(load, f"model {folder}", self.use_bundle)
 
     def use_bundle(self, bundle: Any) -> None:
-        self.state.set_bundle(bundle, f"{bundle.name} v{bundle.version}")
-        self.state.status_message.emit(f"Model {bundle.name} v{bundle.version} ready")
+        label = model_label(bundle.name, bundle.version)
+        self.state.set_bundle(bundle, label)
+        self.state.status_message.emit(f"Model {label} ready")
         if self.state.video is not None and self.state.result is None:
             self.score()
         else:  # build and warm the model now, so the first video's first curve waits for one clip only

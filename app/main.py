@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self._trainer_place, "Trainer")
         self.tabs.addTab(self._models_place, "Models")
         self.desk.exemplars.open_requested.connect(self.compare_with_exemplar)
+        self.desk.sheet.choose_model_requested.connect(lambda: self.show_tab(self.models))  # where the club's models are chosen
         self.setCentralWidget(self.tabs)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.desk.start_list.import_requested.connect(self.ask_import_start_list)
@@ -504,13 +505,25 @@ def install_error_hook(window: MainWindow) -> None:
     sys.excepthook = hook
 
 
+def show_active(window: QMainWindow) -> None:
+    """Show the window and give it the keyboard, with or without a window manager.
+
+    Without one (a kiosk, Xvfb) nothing activates a new window, and Qt sends no key to an
+    inactive one: Space, the arrows and every other playback shortcut did nothing until the
+    window was clicked.
+    """
+    window.show()
+    window.raise_()
+    window.activateWindow()
+
+
 def run_app(video: str | None = None, demo: bool = False, argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
     install_error_hook(window := MainWindow(demo_database=user_data_dir() / "demo_sessions.db" if demo else None,
                                             databases_after_paint=True))
-    window.show()
+    show_active(window)
     window.load_desk_model()
     window.after_first_paint(window.offer_weights_if_missing)  # imports torch on a worker: after the window shows
     if demo:

@@ -27,3 +27,11 @@ def method_name(config: Mapping[str, Any]) -> Any:
     if not isinstance(head, Mapping) or "name" not in head:
         raise ConfigError("model config names no method (\"method\") and no head (\"head\": {\"name\": ...})")
     return head["name"]
+
+
+def model_label(name: str, version: str | int | None) -> str:
+    """How every screen and report names a model: ``demo_musdl v2`` (one wording, whichever tab or command shows it)."""
+    version = str(version or "").strip()
+    if not version:
+        return name
+    return f"{name} v{version}" if version[:1].isdigit() else f"{name} {version}"  # "club", "v3": as they are

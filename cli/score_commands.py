@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from aqa_core.data_card import describe_data_card
 from aqa_core.errors import AQAError, BundleError, VideoError
-from aqa_core.option_names import DECODINGS, PRECISIONS
+from aqa_core.option_names import DECODINGS, PRECISIONS, model_label
 from aqa_core.rules import judge_labels, make_dive_info, normalise_event
 
 if TYPE_CHECKING:  # the engine (torch, OpenCV, SciPy) and the thread pool are imported by the handler, not to build the parser
@@ -169,7 +169,7 @@ def format_result(result: ScoreResult, card: dict) -> str:
     lines = [
         f"{result.video}  frames {frames_text(result.dive_window)}",
         f"dive     {sheet + '  ' if sheet else ''}DD {_dd(dive.difficulty)}  {dive.event}, {dive.panel_size} judges",
-        f"model    {result.model_name} {result.model_version} ({result.head}, {result.decoding}) on {result.device} {result.precision}",
+        f"model    {model_label(result.model_name, result.model_version)} ({result.head}, {result.decoding}) on {result.device} {result.precision}",
     ]
     calibrated = bool(result.final.intervals)
     if result.judges:

@@ -136,3 +136,17 @@ def test_a_per_dd_method_plots_on_a_per_dd_axis_and_its_final_is_that_times_dd(q
     assert (result.bins[0], result.bins[-1]) == (0.0, 30.0)
     assert desk.distribution.getAxis("bottom").labelText == per_dd and desk.heat_map.getAxis("left").labelText == per_dd
     assert result.final.expectation == pytest.approx(np.dot(result.aggregate[0], result.bins) * result.dive.difficulty)
+
+
+def test_a_final_only_method_says_so_instead_of_an_empty_marks_plot(qtbot, open_desk, tiny_video) -> None:  # noqa: ANN001
+    desk = open_desk("usdl")
+    desk.commands.open_video(tiny_video(count=40), DiveSheet(dive_number="107B"))
+    result = wait_for_result(qtbot, desk.state)
+    judges = desk.judges
+    assert result.judges == [] and judges.final_label.text().startswith(f"Final {result.final.score:.2f}")
+    assert not judges.plot.isVisible() and "final score only" in judges.final_only_label.text()
+    marks = [7.0, 7.5, 8.0, 8.0, 8.5, 7.0, 7.5]  # typed real marks still have a place to be drawn
+    desk.commands.set_real_scores(marks)
+    assert judges.plot.isVisible() and judges.real_points.data["y"].tolist() == marks
+    desk.commands.set_real_scores([None] * 7)
+    assert not judges.plot.isVisible()

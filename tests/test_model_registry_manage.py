@@ -42,7 +42,7 @@ def test_rename_is_the_registrys_name_only(db, tmp_path: Path) -> None:  # noqa:
         rename(db, second, "Club model spring")
     with pytest.raises(StorageError, match="at most 200 characters"):
         rename(db, second, "x" * 201)
-    assert rename(db, first, "   ").label == "tiny-app-7 1"  # blank: back to the bundle's own name
+    assert rename(db, first, "   ").label == "tiny-app-7 v1"  # blank: back to the bundle's own name
 
 
 def test_delete_never_the_active_one_and_the_record_stays(db, tmp_path: Path) -> None:  # noqa: ANN001
@@ -51,7 +51,7 @@ def test_delete_never_the_active_one_and_the_record_stays(db, tmp_path: Path) ->
     theirs = bundle(tmp_path / "elsewhere", 1, "2", TEST_B)  # a folder the user opened
     mine_id, theirs_id = register_bundle(db, mine), register_bundle(db, theirs)
     activate(db, mine_id)
-    with pytest.raises(StorageError, match="tiny-app-7 1 is the desk's model; make another one active before deleting it"):
+    with pytest.raises(StorageError, match="tiny-app-7 v1 is the desk's model; make another one active before deleting it"):
         delete_model(db, mine_id, owned)
     assert mine.is_dir() and len(list_models(db)) == 2
     row, removed = delete_model(db, theirs_id, owned)
@@ -82,10 +82,10 @@ def test_export_to_a_zip_and_a_folder_then_import_elsewhere(db, tmp_path: Path) 
 
     with open_database(tmp_path / "other.sqlite") as other:  # the club that received the file
         row = import_bundle(other, sent, tmp_path / "models")
-        assert row.label == "tiny-app-7 1" and row.test == TEST_A
+        assert row.label == "tiny-app-7 v1" and row.test == TEST_A
         assert Path(row.path).parent == tmp_path / "models"
         assert load_bundle(row.path).state_dict.keys() == load_bundle(a).state_dict.keys()
-        with pytest.raises(StorageError, match="club.zip: this model is already in the list as 'tiny-app-7 1'"):
+        with pytest.raises(StorageError, match="club.zip: this model is already in the list as 'tiny-app-7 v1'"):
             import_bundle(other, sent, tmp_path / "models")
         with pytest.raises(StorageError, match="copy: this model is already in the list"):
             import_bundle(other, folder, tmp_path / "models")
@@ -135,7 +135,7 @@ def test_the_desk_model_at_start_up(db, tmp_path: Path) -> None:  # noqa: ANN001
     loaded, message = desk_model(db, default)
     assert loaded.version == "demo" and active_model(db).version == "demo"
     assert message.startswith("The desk's model tiny-app-7 club cannot be loaded (") and "weights.safetensors" in message
-    assert message.endswith("; the desk uses the default model tiny-app-7 vdemo instead")
+    assert message.endswith("; the desk uses the default model tiny-app-7 demo instead")
     activate(db, club)
     (tmp_path / "club" / "bundle.json").unlink()
     loaded, message = desk_model(db, None)  # no default installed either: no model, and why

@@ -105,7 +105,7 @@ def test_rename_delete_export_import_in_the_tab(qtbot, app_home, tmp_path: Path,
     tab.delete_selected()
     qtbot.waitUntil(lambda: len(tab.rows) == 1, timeout=20000)
     assert "analyses made with it keep their model record" in asked[0] and "app's data folder" in asked[0]
-    assert not Path(imported.path).exists() and "Deleted tiny-app-7 2 and its files" in tab.status.text()
+    assert not Path(imported.path).exists() and "Deleted tiny-app-7 v2 and its files" in tab.status.text()
     win.commands.shutdown()
 
 
@@ -140,6 +140,6 @@ def test_start_up_loads_the_active_model_or_falls_back_to_the_default(qtbot, app
     win = start()
     assert win.state.bundle.version == "demo"
     assert messages == ["The desk's model tiny-app-7 club cannot be loaded ("
-                        f"{club / 'weights.safetensors'}: missing); the desk uses the default model tiny-app-7 vdemo instead"]
+                        f"{club / 'weights.safetensors'}: missing); the desk uses the default model tiny-app-7 demo instead"]
     qtbot.waitUntil(lambda: any(row.active and row.version == "demo" for row in win.models.rows), timeout=20000)
     win.commands.shutdown()

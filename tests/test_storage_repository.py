@@ -124,7 +124,7 @@ def test_every_saved_field_is_listed(repo):
     saved = repo.save_scored_dive(DiveRecord("Cup", "Women 3m", "Chloe", "FRA", 3, when), make_result(66.5, model="m", version="7"))
     (row,) = repo.list_dives()
     assert (row.dive_id, row.competition, row.event, row.athlete, row.round, row.performed_at) == (saved.dive_id, "Cup", "Women 3m", "Chloe", 3, when)
-    assert (row.dive_number, row.height, row.difficulty, row.predicted_final, row.model, row.uncertainty) == ("107B", 10.0, 3.0, 66.5, "m 7", "low")
+    assert (row.dive_number, row.height, row.difficulty, row.predicted_final, row.model, row.uncertainty) == ("107B", 10.0, 3.0, 66.5, "m v7", "low")
 
 
 def test_panel_final_follows_the_diving_rules_unless_given(repo):

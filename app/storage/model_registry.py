@@ -35,6 +35,7 @@ from app.storage.database import Database
 from app.storage.errors import StorageError
 from app.storage.models import ModelEntry, utc_now
 from aqa_core.files import size_text
+from aqa_core.option_names import model_label
 
 MANIFEST = "bundle.json"  # aqa_core.bundle.MANIFEST (not imported: that module imports torch)
 WEIGHTS = "weights.safetensors"  # aqa_core.bundle.WEIGHTS
@@ -69,7 +70,7 @@ class ModelRow:
     @property
     def label(self) -> str:
         """What people call it: the club's display name, else the bundle's name and version."""
-        return self.display_name or f"{self.name} {self.version}"
+        return self.display_name or model_label(self.name, self.version)
 
     @property
     def test(self) -> dict[str, Any]:
@@ -332,7 +333,7 @@ def desk_model(db: Database, default: Path | None) -> tuple[Any, str | None]:
     bundle = load_bundle(default)
     if default_id is not None:
         activate(db, default_id)
-    return bundle, message and f"{message}; the desk uses the default model {bundle.name} v{bundle.version} instead"
+    return bundle, message and f"{message}; the desk uses the default model {model_label(bundle.name, bundle.version)} instead"
 
 
 def same_test_dives(a: ModelRow, b: ModelRow) -> bool:

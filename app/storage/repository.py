@@ -19,6 +19,7 @@ from sqlalchemy import Select, String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from aqa_core.files import file_sha256
+from aqa_core.option_names import model_label
 from aqa_core.result import DiveInfo, ScoreResult
 from aqa_core.rules import apply_panel_rule
 
@@ -344,7 +345,8 @@ class Repository:
                 type_coerce(Dive.performed_at, String),  # parsed below: SQLAlchemy's SQLite parser is a regex per row
                 Dive.human_final,
                 Dive.predicted_final,
-                Dive.model_name + " " + Dive.model_version,
+                Dive.model_name,
+                Dive.model_version,
                 Dive.uncertainty_level,
                 Video.path,
                 type_coerce(Dive.analysed_at, String),
@@ -355,7 +357,8 @@ class Repository:
             query = query.limit(limit)
         with self.db.reading("listing dives") as session:
             rows = session.connection().execute(query).all()
-        return [DiveRow(*row[:8], datetime.fromisoformat(row[8]), *row[9:14], None if row[14] is None else datetime.fromisoformat(row[14]))
+        return [DiveRow(*row[:8], datetime.fromisoformat(row[8]), row[9], row[10], None if row[11] is None else model_label(row[11], row[12]),
+                        row[13], row[14], None if row[15] is None else datetime.fromisoformat(row[15]))
                 for row in rows]
 
     def filter_choices(self) -> FilterChoices:

@@ -41,6 +41,7 @@ from app.storage.model_registry import (
     same_test_dives,
 )
 from app.workers import Task, run_task
+from aqa_core.option_names import model_label
 from aqa_core.paths import user_data_dir
 
 COLUMNS = ("Model", "Trained on", "Test dives", "Test ρ", "Test relative ℓ2", "Active", "Folder")
@@ -131,7 +132,7 @@ class ModelsTab(QWidget):
                      "● on the desk" if row.active else "", row.path or "")
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                item.setToolTip(f"bundle {row.name} {row.version}, fingerprint {(row.fingerprint or '?')[:12]}")
+                item.setToolTip(f"bundle {model_label(row.name, row.version)}, fingerprint {(row.fingerprint or '?')[:12]}")
                 self.table.setItem(i, j, item)
         self.table.resizeColumnsToContents()
         self.status.setText(said or (f"{len(rows)} model(s) in this database." if rows else "No models yet: train one, or open a bundle on the desk."))
@@ -209,7 +210,7 @@ class ModelsTab(QWidget):
 
     def rename_selected(self) -> None:
         row = self._one("rename")
-        name = None if row is None else self.ask_text("Rename the model", f"The club's name for {row.name} {row.version} "
+        name = None if row is None else self.ask_text("Rename the model", f"The club's name for {model_label(row.name, row.version)} "
                                                       "(blank: its own name):", row.display_name or "")
         if row is None or name is None:
             return

@@ -14,6 +14,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -25,20 +26,21 @@ from PySide6.QtWidgets import (
 )
 
 from aqa_core.data_card import describe_data_card
-from aqa_core.option_names import method_name
+from aqa_core.option_names import method_name, model_label
 from aqa_core.result import DiveInfo
 from app.state import DiveSheet
 
 HEIGHT_NAMES = {1.0: "1 m springboard", 3.0: "3 m springboard", 5.0: "5 m platform", 7.5: "7.5 m platform", 10.0: "10 m platform"}
+SYNTHETIC_WARNING = "Trained on synthetic dives: a demonstration, not a judge."
 PANELS = {"individual": (5, 7), "synchronised": (9, 11)}
 
 
 def data_card_text(bundle: Any) -> str:
     """A short, honest description of what the model was trained on."""
     card = dict(bundle.data_card)
-    lines = [f"<b>{bundle.name}</b> v{bundle.version} ({html.escape(str(method_name(bundle.config)))} method)"]
+    lines = [f"<b>{html.escape(model_label(bundle.name, bundle.version))}</b> ({html.escape(str(method_name(bundle.config)))} method)"]
     if card.get("synthetic"):
-        lines.append("<span style='color:#b05000'>Trained on synthetic dives: a demonstration, not a judge.</span>")
+        lines.append(f"<span style='color:#b05000'>{SYNTHETIC_WARNING}</span>")
     lines.append(html.escape(describe_data_card(card)))
     if card.get("date"):
         lines.append(f"trained {html.escape(str(card['date'])[:10])}")
@@ -78,7 +80,6 @@ class DiveSheetWidget(QWidget):
         self.description = QLabel("")
         self.dd = QLineEdit()
         self.dd.setPlaceholderText("looked up")
-        self.dd.setMaximumWidth(70)
         self.round = QSpinBox()
         self.round.setRange(1, 12)
         self.note = QLineEdit()
@@ -88,34 +89,43 @@ class DiveSheetWidget(QWidget):
         self.problem = QLabel("")
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet("color: #c02020;")
+        # Two fields a row where they belong together (the panel with its event, the round with the diver,
+        # the DD with the dive): the whole sheet and the model card fit the dock of a 1280x800 window.
+        self.dd.setMaximumWidth(60)
+        self.round.setMaximumWidth(56)
         form = QFormLayout()
-        form.addRow("Event", self.event_box)
+        form.addRow("Event", self._pair(self.event_box, None, self.panel))
         form.addRow("Height", self.height_box)
-        form.addRow("Judges", self.panel)
-        form.addRow("Diver", self.diver)
-        form.addRow("Dive", self.dive_number)
-        form.addRow("", self.description)
-        dd_row = QHBoxLayout()
-        dd_row.addWidget(self.dd)
-        dd_row.addWidget(QLabel("Round"))
-        dd_row.addWidget(self.round)
-        form.addRow("DD", dd_row)
+        form.addRow("Diver", self._pair(self.diver, "Round", self.round))
+        form.addRow("Dive", self._pair(self.dive_number, "DD", self.dd))
+        # The dive in words, or why the sheet is refused (never both): one row, so the sheet keeps its height
+        # and the dock column, split once when the desk shows, never scrolls the model card away later.
+        self.description.setWordWrap(True)
+        answer = QHBoxLayout()
+        answer.addWidget(self.description, 1)
+        answer.addWidget(self.problem, 1)
+        form.addRow("", answer)
         form.addRow("Note", self.note)
         form.addRow("Tags", self.tags)
-        form.addRow("", self.problem)
-        sheet_box = QGroupBox()  # the dock around it is titled "Dive sheet"
-        sheet_box.setLayout(form)
         self.model_label = QLabel("No model loaded")
         self.model_label.setWordWrap(True)
+        self.model_warning = QLabel("")  # what the data card warns of (synthetic dives); a line kept for it
+        self.model_warning.setWordWrap(True)
+        self.model_warning.setMinimumHeight(self.model_warning.fontMetrics().height())
+        self.model_warning.setStyleSheet("color: #b05000;")
         self.model_button = QPushButton("Choose model…")
-        model_layout = QHBoxLayout()  # one row: the docks must fit a 900-pixel-high window
-        model_layout.addWidget(self.model_label, 1)
-        model_layout.addWidget(self.model_button)
-        model_box = QGroupBox("Model")
+        self.model_button.setToolTip("The Models tab: the models this club has, and which one the desk uses")
+        model_layout = QGridLayout()  # the name beside the button, the warning the whole width below them
+        model_layout.setContentsMargins(6, 4, 6, 4)
+        model_layout.addWidget(self.model_label, 0, 0)
+        model_layout.addWidget(self.model_button, 0, 1)
+        model_layout.addWidget(self.model_warning, 1, 0, 1, 2)
+        model_layout.setColumnStretch(0, 1)
+        model_box = QGroupBox()  # its text names the model: no title line
         model_box.setLayout(model_layout)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(sheet_box)
+        layout.setContentsMargins(4, 4, 4, 4)  # the dock around it is titled "Dive sheet"
+        layout.addLayout(form)
         layout.addWidget(model_box)
         self._filling = False
         self.sheet = DiveSheet()
@@ -130,6 +140,16 @@ class DiveSheetWidget(QWidget):
         self.note.editingFinished.connect(self._emit)
         self.tags.editingFinished.connect(self._emit)
         self.model_button.clicked.connect(self.choose_model_requested)
+
+    @staticmethod
+    def _pair(first: QWidget, label: str | None, second: QWidget) -> QHBoxLayout:
+        """Two fields in one form row: ``first`` takes the spare width, ``second`` (after ``label``) keeps its own."""
+        row = QHBoxLayout()
+        row.addWidget(first, 1)
+        if label:
+            row.addWidget(QLabel(label))
+        row.addWidget(second)
+        return row
 
     def _fill_panels(self, event: str) -> None:
         self.panel.clear()
@@ -163,10 +183,14 @@ class DiveSheetWidget(QWidget):
         if bundle is None:
             self.model_label.setText(f"<b>{message}</b>")
             self.model_label.setToolTip("")
+            self.model_warning.setText("")
             return
         card = data_card_text(bundle)
-        self.model_label.setText("<br>".join(card.split("<br>")[:2]) + "<br><i>data card: hover here, or Help ▸ About</i>")
-        self.model_label.setToolTip(card)
+        self.model_label.setText(f"<b>{html.escape(model_label(bundle.name, bundle.version))}</b> "
+                                 f"({html.escape(str(method_name(bundle.config)))}) <i>· data card: hover</i>")
+        self.model_warning.setText(SYNTHETIC_WARNING if dict(bundle.data_card).get("synthetic") else "")
+        for label in (self.model_label, self.model_warning):
+            label.setToolTip(card + "<br><i>(also in Help ▸ About)</i>")
 
     def _on_event(self, event: str) -> None:
         if self._filling:

@@ -140,6 +140,9 @@ class JudgePanel(QWidget):
         self.mismatch_label = QLabel("")
         self.mismatch_label.setWordWrap(True)
         self.mismatch_label.setStyleSheet("color: #c02020;")
+        self.final_only_label = QLabel("")  # a model of the final alone: said in words, not with an empty plot
+        self.final_only_label.setWordWrap(True)
+        self.final_only_label.setStyleSheet("color: #505050;")
         self.commentary_label = QLabel("")
         self.commentary_label.setWordWrap(True)
         self.commentary_label.setStyleSheet("font-style: italic; color: #404040;")
@@ -150,7 +153,7 @@ class JudgePanel(QWidget):
         layout.addWidget(self.uncertainty_label)
         layout.addWidget(QLabel("Real panel's marks (optional):"))
         layout.addWidget(self.inputs_box)
-        for label in (self.official_label, self.flags_label, self.mismatch_label):
+        for label in (self.official_label, self.flags_label, self.mismatch_label, self.final_only_label):
             layout.addWidget(label)
         layout.addWidget(self.plot, 1)
         for label in (self.samples_label, self.recognised_label, self.commentary_label):
@@ -253,6 +256,7 @@ class JudgePanel(QWidget):
         result = self.result
         problems_shown = bool(self.typing_problems)  # a refused mark's reason wins over the interval flags
         self._draw_real()
+        self._show_plot_if_it_says_something()
         if result is None:
             self._clear_bars()
             self.final_label.setText("Final —")
@@ -273,7 +277,7 @@ class JudgePanel(QWidget):
                                if result.counted_marks else "Predicted marks · grey: dropped by the rule · ◆ real", size="9pt")
         else:
             self._clear_bars()
-            self.plot.setTitle("This model predicts the final score only", size="9pt")
+            self.plot.setTitle("This model predicts the final score only · ◆ the real panel's marks", size="9pt")
         final = result.final
         eighty = final.intervals.get("0.8")  # present when the bundle is calibrated (aqa_core.calibration)
         self.final_label.setText(f"Final {final.score:.2f}  95% [{final.low:.1f} – {final.high:.1f}]"
@@ -291,6 +295,13 @@ class JudgePanel(QWidget):
                 f"⚠ {labels[i] if i < len(labels) else f'J{i + 1}'} gave {mark:g}, outside the predicted 95% interval "
                 f"[{low:.1f} – {high:.1f}]" for i, mark, low, high in flagged))
         self._draw_official()
+
+    def _show_plot_if_it_says_something(self) -> None:
+        """A model of the final alone draws no judges: its plot shows only while real marks are typed to draw."""
+        final_only = self.result is not None and not self.result.judges
+        self.plot.setVisible(not final_only or any(v is not None for v in self.real))
+        self.final_only_label.setText("This model predicts the final score only: no judge's mark of its own to show."
+                                      if final_only else "")
 
     def _draw_method_fields(self, result: ScoreResult | None) -> None:
         """Sampled judges, recognised dive and commentary: drawn when the result carries them, cleared when not."""
