@@ -375,12 +375,12 @@ def rotating(data: Path, folds: int, methods: Sequence[str], work: Path, epochs:
     finals = {name: np.concatenate(row["finals"]) for name, row in rows.items()}
     print(f"\nRotating splits of {data}: {folds} folds, every dive a test dive once ({len(y)}); per fold the epoch (of {epochs} at most) "
           f"and the rate (from {', '.join(f'{lr:g}' for lr in lrs)}) chosen on that fold's validation rho, its test read once")
-    print(f"{'method':<11}{'val rho':>8}{'rho':>7}{'pooled':>8}{'train min':>10}  {'rates chosen':<28}beats ridge (mean per-fold test rho gain, paired 95% bootstrap)")
+    print(f"{'method':<11}{'val rho':>8}{'rho':>7}{'pooled':>8}{'train min':>10}  {'rates chosen':<32}beats ridge (mean per-fold test rho gain, paired 95% bootstrap)")
     for name, row in rows.items():
         rates = "-" if method_models(1)[name][1].get("loss") == "ridge" else ",".join(f"{lr:g}" for lr in row["lr"])
         beats = "-" if name == "ridge" else verdict(*rho_gain(finals[name], finals["ridge"], y, f))
         print(f"{name:<11}{np.mean(row['val']):>8.3f}{np.mean(row['test']):>7.3f}{stats.spearmanr(finals[name], y)[0]:>8.3f}"
-              f"{sum(row['minutes']):>10.2f}  {rates:<28}{beats}")
+              f"{sum(row['minutes']):>10.2f}  {rates:<32}{beats}")
     print("val rho, rho: means over the folds; pooled: rho of all the folds' test predictions together; train min: every fold and rate")
     if "ridge_dd" in rows:
         print("\nAgainst ridge per point of DD (ridge_dd, a reference), the same way:")
