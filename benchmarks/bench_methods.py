@@ -82,6 +82,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -89,10 +90,13 @@ import torch
 from scipy import stats
 
 from aqa_core.bundle import load_bundle
+from aqa_core.errors import DatasetError
+from aqa_core.files import load_npz
 from aqa_core.methods import build_method
 from aqa_core.rules.dd_table import difficulty
 from trainer.config import config_from_dict
 from trainer.datasets import open_dataset
+from trainer.datasets.features_npz import MAX_NPZ_BYTES
 from trainer.evaluate import labels_from
 from trainer.features import extract_features, feature_keys
 from trainer.progress import ProgressStream
@@ -102,6 +106,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TOY_DIVES = ("107B", "5253B", "405C", "626C", "305C", "205B")
 TOY_HEIGHT = 10.0
 LEARNING_RATES = (1e-3, 3e-3, 1e-2)
+ROTATING_METHODS = ("ridge", "usdl", "mtl_aqa", "usdl_dd", "ridge_dd")  # the two that predict the final itself, and the DD-aware references
 I3D = {"backbone": {"name": "i3d", "pretrained": True}, "segmentation": "usdl_10x16"}  # frozen Kinetics I3D, 10 clips of 16 frames
 
 
@@ -126,11 +131,40 @@ def dataset_features(data: Path, cache: Path, out: Path, model: dict = I3D, cach
                          ("dive_number", [r.dive_number for r in records])):
         if all(v is not None for v in values):  # a label some dives lack is left out, not filled in
             labels[name] = np.array(values)
+    return write_npz(out, {"features": features.astype(np.float32), **labels})
+
+
+def write_npz(out: Path, arrays: dict[str, np.ndarray]) -> Path:
+    """``arrays`` as ``out`` (a features ``.npz``), whole or not at all: a crash leaves no half file a rerun would read."""
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.stem}.{os.getpid()}.partial.npz")  # np.savez keeps a name ending in .npz as it is
-    np.savez(partial, features=features.astype(np.float32), **labels)
+    np.savez(partial, **arrays)
     os.replace(partial, out)
     return out
+
+
+def fold_features(data: Path, folds: int, out_dir: Path, seed: int = 0) -> list[Path]:
+    """The rotating splits of a features ``.npz``: one copy per fold, each dive in every fold's file, only ``split`` differs.
+
+    The dives are dealt at random (``seed``) into ``folds`` blocks; fold k tests on block k,
+    validates on block k+1 and trains on the rest, so every dive is a test dive exactly once and
+    each fold keeps the single split's proportions (7 folds of 800: train 571-572, val and test
+    114-115, against 560 / 120 / 120). A fold's file is written once; a rerun reads it.
+    """
+    arrays = load_npz(data, MAX_NPZ_BYTES, DatasetError)
+    n = len(arrays["final_score"])
+    if not 3 <= folds <= n:
+        raise SystemExit(f"--folds {folds}: needs 3 to {n} folds (a test, a validation and a training block each)")
+    block = np.empty(n, dtype=int)
+    block[np.random.default_rng(seed).permutation(n)] = np.arange(n) % folds
+    paths = []
+    for k in range(folds):
+        path = out_dir / f"{data.stem}_fold{k + 1}of{folds}.npz"
+        if not path.is_file():
+            split = np.where(block == k, "test", np.where(block == (k + 1) % folds, "val", "train"))
+            write_npz(path, {**arrays, "split": split})
+        paths.append(path)
+    return paths
 
 
 def toy_features(path: Path, n: int = 1000, dim: int = 64, seed: int = 0) -> Path:
@@ -247,14 +281,20 @@ def inference(bundle_dir: Path, data: Path) -> tuple[float, float | None, np.nda
     return ms, float(np.mean([p.recognised.dive_number == r.dive_number for p, r in zip(predictions, records, strict=True)])), finals
 
 
-def rho_gain(finals: np.ndarray, ridge: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
-    """Test rho minus ridge's on the same dives, with its paired 95% bootstrap interval: is the gain more than test noise?"""
-    def gain(a: np.ndarray, b: np.ndarray, y: np.ndarray) -> float:
-        return float(stats.spearmanr(a, y)[0] - stats.spearmanr(b, y)[0])
+def rho_gain(finals: np.ndarray, ridge: np.ndarray, truth: np.ndarray, folds: np.ndarray | None = None) -> tuple[float, float, float]:
+    """Test rho minus ridge's on the same dives, with its paired 95% bootstrap interval: is the gain more than test noise?
 
-    boot = stats.bootstrap((finals, ridge, truth), gain, paired=True, vectorized=False, n_resamples=2000, method="percentile",
+    ``folds`` (the rotating protocol): each dive's fold; the gain is then the mean over folds of
+    each fold's own test-rho gain (a fold's models rank only that fold's test dives, so no rho
+    mixes two folds' models), and the bootstrap resamples all dives, pairs and fold labels kept.
+    """
+    def gain(a: np.ndarray, b: np.ndarray, y: np.ndarray, f: np.ndarray) -> float:
+        return float(np.mean([stats.spearmanr(a[f == k], y[f == k])[0] - stats.spearmanr(b[f == k], y[f == k])[0] for k in np.unique(f)]))
+
+    folds = np.zeros(len(truth), dtype=int) if folds is None else np.asarray(folds)
+    boot = stats.bootstrap((finals, ridge, truth, folds), gain, paired=True, vectorized=False, n_resamples=2000, method="percentile",
                            random_state=np.random.default_rng(0))
-    return gain(finals, ridge, truth), float(boot.confidence_interval.low), float(boot.confidence_interval.high)
+    return gain(finals, ridge, truth, folds), float(boot.confidence_interval.low), float(boot.confidence_interval.high)
 
 
 def verdict(value: float, low: float, high: float) -> str:
@@ -292,6 +332,63 @@ def train_row(name: str, model: dict, overrides: dict, data: Path, folder: Path,
     return bundle, (time.monotonic() - start) / 60
 
 
+def select(name: str, data: Path, work: Path, epochs: int, lrs: Sequence[float], reuse: bool) -> tuple[float, float, Path, float]:
+    """Train ``name`` at every rate (ridge: once, it is closed-form) and keep the best on validation rho.
+
+    Returns (validation rho, rate, bundle, training minutes of every rate together); the test
+    figures of the rates not chosen are never read.
+    """
+    model, overrides = method_models(int(open_dataset(data).records[0].features.shape[-1]))[name]
+    tried = []
+    for lr in lrs if overrides.get("loss") != "ridge" else [lrs[0]]:
+        bundle, minutes = train_row(name, model, overrides, data, work / name / f"lr{lr:g}", epochs, lr, reuse)
+        tried.append((load_bundle(bundle).data_card["validation"]["rho"], lr, bundle, minutes))
+    val_rho, lr, bundle, _ = max(tried, key=lambda t: t[0])
+    return val_rho, lr, bundle, sum(t[3] for t in tried)
+
+
+def rotating(data: Path, folds: int, methods: Sequence[str], work: Path, epochs: int, lrs: Sequence[float], reuse: bool) -> None:
+    """The rotating-split protocol: each method selected and tested per fold as on the single split, judged over every dive.
+
+    Per fold (``fold_features``): every method at every rate, the rate and epoch chosen on that
+    fold's validation, that fold's test read once. "Beats ridge" is the mean over folds of the
+    paired test-rho gain, its 95% bootstrap interval over all the dives (each one a test dive
+    once), so the interval is about sqrt(folds) times narrower than one split's 120 test dives give.
+    """
+    if "ridge" not in methods:
+        raise SystemExit("--folds: the methods must include ridge, the baseline every row is judged against")
+    paths = fold_features(data, folds, work / "folds")
+    rows: dict[str, dict[str, list]] = {name: {"val": [], "test": [], "lr": [], "minutes": [], "finals": []} for name in methods}
+    truth, fold_of = [], []
+    for k, path in enumerate(paths):
+        test = open_dataset(path).split("test")
+        truth += [r.final_score for r in test]
+        fold_of += [k] * len(test)
+        for name in methods:
+            val_rho, lr, bundle, minutes = select(name, path, work / f"fold{k + 1}", epochs, lrs, reuse)
+            finals = inference(bundle, path)[2]
+            row = rows[name]
+            for key, value in (("val", val_rho), ("test", load_bundle(bundle).data_card["test"]["rho"]), ("lr", lr), ("minutes", minutes), ("finals", finals)):
+                row[key].append(value)
+            print(f"fold {k + 1}/{folds} {name:<10} lr {lr:g}  val rho {val_rho:.3f}  test rho {row['test'][-1]:.3f}  ({minutes:.1f} min)", flush=True)
+    y, f = np.array(truth), np.array(fold_of)
+    finals = {name: np.concatenate(row["finals"]) for name, row in rows.items()}
+    print(f"\nRotating splits of {data}: {folds} folds, every dive a test dive once ({len(y)}); per fold the epoch (of {epochs} at most) "
+          f"and the rate (from {', '.join(f'{lr:g}' for lr in lrs)}) chosen on that fold's validation rho, its test read once")
+    print(f"{'method':<11}{'val rho':>8}{'rho':>7}{'pooled':>8}{'train min':>10}  {'rates chosen':<32}beats ridge (mean per-fold test rho gain, paired 95% bootstrap)")
+    for name, row in rows.items():
+        rates = "-" if method_models(1)[name][1].get("loss") == "ridge" else ",".join(f"{lr:g}" for lr in row["lr"])
+        beats = "-" if name == "ridge" else verdict(*rho_gain(finals[name], finals["ridge"], y, f))
+        print(f"{name:<11}{np.mean(row['val']):>8.3f}{np.mean(row['test']):>7.3f}{stats.spearmanr(finals[name], y)[0]:>8.3f}"
+              f"{sum(row['minutes']):>10.2f}  {rates:<32}{beats}")
+    print("val rho, rho: means over the folds; pooled: rho of all the folds' test predictions together; train min: every fold and rate")
+    if "ridge_dd" in rows:
+        print("\nAgainst ridge per point of DD (ridge_dd, a reference), the same way:")
+        for name in rows:
+            if name not in ("ridge", "ridge_dd"):
+                print(f"{name:<12}{verdict(*rho_gain(finals[name], finals['ridge_dd'], y, f))}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--features", type=Path, help="a features .npz (the synthetic dives' cached I3D features)")
@@ -308,6 +405,9 @@ def main() -> None:
                         help="keep every run already finished under WORK (same features, epochs and rate): the table again without retraining, "
                              "or methods trained in separate processes brought into one table")
     parser.add_argument("--cost-repeats", type=int, default=20, help="head timings per row of the scoring-cost table (0: skip it)")
+    parser.add_argument("--folds", type=int, default=None,
+                        help="the rotating-split protocol instead of the dataset's split: this many folds, each dive a test dive once "
+                             f"(methods: --methods, default {' '.join(ROTATING_METHODS)})")
     args = parser.parse_args()
     if sum(x is not None and x is not False for x in (args.features, args.data, args.toy)) != 1:
         parser.error("give one of --features PATH, --data DATASET_DIR or --toy")
@@ -318,18 +418,19 @@ def main() -> None:
         print(f"features of {args.data}: {data} ({(time.monotonic() - started) / 60:.1f} min; cached dives are not re-extracted)")
     else:
         data = toy_features(args.work / "toy_features.npz") if args.toy else args.features
-    dim = int(open_dataset(data).records[0].features.shape[-1])
+    if args.folds is not None:
+        unknown = sorted(set(args.methods or ()) - set(method_models(1)))
+        if unknown:
+            parser.error(f"unknown method(s) {', '.join(unknown)}")
+        rotating(data, args.folds, args.methods or list(ROTATING_METHODS), args.work / "rotating", args.epochs, args.lrs, args.reuse)
+        return
     rows = []
-    for name, (model, overrides) in method_models(dim).items():
+    for name in method_models(1):
         if args.methods and name not in args.methods:
             continue
-        tried = []  # (validation rho, lr, bundle, minutes): the test figures of the others are never looked at
-        for lr in args.lrs if overrides.get("loss") != "ridge" else [args.lrs[0]]:  # ridge is closed-form: no rate
-            bundle, minutes = train_row(name, model, overrides, data, args.work / name / f"lr{lr:g}", args.epochs, lr, args.reuse)
-            tried.append((load_bundle(bundle).data_card["validation"]["rho"], lr, bundle, minutes))
-        val_rho, lr, bundle, _ = max(tried, key=lambda t: t[0])
+        val_rho, lr, bundle, minutes = select(name, data, args.work, args.epochs, args.lrs, args.reuse)
         ms, accuracy, finals = inference(bundle, data)
-        rows.append((name, load_bundle(bundle).data_card, sum(t[3] for t in tried), ms, accuracy, lr, val_rho, finals))
+        rows.append((name, load_bundle(bundle).data_card, minutes, ms, accuracy, lr, val_rho, finals))
     sizes = rows[0][1]["split_sizes"]
     print(f"\nMethods on {data} (train {sizes['train']}, val {sizes['val']}, test {sizes['test']}); best-validation epoch of "
           f"{args.epochs} at most, learning rate chosen by validation rho from {', '.join(f'{lr:g}' for lr in args.lrs)}; test read once")

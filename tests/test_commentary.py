@@ -130,3 +130,18 @@ def test_the_trainer_learns_commentary_from_a_datasets_lines_and_the_scorer_repo
     result = Scorer(bundle, choose_runtime("cpu"), "expectation").score_features(batch["features"][0], DiveInfo("individual", 7, "107B", 10.0, 3.0), [[0, 1]] * 4, (0, 3), "dive")
     assert result.commentary is not None and result.commentary.caveat == CAVEAT and CAVEAT in result.caveats
     assert set(caption_words(None, result.commentary.text) or ()) <= set(vocabulary)
+
+
+def test_greedy_decoding_never_writes_a_special_token() -> None:
+    """A head that ranks <sos>, <pad> and <unk> first (as one early in training can) still writes words, then stops at <eos>."""
+    from aqa_core.methods.commentary import EOS, PAD, SOS, UNK, CaptionHead
+
+    head = CaptionHead(build_vocabulary([("rip", "entry")]), in_dim=8, hidden=4, embed=4).eval()
+    with torch.no_grad():
+        head.out.weight.zero_()
+        head.out.bias.copy_(torch.tensor([9.0 if w in (PAD, SOS, UNK) else 0.0 for w in head.vocabulary]))
+        head.out.bias[head.vocabulary.index("rip")] = 1.0
+    assert head.greedy(torch.randn(2, 3, 8), max_words=5) == ["Rip rip rip rip rip"] * 2
+    with torch.no_grad():
+        head.out.bias[head.vocabulary.index(EOS)] = 2.0
+    assert head.greedy(torch.randn(2, 3, 8), max_words=5) == ["", ""]

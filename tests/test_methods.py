@@ -210,6 +210,21 @@ def test_mtl_aqa_recognises_the_dive_proposes_its_dd_and_flags_a_mismatch(one_th
     assert all(p.recognised.mismatch for p in method.predict(swapped, "argmax"))
 
 
+@pytest.mark.parametrize("name", ["mtl_aqa", "mtl_aqa_dd"])
+def test_mtl_aqa_recognition_trains_the_body_the_score_reads(name: str) -> None:
+    """The paper's multi-task sharing: the classifiers read the score MLP's last hidden layer, so with the
+    score's weight at 0 the recognition loss alone still moves the score's first layer (and never its last)."""
+    config = {**tiny(name), "mtl_aqa": {"alpha": 0.0, "gamma": 0.0}}
+    method = build_method(config, with_backbone=False)
+    batch = problem(dives=8)
+    batch["dives"] = [DiveInfo("individual", 7, "107B", 3.0, 2.4)] * 8
+    method.loss(batch).backward()
+    first, last = method.head.path_mlps[0][0], method.head.path_mlps[0][-1]
+    assert first.weight.grad is not None and first.weight.grad.abs().sum() > 0
+    assert last.weight.grad is None or not last.weight.grad.any()
+    assert all(layer.in_features == first.out_features for layer in method.classifiers.values())  # tiny: one hidden layer of 16
+
+
 def test_mtl_aqa_scores_a_video_and_says_what_dive_it_sees(tiny_video, tmp_path: Path) -> None:  # noqa: ANN001
     from aqa_core.runtime import choose_runtime
     from aqa_core.scorer import Scorer

@@ -84,14 +84,19 @@ class CaptionHead(nn.Module):
 
     @torch.no_grad()
     def greedy(self, features: torch.Tensor, max_words: int = MAX_WORDS) -> list[str]:
-        """One line per dive: the most probable word each step until ``<eos>`` (deterministic in eval mode)."""
+        """One line per dive: the most probable word each step until ``<eos>`` (deterministic in eval mode).
+
+        ``<pad>``, ``<sos>`` and ``<unk>`` are never chosen: none is a word of a line, and a model early in
+        training (or on an odd dive) can rank one first, which printed "<sos>" as commentary.
+        """
+        never = torch.tensor([self.index[t] for t in (PAD, SOS, UNK)], device=features.device)
         state = self._start(features)
         word = torch.full((len(features), 1), self.index[SOS], device=features.device)
         chosen: list[list[int]] = [[] for _ in range(len(features))]
         done = torch.zeros(len(features), dtype=torch.bool, device=features.device)
         for _ in range(max_words):
             output, state = self.decoder(self.embed(word), state)
-            word = self.out(output).argmax(dim=-1)
+            word = self.out(output).index_fill(-1, never, -torch.inf).argmax(dim=-1)
             done = done | (word[:, 0] == self.index[EOS])
             if done.all():
                 break

@@ -1,8 +1,13 @@
 """MTL-AQA (Parmar and Morris, CVPR 2019, C3D-AVG): the score beside auxiliary dive-recognition heads.
 
-One shared body (neck, clip averaging, the head's MLP) feeds the score and five classifiers: position
-(free, tuck, pike, straight), armstand (no, yes), rotation type (forward, back, reverse, inward), the
-number of half somersaults and of half twists (Table 2 of the paper). The loss is Eq. 4: alpha (L2 +
+One shared body (neck, clip averaging, the score MLP up to its last hidden layer) feeds the score's
+last layer and five linear classifiers: position (free, tuck, pike, straight), armstand (no, yes),
+rotation type (forward, back, reverse, inward), the number of half somersaults and of half twists
+(Table 2 of the paper). The sharing is the paper's (Fig. 2, and its code's ``my_fc6``: one FC +
+ReLU after the clip average, read by both the score regressor and the dive classifier): with the
+backbone frozen, the trainable layers after the average are the only body the tasks can share, so
+classifiers on the pooled features themselves (as they once were) trained beside the score
+without shaping anything the score reads, and the auxiliary tasks could not help it. The loss is Eq. 4: alpha (L2 +
 L1) on the score plus beta x the summed cross-entropies plus gamma x the commentary's negative
 log-likelihood, alpha = beta = 1, gamma = 0.01. The classes are read off each training dive's FINA
 number (aqa_core.rules.dive_number); a dive without a parseable number trains the score only. The
@@ -99,7 +104,8 @@ class MTLAQA(USDL):
             raise ConfigError(f"mtl_aqa: unknown argument(s) {', '.join(unknown)}")
         self.alpha, self.beta = float(options.get("alpha", 1.0)), float(options.get("beta", 1.0))
         self.gamma = float(options.get("gamma", 0.01))
-        self.classifiers = nn.ModuleDict({task: nn.Linear(self.head.in_dim, classes) for task, classes in TASKS.items()})
+        width = self.head.path_mlps[0][-1].in_features  # the last hidden layer's (the pooled feature's without one)
+        self.classifiers = nn.ModuleDict({task: nn.Linear(width, classes) for task, classes in TASKS.items()})
         vocabulary = options.get("vocabulary")
         self.captioner = None
         if vocabulary:
@@ -120,16 +126,17 @@ class MTLAQA(USDL):
     def _clip_features(self, batch: Batch) -> torch.Tensor:
         return self.neck(self.encode(batch))
 
-    def _pooled(self, batch: Batch) -> torch.Tensor:
-        return self.aggregator(self._clip_features(batch))
+    def _shared(self, pooled: torch.Tensor) -> torch.Tensor:
+        """The body every task reads: the score MLP up to its last hidden layer (the head's own modules, so the bundle holds them once)."""
+        return self.head.path_mlps[0][:-1](pooled)
 
     def loss(self, batch: Batch) -> torch.Tensor:
         clips = self._clip_features(batch)
         pooled = self.aggregator(clips)
         if not len(pooled):
             return pooled.sum() * 0.0
-        logits = self.head(pooled)
-        expected = torch.softmax(logits[:, 0].float(), dim=-1) @ self.bin_values
+        shared = self._shared(pooled)
+        expected = torch.softmax(self.head.path_mlps[0][-1](shared).float(), dim=-1) @ self.bin_values  # the head's own forward, split at the body
         final = self.score_target(batch).to(pooled.device)  # the final, or final / DD (mtl_aqa_dd)
         score = regression_loss(expected, final, "mse") + regression_loss(expected, final, "l1")  # Eq. 1
         labels = [dive_classes(d.dive_number) for d in batch["dives"]]
@@ -137,7 +144,7 @@ class MTLAQA(USDL):
         if any(labels):
             for task, layer in self.classifiers.items():
                 target = torch.tensor([IGNORE if c is None else c[task] for c in labels], device=pooled.device)
-                recognition = recognition + F.cross_entropy(layer(pooled), target, ignore_index=IGNORE)
+                recognition = recognition + F.cross_entropy(layer(shared), target, ignore_index=IGNORE)
         total = self.alpha * score + self.beta * recognition
         if self.captioner is not None:
             total = total + self.gamma * self.captioner.loss(clips, batch.get("captions") or [None] * len(clips))
@@ -147,8 +154,8 @@ class MTLAQA(USDL):
         predictions = super().predict(batch, "expectation", calibration)
         with torch.no_grad():
             clips = self._clip_features(batch)
-            pooled = self.aggregator(clips)
-            probs = {task: finite_probabilities(layer(pooled), f"{task} logits") for task, layer in self.classifiers.items()}
+            shared = self._shared(self.aggregator(clips))
+            probs = {task: finite_probabilities(layer(shared), f"{task} logits") for task, layer in self.classifiers.items()}
             lines = self.captioner.greedy(clips) if self.captioner is not None else [None] * len(clips)
         for i, (prediction, dive) in enumerate(zip(predictions, batch["dives"], strict=True)):
             prediction.recognised = self._recognised({task: p[i] for task, p in probs.items()}, dive)
