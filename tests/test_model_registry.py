@@ -44,7 +44,7 @@ def test_register_activate_compare(tmp_path: Path) -> None:
         assert same_test_dives(rows[first], rows[second])
         table = compare(rows[first], rows[second])
     by_figure = {label: (x, y) for label, x, y in table}
-    assert by_figure["model"] == ("tiny-app-7 1", "tiny-app-7 2")
+    assert by_figure["model"] == ("tiny-app-7 v1", "tiny-app-7 v2")  # aqa_core.option_names.model_label
     assert by_figure["Spearman ρ"] == ("0.812", "0.900")
     assert by_figure["final-score MAE (points)"] == ("3.46", "2.00")
     assert by_figure["judge MAE (marks)"] == ("0.42", "—")  # a figure the other card lacks is a dash, not a zero

@@ -291,7 +291,9 @@ def test_openvino_max_pools_compute_no_indices_and_pool_as_pytorch(tmp_path: Pat
     clips = torch.rand(2, *shape, generator=torch.Generator().manual_seed(4)) * 2 - 1
     with torch.inference_mode():
         expected = module(clips)
-    torch.testing.assert_close(OpenVinoEngine(path, "float32", threads=1).features(clips), expected, rtol=0, atol=0)
+    # the convolution's sums run in another order in OpenVINO's kernels on some CPUs (exact on AVX-512,
+    # 3e-7 apart on AVX2); a pool with a wrong window or padding moves values by the data's own scale (~0.1)
+    torch.testing.assert_close(OpenVinoEngine(path, "float32", threads=1).features(clips), expected, rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize(("avx512_bf16", "amx", "offered"), [(False, False, False), (True, False, True), (False, True, True)])

@@ -89,7 +89,10 @@ def test_shipped_judge_model_is_what_the_fit_gives(real_csv: Path) -> None:
     refit, shipped = fit_judge_model(real_csv), default_judge_model()
     assert refit.panel_mean_quantiles == shipped.panel_mean_quantiles
     assert refit.judge_bias == shipped.judge_bias
-    assert np.allclose(refit.noise_sigma, shipped.noise_sigma, atol=1e-3)
+    # sigma(m) is corrected by a seeded simulation of rounded panels; a last-bit difference in NumPy's
+    # kernels (AVX-512 against AVX2) flips roundings, and seeds 0-5 spread each bin by up to 0.009
+    # (std 0.0014-0.003). Within 0.015 is the fit's own Monte Carlo noise; a changed fit moves more.
+    assert np.allclose(refit.noise_sigma, shipped.noise_sigma, atol=0.015)
     assert refit.dive_mix == shipped.dive_mix
 
 
