@@ -95,7 +95,7 @@ class AnalysisCache:
             return self._memory[key]
         path = self.folder / f"{key}.json"
         try:
-            result = ScoreResult.from_dict(json.loads(path.read_text()))
+            result = ScoreResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError, TypeError):
             return None  # absent or written by an older version: score again
         self._memory[key] = result

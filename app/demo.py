@@ -56,7 +56,7 @@ def prepare_demo(progress: Callable[[int, int], None] | None = None, folder: Pat
 def read_demo(folder: Path) -> list[DemoDive]:
     path = folder / "annotations.csv"
     try:
-        with open(path, newline="") as handle:
+        with open(path, newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
     except OSError as exc:
         raise DatasetError(f"{path}: cannot read the demo dives ({exc.strerror})") from exc
