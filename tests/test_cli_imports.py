@@ -76,3 +76,12 @@ def test_dataset_check_needs_no_torch(tmp_path: Path, tiny_video) -> None:
     report = run_command("dataset", "check", str(folder), home=tmp_path)
     assert report["status"] in (0, 1)  # read and judged (1: too small to train on), not refused
     assert "torch" not in report["heavy"] and "PySide6" not in report["heavy"]
+
+
+def test_the_apps_first_run_weights_check_imports_no_torch(tmp_path: Path) -> None:
+    """It runs on a worker while the model loads on another; through torch it once raced that loader's imports."""
+    probe = ("import sys; from aqa_core.paths import i3d_weights_path; print(i3d_weights_path().name); "
+             f"print([m for m in {HEAVY!r} if m in sys.modules])")
+    env = {"PYTHONPATH": str(ROOT), "AQA_JUDGE_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert done.stdout.split() == ["i3d_kinetics400.safetensors", "[]"], done.stderr
