@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSplitter,
+    QTabBar,
     QVBoxLayout,
     QWidget,
 )
@@ -240,8 +241,17 @@ class JudgingDesk(QMainWindow):
         curve_height = curve.minimumSizeHint().height() + 40
         sheet_height = min(sheet.sizeHint().height(), max(sheet.minimumSizeHint().height(),
                                                           total - curve_height - judges.minimumSizeHint().height()))
+        sheet_height += self._dock_tab_bar_height(sheet)
         self.resizeDocks(list(self._split), [sheet_height, curve_height, max(0, total - sheet_height - curve_height)],
                          Qt.Orientation.Vertical)
+
+    def _dock_tab_bar_height(self, dock: QDockWidget) -> int:
+        """The tab bar under a tabified dock (the sheet and the start list): resizeDocks counts it in the
+        height it gives, so without it the sheet's last line (the model box's bottom) was cut at 1280x800."""
+        if not self.tabifiedDockWidgets(dock):
+            return 0
+        bars = [bar for bar in self.findChildren(QTabBar) if bar.parent() is self and bar.isVisible()]
+        return max((bar.sizeHint().height() for bar in bars), default=0)
 
     def set_shortcuts_active(self, active: bool) -> None:
         """Playback keys act while the desk is the tab on screen, and not from other tabs' widgets."""

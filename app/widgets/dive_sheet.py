@@ -31,7 +31,7 @@ from aqa_core.result import DiveInfo
 from app.state import DiveSheet
 
 HEIGHT_NAMES = {1.0: "1 m springboard", 3.0: "3 m springboard", 5.0: "5 m platform", 7.5: "7.5 m platform", 10.0: "10 m platform"}
-SYNTHETIC_WARNING = "Trained on synthetic dives: a demonstration, not a judge."
+SYNTHETIC_WARNING = "Synthetic dives only: a demo, not a judge."  # one line in the dock at 1280x800
 PANELS = {"individual": (5, 7), "synchronised": (9, 11)}
 
 
@@ -107,11 +107,12 @@ class DiveSheetWidget(QWidget):
         form.addRow("", answer)
         form.addRow("Note", self.note)
         form.addRow("Tags", self.tags)
+        # One unwrapped line each, the data card in their tooltips: a wrapped label's height is underestimated
+        # by the dock column, which then cut the box's bottom (the button, the synthetic-dives warning) at
+        # 1280x800 (seen under Xvfb).
         self.model_label = QLabel("No model loaded")
-        self.model_label.setWordWrap(True)
-        self.model_warning = QLabel("")  # what the data card warns of (synthetic dives); a line kept for it
-        self.model_warning.setWordWrap(True)
-        self.model_warning.setMinimumHeight(self.model_warning.fontMetrics().height())
+        self.model_warning = QLabel("")  # what the data card warns of (synthetic dives)
+        self.model_warning.setMinimumHeight(self.model_warning.fontMetrics().lineSpacing())
         self.model_warning.setStyleSheet("color: #b05000;")
         self.model_button = QPushButton("Choose model…")
         self.model_button.setToolTip("The Models tab: the models this club has, and which one the desk uses")
@@ -187,7 +188,7 @@ class DiveSheetWidget(QWidget):
             return
         card = data_card_text(bundle)
         self.model_label.setText(f"<b>{html.escape(model_label(bundle.name, bundle.version))}</b> "
-                                 f"({html.escape(str(method_name(bundle.config)))}) <i>· data card: hover</i>")
+                                 f"({html.escape(str(method_name(bundle.config)))})")
         self.model_warning.setText(SYNTHETIC_WARNING if dict(bundle.data_card).get("synthetic") else "")
         for label in (self.model_label, self.model_warning):
             label.setToolTip(card + "<br><i>(also in Help ▸ About)</i>")
