@@ -45,3 +45,11 @@ class DatasetError(AQAError):
 
 class ConfigError(AQAError):
     """A model or training config that names an unknown part or gives a part a wrong argument."""
+
+
+class ResultSchemaError(AQAError, ValueError):
+    """A stored score result written in a newer schema than this version reads.
+
+    A ValueError too, so the places that already treat an unreadable stored result as a miss (the
+    analysis cache scores again) or refuse it with its reason (sessions import) do so with this line.
+    """

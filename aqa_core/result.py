@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from aqa_core.errors import ResultSchemaError
+
 # 2: calibrated intervals, level bounds and the unfamiliar-footage score; 3: the model's content
 # fingerprint and the optional fields methods fill (sampled judges, recognised dive, commentary,
 # whether the judges are counted marks); 4: exemplar votes (CoRe). from_dict reads every earlier
@@ -206,6 +208,11 @@ class ScoreResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ScoreResult:
+        """Every schema up to ``SCHEMA_VERSION``; a newer one is refused, since its fields could not all be shown."""
+        schema = data.get("schema_version", 1)
+        if not isinstance(schema, int) or isinstance(schema, bool) or schema > SCHEMA_VERSION:
+            raise ResultSchemaError(f"score result stored in schema {schema!r} by a newer version of the program; "
+                                    f"this one reads schema {SCHEMA_VERSION} and older")
         est = Estimate.from_dict
         familiarity = data.get("familiarity")
         bounds = data.get("level_bounds")

@@ -48,3 +48,54 @@ def test_an_analysis_stored_before_methods_opens_from_a_first_revision_database(
     assert golden["schema_version"] == 2 and result == ScoreResult.from_dict(golden)
     assert result.final.score == golden["final"]["score"] and [j.estimate.score for j in result.judges] == [j["estimate"]["score"] for j in golden["judges"]]
     assert (result.head, result.model_fingerprint, result.judge_samples, result.recognised_dive, result.commentary) == ("musdl", None, None, None, None)
+
+
+def _newer(document: dict) -> dict:
+    from aqa_core.result import SCHEMA_VERSION
+
+    return {**document, "schema_version": SCHEMA_VERSION + 1, "a_field_of_tomorrow": [1, 2]}
+
+
+def test_a_result_of_a_newer_schema_is_refused_in_one_line_naming_both_schemas() -> None:
+    import pytest
+
+    from aqa_core.errors import ResultSchemaError
+    from aqa_core.result import SCHEMA_VERSION
+
+    golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    assert ScoreResult.from_dict({**golden, "schema_version": SCHEMA_VERSION}) is not None  # the newest it knows still reads
+    with pytest.raises(ResultSchemaError) as refused:
+        ScoreResult.from_dict(_newer(golden))
+    message = str(refused.value)
+    assert f"schema {SCHEMA_VERSION + 1}" in message and f"reads schema {SCHEMA_VERSION} and older" in message and "\n" not in message
+
+
+def test_the_analysis_cache_scores_again_over_a_newer_schemas_file(tmp_path: Path) -> None:
+    from app.analysis_cache import AnalysisCache
+
+    result = ScoreResult.from_dict(json.loads(GOLDEN.read_text(encoding="utf-8")))
+    AnalysisCache(tmp_path).put("k", result)
+    assert AnalysisCache(tmp_path).get("k") == result  # a fresh cache reads the file
+    stored = tmp_path / "k.json"
+    stored.write_text(json.dumps(_newer(json.loads(stored.read_text(encoding="utf-8")))), encoding="utf-8")
+    assert AnalysisCache(tmp_path).get("k") is None  # a miss: the desk scores the dive again
+
+
+def test_a_session_export_from_a_newer_version_is_refused_naming_the_analysis_and_its_schema(tmp_path: Path) -> None:
+    import pytest
+    from storage_support import fill
+
+    from app.storage.errors import StorageError
+    from app.storage.exporters import export_session, import_session
+
+    with open_database(tmp_path / "a.sqlite") as db:
+        fill(Repository(db), 1)
+        export_session(db, tmp_path / "session.json", "json")
+    document = json.loads((tmp_path / "session.json").read_text(encoding="utf-8"))
+    analysis = document["dives"][0]["analyses"][0]
+    analysis["result"] = _newer(analysis["result"])
+    (tmp_path / "newer.json").write_text(json.dumps(document), encoding="utf-8")
+    with open_database(tmp_path / "b.sqlite") as other:
+        with pytest.raises(StorageError, match=rf"newer.json: .*analysis .{analysis['uuid']}. is a score result stored in schema \d+ by a newer version of the program; this one reads schema \d+ and older"):
+            import_session(other, tmp_path / "newer.json")
+        assert Repository(other).list_dives() == []

@@ -18,7 +18,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from aqa_core.errors import AQAError
+from aqa_core.errors import AQAError, ResultSchemaError
 from aqa_core.result import ScoreResult
 from aqa_core.rules import make_dive_info, validate_height, validate_judge_score
 
@@ -184,6 +184,8 @@ def _check_analysis(c: EntryChecker, analysis: Any) -> dict[str, Any]:
         result = ScoreResult.from_dict(c.mapping(analysis.get("result"), "analysis.result"))
     except StorageError:
         raise
+    except ResultSchemaError as exc:  # whole: it says which schema, and that a newer program wrote it
+        raise c.fail(f"analysis {shown(uuid)}", f"is a {exc}") from None
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise c.fail(f"analysis {shown(uuid)}", f"is not a stored score result ({type(exc).__name__}: {shown(str(exc))})") from None
     c.text(result.model_name, "analysis.model_name", "name")
