@@ -39,6 +39,7 @@ class WeightDecider(nn.Module):
 
     def __init__(self, in_dim: int = 1024, hidden: Sequence[int] = (64,), dropout: float = 0.0) -> None:
         super().__init__()
+        self.in_dim = in_dim  # the clip features' width (aqa_core.methods.base.require_one_feature_width)
         body = mlp(in_dim, hidden, in_dim)
         nn.init.zeros_(body[-1].weight)
         nn.init.zeros_(body[-1].bias)

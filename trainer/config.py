@@ -192,9 +192,12 @@ def _check_model(c: TrainConfig, where: str) -> None:
     if c.loss not in method.losses:
         raise ConfigError(f"{where}: loss: method {method.name!r} trains with loss {', '.join(method.losses)}, not {c.loss!r}")
     stand_in = json.loads(json.dumps(c.model))
-    for part in stand_in.values():
-        if isinstance(part, dict):
-            part.update({k: 1 if k == "in_dim" else [0.0, 1.0] for k, v in part.items() if v == "auto"})
+    parts = [part for part in stand_in.values() if isinstance(part, dict)]
+    # an "auto" width stands in as the width another part gives (1 if none does), so that parts agreeing
+    # once the features are known are not refused by the build-time width check
+    width = next((part["in_dim"] for part in parts if isinstance(part.get("in_dim"), int)), 1)
+    for part in parts:
+        part.update({k: width if k == "in_dim" else [0.0, 1.0] for k, v in part.items() if v == "auto"})
     try:
         model = build_method(stand_in, with_backbone=False, loss=c.loss, sigma=c.sigma)
         c.model.setdefault("segmentation", json.loads(json.dumps(model_segmentation(c.model))))

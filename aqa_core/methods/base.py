@@ -67,6 +67,19 @@ def build_method(config: Mapping[str, Any], with_backbone: bool = True, **object
     return method_class(config)(config, with_backbone=with_backbone, **objective)
 
 
+def require_one_feature_width(parts: Mapping[str, int | None]) -> None:
+    """Every part that reads the clip features takes the same width, checked when the method is built.
+
+    ``parts`` maps a config key ("aggregation.in_dim", "backbone.feature_dim"...) to the width it
+    declares (None: the part declares none). A mismatch used to surface only at the first training
+    batch, as a matrix-shape error naming no setting.
+    """
+    known = {key: width for key, width in parts.items() if width is not None}
+    if len(set(known.values())) > 1:
+        raise ConfigError("the parts disagree on the clip features' width: "
+                          + ", ".join(f"{key} {width}" for key, width in known.items()) + " (each must be the backbone's feature_dim)")
+
+
 class Method(nn.Module):
     """Base of every method: the interface the trainer, scorer, evaluation and app call.
 

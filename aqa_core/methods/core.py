@@ -48,7 +48,7 @@ from aqa_core.calibration import Calibration, calibrated
 from aqa_core.decoding import estimate
 from aqa_core.errors import AQAError, ConfigError
 from aqa_core.heads.gart import GroupTree
-from aqa_core.methods.base import Batch, DivePrediction, Method, NonFiniteScores
+from aqa_core.methods.base import Batch, DivePrediction, Method, NonFiniteScores, require_one_feature_width
 from aqa_core.methods.exemplars import MATCHES, Exemplar, ExemplarBank
 from aqa_core.neck import NECKS
 from aqa_core.registry import BACKBONES, METHODS
@@ -92,10 +92,9 @@ class CoRe(Method):
             import aqa_core.backbones  # noqa: F401  (registers backbones)
 
             self.backbone = BACKBONES.build(self.config["backbone"])
-            if getattr(self.backbone, "feature_dim", None) != self.in_dim:
-                raise ValueError(f"backbone gives {getattr(self.backbone, 'feature_dim', None)}-d features but core expects in_dim={self.in_dim}")
             self.backbone.requires_grad_(False)
             self.backbone.eval()
+        require_one_feature_width({"head.in_dim": self.in_dim, "backbone.feature_dim": getattr(self.backbone, "feature_dim", None)})
 
     @classmethod
     def label_problem(cls, config: Mapping[str, Any], judge_scores: Sequence[float] | None, difficulty: float | None) -> str | None:

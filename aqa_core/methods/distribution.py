@@ -38,7 +38,7 @@ from aqa_core.errors import ConfigError
 from aqa_core.heads import DistributionHead, HeadOutput
 from aqa_core.heads.panel import clip_final, panel_estimate, panel_paths, rule_on_marks
 from aqa_core.losses import musdl_loss, regression_loss, usdl_loss
-from aqa_core.methods.base import Batch, DivePrediction, Method, finite_probabilities
+from aqa_core.methods.base import Batch, DivePrediction, Method, finite_probabilities, require_one_feature_width
 from aqa_core.neck import NECKS
 from aqa_core.registry import AGGREGATORS, BACKBONES, HEADS, METHODS
 from aqa_core.result import DiveInfo, Estimate, JudgeEstimate
@@ -70,11 +70,10 @@ class DistributionMethod(Method):
             import aqa_core.backbones  # noqa: F401  (registers backbones; heavy, so only when needed)
 
             self.backbone = BACKBONES.build(self.config["backbone"])
-            feature_dim = getattr(self.backbone, "feature_dim", None)
-            if feature_dim != self.head.in_dim:
-                raise ValueError(f"backbone gives {feature_dim}-d features but the head expects in_dim={self.head.in_dim}")
             self.backbone.requires_grad_(False)
             self.backbone.eval()
+        require_one_feature_width({"head.in_dim": self.head.in_dim, "aggregation.in_dim": getattr(self.aggregator, "in_dim", None),
+                                   "backbone.feature_dim": getattr(self.backbone, "feature_dim", None)})
 
     @classmethod
     def score_values(cls, config: Mapping[str, Any]) -> np.ndarray:

@@ -39,7 +39,7 @@ from aqa_core.errors import ConfigError
 from aqa_core.heads.distribution import mlp
 from aqa_core.decoding import point
 from aqa_core.heads.panel import clip_final, panel_estimate, panel_paths, rule_on_marks
-from aqa_core.methods.base import Batch, DivePrediction, Method, NonFiniteScores
+from aqa_core.methods.base import Batch, DivePrediction, Method, NonFiniteScores, require_one_feature_width
 from aqa_core.neck import NECKS
 from aqa_core.registry import AGGREGATORS, BACKBONES, METHODS
 from aqa_core.result import DiveInfo, JudgeEstimate, JudgeSamples
@@ -108,10 +108,10 @@ class UDAQA(Method):
             import aqa_core.backbones  # noqa: F401  (registers backbones)
 
             self.backbone = BACKBONES.build(self.config["backbone"])
-            if getattr(self.backbone, "feature_dim", None) != in_dim:
-                raise ValueError(f"backbone gives {getattr(self.backbone, 'feature_dim', None)}-d features but ud_aqa expects in_dim={in_dim}")
             self.backbone.requires_grad_(False)
             self.backbone.eval()
+        require_one_feature_width({"ud_aqa.in_dim": in_dim, "aggregation.in_dim": getattr(self.aggregator, "in_dim", None),
+                                   "backbone.feature_dim": getattr(self.backbone, "feature_dim", None)})
 
     @classmethod
     def label_problem(cls, config: Mapping[str, Any], judge_scores: Sequence[float] | None, difficulty: float | None) -> str | None:
