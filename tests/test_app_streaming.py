@@ -134,8 +134,6 @@ def test_a_cached_analysis_found_by_a_late_hash_replaces_the_one_under_way(qtbot
         return real_backbone(clips)
 
     scorer._backbone = spy
-    streamed = []
-    desk.state.clip_added.connect(streamed.append)
     try:
         desk.commands.open_video(video, SHEET)
         result = wait_for_result(qtbot, desk.state)
