@@ -50,3 +50,19 @@ def test_the_real_benchmarks_all_import() -> None:
     """Loading is cheap (each benchmark imports its heavy parts inside ``rows``); a module that cannot load loses its rows."""
     for path in sorted(Path(table.HERE).glob("bench_*.py")):
         table.load(path)
+
+
+def test_run_as_scripts_bench_runs_it_a_modules_rows_are_taken(tmp_path: Path) -> None:
+    """scripts/bench runs the file (``python benchmarks/table.py``): every module's rows were refused as
+    "rows() returned Row, not benchmarks.table.Row", since the file ran as ``__main__``, another module object."""
+    import subprocess
+    import sys
+
+    good = tmp_path / "bench_good.py"
+    good.write_text(GOOD, encoding="utf-8")
+    root = Path(table.HERE).parent
+    done = subprocess.run([sys.executable, str(Path(table.HERE) / "table.py"), str(good)], capture_output=True, text=True, cwd=tmp_path,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root)}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    line = next(line for line in done.stdout.splitlines() if line.startswith("good"))
+    assert "probe" in line and "4.00x" in line and "failed" not in line, done.stdout
