@@ -59,7 +59,7 @@ def export_folder() -> Path:
 
 
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.m4v);;All files (*)"
-PREFERRED_SIZE = (1440, 900)  # the desk with room for its docks; smaller screens get it maximised (show_active)
+PREFERRED_SIZE = (1440, 900)  # the desk with room for its docks; a smaller screen gets the window cut to it (show_active)
 TITLE_BAR = 40  # what a window manager adds above the client area, roughly
 
 
