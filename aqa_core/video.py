@@ -4,9 +4,11 @@ Decisions worth knowing:
 
 * **Frame count.** Container metadata lies: the real clip ``tokyo2020_dive_a.mp4`` claims 200
   frames but decodes 109. ``probe`` therefore verifies the claimed count cheaply (seek to the
-  claimed last frame; it must decode and the one after must not) and only when that check fails
-  counts by decoding the whole file with ``grab()`` (no colour conversion). An honest file costs
-  one seek; a lying one costs one pass. The result is cached per (path, size, mtime).
+  claimed last frame; it must decode and the one after must not). When it fails, the position
+  FFmpeg's seek stopped at is checked the same way (a seek past the end stops at the real count),
+  and only when that fails too is the whole file counted with ``grab()`` (no colour
+  conversion). An honest file costs one seek, the real clips two; a file that fails both
+  checks costs one pass. The result is cached per (path, size, mtime).
 * **Rotation.** Phone videos carry a rotation tag. We switch OpenCV's own auto-rotation off
   (``CAP_PROP_ORIENTATION_AUTO``) and rotate frames ourselves from ``CAP_PROP_ORIENTATION_META``,
   so the behaviour does not depend on the backend; if a backend refuses to switch it off, it
@@ -269,16 +271,27 @@ def _probe_cached(file: Path, size: int, mtime_ns: int) -> VideoInfo:
 def _verified_frame_count(capture: cv2.VideoCapture, claimed: int) -> int:
     """The claimed count if its last frame decodes and nothing follows; else count by decoding.
 
-    ``capture`` has just decoded frame 0.
+    A seek past the real end leaves FFmpeg's position at the real count (the real clip claims
+    200 frames and stops at 109); that count is checked the same way (its last frame decodes,
+    nothing follows) before it is believed, which costs one more seek instead of decoding the
+    whole file (0.13 s against 0.85 s for the real clip). ``capture`` has just decoded frame 0.
     """
-    if claimed > 1:
-        capture.set(cv2.CAP_PROP_POS_FRAMES, claimed - 1)
-        if capture.grab() and not capture.grab():
-            return claimed
-    elif claimed == 1 and not capture.grab():
+    if claimed == 1 and not capture.grab():
         return 1
+    if claimed > 1:
+        if _ends_at(capture, claimed):
+            return claimed
+        reached = int(capture.get(cv2.CAP_PROP_POS_FRAMES))
+        if 1 < reached < claimed and _ends_at(capture, reached):
+            return reached
     capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
     count = 0
     while capture.grab():
         count += 1
     return count
+
+
+def _ends_at(capture: cv2.VideoCapture, count: int) -> bool:
+    """Whether frame ``count - 1`` decodes and none follows it."""
+    capture.set(cv2.CAP_PROP_POS_FRAMES, count - 1)
+    return capture.grab() and not capture.grab()
