@@ -13,6 +13,7 @@ one database thread.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +201,29 @@ class Commands(QObject):
     def open_dive(self, path: str | Path, sheet: DiveSheet, real_scores: list[float] | None = None) -> None:
         """Open a video whose dive sheet (and maybe real panel) is already known: demo, scripts."""
         self.open_video(path, sheet, list(real_scores) if real_scores else None)
+
+    def open_demo_dive(self, path: str | Path, sheet: DiveSheet, real_scores: list[float] | None = None) -> None:
+        """A demo dive: the one stored in the demo database reopened if it is there, else opened new.
+
+        The demo's dives are the same files every time, so each is one stored dive however often
+        the demo starts or a dive is picked again (every start used to store dive 1 once more),
+        and what the user did to it (sheet, window, drawings, note) is there when it comes back.
+        """
+        from app.storage.repository import Repository
+
+        db = self.demo_db
+        if db is None or self.database_for(path) is not db:
+            self.open_dive(path, sheet, real_scores)
+            return
+
+        def show(dive_id: int | None) -> None:
+            if dive_id is None:
+                self.open_dive(path, sheet, real_scores)
+            else:
+                self.open_stored(dive_id, db, active_model=True)
+
+        self.run_background(lambda: Repository(db).latest_dive_of_video(path), f"the demo dive {Path(path).name}", show,
+                            pool=self._db_pool, on_failed=lambda _message: self.open_dive(path, sheet, real_scores))
 
     # --- start list --------------------------------------------------------------------------
     def import_start_list(self, path: str | Path) -> None:
@@ -480,8 +504,12 @@ class Commands(QObject):
 
         self.run_background(write, "saving the dive", done, pool=self._db_pool)
 
-    def open_stored(self, dive_id: int, db: Any = None) -> None:
-        """Reopen a stored dive in the desk: its sheet, window, marks, note and analysis (not scored again)."""
+    def open_stored(self, dive_id: int, db: Any = None, *, active_model: bool = False) -> None:
+        """Reopen a stored dive in the desk: its sheet, window, marks, note and analysis (not scored again).
+
+        ``active_model``: an analysis by another model than the active one is scored again (the
+        demo's dives, where a newly trained model is what the user wants to see).
+        """
         from app.storage.repository import UNKNOWN_DIVER, Repository
 
         db = db or self.db
@@ -493,6 +521,9 @@ class Commands(QObject):
 
         def show(found: tuple[Any, str]) -> None:
             stored, video = found
+            bundle = self.state.bundle
+            if active_model and stored.analysis is not None and bundle is not None and stored.analysis.model_fingerprint != bundle.fingerprint:
+                stored = dataclasses.replace(stored, analysis=None)
             dive = stored.dive
             sheet = DiveSheet(event=dive.event, height=dive.height or 10.0, panel_size=dive.panel_size,
                               diver="" if stored.athlete == UNKNOWN_DIVER else stored.athlete, dive_number=dive.dive_number or "",

@@ -483,7 +483,7 @@ class MainWindow(QMainWindow):
     def open_demo_dive(self, dive: DemoDive) -> None:
         sheet = DiveSheet(event="individual", panel_size=len(dive.judge_scores) or 7, height=dive.height,
                           dive_number=dive.dive_number, difficulty=dive.difficulty, diver="synthetic diver")
-        self.commands.open_dive(dive.video, sheet, dive.judge_scores)
+        self.commands.open_demo_dive(dive.video, sheet, dive.judge_scores)
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt API)
         if self._trainer is not None and not self._trainer.confirm_close():  # a training runs: stop it, leave it running, kill it, or stay

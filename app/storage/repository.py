@@ -400,6 +400,13 @@ class Repository:
         with self.db.reading("reading statistics") as session:
             return session.scalar(query.where(Dive.human_final.is_not(None))) or 0
 
+    def latest_dive_of_video(self, path: str | Path) -> int | None:
+        """The newest dive stored for this file's content (the same hash wherever it lies), None if none."""
+        digest = file_sha256(path)
+        query = select(func.max(Dive.id)).join(Video, Dive.video_id == Video.id).where(Video.content_hash == digest)
+        with self.db.reading("finding the video's dives") as session:
+            return session.scalar(query)
+
     def locate_video(self, dive_id: int, search_dirs: Iterable[str | Path] = ()) -> Path:
         """The dive's video, found again by content hash if it moved (the new place is saved).
 
