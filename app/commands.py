@@ -158,7 +158,7 @@ class Commands(QObject):
                     self._found_index = next((i for i, d in enumerate(dives) if not d.replay), None)
                 self.state.set_dives(dives)
 
-        self.run_background(lambda: find_dives(video.path), f"finding the dives in {video.path}", show)
+        self.run_background(lambda: find_dives(video.path), f"finding the dives in {video.path}", show, engine=True)
 
     def choose_dive(self, index: int) -> None:
         """Score found dive ``index`` (take-off to entry plus margins) as the judge's own window, saved.
@@ -310,7 +310,7 @@ class Commands(QObject):
             path = default_bundle_path()
             return None if path is None else load_bundle(path)
 
-        self.run_background(find_and_load, "the default model", self.show_bundle)
+        self.run_background(find_and_load, "the default model", self.show_bundle, engine=True)
 
     def show_bundle(self, bundle: Any) -> None:
         """Use ``bundle``; None (no trained model installed) says how to get one instead of scores."""
@@ -329,7 +329,7 @@ class Commands(QObject):
             return load_bundle(folder)
 
         self.state.status_message.emit(f"Loading model {folder}…")
-        self.run_background(load, f"model {folder}", self.use_bundle)
+        self.run_background(load, f"model {folder}", self.use_bundle, engine=True)
 
     def use_bundle(self, bundle: Any) -> None:
         label = model_label(bundle.name, bundle.version)
@@ -338,7 +338,7 @@ class Commands(QObject):
         if self.state.video is not None and self.state.result is None:
             self.score()
         else:  # build and warm the model now, so the first video's first curve waits for one clip only
-            self.run_background(lambda: ScoreWorker.scorer_for(bundle).warm_up(), f"preparing model {bundle.name}")
+            self.run_background(lambda: ScoreWorker.scorer_for(bundle).warm_up(), f"preparing model {bundle.name}", engine=True)
 
     # --- analysis ----------------------------------------------------------------------------
     def score(self, window: tuple[int, int] | None = None) -> bool:
@@ -569,8 +569,11 @@ class Commands(QObject):
 
     # --- plumbing ----------------------------------------------------------------------------
     def run_background(self, fn: Any, label: str, on_done: Any = None, pool: QThreadPool | None = None,
-                       on_failed: Any = None) -> None:
-        """Run ``fn`` on a worker; its result goes to ``on_done`` and any failure, of either, to the status line."""
+                       on_failed: Any = None, engine: bool = False) -> None:
+        """Run ``fn`` on a worker; its result goes to ``on_done`` and any failure, of either, to the status line.
+
+        ``engine``: ``fn`` uses the engine's packages (``app.workers.import_engine``).
+        """
 
         def finish(value: Any) -> None:
             if on_done is None:
@@ -580,7 +583,7 @@ class Commands(QObject):
             except Exception as exc:  # noqa: BLE001 (whatever a handler raises reaches the user, the app goes on)
                 self.state.report_error(describe_failure(label, exc))
 
-        task = run_task(fn, label, finish, self.state.report_error, pool=pool)
+        task = run_task(fn, label, finish, self.state.report_error, pool=pool, engine=engine)
         if on_failed is not None:
             task.signals.failed.connect(on_failed)
         self._tasks.add(task)

@@ -378,7 +378,7 @@ class MainWindow(QMainWindow):
 
             return desk_model(db, default_bundle_path())
 
-        self.commands.run_background(find, "the desk's model", loaded,
+        self.commands.run_background(find, "the desk's model", loaded, engine=True,
                                      on_failed=lambda message: (self.state.report_error(message), self.commands.load_default_model()))
 
     def _show_session_tabs(self, db: Any) -> None:
@@ -450,7 +450,7 @@ class MainWindow(QMainWindow):
         relay.progress.connect(self._on_demo_progress)
         progress_signal = relay.progress
         self.commands.run_background(lambda: prepare_demo(progress=lambda done, total: progress_signal.emit(done, total), n=n),
-                           f"demo dives in {demo_folder()}", self._show_demo)
+                           f"demo dives in {demo_folder()}", self._show_demo, engine=True)
 
     def _on_demo_progress(self, done: int, total: int) -> None:
         if self._progress is not None:

@@ -72,7 +72,7 @@ class WeightsDialog(QDialog):
 
             return str(install_i3d_weights(archive=archive, on_bytes=lambda done, total: signal.emit(done, total)))
 
-        self._task = run_task(work, "the I3D weights", self._on_done, self._on_failed)
+        self._task = run_task(work, "the I3D weights", self._on_done, self._on_failed, engine=True)
 
     def _busy(self, busy: bool) -> None:
         for button in (self.download_button, self.file_button, self.close_button):

@@ -12,12 +12,14 @@ Qt delivers on the GUI thread.
   event the scorer checks between clips.
 * ``Task`` runs any callable on the thread pool (database writes, demo data, exports).
 
-Every one of them reports its end, failures of any kind included (``app.failures``).
+Every one of them reports its end, failures of any kind included (``app.failures``). Workers
+that use the engine import it first through ``import_engine`` (one thread at a time).
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import queue
 import threading
@@ -36,6 +38,32 @@ from app.failures import describe_failure
 from app.state import VideoMeta
 
 PLAY_QUEUE_FRAMES = 12
+
+# What the workers' engine code imports: its packages' ``__init__`` import their submodules
+# (the registries), which is what makes two threads' first imports deadlock (``import_engine``).
+ENGINE_MODULES = ("aqa_core.scorer", "aqa_core.weights", "aqa_core.synthetic", "aqa_core.dive_finder", "trainer.datasets")
+_engine_import = threading.Lock()
+
+
+def import_engine() -> None:
+    """Import the engine's packages, one thread at a time, before a worker uses them.
+
+    Python 3.11 holds a submodule's import lock while it imports the parent package, so a
+    worker importing ``aqa_core.backbones.i3d`` while another runs ``aqa_core/backbones/__init__``
+    (which imports ``.i3d``) deadlocks, and Python raises ``_DeadlockError`` in one of them: seen
+    at start, the weights check against the model's loader. Under this lock the first import
+    runs on one thread while the others wait; afterwards it costs a lookup per module. The
+    frame worker does not take it (it imports ``aqa_core.video`` alone, whose package imports
+    nothing, and must not wait seconds for PyTorch to show a frame).
+    """
+    import_serially(ENGINE_MODULES)
+
+
+def import_serially(names: tuple[str, ...]) -> None:
+    """Import ``names`` holding the one lock every worker's first engine import holds (``import_engine``)."""
+    with _engine_import:
+        for name in names:
+            importlib.import_module(name)
 
 
 def to_qimage(frame: np.ndarray, size: tuple[int, int] | None) -> QImage:
@@ -245,9 +273,14 @@ class ScoreWorker(QThread):
         (the clips shown so far came from the same file and model; the cached result's clips
         replace them). The finished analysis is stored under the hash once it is known.
         """
+        yield_to_playback()
+        try:
+            import_engine()
+        except Exception as exc:  # noqa: BLE001 (every failure is reported: app/failures.py)
+            self.failed.emit(describe_failure("loading the engine", exc))
+            return
         from aqa_core.scorer import ScoringCancelled
 
-        yield_to_playback()
         try:
             hashing = video_hash(self.video)
             try:
@@ -306,13 +339,16 @@ class _TaskSignals(QObject):
 class Task(QRunnable):
     """A callable on the global thread pool; any exception becomes a ``failed`` message."""
 
-    def __init__(self, fn: Callable[[], Any], label: str) -> None:
+    def __init__(self, fn: Callable[[], Any], label: str, engine: bool = False) -> None:
+        """``engine``: ``fn`` uses the engine's packages, imported first (``import_engine``)."""
         super().__init__()
-        self.fn, self.label = fn, label
+        self.fn, self.label, self.engine = fn, label, engine
         self.signals = _TaskSignals()
 
     def run(self) -> None:
         try:
+            if self.engine:
+                import_engine()
             value = self.fn()
         except Exception as exc:  # noqa: BLE001 (every failure is reported: app/failures.py)
             self.signals.failed.emit(describe_failure(self.label, exc))
@@ -321,8 +357,8 @@ class Task(QRunnable):
 
 
 def run_task(fn: Callable[[], Any], label: str, on_done: Callable[[Any], None] | None = None,
-             on_failed: Callable[[str], None] | None = None, pool: QThreadPool | None = None) -> Task:
-    task = Task(fn, label)
+             on_failed: Callable[[str], None] | None = None, pool: QThreadPool | None = None, engine: bool = False) -> Task:
+    task = Task(fn, label, engine)
     task.setAutoDelete(False)  # the caller keeps it (and its signals) alive until done
     if on_done is not None:
         task.signals.done.connect(on_done)

@@ -101,7 +101,7 @@ class ModelsTab(QWidget):
 
     def _background(self, fn: Any, label: str, done: Any) -> None:
         task = run_task(fn, label, lambda value: (self._tasks.remove(task), done(value)),
-                        lambda message: (self._tasks.remove(task), self.status.setText(message)))
+                        lambda message: (self._tasks.remove(task), self.status.setText(message)), engine=True)
         self._tasks.append(task)
 
     def set_database(self, db: Any) -> None:

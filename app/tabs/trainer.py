@@ -311,7 +311,7 @@ class TrainerTab(QWidget):
             self._tasks.remove(task)
             self.check_text.setPlainText(f"Cannot make a dataset of this database:\n{message}")
 
-        task = run_task(lambda: export_dataset(db, out), f"exporting {db.path}", exported, failed)
+        task = run_task(lambda: export_dataset(db, out), f"exporting {db.path}", exported, failed, engine=True)
         self._tasks.append(task)
 
     def _ask_folder(self) -> None:

@@ -132,7 +132,7 @@ class ComparePane(QWidget):
             self._end_finding()
 
         self.finding = True
-        self._finding = run_task(lambda: find_dives(path), f"finding the dive in {path}", use, failed)
+        self._finding = run_task(lambda: find_dives(path), f"finding the dive in {path}", use, failed, engine=True)
 
     def _end_finding(self) -> None:
         self.finding = False
