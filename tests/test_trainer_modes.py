@@ -14,7 +14,8 @@ from aqa_core.clips import load_dive_clips
 from aqa_core.registry import BACKBONES
 from trainer.config import config_from_dict
 from trainer.datasets import open_dataset
-from trainer.features import extract_features
+from trainer.features import extract_features, feature_keys
+from trainer.progress import ProgressStream, read_events
 from trainer.run import train
 
 TINY = {"name": "tiny", "feature_dim": 16, "seed": 0}
@@ -55,6 +56,18 @@ def test_feature_cache_holds_backbone_output_and_is_reused(tmp_path: Path, tiny_
     stamps = [p.stat().st_mtime_ns for p in cache]
     train(make_config(tmp_path, "run2"))
     assert [p.stat().st_mtime_ns for p in cache] == stamps  # nothing recomputed
+
+
+def test_every_splits_features_are_one_extraction_with_one_count(tmp_path: Path, tiny_video) -> None:
+    """The trainer's features bar counts every dive to extract once (a bar per split started again at 0 for each)."""
+    tiny_dataset(tmp_path, tiny_video)
+    config = make_config(tmp_path, "run")
+    train(config, progress=ProgressStream(tmp_path / "progress.jsonl", stdout=False, bar=False))
+    counts = [(e["done"], e["total"]) for e in read_events(tmp_path / "progress.jsonl") if e["event"] == "features"]
+    assert counts and {total for _, total in counts} == {5}  # 3 training, 1 validation, 1 test dive
+    assert counts[-1] == (5, 5) and counts[0][0] == 0
+    cached = {p.stem for p in (tmp_path / "cache").glob("*.npy")}
+    assert cached == set(feature_keys(open_dataset(tmp_path).records, config.model))
 
 
 def test_finetune_updates_backbone_with_accumulation(tmp_path: Path, tiny_video) -> None:

@@ -131,20 +131,23 @@ def prepare_splits(dataset: DiveDataset, config: TrainConfig, progress: Progress
     splits = {name: dataset.split(name) for name in ("train", "val", "test")}
     # Every split's pixels are checked before the first one is extracted or fine-tuned on.
     check_pixels([r for r in dataset.records if r.features is None])
+    if config.mode == "finetune":
+        return {name: _split(records, _clip_fetch(records, config.model), "clips") for name, records in splits.items()}
+    # Every split's missing features in one extraction: one count for the user (not a bar per split
+    # starting again at 0), one engine choice and one backbone built. Rank 0 extracts; the other
+    # ranks wait, then read the finished cache.
+    missing = [r for records in splits.values() for r in records if r.features is None]
+    extracted: dict[int, np.ndarray] = {}
+    if missing:
+        cache = config.feature_cache or config.work_dir / "features"
+        feats = extract_features(missing, config.model, cache, progress) if ctx.is_main else None
+        barrier(ctx)
+        if feats is None:
+            feats = extract_features(missing, config.model, cache)
+        extracted = {id(r): f for r, f in zip(missing, feats, strict=True)}
     out = {}
     for name, records in splits.items():
-        if config.mode == "finetune":
-            out[name] = _split(records, _clip_fetch(records, config.model), "clips")
-            continue
-        if all(r.features is not None for r in records):
-            feats = np.stack([r.features for r in records]) if records else np.zeros((0, 1, 1), np.float32)
-        else:
-            cache = config.feature_cache or config.work_dir / "features"
-            # Rank 0 extracts; the other ranks wait, then read the finished cache.
-            feats = extract_features(records, config.model, cache, progress) if ctx.is_main else None
-            barrier(ctx)
-            if feats is None:
-                feats = extract_features(records, config.model, cache)
+        feats = np.stack([extracted[id(r)] if r.features is None else r.features for r in records]) if records else np.zeros((0, 1, 1), np.float32)
         out[name] = _split(records, _feature_fetch(feats))
     return out
 
