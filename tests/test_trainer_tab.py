@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pytestqt.exceptions import TimeoutError as QtTimeout
 
-from app.tabs.trainer import TrainerTab
+from app.tabs.trainer import FEW_TEST_DIVES, TrainerTab
 from aqa_core.bundle import load_bundle
 from tests.app_support import app_home  # noqa: F401 (fixture)
 from tests.test_trainer_loop import make_npz
@@ -103,7 +103,9 @@ def test_train_stop_resume_finish_through_the_tab(qtbot, tab: TrainerTab, tmp_pa
     assert list(tab.loss_curve.getData()[0]) == [1, 2, 3, 4, 5, 6]  # one curve across the stop
     bundle = load_bundle(Path(trained.args[0]))
     assert bundle.data_card["test"]["rho"] > 0.5
-    assert tab.status.text().startswith("Finished: on the test dives ρ")
+    test_dives = next(e["splits"]["test"] for e in resumed if e["event"] == "start")
+    assert tab.status.text().startswith(f"Finished: on the {test_dives} test dives ρ {bundle.data_card['test']['rho']:.3f}")
+    assert ("take with care" in tab.status.text()) == (test_dives < FEW_TEST_DIVES)
     assert not tab.resume_button.isEnabled()
 
 
