@@ -25,6 +25,15 @@ def test_the_window_can_be_made_as_small_as_a_laptop_screen(window) -> None:  # 
     assert desk.width() <= SMALL[0] and desk.height() <= SMALL[1] - 60, desk
 
 
+def test_with_the_demo_list_beside_it_the_window_still_fits_a_laptop_screen(qtbot, window) -> None:  # noqa: ANN001
+    """Seen under Xvfb: the demo's dive list and the start list's three buttons in a row made it 1298 px wide at least."""
+    window.start_demo(n=1)
+    qtbot.waitUntil(lambda: window.demo_list is not None and window.demo_list.isVisible(), timeout=60000)
+    wait_for_result(qtbot, window.state)
+    minimum = window.minimumSizeHint()
+    assert minimum.width() <= LAPTOP[0] and minimum.height() <= LAPTOP[1], minimum
+
+
 def test_the_final_and_the_marks_stay_in_sight_in_a_laptop_window(qtbot, window, tiny_video) -> None:  # noqa: ANN001
     window.resize(*LAPTOP)
     qtbot.waitUntil(lambda: window.height() == LAPTOP[1], timeout=5000)

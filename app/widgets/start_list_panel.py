@@ -32,14 +32,16 @@ class StartListPanel(QWidget):
         self.forward_button = QPushButton("skip ▶")
         for button in (self.import_button, self.back_button, self.forward_button):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.import_button)
-        buttons.addWidget(self.back_button)
-        buttons.addWidget(self.forward_button)
+        # Import on a row of its own: the three in one row made the dock column 309 px wide at least,
+        # and with the demo's list beside it the window would not fit a 1280 px screen (1298 px).
+        moves = QHBoxLayout()
+        moves.addWidget(self.back_button)
+        moves.addWidget(self.forward_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.hint)
         layout.addWidget(self.list, 1)
-        layout.addLayout(buttons)
+        layout.addWidget(self.import_button)
+        layout.addLayout(moves)
         self.next_index = 0
         self.count = 0
         self.import_button.clicked.connect(self.import_requested)
