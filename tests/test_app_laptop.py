@@ -7,7 +7,7 @@ so the final and the marks' row were scrolled out of sight even at 1600x1000.
 
 from __future__ import annotations
 
-from app_support import app_home, wait_for_result, window  # noqa: F401 (fixtures)
+from app_support import app_home, tiny_bundle, wait_for_result, window  # noqa: F401 (fixtures)
 
 LAPTOP = (1280, 800 - 60)  # a 1280x800 screen less a title bar and a panel
 SMALL = (1000, 620)
@@ -32,6 +32,22 @@ def test_with_the_demo_list_beside_it_the_window_still_fits_a_laptop_screen(qtbo
     wait_for_result(qtbot, window.state)
     minimum = window.minimumSizeHint()
     assert minimum.width() <= LAPTOP[0] and minimum.height() <= LAPTOP[1], minimum
+
+
+def test_the_sheet_fits_its_column_whatever_the_models_name(qtbot, window) -> None:  # noqa: ANN001
+    """Seen under Xvfb: the column kept the sheet's width from before the model loaded, and the sheet,
+    wider with the model's name, was cut under its scroll bar (panel, round, DD, the model's button)."""
+    window.resize(*LAPTOP)
+    for name in ("m", "club-musdl v20261202-141122 retrained on the whole spring meet"):
+        bundle = tiny_bundle()
+        bundle.name = name
+        window.commands.use_bundle(bundle)
+        qtbot.wait(100)
+        assert window.minimumSizeHint().width() <= LAPTOP[0]
+        panel = window.desk.sheet.parentWidget().parentWidget()  # the sheet's scroll area (viewport, then area)
+        qtbot.waitUntil(lambda panel=panel: panel.widget().width() <= panel.viewport().width(), timeout=5000)
+        button = window.desk.sheet.model_button
+        assert button.mapTo(panel.widget(), button.rect().topRight()).x() < panel.viewport().width()
 
 
 def test_the_final_and_the_marks_stay_in_sight_in_a_laptop_window(qtbot, window, tiny_video) -> None:  # noqa: ANN001

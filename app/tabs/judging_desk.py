@@ -146,6 +146,17 @@ class ScrollingPanel(QScrollArea):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setWidget(widget)
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        """The panel's content laid out anew (a model's name shown, a message): the dock asks for its new minimum.
+
+        A scroll area does not pass its content's size changes on, so the column kept the width the
+        sheet had before the model loaded, and the wider sheet was cut under the scroll bar.
+        """
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()
+        return super().eventFilter(watched, event)
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
         return self.widget().sizeHint()  # QScrollArea's own caps it at 24 lines, and the docks would split unevenly

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -114,7 +115,11 @@ class DiveSheetWidget(QWidget):
         self.model_warning = QLabel("")  # what the data card warns of (synthetic dives)
         self.model_warning.setMinimumHeight(self.model_warning.fontMetrics().lineSpacing())
         self.model_warning.setStyleSheet("color: #b05000;")
-        self.model_button = QPushButton("Choose model…")
+        for label in (self.model_label, self.model_warning):
+            # A long model name is cut at the column's edge (the whole name is in the tooltip's data card)
+            # instead of widening the dock column past a 1280 px screen ("club-musdl v20261202-141122").
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.model_button = QPushButton("Change…")  # short: the model's name beside it keeps the room
         self.model_button.setToolTip("The Models tab: the models this club has, and which one the desk uses")
         model_layout = QGridLayout()  # the name beside the button, the warning the whole width below them
         model_layout.setContentsMargins(6, 4, 6, 4)
