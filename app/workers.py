@@ -48,10 +48,11 @@ _engine_import = threading.Lock()
 def import_engine() -> None:
     """Import the engine's packages, one thread at a time, before a worker uses them.
 
-    Python 3.11 holds a submodule's import lock while it imports the parent package, so a
-    worker importing ``aqa_core.backbones.i3d`` while another runs ``aqa_core/backbones/__init__``
-    (which imports ``.i3d``) deadlocks, and Python raises ``_DeadlockError`` in one of them: seen
-    at start, the weights check against the model's loader. Under this lock the first import
+    Python 3.11 holds a submodule's import lock while it imports the parent package: a worker
+    that starts on ``aqa_core.backbones.i3d`` just as another starts on ``aqa_core.backbones``
+    (whose ``__init__`` imports ``.i3d``) waits for the package while holding ``.i3d``, the other
+    waits for ``.i3d`` inside the package, and Python raises ``_DeadlockError`` in one of them:
+    seen at start, the weights check against the model's loader. Under this lock the first import
     runs on one thread while the others wait; afterwards it costs a lookup per module. The
     frame worker does not take it (it imports ``aqa_core.video`` alone, whose package imports
     nothing, and must not wait seconds for PyTorch to show a frame).
