@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -34,3 +35,20 @@ def test_the_rotating_gain_is_the_mean_of_each_folds_own_rho_gain() -> None:
     assert gain == pytest.approx(1.0) and low == pytest.approx(1.0) and high == pytest.approx(1.0)  # (0 + 2) / 2 in every resample
     single, *_ = bench_methods.rho_gain(truth.copy(), ridge, truth)
     assert single == pytest.approx(1.75, abs=0.01)  # one rho over both folds' dives: not what each fold's models were asked
+
+
+def test_a_finished_mtl_aqa_run_is_reused_though_the_trainer_added_its_vocabulary(tmp_path: Path) -> None:
+    """``--reuse`` compares the config asked for with the run's; MTL-AQA's logged one also holds the captions' vocabulary."""
+    data = bench_methods.toy_features(tmp_path / "toy.npz", n=40, dim=8)
+    arrays = dict(np.load(data))
+    arrays["commentary"] = np.array(["a clean entry" if i % 2 else "some splash at the entry" for i in range(40)])
+    np.savez(data, **arrays)
+    model, overrides = bench_methods.method_models(8)["mtl_aqa"]
+    folder = tmp_path / "run"
+    bundle, _ = bench_methods.train_row("mtl_aqa", model, overrides, data, folder, epochs=1, lr=1e-3)
+    assert "vocabulary" in json.loads((folder / "progress.jsonl").read_text().splitlines()[0])["config"]["model"]["mtl_aqa"]
+    stamp = (folder / "progress.jsonl").stat().st_mtime_ns
+    again, _ = bench_methods.train_row("mtl_aqa", model, overrides, data, folder, epochs=1, lr=1e-3, reuse=True)
+    assert again == bundle and (folder / "progress.jsonl").stat().st_mtime_ns == stamp  # not trained again
+    other, _ = bench_methods.train_row("mtl_aqa", model, overrides, data, folder, epochs=2, lr=1e-3, reuse=True)
+    assert (folder / "progress.jsonl").stat().st_mtime_ns != stamp  # another config is trained
