@@ -10,17 +10,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 RACE = """
-import importlib, sys, threading, time
+import sys, threading, time
 from pathlib import Path
 folder = Path(sys.argv[1])
 sys.path.insert(0, str(folder))
-if sys.argv[2] == "guarded":
-    from app.workers import import_serially
-    def load(name):
-        import_serially((name,))
-else:
-    load = importlib.import_module
-tries = int(sys.argv[3])
+from app.workers import import_serially
+def load(name):
+    import_serially((name,))
+tries = int(sys.argv[2])
 for i in range(tries):  # a registry package, as ours are: its __init__ imports its submodule, which registers with it
     package = folder / f"racepkg{i}"
     package.mkdir()
@@ -50,25 +47,21 @@ for i in range(tries):
         thread.join()
 print(" ".join(sorted(set(errors))), len(errors))
 """
-TRIES = 60  # about one race in five deadlocks unguarded (measured: 5 and 6 of 30): all 60 pass by chance about once in 10^5
+# Unguarded, about one race in five deadlocked on this machine under load (5 and 6 of 30), and none
+# of 60 in CI's quiet run: the interleaving is Python's to choose, so only the guarded side is a test.
+TRIES = 60
 
 
-def race(tmp_path: Path, mode: str) -> tuple[str, int]:
-    """The errors of ``TRIES`` races between a thread importing a package and one importing its submodule."""
-    done = subprocess.run([sys.executable, "-c", RACE, str(tmp_path), mode, str(TRIES)], cwd=ROOT, capture_output=True, text=True,
+def race(tmp_path: Path) -> tuple[str, int]:
+    """The errors of ``TRIES`` guarded races between a thread importing a package and one importing its submodule."""
+    done = subprocess.run([sys.executable, "-c", RACE, str(tmp_path), str(TRIES)], cwd=ROOT, capture_output=True, text=True,
                           timeout=120, check=True)
     *kinds, count = done.stdout.split()
     return " ".join(kinds), int(count)
 
 
-def test_unguarded_first_imports_of_a_package_and_its_submodule_can_deadlock(tmp_path: Path) -> None:
-    """The hazard is Python's own (3.11 holds the submodule's lock while it imports the parent)."""
-    kinds, count = race(tmp_path, "plain")
-    assert kinds == "_DeadlockError" and count >= 1
-
-
 def test_guarded_first_imports_wait_for_each_other(tmp_path: Path) -> None:
-    assert race(tmp_path, "guarded") == ("", 0)
+    assert race(tmp_path) == ("", 0)
 
 
 def eager_packages() -> set[str]:
