@@ -87,6 +87,14 @@ def test_changing_the_dive_number_rescales_like_a_fresh_analysis(qtbot, desk, ti
     assert f"{fresh.final.score:.2f}" in desk.status.text() and f"{before.final.score:.2f}" not in desk.status.text()
 
 
+def test_an_empty_desk_shows_the_axes_it_will_fill(qtbot, desk) -> None:  # noqa: ANN001
+    # Before any video: marks 0-10 and clips 1-10, not pyqtgraph's default ranges (-500..500, 0..1).
+    (low, high), _ = desk.distribution.viewRange()
+    assert low <= 0.0 < 10.0 <= high and high - low < 11
+    (first, last), (bottom, top) = desk.heat_map.viewRange()
+    assert (first, last) == pytest.approx((0.5, 10.5)) and (bottom, top) == pytest.approx((0.0, 10.0))
+
+
 def test_an_unknown_dive_is_refused_with_the_reason(qtbot, desk) -> None:  # noqa: ANN001
     desk.sheet.dive_number.setText("305C")
     desk.sheet.dive_number.editingFinished.emit()

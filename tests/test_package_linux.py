@@ -49,7 +49,8 @@ def test_install_upgrade_uninstall_keep_the_users_data(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
     first = make_and_unpack(tmp_path, "0.1.0")
-    run(first / "install.sh", home)
+    fresh = run(first / "install.sh", home)
+    assert "weights install" in fresh  # a fresh install's self-test would fail without the weights: say so first
     program = home / ".local/bin/aqa-judge"
     assert subprocess.run([str(program), "--self-test"], capture_output=True, text=True, check=True).stdout == "aqa-judge 0.1.0 --self-test\n"
     entry = configparser.ConfigParser(interpolation=None)
@@ -66,7 +67,8 @@ def test_install_upgrade_uninstall_keep_the_users_data(tmp_path: Path) -> None:
     settings.parent.mkdir(parents=True)
     settings.write_text("[General]\nrecent=a.mp4\n")
 
-    run(make_and_unpack(tmp_path, "0.2.0") / "install.sh", home)  # upgrade
+    upgrade = run(make_and_unpack(tmp_path, "0.2.0") / "install.sh", home)
+    assert "weights install" not in upgrade  # the weights are there
     assert subprocess.run([str(program)], capture_output=True, text=True, check=True).stdout == "aqa-judge 0.2.0\n"
     assert not (home / ".local/opt/aqa-judge.old").exists() and not (home / ".local/opt/aqa-judge.new").exists()
     assert (data / "sessions.db").read_bytes() == b"the club's sessions" and settings.is_file()

@@ -40,6 +40,7 @@ class DistributionPlot(pg.PlotWidget):
         self.aggregate: np.ndarray | None = None
         self.shown_clip: int | None = None
         self.frame = 0
+        self.reset(None)  # an empty desk shows the marks' axis, not pyqtgraph's default 0..1
 
     def reset(self, bins: np.ndarray | None, axis: str | None = None) -> None:
         """No curves; ``bins`` and ``axis`` (``clip_math.bin_values`` and ``axis_label`` of the bundle) set the x axis."""

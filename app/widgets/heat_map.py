@@ -33,6 +33,7 @@ class HeatMap(pg.PlotWidget):
         self.bins: np.ndarray | None = None
         self.clips: list[ClipEstimate] = []
         self.matrix = np.zeros((0, 0))
+        self.reset(None)  # an empty desk shows the axes it will fill, not pyqtgraph's -500..500
 
     def reset(self, bins: np.ndarray | None, axis: str | None = None) -> None:
         self.bins = bins

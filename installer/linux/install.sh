@@ -22,4 +22,8 @@ sed "s|^Exec=aqa-judge|Exec=\"$PREFIX/aqa-judge\"|" "$HERE/aqa-judge.desktop" > 
 cp "$HERE/aqa-judge.png" "$DATA/icons/hicolor/256x256/apps/aqa-judge.png"
 command -v update-desktop-database >/dev/null && update-desktop-database "$DATA/applications" >/dev/null 2>&1 || true
 echo "Installed AQA Judge Assistant in $PREFIX (menu: AQA Judge Assistant; command: $BIN/aqa-judge)."
+# The self-test scores a dive, which needs the I3D weights (not shipped): say so first on a fresh install.
+if [ ! -e "$DATA/aqa-judge/weights/i3d_kinetics400.safetensors" ]; then
+  echo "Next: start it from the menu (it offers to download the I3D weights, 45 MB) or run: $BIN/aqa-judge weights install"
+fi
 echo "Check it with: $BIN/aqa-judge --self-test"
