@@ -41,6 +41,7 @@ from app.widgets.compare_view import CompareView
 from app.widgets.dive_sheet import data_card_text
 from app.weights_dialog import WeightsDialog
 from app.widgets.help_overlay import ShortcutsDialog
+from app.widgets.video_view import VIDEO_FILTER
 
 if TYPE_CHECKING:  # built once the sessions database is open: their storage imports need not delay the window
     from app.tabs.models import ModelsTab
@@ -58,7 +59,6 @@ def export_folder() -> Path:
     return Path.home()
 
 
-VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.m4v);;All files (*)"
 PREFERRED_SIZE = (1440, 900)  # the desk with room for its docks; a smaller screen gets the window cut to it (show_active)
 TITLE_BAR = 40  # what a window manager adds above the client area, roughly
 

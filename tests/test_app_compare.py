@@ -130,3 +130,16 @@ def test_synced_dives_export_side_by_side_frame_for_frame(qtbot, compare, tmp_pa
     # every exported frame, and A advances one frame each time.
     assert len(pairs) == 23 and all((right - left) % 28 == 7 for left, right in pairs)
     assert all((later[0] - earlier[0]) % 28 == 1 for earlier, later in zip(pairs, pairs[1:], strict=False))
+
+
+def test_a_file_dropped_on_a_pane_opens_in_that_pane(qtbot, compare, tiny_video) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    assert "drop" in compare.left.player.view.placeholder and "File" not in compare.left.player.view.placeholder
+    path = tiny_video(count=12, name="c.mp4")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    compare.right.dropEvent(QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
+    qtbot.waitUntil(lambda: compare.right.player.meta is not None and compare.right.player.meta.frame_count == 12, timeout=10000)
+    assert compare.right.player.meta.path == str(path) and compare.left.player.meta.frame_count == 30  # A keeps its dive

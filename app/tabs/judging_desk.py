@@ -43,6 +43,7 @@ from app.widgets.judge_panel import JudgePanel
 from app.widgets.player import SPEEDS, Player
 from app.widgets.start_list_panel import StartListPanel
 from app.widgets.timeline import Timeline
+from app.widgets.video_view import dropped_file
 
 HAND_BACK_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape)
 
@@ -468,10 +469,10 @@ class JudgingDesk(QMainWindow):
 
     # Drag and drop.
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt API)
-        if event.mimeData().hasUrls():
+        if dropped_file(event.mimeData()) is not None:
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt API)
-        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
-        if urls:
-            self.commands.open_video(urls[0].toLocalFile())
+        path = dropped_file(event.mimeData())
+        if path is not None:
+            self.commands.open_video(path)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence, QResizeEvent
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -34,6 +34,7 @@ from app.settings import shortcut
 from app.state import VideoMeta
 from app.widgets.player import SPEEDS, Player
 from app.widgets.timeline import Timeline
+from app.widgets.video_view import VIDEO_FILTER, dropped_file
 from app.workers import Task, run_task
 
 EVENTS = ("take-off", "entry")
@@ -57,6 +58,9 @@ class ComparePane(QWidget):
         super().__init__(parent)
         self.name = title
         self.player = Player()
+        # File ▸ Open opens on the desk: this pane opens by its own button, or by a drop on it.
+        self.player.view.placeholder = f"Open {title}: Open… below, or drop a file here"
+        self.setAcceptDrops(True)
         self.timeline = Timeline()
         self.timeline.setFixedHeight(30)
         self.timeline.setToolTip("Click or drag to scrub this dive")
@@ -100,8 +104,17 @@ class ComparePane(QWidget):
         self.player.playing_changed.connect(lambda playing: self.play_button.setText("❚❚" if playing else "▶"))
 
     def _ask_open(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, f"Open {self.name}")
+        path, _ = QFileDialog.getOpenFileName(self, f"Open {self.name}", "", VIDEO_FILTER)
         if path:
+            self.player.open(path)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt API)
+        if dropped_file(event.mimeData()) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt API)
+        path = dropped_file(event.mimeData())
+        if path is not None:
             self.player.open(path)
 
     def _on_opened(self, meta: VideoMeta) -> None:

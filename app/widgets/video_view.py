@@ -14,14 +14,22 @@ second). Any click gives the player the keyboard.
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QMimeData
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.drawings import KINDS, Drawing
 
+VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.m4v);;All files (*)"  # every "open a video" dialog
 ZOOM_STEP = 1.25
 MAX_ZOOM = 8.0
 DRAWING_COLOUR = QColor(255, 220, 60)
+
+
+def dropped_file(mime: QMimeData) -> str | None:
+    """The first local file of a drag and drop (what the desk and Compare's panes open), else None."""
+    files = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()] if mime.hasUrls() else []
+    return files[0] if files else None
 
 
 class VideoView(QWidget):
