@@ -152,14 +152,17 @@ class TrainerTab(QWidget):
         preset_row.addWidget(self.preset, 1)
         preset_row.addWidget(load)
         self.method, self.backbone, self.mode = QComboBox(), QComboBox(), QComboBox()
+        for combo in (self.method, self.backbone, self.mode):  # filled by the training program's answer (seconds)
+            combo.setPlaceholderText("asking the training program…")
         self.device = QListWidget()
         self.device.setToolTip("Tick one GPU, several (one training process each, DDP over NCCL), or the CPU")
         self.device.itemChanged.connect(self._device_ticked)
+        self.device.setFixedHeight(self.device.fontMetrics().height() + 10)  # one row until the devices are known
         self.epochs = QSpinBox(minimum=1, maximum=10000, value=100)
         self.batch = QSpinBox(minimum=1, maximum=4096, value=32)
         self.lr = QDoubleSpinBox(decimals=6, minimum=1e-6, maximum=1.0, singleStep=1e-4, value=1e-4)
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
-        self.device_note = QLabel("looking for GPUs…")
+        self.device_note = QLabel("asking the training program for its methods and GPUs (it starts in a few seconds)…")
         self.device_note.setWordWrap(True)
         form.addRow("Preset", preset_row)
         for label, widget in (("Method", self.method), ("Backbone", self.backbone), ("Mode", self.mode), ("Epochs", self.epochs),
@@ -245,8 +248,7 @@ class TrainerTab(QWidget):
                                       (self.mode, options["modes"], None)):
             combo.clear()
             combo.addItems(items)
-            if default in items:
-                combo.setCurrentText(default)
+            combo.setCurrentIndex(items.index(default) if default in items else 0)  # a placeholder keeps -1 otherwise
         devices = options["devices"]
         self.device.blockSignals(True)
         self.device.clear()

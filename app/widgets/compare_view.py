@@ -326,7 +326,7 @@ class CompareView(QWidget):
             self.sync_offset = self.right.player.requested - self.left.player.requested
             how = "as they are now (no marks of the " + event + " in both)"
         self._set_button(True)
-        self.status.setText(f"Synced {how}: B frame = A frame {self.sync_offset:+d}; both move together.")
+        self.status.setText(f"Synced {how}: B's frame = A's frame {'+' if self.sync_offset >= 0 else '−'} {abs(self.sync_offset)}; both move together.")
         return True
 
     def _set_button(self, checked: bool) -> None:
