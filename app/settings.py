@@ -39,6 +39,7 @@ SHORTCUTS: tuple[ShortcutSpec, ...] = (
     ShortcutSpec("open_video", "Open video", "Ctrl+O"),
     ShortcutSpec("export_frame", "Export frame (PNG)", "Ctrl+E"),
     ShortcutSpec("cancel_analysis", "Cancel analysis", "Escape"),
+    ShortcutSpec("quit", "Quit", "Ctrl+Q"),
 )
 
 

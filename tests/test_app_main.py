@@ -154,6 +154,16 @@ def test_rebinding_a_shortcut_is_stored_and_applied(qtbot, window) -> None:  # n
     assert any(line.strip().startswith("P ") for line in window.desk.help_overlay.lines())
 
 
+def test_ctrl_q_quits_from_any_tab(qtbot, window) -> None:  # noqa: ANN001
+    from PySide6.QtCore import Qt
+
+    window.tabs.setCurrentWidget(window.compare)  # the desk's playback keys are off here; quitting is not
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    qtbot.keyClick(window.compare, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
+
+
 def test_cli_app_refuses_a_missing_video(capsys, tmp_path: Path) -> None:  # noqa: ANN001
     assert cli_main(["app", str(tmp_path / "missing.mp4")]) == 2
     assert "missing.mp4" in capsys.readouterr().err

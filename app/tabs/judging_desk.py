@@ -268,7 +268,7 @@ class JudgingDesk(QMainWindow):
     def set_shortcuts_active(self, active: bool) -> None:
         """Playback keys act while the desk is the tab on screen, and not from other tabs' widgets."""
         for name, action in self.actions.items():
-            if name not in ("open_video", "export_frame"):
+            if name not in ("open_video", "export_frame", "quit"):
                 action.setEnabled(active)
 
     def _dock(self, title: str, widget: QWidget) -> QDockWidget:
