@@ -1,21 +1,17 @@
 """How the app runs one of its own subcommands as a child process (training, dataset check, devices).
 
-The command line itself comes from ``trainer.child.own_command`` (the self-test uses the same one),
-so the packaged app and a source checkout agree; this module only prepares the QProcess.
+The command line and environment come from ``aqa_core.own_program`` (the self-test and the video
+check use the same ones), so the packaged app and a source checkout agree; this module only
+prepares the QProcess.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sys
-from pathlib import Path
 
 from PySide6.QtCore import QProcess, QProcessEnvironment
 
-from trainer.child import own_command
-
-CHECKOUT = Path(__file__).resolve().parent.parent
+from aqa_core.own_program import child_environment, own_command
 
 
 def prepared_process(program: str, arguments: list[str], parent: object | None = None, environment: dict[str, str] | None = None) -> QProcess:
@@ -23,13 +19,8 @@ def prepared_process(program: str, arguments: list[str], parent: object | None =
     process = QProcess(parent)
     process.setProgram(program)
     process.setArguments(arguments)
-    env = QProcessEnvironment.systemEnvironment()
-    if not getattr(sys, "frozen", False):
-        paths = [str(CHECKOUT), *filter(None, [os.environ.get("PYTHONPATH")])]
-        env.insert("PYTHONPATH", os.pathsep.join(paths))
-    env.insert("PYTHONUNBUFFERED", "1")
-    env.insert("PYTHONIOENCODING", "utf-8")
-    for key, value in (environment or {}).items():
+    env = QProcessEnvironment()
+    for key, value in child_environment(environment).items():
         env.insert(key, value)
     process.setProcessEnvironment(env)
     return process

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from aqa_core.option_names import method_name
-from app.child_command import CHECKOUT
+from aqa_core.own_program import CHECKOUT
 
 PRESETS = CHECKOUT / "configs" / "train"
 MODELS = CHECKOUT / "configs" / "models"

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.special import entr, softmax
 
 from aqa_core.option_names import DECODINGS
-from aqa_core.result import DiveInfo, Estimate, Familiarity, Uncertainty
+from aqa_core.result import Damage, DiveInfo, Estimate, Familiarity, Uncertainty
 from aqa_core.rules.panel import SYNCHRO_MULTIPLIER
 
 INTERVAL = (0.025, 0.975)  # central 95%
@@ -132,3 +132,8 @@ def assess_uncertainty(
         reasons.append(f"judges disagree: predicted marks range from {min(judge_scores):g} to {max(judge_scores):g}")
         level = "medium" if level == "low" else level
     return Uncertainty(level=level, value=half_width, reasons=reasons)
+
+
+def damaged(uncertainty: Uncertainty, damage: Damage) -> Uncertainty:
+    """Damaged footage (FFmpeg's decoding errors in the window) is "high", its reason first: no interval holds for it."""
+    return Uncertainty(level="high", value=uncertainty.value, reasons=[damage.message, *uncertainty.reasons])

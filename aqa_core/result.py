@@ -14,9 +14,10 @@ from aqa_core.errors import ResultSchemaError
 
 # 2: calibrated intervals, level bounds and the unfamiliar-footage score; 3: the model's content
 # fingerprint and the optional fields methods fill (sampled judges, recognised dive, commentary,
-# whether the judges are counted marks); 4: exemplar votes (CoRe). from_dict reads every earlier
-# schema: a field it lacks is None (False for counted marks).
-SCHEMA_VERSION = 4
+# whether the judges are counted marks); 4: exemplar votes (CoRe); 5: damage (FFmpeg's decoding
+# errors in the window, aqa_core.video_check). from_dict reads every earlier schema: a field it
+# lacks is None (False for counted marks).
+SCHEMA_VERSION = 5
 UNFAMILIAR_MESSAGE = "unfamiliar footage: the model was not trained on dives like this"
 BEYOND_CALIBRATION_MESSAGE = (
     "footage farther from the training dives than any it was calibrated on: the intervals may be too narrow"
@@ -97,6 +98,23 @@ class Familiarity:
         if self.unfamiliar:
             return UNFAMILIAR_MESSAGE
         return BEYOND_CALIBRATION_MESSAGE if self.beyond_calibration else None
+
+
+@dataclass(frozen=True)
+class Damage:
+    """FFmpeg reported decoding errors in the dive's window (aqa_core.video_check), or could not be asked."""
+
+    frames: list[int]  # source frames (0-based) decoded with errors; empty when ``problem`` says why nothing is known
+    sample: str = ""  # FFmpeg's first error line
+    problem: str = ""  # the check could not run: why
+
+    @property
+    def message(self) -> str:
+        if self.problem:
+            return f"the video could not be checked for damage ({self.problem}): its frames may be damaged"
+        first, last = min(self.frames) + 1, max(self.frames) + 1  # as people count
+        where = f"frame {first}" if first == last else f"{len(self.frames)} frames between {first} and {last}"
+        return f"damaged video: FFmpeg could not decode {where} cleanly; the score is of a damaged picture"
 
 
 @dataclass(frozen=True)
@@ -188,11 +206,13 @@ class ScoreResult:
     # The judges are the counting marks only (a model trained on counted marks, aqa_core.heads.panel):
     # not the panel's seats, none dropped; False in analyses stored before the field existed.
     counted_marks: bool = False
+    damage: Damage | None = None  # None: the window decoded without errors (or stored before schema 5)
 
     @property
     def caveats(self) -> list[str]:
         """Warnings every consumer must show beside this score."""
-        caveats = [self.familiarity.message] if self.familiarity and self.familiarity.message else []
+        caveats = [self.damage.message] if self.damage else []
+        caveats += [self.familiarity.message] if self.familiarity and self.familiarity.message else []
         return caveats + ([self.commentary.caveat] if self.commentary else [])
 
     def to_dict(self) -> dict[str, Any]:
@@ -245,6 +265,7 @@ class ScoreResult:
             commentary=Commentary(**data["commentary"]) if data.get("commentary") else None,
             exemplar_votes=_exemplar_votes(data.get("exemplar_votes")),
             counted_marks=bool(data.get("counted_marks", False)),
+            damage=Damage(**data["damage"]) if data.get("damage") else None,
         )
 
 

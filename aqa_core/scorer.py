@@ -25,14 +25,15 @@ import torch
 from aqa_core.bundle import ModelBundle, build_model
 from aqa_core.calibration import Calibration
 from aqa_core.clips import DiveClips, clip_protocol, iter_dive_clips, iter_found_dive_clips, load_dive_clips
-from aqa_core.decoding import assess_uncertainty, check_decoding
+from aqa_core.decoding import assess_uncertainty, check_decoding, damaged
 from aqa_core.dive_finder import detected_window
 from aqa_core.errors import AQAError, BundleError, ConfigError
 from aqa_core.familiarity import FeatureSummary
 from aqa_core.inference.engines import Engine, TorchEngine
 from aqa_core.methods.base import NonFiniteScores
-from aqa_core.result import ClipEstimate, DiveInfo, Familiarity, ScoreResult
+from aqa_core.result import ClipEstimate, Damage, DiveInfo, Familiarity, ScoreResult
 from aqa_core.runtime import Runtime, choose_runtime
+from aqa_core.video_check import DamageCheck
 
 __all__ = ["NonFiniteScores", "Scorer", "ScoringCancelled"]
 
@@ -139,9 +140,14 @@ class Scorer:
         start = perf_counter()
         if window is None:  # the detected dive, not the whole file (the whole file when none is found)
             window = detected_window(video)
-        clips = load_dive_clips(video, window, scheme=self.scheme, preprocessing=self.preprocessing)
+        check = DamageCheck(video, window)  # beside the decoding and the backbone, on a process of its own
+        try:
+            clips = load_dive_clips(video, window, scheme=self.scheme, preprocessing=self.preprocessing)
+        except BaseException:
+            check.stop()
+            raise
         decode_s = perf_counter() - start
-        result = self.score_clips(clips, dive, str(video), on_clip=on_clip, cancel=cancel)
+        result = self.score_clips(clips, dive, str(video), on_clip=on_clip, cancel=cancel, damage_check=check)
         timings = {"decode": decode_s, **result.timings, "total": decode_s + result.timings["total"]}
         return dataclasses.replace(result, timings=timings)
 
@@ -170,25 +176,34 @@ class Scorer:
         features: list[torch.Tensor] = []
         frame_indices: list[list[int]] = []
         backbone_s, span = 0.0, (0, 0)
-        while True:
-            started = perf_counter()
-            clip = next(clips, None)
-            decode_s += perf_counter() - started
-            if clip is None:
-                break
+        check: DamageCheck | None = None  # started once the first clip names the window
+        try:
+            while True:
+                started = perf_counter()
+                clip = next(clips, None)
+                decode_s += perf_counter() - started
+                if clip is None:
+                    break
+                _check(cancel)
+                span = clip.window
+                if check is None:
+                    check = DamageCheck(video, span)
+                started = perf_counter()
+                with torch.inference_mode():
+                    feats = self._backbone(clip.clip[None])
+                backbone_s += perf_counter() - started
+                features.append(feats)
+                frame_indices.append(clip.frame_indices)
+                yield from self._clip_estimates(feats, clip.index, frame_indices, dive)
             _check(cancel)
-            span = clip.window
-            started = perf_counter()
-            with torch.inference_mode():
-                feats = self._backbone(clip.clip[None])
-            backbone_s += perf_counter() - started
-            features.append(feats)
-            frame_indices.append(clip.frame_indices)
-            yield from self._clip_estimates(feats, clip.index, frame_indices, dive)
-        _check(cancel)
-        result = self.score_features(torch.cat(features), dive, frame_indices, span, str(video))
+            result = self.score_features(torch.cat(features), dive, frame_indices, span, str(video))
+            damage = check.result() if check is not None else None
+        finally:
+            if check is not None:
+                check.stop()  # a cancelled, failed or abandoned stream leaves no child behind
         total = decode_s + backbone_s + result.timings["total"]
-        yield dataclasses.replace(result, timings={"decode": decode_s, "backbone": backbone_s, **result.timings, "total": total})
+        result = dataclasses.replace(result, timings={"decode": decode_s, "backbone": backbone_s, **result.timings, "total": total})
+        yield _with_damage(result, damage)
 
     def score_clips(
         self,
@@ -197,26 +212,36 @@ class Scorer:
         video_label: str,
         on_clip: ClipCallback | None = None,
         cancel: threading.Event | None = None,
+        damage_check: DamageCheck | None = None,
     ) -> ScoreResult:
-        """Backbone over the clips (one by one when someone watches, see module docstring), then the head."""
-        self._serving_paths(dive)
-        count = len(clips.clips)
-        bounds = list(range(count + 1)) if on_clip or cancel else [0, count]
-        features, backbone_s = [], 0.0
-        with torch.inference_mode():
-            for first, stop in zip(bounds, bounds[1:]):
-                _check(cancel)
-                start = perf_counter()
-                feats = self._backbone(clips.clips[first:stop])
-                backbone_s += perf_counter() - start
-                features.append(feats)
-                if on_clip:
-                    for clip in self._clip_estimates(feats, first, clips.frame_indices, dive):
-                        on_clip(clip)
-        _check(cancel)
-        result = self.score_features(torch.cat(features), dive, clips.frame_indices, clips.window, video_label)
+        """Backbone over the clips (one by one when someone watches, see module docstring), then the head.
+
+        ``damage_check``: the check of the clips' window for decoding errors, started by the caller
+        when the window was known (it runs beside the backbone); its answer goes into the result.
+        """
+        try:
+            self._serving_paths(dive)
+            count = len(clips.clips)
+            bounds = list(range(count + 1)) if on_clip or cancel else [0, count]
+            features, backbone_s = [], 0.0
+            with torch.inference_mode():
+                for first, stop in zip(bounds, bounds[1:]):
+                    _check(cancel)
+                    start = perf_counter()
+                    feats = self._backbone(clips.clips[first:stop])
+                    backbone_s += perf_counter() - start
+                    features.append(feats)
+                    if on_clip:
+                        for clip in self._clip_estimates(feats, first, clips.frame_indices, dive):
+                            on_clip(clip)
+            _check(cancel)
+            result = self.score_features(torch.cat(features), dive, clips.frame_indices, clips.window, video_label)
+            damage = damage_check.result() if damage_check is not None else None
+        finally:
+            if damage_check is not None:
+                damage_check.stop()  # a failed or cancelled analysis leaves no child behind
         timings = {"backbone": backbone_s, **result.timings, "total": backbone_s + result.timings["total"]}
-        return dataclasses.replace(result, timings=timings)
+        return _with_damage(dataclasses.replace(result, timings=timings), damage)
 
     def score_features(
         self,
@@ -299,6 +324,13 @@ class Scorer:
             frames = frame_indices[first + offset]
             estimates.append(ClipEstimate(first + offset, int(frames[0]), int(frames[-1]), dists.tolist(), score))
         return estimates
+
+
+def _with_damage(result: ScoreResult, damage: Damage | None) -> ScoreResult:
+    """The result of a damaged window says so: its caveat, and an uncertainty of "high" with the reason first."""
+    if damage is None:
+        return result
+    return dataclasses.replace(result, damage=damage, uncertainty=damaged(result.uncertainty, damage))
 
 
 def engine_label(engine: Engine) -> str:

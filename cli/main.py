@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "cli.session_commands",  # sessions export/import
     "cli.dataset_commands",  # dataset check
     "cli.find_dive_commands",  # find-dive
+    "cli.video_check_commands",  # video-check
 )
 
 

@@ -103,12 +103,19 @@ def run_score(args: argparse.Namespace) -> int:
         except (AQAError, ValueError):
             scorer_ready.result()  # the Scorer words a bad protocol as the bundle's error
             raise
+        from aqa_core.video_check import DamageCheck
+
         started = perf_counter()
-        clips = load_dive_clips(args.video, window, scheme=scheme, preprocessing=preprocessing)
-        decode_s = perf_counter() - started
-        scorer = scorer_ready.result()
+        check = DamageCheck(args.video, window)  # FFmpeg's decoding errors in the window, read beside the scoring
+        try:
+            clips = load_dive_clips(args.video, window, scheme=scheme, preprocessing=preprocessing)
+            decode_s = perf_counter() - started
+            scorer = scorer_ready.result()
+        except BaseException:
+            check.stop()
+            raise
     bundle = bundle_ready.result()
-    result = scorer.score_clips(clips, dive, str(args.video))
+    result = scorer.score_clips(clips, dive, str(args.video), damage_check=check)
     timings = {"detect": detect_s, "decode": decode_s, **result.timings, "total": detect_s + decode_s + result.timings["total"]}
     result = dataclasses.replace(result, timings=timings)
     if args.json:

@@ -154,7 +154,7 @@ def check_scoring(folder: Path) -> str:
 
 def check_training(folder: Path) -> str:
     from aqa_core.bundle import load_bundle
-    from trainer.child import own_command
+    from aqa_core.own_program import own_command
 
     rng = np.random.default_rng(0)
     n = 40

@@ -15,7 +15,7 @@ import pytest
 from aqa_core.inference.openvino_engine import openvino_available
 from cli.main import main
 from cli.self_test import check_device
-from trainer.child import CONSOLE_PROGRAM, own_command
+from aqa_core.own_program import CONSOLE_PROGRAM, own_command
 
 
 @pytest.mark.slow

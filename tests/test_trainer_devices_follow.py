@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-import trainer.child
+import aqa_core.own_program
 from app.tabs.trainer import TrainerTab
 from app.training_config import build_config, save_config
 from app.training_run import LEFT_RUNNING, TrainingRun
@@ -40,10 +40,10 @@ def test_one_process_is_train_and_several_are_our_own_torchrun(monkeypatch, tmp_
 
     app = tmp_path / "bundle" / "AQA Judge"  # frozen: the bundle's console program, no Python, no torchrun on PATH
     app.parent.mkdir()
-    (app.parent / trainer.child.CONSOLE_PROGRAM).write_text("")
+    (app.parent / aqa_core.own_program.CONSOLE_PROGRAM).write_text("")
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     monkeypatch.setattr(sys, "executable", str(app))
-    console = str(app.parent / trainer.child.CONSOLE_PROGRAM)
+    console = str(app.parent / aqa_core.own_program.CONSOLE_PROGRAM)
     assert train_command(config, work, processes=2) == [
         console, "torchrun", "--", "--standalone", "--nproc-per-node=2", "--no-python", console, "train", str(config), "--work-dir", str(work)]
 

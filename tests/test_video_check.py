@@ -1,0 +1,104 @@
+"""A damaged video never scores as a whole one: FFmpeg's decoding errors, frame by frame, reach the result.
+
+Truth is independent of the check: the damaged copy's frames are decoded beside the clean file's,
+and the frames whose pixels differ are the damaged ones (the check reads FFmpeg's error log in a
+child process instead). The check runs as a child of this very program (``aqa-judge video-check``).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from app_support import tiny_bundle
+
+import aqa_core.video_check
+from aqa_core.result import DiveInfo, ScoreResult
+from aqa_core.runtime import choose_runtime
+from aqa_core.scorer import Scorer
+from aqa_core.video_check import DamageCheck
+
+ROOT = Path(__file__).resolve().parent.parent
+DIVE = DiveInfo("individual", 7, "107B", 10.0, 3.0)
+
+
+def textured_video(path: Path, count: int = 30) -> Path:
+    """Random texture (a flat frame compresses to nothing a flipped byte could hit), MPEG-4 part 2."""
+    rng = np.random.default_rng(0)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (160, 120))
+    for _ in range(count):
+        writer.write(rng.integers(0, 256, (120, 160, 3), dtype=np.uint8))
+    writer.release()
+    return path
+
+
+def damaged_copy(clean: Path, path: Path) -> Path:
+    """Every 97th byte of a tenth of the video stream inverted, half-way in; the container untouched."""
+    data = bytearray(clean.read_bytes())
+    stream, index = data.find(b"mdat"), data.find(b"moov")
+    start = stream + 8 + (index - stream) // 2
+    for offset in range(start, start + (index - stream) // 10, 97):
+        data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+    return path
+
+
+def frames_that_differ(clean: Path, damaged: Path) -> list[int]:
+    def decode(path: Path) -> list[np.ndarray]:
+        capture, frames = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG), []
+        while (frame := capture.read())[0]:
+            frames.append(frame[1].astype(np.int16))
+        return frames
+
+    pairs = zip(decode(clean), decode(damaged), strict=True)
+    return [i for i, (a, b) in enumerate(pairs) if np.abs(a - b).mean() > 0.5]
+
+
+@pytest.fixture
+def videos(tmp_path: Path) -> tuple[Path, Path, list[int]]:
+    clean = textured_video(tmp_path / "clean.mp4")
+    damaged = damaged_copy(clean, tmp_path / "damaged.mp4")
+    truth = frames_that_differ(clean, damaged)
+    assert truth, "the damage must reach some frames"
+    return clean, damaged, truth
+
+
+def video_check(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "cli.main", "video-check", *args], capture_output=True, text=True, cwd=ROOT, check=False)
+
+
+def test_video_check_names_the_frames_that_decode_damaged(videos) -> None:  # noqa: ANN001
+    clean, damaged, truth = videos
+    said = video_check(str(damaged))
+    assert said.returncode == 1 and f"{len(truth)} of 30 frames decoded with errors" in said.stdout
+    assert f"frames {', '.join(str(f + 1) for f in truth)}, as people count" in said.stdout
+    assert video_check(str(clean)).stdout.strip().endswith("30 frames decoded without errors")
+
+
+def test_a_damaged_dive_scores_with_its_damage_said(videos) -> None:  # noqa: ANN001
+    clean, damaged, truth = videos
+    scorer = Scorer(tiny_bundle(), choose_runtime("cpu", "float32", threads=1))
+    whole = scorer.score(clean, DIVE, window=(0, 29))
+    assert whole.damage is None and not any("damaged" in c for c in whole.caveats)
+    for result in (scorer.score(damaged, DIVE, window=(0, 29)), list(scorer.stream(damaged, DIVE, window=(0, 29)))[-1]):
+        assert isinstance(result, ScoreResult) and result.damage is not None
+        assert result.damage.frames == truth and result.damage.sample
+        assert result.caveats[0] == result.damage.message and f"between {truth[0] + 1} and {truth[-1] + 1}" in result.damage.message
+        assert result.uncertainty.level == "high" and result.uncertainty.reasons[0] == result.damage.message
+        assert ScoreResult.from_dict(result.to_dict()) == result  # stored and reopened, the damage stays said
+    outside = scorer.score(damaged, DIVE, window=(truth[-1] + 1, 29))  # a window past the damage is whole
+    assert outside.damage is None
+
+
+def test_a_check_that_cannot_run_says_so(videos, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    clean, _, _ = videos
+    monkeypatch.setattr(aqa_core.video_check, "own_command", lambda *args: [sys.executable, "-c", "import sys; sys.exit('no decoder here')"])
+    damage = DamageCheck(clean, (0, 29)).result()
+    assert damage is not None and damage.frames == [] and "exited 1: no decoder here" in damage.problem
+    assert damage.message.startswith("the video could not be checked for damage")
+    monkeypatch.setattr(aqa_core.video_check, "own_command", lambda *args: [str(clean.parent / "no-such-program")])
+    assert "could not start" in DamageCheck(clean, (0, 29)).result().problem
