@@ -81,3 +81,27 @@ def test_install_upgrade_uninstall_keep_the_users_data(tmp_path: Path) -> None:
 
     run(first / "uninstall.sh", home, "--purge")
     assert not data.exists() and not settings.parent.exists()
+
+
+def test_a_running_program_is_neither_upgraded_nor_removed(tmp_path: Path) -> None:
+    import shutil
+    import time
+
+    home = tmp_path / "home"
+    home.mkdir()
+    unpacked = make_and_unpack(tmp_path, "0.1.0")
+    run(unpacked / "install.sh", home)
+    program = home / ".local/opt/aqa-judge/aqa-judge"
+    shutil.copy2(shutil.which("sleep"), program)  # a real executable at the program's path, so it can be "running"
+    env = {"HOME": str(home), "PATH": os.environ["PATH"]}
+    with subprocess.Popen([str(program), "30"]) as running:
+        try:
+            time.sleep(0.2)
+            for script in ("install.sh", "uninstall.sh"):
+                said = subprocess.run(["bash", str(unpacked / script)], capture_output=True, text=True, env=env, check=False)
+                assert said.returncode == 1 and f"running from {home}/.local/opt/aqa-judge (process {running.pid})" in said.stderr
+                assert program.is_file()  # untouched
+        finally:
+            running.kill()
+    run(unpacked / "uninstall.sh", home)  # once it has quit
+    assert not program.exists()

@@ -9,6 +9,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 DATA="${XDG_DATA_HOME:-$HOME/.local/share}"
 PREFIX="${AQA_JUDGE_PREFIX:-$HOME/.local/opt/aqa-judge}"
 BIN="$HOME/.local/bin"
+. "$(dirname "${BASH_SOURCE[0]}")/running.sh"
+refuse_while_running "$PREFIX"
 mkdir -p "$(dirname "$PREFIX")" "$BIN" "$DATA/applications" "$DATA/icons/hicolor/256x256/apps"
 # Copy beside the old version, then swap, so an interrupted upgrade leaves the old one working.
 rm -rf "$PREFIX.new"

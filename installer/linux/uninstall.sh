@@ -5,6 +5,8 @@ set -euo pipefail
 DATA="${XDG_DATA_HOME:-$HOME/.local/share}"
 CONFIG="${XDG_CONFIG_HOME:-$HOME/.config}"
 PREFIX="${AQA_JUDGE_PREFIX:-$HOME/.local/opt/aqa-judge}"
+. "$(dirname "${BASH_SOURCE[0]}")/running.sh"
+refuse_while_running "$PREFIX"
 rm -rf "$PREFIX"
 rm -f "$HOME/.local/bin/aqa-judge" "$DATA/applications/aqa-judge.desktop" "$DATA/icons/hicolor/256x256/apps/aqa-judge.png"
 if [ "${1:-}" = "--purge" ]; then
