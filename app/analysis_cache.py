@@ -19,7 +19,7 @@ from pathlib import Path
 
 from aqa_core.files import atomic_write_text, file_sha256
 from aqa_core.paths import user_data_dir
-from aqa_core.result import DiveInfo, ScoreResult
+from aqa_core.result import SCHEMA_VERSION, DiveInfo, ScoreResult
 
 
 # One hashing thread beside the analyses: a broadcast recording of hundreds of MB takes longer to
@@ -56,8 +56,9 @@ def video_hash(path: str | Path) -> Future[str]:
 
 
 def cache_key(video_sha256: str, model_fingerprint: str, window: tuple[int, int] | None) -> str:
+    """Also keyed by the result schema: an analysis of an older schema lacks what this version adds (schema 5: damage)."""
     window_part = "auto" if window is None else f"{window[0]}-{window[1]}"
-    raw = f"{video_sha256}|{model_fingerprint}|{window_part}"
+    raw = f"{video_sha256}|{model_fingerprint}|{window_part}|schema {SCHEMA_VERSION}"
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
@@ -71,7 +72,7 @@ def adapt_to_dive(result: ScoreResult, dive: DiveInfo, video: str) -> ScoreResul
     if dive.event != result.dive.event or dive.panel_size != result.dive.panel_size:
         return None
     # Imported here: the methods need torch, which the window must not wait for (the model's worker imports it).
-    from aqa_core.decoding import assess_uncertainty
+    from aqa_core.decoding import assess_uncertainty, damaged
     from aqa_core.methods import method_class
 
     method = method_class(result.head)
@@ -79,6 +80,8 @@ def adapt_to_dive(result: ScoreResult, dive: DiveInfo, video: str) -> ScoreResul
     final = result.final.scaled(ratio)
     scale = method.uncertainty_scale(dive, result.level_bounds is not None)
     uncertainty = assess_uncertainty(final, scale, [j.estimate.score for j in result.judges], result.level_bounds, result.familiarity)
+    if result.damage is not None:  # a new DD does not mend the footage
+        uncertainty = damaged(uncertainty, result.damage)
     clips = [replace(c, score=c.score * ratio) for c in result.clips]  # clip scores are on the final scale
     return replace(result, video=video, dive=dive, final=final, clips=clips, uncertainty=uncertainty, **method.adapted_fields(result, dive))
 

@@ -17,6 +17,7 @@ import pytest
 from app_support import tiny_bundle
 
 import aqa_core.video_check
+from app.analysis_cache import adapt_to_dive
 from aqa_core.result import DiveInfo, ScoreResult
 from aqa_core.runtime import choose_runtime
 from aqa_core.scorer import Scorer
@@ -90,6 +91,9 @@ def test_a_damaged_dive_scores_with_its_damage_said(videos) -> None:  # noqa: AN
         assert result.caveats[0] == result.damage.message and f"between {truth[0] + 1} and {truth[-1] + 1}" in result.damage.message
         assert result.uncertainty.level == "high" and result.uncertainty.reasons[0] == result.damage.message
         assert ScoreResult.from_dict(result.to_dict()) == result  # stored and reopened, the damage stays said
+    rescaled = adapt_to_dive(result, DiveInfo("individual", 7, "109B", 10.0, 3.5), str(damaged))  # the desk on a new dive number
+    assert rescaled is not None and rescaled.damage == result.damage
+    assert rescaled.uncertainty.level == "high" and rescaled.uncertainty.reasons[0] == result.damage.message
     outside = scorer.score(damaged, DIVE, window=(truth[-1] + 1, 29))  # a window past the damage is whole
     assert outside.damage is None
 
