@@ -54,6 +54,8 @@ def damaged_frames(path: str | Path, first: int, last: int) -> dict[str, object]
             if first > 0:
                 capture.set(cv2.CAP_PROP_POS_FRAMES, first)
             damaged: list[int] = []
+            # Errors met while seeking (the frames before the window) are not the window's: with
+            # intra-coded frames they leave it whole (the test's truth, decoded pixels, says so).
             logged = os.fstat(log.fileno()).st_size
             read = 0
             for index in range(first, last + 1):
