@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeyEvent, QKeySequence, QShowEvent
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QCheckBox,
@@ -43,7 +43,7 @@ from app.widgets.judge_panel import JudgePanel
 from app.widgets.player import SPEEDS, Player
 from app.widgets.start_list_panel import StartListPanel
 from app.widgets.timeline import Timeline
-from app.widgets.video_view import dropped_file
+from app.widgets.video_view import OpensDroppedVideos
 
 HAND_BACK_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape)
 
@@ -169,7 +169,7 @@ class ScrollingPanel(QScrollArea):
         return QSize(inner.width() + self.verticalScrollBar().sizeHint().width(), min(inner.height(), self.min_height))
 
 
-class JudgingDesk(QMainWindow):
+class JudgingDesk(OpensDroppedVideos, QMainWindow):
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
@@ -467,12 +467,5 @@ class JudgingDesk(QMainWindow):
         if info is not None:
             self.judges.set_dive(info.event, info.difficulty)  # type: ignore[attr-defined]
 
-    # Drag and drop.
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt API)
-        if dropped_file(event.mimeData()) is not None:
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt API)
-        path = dropped_file(event.mimeData())
-        if path is not None:
-            self.commands.open_video(path)
+    def open_dropped(self, path: str) -> None:
+        self.commands.open_video(path)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence, QResizeEvent
+from PySide6.QtGui import QAction, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -34,14 +34,14 @@ from app.settings import shortcut
 from app.state import VideoMeta
 from app.widgets.player import SPEEDS, Player
 from app.widgets.timeline import Timeline
-from app.widgets.video_view import VIDEO_FILTER, dropped_file
+from app.widgets.video_view import VIDEO_FILTER, OpensDroppedVideos
 from app.workers import Task, run_task
 
 EVENTS = ("take-off", "entry")
 OVERLAY_OPACITY = 0.5
 
 
-class ComparePane(QWidget):
+class ComparePane(OpensDroppedVideos, QWidget):
     """One dive: player, timeline, step/play buttons, frame readout and event marks.
 
     The pane never moves its player itself: it asks (``seek_requested``, ``step_requested``,
@@ -108,14 +108,8 @@ class ComparePane(QWidget):
         if path:
             self.player.open(path)
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt API)
-        if dropped_file(event.mimeData()) is not None:
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt API)
-        path = dropped_file(event.mimeData())
-        if path is not None:
-            self.player.open(path)
+    def open_dropped(self, path: str) -> None:
+        self.player.open(path)
 
     def _on_opened(self, meta: VideoMeta) -> None:
         self.marks.clear()

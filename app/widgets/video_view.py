@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtCore import QMimeData
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen, QResizeEvent, QWheelEvent
+from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QImage, QMouseEvent, QPainter, QPen, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.drawings import KINDS, Drawing
@@ -27,9 +27,28 @@ DRAWING_COLOUR = QColor(255, 220, 60)
 
 
 def dropped_file(mime: QMimeData) -> str | None:
-    """The first local file of a drag and drop (what the desk and Compare's panes open), else None."""
+    """The first local file of a drag and drop, else None."""
     files = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()] if mime.hasUrls() else []
     return files[0] if files else None
+
+
+class OpensDroppedVideos:
+    """Mixin (before the Qt class) for a widget that opens a file dropped on it: the desk, Compare's panes.
+
+    The widget calls ``setAcceptDrops(True)`` and defines ``open_dropped(path)``.
+    """
+
+    def open_dropped(self, path: str) -> None:
+        raise NotImplementedError
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt API)
+        if dropped_file(event.mimeData()) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt API)
+        path = dropped_file(event.mimeData())
+        if path is not None:
+            self.open_dropped(path)
 
 
 class VideoView(QWidget):
