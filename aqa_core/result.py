@@ -108,6 +108,16 @@ class Damage:
     sample: str = ""  # FFmpeg's first error line
     problem: str = ""  # the check could not run: why
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Damage:
+        """As stored; refuses what the check never writes (a stored analysis can come from an imported file)."""
+        frames, sample, problem = data["frames"], data.get("sample", ""), data.get("problem", "")
+        if not (isinstance(frames, list) and all(isinstance(f, int) and not isinstance(f, bool) and f >= 0 for f in frames)):
+            raise ValueError("damage.frames is not frame indices")
+        if not (isinstance(sample, str) and isinstance(problem, str)) or not (frames or problem):
+            raise ValueError("damage names no frame and no reason")
+        return cls(frames=frames, sample=sample, problem=problem)
+
     @property
     def message(self) -> str:
         if self.problem:
@@ -265,7 +275,7 @@ class ScoreResult:
             commentary=Commentary(**data["commentary"]) if data.get("commentary") else None,
             exemplar_votes=_exemplar_votes(data.get("exemplar_votes")),
             counted_marks=bool(data.get("counted_marks", False)),
-            damage=Damage(**data["damage"]) if data.get("damage") else None,
+            damage=Damage.from_dict(data["damage"]) if data.get("damage") else None,
         )
 
 

@@ -193,6 +193,17 @@ def test_bad_values_are_refused_and_nothing_is_imported(base: dict, untouched, t
     assert counts(target) == before == (0, 0, 0, 0)
 
 
+@pytest.mark.parametrize(("damage", "reason"), [({"frames": []}, "damage names no frame and no reason"),
+                                                ({"frames": "3-9"}, "damage.frames is not frame indices")])
+def test_a_damage_record_the_check_never_writes_is_refused(base: dict, untouched, tmp_path: Path, damage: dict, reason: str) -> None:
+    document = copy.deepcopy(base)
+    _set("analyses", 0, "result", "damage", value=damage)(document["dives"][0])
+    path = write_doc(tmp_path / "s.json", document)
+    with pytest.raises(StorageError, match=f"is not a stored score result \\(ValueError: '{reason}'\\); nothing was imported"):
+        import_session(untouched, path)
+    assert counts(untouched) == (0, 0, 0, 0)
+
+
 # --- whole documents ----------------------------------------------------------------------------
 
 DOCUMENTS: dict[str, tuple[Callable[[dict], Any], str]] = {
