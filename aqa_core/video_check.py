@@ -17,12 +17,14 @@ neither. A check that cannot run says so in the result, as damage of unknown ext
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from aqa_core.own_program import child_environment, own_command
@@ -43,6 +45,8 @@ def damaged_frames(path: str | Path, first: int, last: int) -> dict[str, object]
     os.environ["OPENCV_FFMPEG_LOGLEVEL"] = FFMPEG_ERRORS
     import cv2
 
+    flush_c_streams = _c_stream_flusher()
+
     sys.stdout.flush()
     sys.stderr.flush()
     with tempfile.TemporaryFile() as log:
@@ -56,17 +60,20 @@ def damaged_frames(path: str | Path, first: int, last: int) -> dict[str, object]
             damaged: list[int] = []
             # Errors met while seeking (the frames before the window) are not the window's: with
             # intra-coded frames they leave it whole (the test's truth, decoded pixels, says so).
+            flush_c_streams()
             logged = os.fstat(log.fileno()).st_size
             read = 0
             for index in range(first, last + 1):
                 if not capture.grab():  # grab() decodes; only the colour conversion is skipped
                     break
                 read += 1
+                flush_c_streams()
                 size = os.fstat(log.fileno()).st_size
                 if size > logged:
                     damaged.append(index)
                     logged = size
             capture.release()
+            flush_c_streams()
         finally:
             for fd, original in saved.items():
                 os.dup2(original, fd)
@@ -74,6 +81,25 @@ def damaged_frames(path: str | Path, first: int, last: int) -> dict[str, object]
         log.seek(0)
         lines = [_LOG_PREFIX.sub("", line).strip() for line in log.read().decode("utf-8", "replace").splitlines() if line.strip()]
     return {"frames": damaged, "read": read, "errors": len(lines), "sample": lines[0] if lines else ""}
+
+
+def _c_stream_flusher() -> Callable[[], None]:
+    """``fflush(NULL)`` of the C library OpenCV writes through: its stdout is block-buffered into a
+    file or pipe (unless Python runs unbuffered, which the frozen app's interpreter ignores), so
+    without it the log reaches the file long after the frame that caused it, or after the JSON."""
+    try:
+        libc = ctypes.CDLL("ucrtbase") if sys.platform == "win32" else ctypes.CDLL(None)
+        flush = libc.fflush
+    except (OSError, AttributeError):
+        return lambda: None
+    flush.argtypes = [ctypes.c_void_p]
+    return lambda: flush(None)
+
+
+def _answer(out: str) -> dict[str, object]:
+    """The child's JSON line: the last one, whatever else reached its stdout."""
+    line = next((line for line in reversed(out.splitlines()) if line.startswith("{")), "")
+    return json.loads(line)
 
 
 class DamageCheck:
@@ -102,7 +128,7 @@ class DamageCheck:
             self.stop()
             return Damage(frames=[], problem=f"the check took over {timeout:.0f} s and was stopped")
         try:
-            answer = json.loads(out)
+            answer = _answer(out)
             frames = [int(f) for f in answer["frames"]]
         except (ValueError, KeyError, TypeError):
             last = (err.strip().splitlines() or ["no output"])[-1]

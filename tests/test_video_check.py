@@ -7,6 +7,8 @@ child process instead). The check runs as a child of this very program (``aqa-ju
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -69,7 +71,9 @@ def videos(tmp_path: Path) -> tuple[Path, Path, list[int]]:
 
 
 def video_check(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cli.main", "video-check", *args], capture_output=True, text=True, cwd=ROOT, check=False)
+    """Output to a pipe and Python buffered, as the frozen app's child runs (its interpreter ignores PYTHONUNBUFFERED)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    return subprocess.run([sys.executable, "-m", "cli.main", "video-check", *args], capture_output=True, text=True, cwd=ROOT, env=env, check=False)
 
 
 def test_video_check_names_the_frames_that_decode_damaged(videos) -> None:  # noqa: ANN001
@@ -78,6 +82,7 @@ def test_video_check_names_the_frames_that_decode_damaged(videos) -> None:  # no
     assert said.returncode == 1 and f"{len(truth)} of 30 frames decoded with errors" in said.stdout
     assert f"frames {', '.join(str(f + 1) for f in truth)}, as people count" in said.stdout
     assert video_check(str(clean)).stdout.strip().endswith("30 frames decoded without errors")
+    assert json.loads(video_check(str(damaged), "--json").stdout)["frames"] == truth  # the JSON alone on stdout
 
 
 def test_a_damaged_dive_scores_with_its_damage_said(videos) -> None:  # noqa: ANN001
