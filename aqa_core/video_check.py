@@ -72,6 +72,7 @@ def damaged_frames(path: str | Path, first: int, last: int) -> dict[str, object]
                 if size > logged:
                     damaged.append(index)
                     logged = size
+            listed = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
             capture.release()
             flush_c_streams()
         finally:
@@ -80,7 +81,11 @@ def damaged_frames(path: str | Path, first: int, last: int) -> dict[str, object]
                 os.close(original)
         log.seek(0)
         lines = [_LOG_PREFIX.sub("", line).strip() for line in log.read().decode("utf-8", "replace").splitlines() if line.strip()]
-    return {"frames": damaged, "read": read, "errors": len(lines), "sample": lines[0] if lines else ""}
+    # Decoding that stopped at an error before the window's end lost the frames after it: they are
+    # damaged too (the file's index lists them). A file that only ends a little before its index
+    # says, without any error, is not damaged (container counts are estimates).
+    lost = list(range(first + read, min(last, listed - 1) + 1)) if lines else []
+    return {"frames": damaged + lost, "read": read, "lost": len(lost), "errors": len(lines), "sample": lines[0] if lines else ""}
 
 
 def _c_stream_flusher() -> Callable[[], None]:

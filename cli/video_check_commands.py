@@ -2,7 +2,8 @@
 
 The desk and ``score`` run it as a child process on the dive's window (aqa_core.video_check
 says why it must be a process of its own); a user can run it on any file. With ``--json`` it
-prints ``{"frames": [...], "read": N, "errors": N, "sample": "..."}`` (0-based frames).
+prints ``{"frames": [...], "read": N, "lost": N, "errors": N, "sample": "..."}`` (0-based frames;
+``lost``: of them, the frames after the decoding stopped at an error).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def run_video_check(args: argparse.Namespace) -> int:
         print(f"{args.video}: {answer['read']} frames decoded without errors")
         return 0
     shown = ", ".join(str(f + 1) for f in frames[:20]) + (", ..." if len(frames) > 20 else "")
-    print(f"{args.video}: {len(frames)} of {answer['read']} frames decoded with errors (frames {shown}, as people count)")
+    lost = f", and {answer['lost']} more not decoded at all" if answer["lost"] else ""
+    print(f"{args.video}: {len(frames) - answer['lost']} of {answer['read']} frames decoded with errors{lost} (frames {shown}, as people count)")
     print(f"  FFmpeg: {answer['sample']}")
     return 1

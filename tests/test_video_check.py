@@ -13,10 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 from app_support import tiny_bundle
+from video_damage_support import damaged_copy, frames_that_differ, textured_video
 
 import aqa_core.video_check
 from app.analysis_cache import adapt_to_dive
@@ -27,38 +26,6 @@ from aqa_core.video_check import DamageCheck
 
 ROOT = Path(__file__).resolve().parent.parent
 DIVE = DiveInfo("individual", 7, "107B", 10.0, 3.0)
-
-
-def textured_video(path: Path, count: int = 30) -> Path:
-    """Random texture (a flat frame compresses to nothing a flipped byte could hit), MPEG-4 part 2."""
-    rng = np.random.default_rng(0)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (160, 120))
-    for _ in range(count):
-        writer.write(rng.integers(0, 256, (120, 160, 3), dtype=np.uint8))
-    writer.release()
-    return path
-
-
-def damaged_copy(clean: Path, path: Path) -> Path:
-    """Every 97th byte of a tenth of the video stream inverted, half-way in; the container untouched."""
-    data = bytearray(clean.read_bytes())
-    stream, index = data.find(b"mdat"), data.find(b"moov")
-    start = stream + 8 + (index - stream) // 2
-    for offset in range(start, start + (index - stream) // 10, 97):
-        data[offset] ^= 0xFF
-    path.write_bytes(bytes(data))
-    return path
-
-
-def frames_that_differ(clean: Path, damaged: Path) -> list[int]:
-    def decode(path: Path) -> list[np.ndarray]:
-        capture, frames = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG), []
-        while (frame := capture.read())[0]:
-            frames.append(frame[1].astype(np.int16))
-        return frames
-
-    pairs = zip(decode(clean), decode(damaged), strict=True)
-    return [i for i, (a, b) in enumerate(pairs) if np.abs(a - b).mean() > 0.5]
 
 
 @pytest.fixture
@@ -83,6 +50,16 @@ def test_video_check_names_the_frames_that_decode_damaged(videos) -> None:  # no
     assert f"frames {', '.join(str(f + 1) for f in truth)}, as people count" in said.stdout
     assert video_check(str(clean)).stdout.strip().endswith("30 frames decoded without errors")
     assert json.loads(video_check(str(damaged), "--json").stdout)["frames"] == truth  # the JSON alone on stdout
+
+
+def test_frames_lost_where_the_decoding_stopped_at_the_damage_are_damaged_too(tmp_path: Path) -> None:
+    clean = textured_video(tmp_path / "clean.mp4")
+    broken = damaged_copy(clean, tmp_path / "broken.mp4", every=31)
+    truth = frames_that_differ(clean, broken)
+    answer = json.loads(video_check(str(broken), "--frames", "0", "29", "--json").stdout)
+    assert answer["read"] < 30 and answer["lost"] == 30 - answer["read"], answer  # the decoding stopped early
+    assert answer["frames"] == truth and truth[-1] == 29
+    assert f"and {answer['lost']} more not decoded at all" in video_check(str(broken)).stdout
 
 
 def test_a_damaged_dive_scores_with_its_damage_said(videos) -> None:  # noqa: ANN001

@@ -1,0 +1,46 @@
+"""Damaged videos with an independent truth: which frames decode differently from the clean file's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+def textured_video(path: Path, count: int = 30) -> Path:
+    """Random texture (a flat frame compresses to nothing a flipped byte could hit), MPEG-4 part 2."""
+    rng = np.random.default_rng(0)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (160, 120))
+    for _ in range(count):
+        writer.write(rng.integers(0, 256, (120, 160, 3), dtype=np.uint8))
+    writer.release()
+    return path
+
+
+def damaged_copy(clean: Path, path: Path, every: int = 97) -> Path:
+    """Every ``every``-th byte of a tenth of the video stream inverted, half-way in; the container untouched.
+
+    97 leaves every frame decodable (some concealed); 31 stops the decoding of the textured video
+    a few frames after the damage (the frames after it are lost).
+    """
+    data = bytearray(clean.read_bytes())
+    stream, index = data.find(b"mdat"), data.find(b"moov")
+    start = stream + 8 + (index - stream) // 2
+    for offset in range(start, start + (index - stream) // 10, every):
+        data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+    return path
+
+
+def frames_that_differ(clean: Path, damaged: Path) -> list[int]:
+    """The clean file's frames that the damaged copy decodes differently, or not at all."""
+    def decode(path: Path) -> list[np.ndarray]:
+        capture, frames = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG), []
+        while (frame := capture.read())[0]:
+            frames.append(frame[1].astype(np.int16))
+        return frames
+
+    whole, broken = decode(clean), decode(damaged)
+    assert len(broken) <= len(whole), "the damaged copy decodes more frames than the clean file"
+    return [i for i, a in enumerate(whole) if i >= len(broken) or np.abs(a - broken[i]).mean() > 0.5]
