@@ -122,9 +122,13 @@ class Damage:
     def message(self) -> str:
         if self.problem:
             return f"the video could not be checked for damage ({self.problem}): its frames may be damaged"
-        first, last = min(self.frames) + 1, max(self.frames) + 1  # as people count
-        where = f"frame {first}" if first == last else f"{len(self.frames)} frames between {first} and {last}"
-        return f"damaged video: FFmpeg could not decode {where} cleanly; the score is of a damaged picture"
+        return f"damaged video: FFmpeg could not decode {self.where} cleanly; the score is of a damaged picture"
+
+    @property
+    def where(self) -> str:
+        """The damaged frames as people count them: "frame 66", "7 frames between 66 and 80"."""
+        first, last = min(self.frames) + 1, max(self.frames) + 1
+        return f"frame {first}" if first == last else f"{len(self.frames)} frames between {first} and {last}"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pytestqt.exceptions import TimeoutError as QtTimeout
 
-from app.tabs.trainer import FEW_TEST_DIVES, TrainerTab
+from app.tabs.trainer import FEW_TEST_DIVES, TrainerTab, eta_text
 from aqa_core.bundle import load_bundle
 from tests.app_support import app_home  # noqa: F401 (fixture)
 from tests.test_trainer_loop import make_npz
@@ -180,3 +180,10 @@ def test_a_preset_of_a_method_without_a_judge_head_keeps_its_model(tmp_path: Pat
     preset = presets()["mtl_aqa_core"]
     config = build_config(Settings(dataset=tmp_path / "MTL-AQA", method="core", backbone="i3d"), tmp_path / "run", "club", preset)
     assert config["model"] == preset["model"] and config["model"]["core"] == {"exemplars": 10, "min_pool": 3}
+
+
+def test_the_video_check_before_training_shows_its_own_count(tab: TrainerTab) -> None:
+    tab.on_event({"event": "video_check", "done": 2, "total": 6, "eta_s": 3.0})
+    assert tab.progress.text() == "checking videos for damage 2 / 6" and tab.eta.text() == eta_text(3.0)
+    tab.on_event({"event": "features", "done": 0, "total": 5, "eta_s": None})
+    assert tab.progress.text() == "features 0 / 5 dives"

@@ -143,7 +143,8 @@ def evaluate_bundle(
     """A trained bundle on one split of a dataset, decoded and calibrated exactly as the scorer does.
 
     ``frames_root`` and ``partial`` read the dataset as training does (frames kept elsewhere, a
-    partial download); every dive's pixels are checked before the first feature is extracted.
+    partial download); every dive's pixels are checked, and its video for decoding damage, before
+    the first feature is extracted.
 
     The score range of R-l2 is the one the data card records (the training dataset's final
     scores, CoRe's convention), so a split's figure means the same as the card's; a bundle from
@@ -162,7 +163,7 @@ def evaluate_bundle(
     model = build_method(bundle.config, with_backbone=False)
     model.load_state_dict(bundle.state_dict)
     model.eval()
-    dataset = for_model(open_dataset(dataset_path, kind, frames_root, partial=partial), model)
+    dataset = for_model(open_dataset(dataset_path, kind, frames_root, partial=partial, check_damage=True), model)
     records = dataset.records if split == "all" else dataset.split(split)
     if not records:
         raise DatasetError(f"{dataset.source}: no dives in split '{split}' (sizes: {dataset.split_sizes()})")

@@ -38,6 +38,7 @@ SCHEMA_VERSION = 1
 TERMINAL = ("done", "cancelled", "error")  # a run ends with exactly one of these
 EVENTS: dict[str, tuple[str, ...]] = {
     "start": ("dataset", "splits", "config", "world_size", "devices"),
+    "video_check": ("done", "total", "eta_s"),  # trainer.datasets.video_damage, before any feature
     "features": ("done", "total", "eta_s"),
     "resume": ("epoch", "checkpoint"),
     "epoch": ("epoch", "epochs", "step", "losses", "val_rho", "val_rl2", "val", "best_epoch", "eta_s", "checkpoint"),

@@ -157,7 +157,12 @@ def train(config: TrainConfig, resume: bool = False, progress: ProgressStream | 
     ctx = init_distributed(config.device)
     try:
         progress = progress or ProgressStream(config.work_dir / LOG, enabled=ctx.is_main)
-        opened = open_dataset(config.dataset, config.dataset_kind, config.frames_root, strict=config.strict, partial=config.partial)
+        # Rank 0 checks the videos for damage; the others then read its kept answers.
+        opened = open_dataset(config.dataset, config.dataset_kind, config.frames_root, strict=config.strict, partial=config.partial,
+                              check_damage=True, progress=progress) if ctx.is_main else None
+        barrier(ctx)
+        if opened is None:
+            opened = open_dataset(config.dataset, config.dataset_kind, config.frames_root, strict=config.strict, partial=config.partial, check_damage=True)
         listed = opened.listed_sizes()
         config = resolve_auto(config, opened)
         dataset = carve_validation(for_model(opened, build_method(config.model, with_backbone=False)), config.val_fraction, config.val_seed)

@@ -483,10 +483,10 @@ class TrainerTab(QWidget):
             self._test_dives = int(splits["test"])
             self.status.setText(f"Training on {where}: {splits['train']} training, {splits['val']} validation, {splits['test']} test dives")
             self.gpu_memory.setText("" if str(event.get("device", "cpu")).startswith("cpu") else "GPU memory: measuring…")
-        elif kind == "features":
+        elif kind in ("video_check", "features"):
             self.progress.setMaximum(event["total"])
             self.progress.setValue(event["done"])
-            self.progress.setFormat("features %v / %m dives")
+            self.progress.setFormat("checking videos for damage %v / %m" if kind == "video_check" else "features %v / %m dives")
             self.eta.setText(eta_text(event.get("eta_s")))
         elif kind == "resume":
             self.status.setText(f"Resumed after epoch {event['epoch']}")

@@ -9,6 +9,7 @@ and then applies the policy (left out and listed, ``partial``, ``strict``) that 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aqa_core.errors import DatasetError
 
@@ -17,6 +18,10 @@ from .features_npz import read_features_npz
 from .finediving import looks_like_finediving, read_finediving
 from .mtl_aqa import looks_like_mtl_aqa, read_mtl_aqa
 from .own_csv import read_own_csv
+from .video_damage import check_videos
+
+if TYPE_CHECKING:
+    from trainer.progress import ProgressStream
 
 READERS = {"own": read_own_csv, "mtl_aqa": read_mtl_aqa, "finediving": read_finediving, "features": read_features_npz}
 
@@ -50,6 +55,16 @@ def inspect_dataset(path: str | Path, kind: str = "auto", frames_root: str | Pat
     return READERS[kind](Path(path), Path(frames_root) if frames_root is not None else None)
 
 
-def open_dataset(path: str | Path, kind: str = "auto", frames_root: str | Path | None = None, strict: bool = False, partial: bool = False) -> DiveDataset:
-    """The dataset as training and evaluation use it: checked whole, then the policy applied."""
-    return apply_policy(inspect_dataset(path, kind, frames_root), strict=strict, partial=partial)
+def open_dataset(
+    path: str | Path, kind: str = "auto", frames_root: str | Path | None = None, strict: bool = False, partial: bool = False,
+    check_damage: bool = False, progress: ProgressStream | None = None,
+) -> DiveDataset:
+    """The dataset as training and evaluation use it: checked whole, then the policy applied.
+
+    ``check_damage``: decode every video once more for FFmpeg's errors (``video_damage``) before the
+    policy, so a damaged video refuses like a missing frame; ``progress`` hears how far that is.
+    """
+    dataset = inspect_dataset(path, kind, frames_root)
+    if check_damage:
+        dataset = check_videos(dataset, progress)
+    return apply_policy(dataset, strict=strict, partial=partial)

@@ -146,7 +146,7 @@ def apply_policy(dataset: DiveDataset, strict: bool = False, partial: bool = Fal
     if missing and not partial:
         raise DatasetError(
             f"{dataset.source}: frames or video unusable for {_count(missing)} ({_sample(missing)}); "
-            "train on the dives that are present with the partial option, or fix the download"
+            "train on the dives that are usable with the partial option, or fix the download or the files"
         )
     notes = {**dataset.notes, "left_out": f"{len(dataset.left_out())} dives with problems left out (listed in the data card)"}
     return dataclasses.replace(dataset, notes=notes)
