@@ -35,6 +35,7 @@ class Settings:
     batch_size: int = 32
     lr: float = 1e-4
     seed: int = 0
+    partial: bool = False  # leave out dives with missing frames or a damaged video (listed) instead of refusing
     device: str | None = None  # None: the trainer's choice (the GPU when there is one)
     gpus: tuple[int, ...] = ()  # several: one DDP process per GPU (device "cuda"; each rank its own GPU)
 
@@ -58,7 +59,7 @@ def settings_of(raw: dict[str, Any], dataset: Path) -> Settings:
     return Settings(
         dataset=dataset, method=method_name(model) if model else "musdl", backbone=model.get("backbone", {}).get("name", "i3d"),
         mode=raw.get("mode", "features"), epochs=int(raw.get("epochs", 100)), batch_size=int(raw.get("batch_size", 32)),
-        lr=float(raw.get("lr", 1e-4)), seed=int(raw.get("seed", 0)), device=raw.get("device"),
+        lr=float(raw.get("lr", 1e-4)), seed=int(raw.get("seed", 0)), partial=bool(raw.get("partial", False)), device=raw.get("device"),
     )
 
 
@@ -86,6 +87,7 @@ def build_config(settings: Settings, run: Path, name: str, base: dict[str, Any] 
     config.update(
         dataset=str(Path(settings.dataset).resolve()), out=str(run / "bundle"), work_dir=str(run), model=model, mode=settings.mode,
         epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr, seed=settings.seed, name=name, version=run.name,
+        partial=settings.partial,
     )
     if settings.device:
         config["device"] = settings.device

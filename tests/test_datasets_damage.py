@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_trainer_modes import HEADER, make_config
-from video_damage_support import damaged_copy, frames_that_differ, textured_video
+from test_trainer_modes import make_config
+from video_damage_support import club_dataset, textured_video
 
 import aqa_core.video_check
 from aqa_core.errors import DatasetError
@@ -24,27 +24,11 @@ from trainer.progress import ProgressStream, read_events
 from trainer.run import train
 
 ROOT = Path(__file__).resolve().parent.parent
-SPLITS = ["train", "train", "train", "val", "test", "train"]  # the last dive is the damaged one
 
 
 @pytest.fixture
 def club(tmp_path: Path, isolated_home: Path) -> tuple[Path, list[int]]:
-    """Five clean textured dives and a damaged copy of the first; (folder, the copy's damaged frames)."""
-    folder = tmp_path / "club"
-    folder.mkdir()
-    rows = []
-    for i, split in enumerate(SPLITS):
-        name = f"dive{i}.mp4"
-        if i < 5:
-            textured_video(folder / name, count=30 + i)
-        else:
-            damaged_copy(folder / "dive0.mp4", folder / name)
-        judges = [5 + i * 0.5] * 7
-        rows.append(f"{name},,,individual,107B,10,3.0,{','.join(map(str, judges))},{sum(judges[2:5]) * 3.0:.2f},{split},\n")
-    (folder / "annotations.csv").write_text(HEADER + "".join(rows))
-    truth = frames_that_differ(folder / "dive0.mp4", folder / "dive5.mp4")
-    assert truth, "the damage must reach some frames"
-    return folder, truth
+    return club_dataset(tmp_path / "club")
 
 
 def test_the_damaged_video_is_a_pixels_problem_naming_its_frames(club) -> None:  # noqa: ANN001

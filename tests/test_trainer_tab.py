@@ -187,3 +187,20 @@ def test_the_video_check_before_training_shows_its_own_count(tab: TrainerTab) ->
     assert tab.progress.text() == "checking videos for damage 2 / 6" and tab.eta.text() == eta_text(3.0)
     tab.on_event({"event": "features", "done": 0, "total": 5, "eta_s": None})
     assert tab.progress.text() == "features 0 / 5 dives"
+
+
+def test_a_damaged_video_refuses_the_dataset_until_partial_leaves_it_out(qtbot, tab: TrainerTab, tmp_path: Path) -> None:
+    from tests.video_damage_support import club_dataset
+
+    folder, _ = club_dataset(tmp_path / "club")
+    tab.set_dataset(folder)
+    qtbot.waitUntil(lambda: tab.report is not None, timeout=WAIT_MS)
+    assert not tab.report["trainable"] and "dive5.mp4: damaged video dive5.mp4" in tab.check_text.toPlainText()
+    assert not tab.start_button.isEnabled()
+    tab.partial.setChecked(True)  # asks the check again, with partial
+    qtbot.waitUntil(lambda: tab.report is not None, timeout=WAIT_MS)
+    assert tab.report["trainable"] and tab.report["dives"] == 5 and "damaged video" in tab.check_text.toPlainText()
+    assert tab.settings().partial
+    from app.training_config import build_config
+
+    assert build_config(tab.settings(), tmp_path / "run", "club")["partial"] is True

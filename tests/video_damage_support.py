@@ -44,3 +44,25 @@ def frames_that_differ(clean: Path, damaged: Path) -> list[int]:
     whole, broken = decode(clean), decode(damaged)
     assert len(broken) <= len(whole), "the damaged copy decodes more frames than the clean file"
     return [i for i, a in enumerate(whole) if i >= len(broken) or np.abs(a - broken[i]).mean() > 0.5]
+
+
+SPLITS = ["train", "train", "train", "val", "test", "train"]  # the last dive is the damaged one
+HEADER = "video,start_frame,end_frame,event,dive_number,height,difficulty," + ",".join(f"judge{i}" for i in range(1, 8)) + ",final_score,split,commentary\n"
+
+
+def club_dataset(folder: Path) -> tuple[Path, list[int]]:
+    """Five clean textured dives and a damaged copy of the first (dive5.mp4, train); (folder, the copy's damaged frames)."""
+    folder.mkdir(parents=True)
+    rows = []
+    for i, split in enumerate(SPLITS):
+        name = f"dive{i}.mp4"
+        if i < 5:
+            textured_video(folder / name, count=30 + i)
+        else:
+            damaged_copy(folder / "dive0.mp4", folder / name)
+        judges = [5 + i * 0.5] * 7
+        rows.append(f"{name},,,individual,107B,10,3.0,{','.join(map(str, judges))},{sum(judges[2:5]) * 3.0:.2f},{split},\n")
+    (folder / "annotations.csv").write_text(HEADER + "".join(rows))
+    truth = frames_that_differ(folder / "dive0.mp4", folder / "dive5.mp4")
+    assert truth, "the damage must reach some frames"
+    return folder, truth

@@ -20,6 +20,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -125,6 +126,9 @@ class TrainerTab(QWidget):
         row = QHBoxLayout()
         for widget in (self.dataset_path, pick_folder, pick_file):
             row.addWidget(widget)
+        self.partial = QCheckBox("Leave out the dives whose frames are missing or whose video is damaged (listed in the model's card)")
+        self.partial.setToolTip("Off: such dives refuse the dataset, as an unfinished download or a broken file should (the training option partial)")
+        self.partial.toggled.connect(lambda _on: self.set_dataset(self.dataset_path.text()))
         self.check_text = QPlainTextEdit(readOnly=True)
         self.check_text.setPlaceholderText("Pick a dataset: its size, splits and every problem appear here before anything starts.")
         self.check_text.setMaximumHeight(130)
@@ -137,6 +141,7 @@ class TrainerTab(QWidget):
         self.histogram.hide()  # until a dataset's check answers
         data_layout = QVBoxLayout(data_box)
         data_layout.addLayout(row)
+        data_layout.addWidget(self.partial)
         data_layout.addWidget(self.from_database)
         data_layout.addWidget(self.check_text)
         data_layout.addWidget(self.histogram)
@@ -334,7 +339,8 @@ class TrainerTab(QWidget):
             self.set_dataset(self.dataset_path.text())
 
     def set_dataset(self, path: str | Path) -> None:
-        """Check the dataset as training will (``dataset check``); Start waits for its answer."""
+        """Check the dataset as training will (``dataset check --videos``: each video decoded once for
+        damage, the answers kept for the training); Start waits for its answer."""
         path = self._checked = str(path).strip()
         self.dataset_path.setText(path)
         self.report = None
@@ -342,12 +348,14 @@ class TrainerTab(QWidget):
         self._update_buttons()
         if not path:
             return
-        self.check_text.setPlainText(f"Checking {path}…")
-        self._child(["dataset", "check", path, "--json"], lambda report, code, err: self._got_report(path, report, code, err))
+        self.check_text.setPlainText(f"Checking {path} (each video is decoded once for damage: a few seconds for every 40 dives)…")
+        arguments = ["dataset", "check", path, "--json", "--videos", *(["--partial"] if self.partial.isChecked() else [])]
+        asked = (path, self.partial.isChecked())
+        self._child(arguments, lambda report, code, err: self._got_report(asked, report, code, err))
 
-    def _got_report(self, path: str, report: dict | None, _code: int, err: str) -> None:
-        if path != self.dataset_path.text():
-            return  # an older pick's answer
+    def _got_report(self, asked: tuple[str, bool], report: dict | None, _code: int, err: str) -> None:
+        if asked != (self.dataset_path.text(), self.partial.isChecked()):
+            return  # the answer to an older pick, or to the other partial choice
         if report is None:
             self.check_text.setPlainText(f"Cannot train on this dataset:\n{err or 'the check gave no answer'}")
             return
@@ -399,12 +407,13 @@ class TrainerTab(QWidget):
         self.batch.setValue(settings.batch_size)
         self.lr.setValue(settings.lr)
         self.seed.setValue(settings.seed)
+        self.partial.setChecked(settings.partial)
 
     def settings(self) -> Settings:
         return Settings(
             dataset=Path(self.dataset_path.text()), method=self.method.currentText(), backbone=self.backbone.currentText(),
             mode=self.mode.currentText(), epochs=self.epochs.value(), batch_size=self.batch.value(), lr=self.lr.value(),
-            seed=self.seed.value(), **self._device_settings(),
+            seed=self.seed.value(), partial=self.partial.isChecked(), **self._device_settings(),
         )
 
     def _device_settings(self) -> dict[str, Any]:
