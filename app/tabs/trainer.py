@@ -126,8 +126,11 @@ class TrainerTab(QWidget):
         row = QHBoxLayout()
         for widget in (self.dataset_path, pick_folder, pick_file):
             row.addWidget(widget)
-        self.partial = QCheckBox("Leave out the dives whose frames are missing or whose video is damaged (listed in the model's card)")
-        self.partial.setToolTip("Off: such dives refuse the dataset, as an unfinished download or a broken file should (the training option partial)")
+        self.partial = QCheckBox("Leave out dives with missing frames or a damaged video")
+        self.partial.setToolTip(
+            "On: such dives are left out of the training and listed in the model's card. "
+            "Off: they refuse the dataset, as an unfinished download or a broken file should (the training option partial)"
+        )
         self.partial.toggled.connect(lambda _on: self.set_dataset(self.dataset_path.text()))
         self.check_text = QPlainTextEdit(readOnly=True)
         self.check_text.setPlaceholderText("Pick a dataset: its size, splits and every problem appear here before anything starts.")
