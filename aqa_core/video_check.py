@@ -17,6 +17,7 @@ neither. A check that cannot run says so in the result, as damage of unknown ext
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -24,14 +25,16 @@ import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import IO
 
 from aqa_core.own_program import child_environment, own_command
 from aqa_core.result import Damage
 
 FFMPEG_ERRORS = "16"  # AV_LOG_ERROR: decoding errors, not warnings
 _LOG_PREFIX = re.compile(r"^\[OPENCV:FFMPEG:\d+\]\s*")  # OpenCV's tag before each FFmpeg line
+JPEG_DAMAGE = ("Corrupt JPEG data", "Premature end of JPEG file")  # libjpeg's warnings that its data is bad or cut
 CHECK_TIMEOUT_S = 600.0  # a whole 1080p window decoded on one thread, far beyond any dive
 
 
@@ -45,47 +48,94 @@ def damaged_frames(path: str | Path, first: int, last: int) -> dict[str, object]
     os.environ["OPENCV_FFMPEG_LOGLEVEL"] = FFMPEG_ERRORS
     import cv2
 
-    flush_c_streams = _c_stream_flusher()
-
-    sys.stdout.flush()
-    sys.stderr.flush()
-    with tempfile.TemporaryFile() as log:
-        saved = {fd: os.dup(fd) for fd in (1, 2)}  # OpenCV's logger writes FFmpeg's errors to stdout
-        for fd in saved:
-            os.dup2(log.fileno(), fd)
-        try:
-            capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])  # one thread: errors land on their frame
-            if first > 0:
-                capture.set(cv2.CAP_PROP_POS_FRAMES, first)
-            damaged: list[int] = []
-            # Errors met while seeking (the frames before the window) are not the window's: with
-            # intra-coded frames they leave it whole (the test's truth, decoded pixels, says so).
-            flush_c_streams()
-            logged = os.fstat(log.fileno()).st_size
-            read = 0
-            for index in range(first, last + 1):
-                if not capture.grab():  # grab() decodes; only the colour conversion is skipped
-                    break
-                read += 1
-                flush_c_streams()
-                size = os.fstat(log.fileno()).st_size
-                if size > logged:
-                    damaged.append(index)
-                    logged = size
-            listed = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-            capture.release()
-            flush_c_streams()
-        finally:
-            for fd, original in saved.items():
-                os.dup2(original, fd)
-                os.close(original)
-        log.seek(0)
-        lines = [_LOG_PREFIX.sub("", line).strip() for line in log.read().decode("utf-8", "replace").splitlines() if line.strip()]
+    with _output_logged() as log:
+        capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])  # one thread: errors land on their frame
+        if first > 0:
+            capture.set(cv2.CAP_PROP_POS_FRAMES, first)
+        damaged: list[int] = []
+        # Errors met while seeking (the frames before the window) are not the window's: with
+        # intra-coded frames they leave it whole (the test's truth, decoded pixels, says so).
+        log.new()
+        read = 0
+        for index in range(first, last + 1):
+            if not capture.grab():  # grab() decodes; only the colour conversion is skipped
+                break
+            read += 1
+            if log.new():
+                damaged.append(index)
+        listed = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        capture.release()
+        log.new()
+    lines = log.lines
     # Decoding that stopped at an error before the window's end lost the frames after it: they are
     # damaged too (the file's index lists them). A file that only ends a little before its index
     # says, without any error, is not damaged (container counts are estimates).
     lost = list(range(first + read, min(last, listed - 1) + 1)) if lines else []
     return {"frames": damaged + lost, "read": read, "lost": len(lost), "errors": len(lines), "sample": lines[0] if lines else ""}
+
+
+def damaged_images(paths: Sequence[str | Path]) -> dict[str, object]:
+    """Positions in ``paths`` of the frame images that did not decode whole; run only in a process of its own.
+
+    An image file is damaged when OpenCV cannot read it at all (libpng and the other decoders fail
+    on a bad checksum or a cut file), or when libjpeg says its data is corrupt or cut short: libjpeg
+    conceals both (the missing part comes out grey, a half-downloaded frame reads as a whole one)
+    and only warns on the process's stderr. Its other warnings (an odd JFIF version) and libpng's
+    (a colour profile) leave the pixels whole and are not damage.
+    """
+    import cv2
+
+    damaged: list[int] = []
+    samples: list[str] = []
+    with _output_logged() as log:
+        for index, path in enumerate(paths):
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # the training's own read of the frame
+            said = [line for line in log.new() if line.startswith(JPEG_DAMAGE)]
+            if image is None or said:
+                damaged.append(index)
+                samples.append(f"{Path(path).name}: {said[0] if said else 'not a readable image'}")
+    return {"frames": damaged, "read": len(paths) - len(damaged), "lost": 0, "errors": len(damaged), "sample": samples[0] if samples else ""}
+
+
+class _Log:
+    """What the C libraries wrote into the process's stdout and stderr, read as it grows."""
+
+    def __init__(self, file: IO[bytes], flush: Callable[[], None]) -> None:
+        self._file, self._flush, self._read = file, flush, 0
+        self.lines: list[str] = []
+
+    def new(self) -> list[str]:
+        """The lines written since the last call (after flushing the C library's buffers)."""
+        self._flush()
+        size = os.fstat(self._file.fileno()).st_size
+        if size <= self._read:
+            return []
+        self._file.seek(self._read)
+        text = self._file.read(size - self._read).decode("utf-8", "replace")
+        self._read = size
+        lines = [_LOG_PREFIX.sub("", line).strip() for line in text.splitlines() if line.strip()]
+        self.lines.extend(lines)
+        return lines or ["(unreadable log output)"]
+
+
+@contextlib.contextmanager
+def _output_logged() -> Iterator[_Log]:
+    """fds 1 and 2 pointed at a temporary file while inside (OpenCV's logger writes FFmpeg's errors
+    to stdout, libjpeg writes its warnings to stderr); both restored on the way out."""
+    flush = _c_stream_flusher()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with tempfile.TemporaryFile() as file:
+        saved = {fd: os.dup(fd) for fd in (1, 2)}
+        for fd in saved:
+            os.dup2(file.fileno(), fd)
+        try:
+            yield _Log(file, flush)
+        finally:
+            flush()
+            for fd, original in saved.items():
+                os.dup2(original, fd)
+                os.close(original)
 
 
 def _c_stream_flusher() -> Callable[[], None]:
@@ -108,12 +158,25 @@ def _answer(out: str) -> dict[str, object]:
 
 
 class DamageCheck:
-    """``damaged_frames`` of one window in a child process, started now and answered by ``result()``."""
+    """``damaged_frames`` (or ``damaged_images``) of one dive in a child process, started now and answered by ``result()``."""
 
-    def __init__(self, path: str | Path, window: tuple[int, int] | None) -> None:
-        """``window``: the first and last frame the clips use; None: the whole file (no dive was found)."""
-        frames = ["--frames", str(int(window[0])), str(int(window[1]))] if window is not None else []
-        command = own_command("video-check", str(path), *frames, "--json")
+    def __init__(self, source: str | Path | Sequence[Path], window: tuple[int, int] | None = None) -> None:
+        """``source``: a video file, or a dive's frame images in order; ``window``: the video's first and
+        last frame the clips use, None for the whole file (no dive was found).
+
+        Frame images reach the child through a list file (``@FILE``): a dive's hundred paths can pass
+        Windows' command-line limit.
+        """
+        self._list: Path | None = None
+        if isinstance(source, (str, Path)):
+            frames = ["--frames", str(int(window[0])), str(int(window[1]))] if window is not None else []
+            arguments = [str(source), *frames]
+        else:
+            with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt", prefix="aqa-frames-", delete=False) as listing:
+                listing.write("".join(f"{Path(file)}\n" for file in source))
+            self._list = Path(listing.name)
+            arguments = [f"@{self._list}"]
+        command = own_command("video-check", *arguments, "--json")
         flags = subprocess.CREATE_NO_WINDOW if sys.platform == "win32" else 0
         try:
             self._process: subprocess.Popen[str] | None = subprocess.Popen(
@@ -122,6 +185,7 @@ class DamageCheck:
             self._problem = ""
         except OSError as exc:
             self._process, self._problem = None, f"could not start {command[0]}: {exc}"
+            self._forget_list()
 
     def result(self, timeout: float = CHECK_TIMEOUT_S) -> Damage | None:
         """None for a clean window; else the damaged frames, or why the check could not say."""
@@ -132,6 +196,8 @@ class DamageCheck:
         except subprocess.TimeoutExpired:
             self.stop()
             return Damage(frames=[], problem=f"the check took over {timeout:.0f} s and was stopped")
+        finally:
+            self._forget_list()
         try:
             answer = _answer(out)
             frames = [int(f) for f in answer["frames"]]
@@ -145,3 +211,9 @@ class DamageCheck:
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
             self._process.communicate()
+        self._forget_list()
+
+    def _forget_list(self) -> None:
+        if self._list is not None:
+            self._list.unlink(missing_ok=True)
+            self._list = None

@@ -1,7 +1,7 @@
 """``aqa-judge dataset check PATH [--frames DIR] [--json] [--strict] [--partial] [--videos]``.
 
 Reads and checks a dataset exactly as training will (labels, splits, every dive's frames or
-video window; with ``--videos`` each video decoded for damage too) and reports every problem at
+video window; with ``--videos`` each video or frame image decoded for damage too) and reports every problem at
 once. Exit status: 0 when training would accept it (problem dives left out), 1 when it would not
 (missing frames or a damaged video without the partial option, or any problem under
 ``--strict``), 2 when it cannot be read at all.
@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("--strict", action="store_true", help="treat any problem as refusing the dataset (as training with strict: true)")
     check.add_argument("--partial", action="store_true", help="accept missing frames (as training with partial: true)")
     check.add_argument("--videos", action="store_true",
-                       help="also decode every video once more for damage, as training does (about 0.3 s a dive; answers are kept)")
+                       help="also decode every video (or frame image) once more for damage, as training does (about 0.3 s a dive; answers are kept)")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.set_defaults(handler=run_check)
 

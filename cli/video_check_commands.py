@@ -1,9 +1,10 @@
-"""``aqa-judge video-check``: which frames of a video FFmpeg could not decode cleanly.
+"""``aqa-judge video-check``: which frames of a video, or which frame images, did not decode cleanly.
 
-The desk and ``score`` run it as a child process on the dive's window (aqa_core.video_check
-says why it must be a process of its own); a user can run it on any file. With ``--json`` it
-prints ``{"frames": [...], "read": N, "lost": N, "errors": N, "sample": "..."}`` (0-based frames;
-``lost``: of them, the frames after the decoding stopped at an error).
+The desk and ``score`` run it as a child process on the dive's window, the trainer on every dive
+of a dataset (aqa_core.video_check says why it must be a process of its own); a user can run it on
+any file or frame folder. With ``--json`` it prints ``{"frames": [...], "read": N, "lost": N,
+"errors": N, "sample": "..."}`` (0-based frames, or positions among the images; ``lost``: of
+them, the frames after a video's decoding stopped at an error).
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ WHOLE_FILE = 10**9  # no --frames: read until the file ends
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "video-check",
-        help="list the frames of a video that FFmpeg reports decoding errors in",
-        description="Decode a video (or frames FIRST..LAST, 0-based) and list the frames FFmpeg reported errors in.",
+        help="list the frames of a video (or the frame images) that do not decode cleanly",
+        description="Decode a video (or frames FIRST..LAST, 0-based) and list the frames FFmpeg reported errors in; "
+                    "or decode frame images (a folder of them, or the files) and list those that are cut short or corrupt.",
+        fromfile_prefix_chars="@",
     )
-    parser.add_argument("video", type=Path, help="the video")
+    parser.add_argument("sources", type=Path, nargs="+", metavar="VIDEO",
+                        help="the video; or a folder of frame images, or the image files; @FILE reads these from FILE, one per line")
     parser.add_argument("--frames", type=int, nargs=2, metavar=("FIRST", "LAST"), help="only these frames (0-based, inclusive)")
     parser.add_argument("--json", action="store_true", help="print the answer as JSON")
     parser.set_defaults(handler=run_video_check)
@@ -29,23 +33,56 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_video_check(args: argparse.Namespace) -> int:
     from aqa_core.errors import VideoError
-    from aqa_core.video_check import damaged_frames
+    from aqa_core.video_check import damaged_frames, damaged_images
 
-    if not args.video.is_file():
-        raise VideoError(f"{args.video}: no such file")
+    missing = next((p for p in args.sources if not p.exists()), None)
+    if missing is not None:
+        raise VideoError(f"{missing}: no such file")
     first, last = args.frames if args.frames else (0, WHOLE_FILE)
     if not 0 <= first <= last:
-        raise VideoError(f"{args.video}: --frames {first} {last} is not a range of frames")
-    answer = damaged_frames(args.video, first, last)
+        raise VideoError(f"{args.sources[0]}: --frames {first} {last} is not a range of frames")
+    video = len(args.sources) == 1 and args.sources[0].is_file() and not _is_image(args.sources[0])
+    if video:
+        answer, what = damaged_frames(args.sources[0], first, last), "frames"
+    else:
+        images = _images(args.sources)[first : last + 1]
+        answer, what = damaged_images(images), "frame images"
     if args.json:
         print(json.dumps(answer))
         return 0
+    name = args.sources[0] if len(args.sources) == 1 else f"{len(args.sources)} files"
     frames = answer["frames"]
     if not frames:
-        print(f"{args.video}: {answer['read']} frames decoded without errors")
+        print(f"{name}: {answer['read']} {what[:-1] if answer['read'] == 1 else what} decoded without errors")
         return 0
     shown = ", ".join(str(f + 1) for f in frames[:20]) + (", ..." if len(frames) > 20 else "")
-    lost = f", and {answer['lost']} more not decoded at all" if answer["lost"] else ""
-    print(f"{args.video}: {len(frames) - answer['lost']} of {answer['read']} frames decoded with errors{lost} (frames {shown}, as people count)")
-    print(f"  FFmpeg: {answer['sample']}")
+    if video:
+        lost = f", and {answer['lost']} more not decoded at all" if answer["lost"] else ""
+        print(f"{name}: {len(frames) - answer['lost']} of {answer['read']} frames decoded with errors{lost} (frames {shown}, as people count)")
+        print(f"  FFmpeg: {answer['sample']}")
+    else:
+        print(f"{name}: {len(frames)} of {len(frames) + answer['read']} frame images are cut short or corrupt (images {shown}, as people count)")
+        print(f"  first: {answer['sample']}")
     return 1
+
+
+def _is_image(path: Path) -> bool:
+    from trainer.datasets.pixels import IMAGE_SUFFIXES
+
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def _images(sources: list[Path]) -> list[Path]:
+    """The image files in order: a folder's sorted by name (as the datasets read them), files as given."""
+    from aqa_core.errors import VideoError
+    from trainer.datasets.pixels import frame_files
+
+    if len(sources) == 1 and sources[0].is_dir():
+        files = frame_files(sources[0])
+        if not files:
+            raise VideoError(f"{sources[0]}: a folder without frame images")
+        return files
+    folder = next((p for p in sources if p.is_dir()), None)
+    if folder is not None:
+        raise VideoError(f"{folder}: a folder among files; give one folder, or image files")
+    return list(sources)

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from test_trainer_modes import make_config
-from video_damage_support import club_dataset, textured_video
+from dataset_layouts import build_finediving, tiny_jpegs
+from video_damage_support import club_dataset, corrupt_image, cut_image, images_that_differ, textured_jpeg, textured_video
 
 import aqa_core.video_check
 from aqa_core.errors import DatasetError
@@ -55,7 +56,7 @@ def test_answers_are_kept_by_content_and_a_changed_file_is_asked_again(club, mon
     textured_video(folder / "dive1.mp4", count=40)  # other bytes, same name: its old answer is not this file's
     progress = ProgressStream(folder / "events.jsonl", stdout=False, bar=False)
     unchecked = check_videos(inspect_dataset(folder), progress)
-    assert unchecked.notes["video_check"].endswith("1 video(s) could not be checked for damage and are used unchecked: dive1.mp4 "
+    assert unchecked.notes["video_check"].endswith("1 dive(s) could not be checked for damage and are used unchecked: dive1.mp4 "
                                                    "(the check exited 1: no decoder here)")
     assert "dive1.mp4" in [r.key for r in unchecked.records]  # used, and said
     events = read_events(folder / "events.jsonl")
@@ -85,3 +86,28 @@ def test_dataset_check_with_videos_names_the_damage(club) -> None:  # noqa: ANN0
     checked = run("--videos")
     assert checked.returncode == 1 and "dive5.mp4: damaged video dive5.mp4" in checked.stdout, checked.stdout + checked.stderr
     assert run("--videos", "--partial").returncode == 0
+
+
+def test_frame_images_cut_short_or_corrupt_are_a_pixels_problem_naming_the_files(tmp_path: Path, isolated_home: Path) -> None:
+    root = tmp_path / "FineDiving"
+    build_finediving(root, tiny_jpegs(tmp_path / "palette"))
+    event = root / "FINADiving_MTL_256s" / "FINADivingWorldCup2021_Men3m_final_r1"
+    first, second = sorted((event / "0").glob("*.jpg")), sorted((event / "1").glob("*.jpg"))
+    whole = [textured_jpeg(tmp_path / f"whole{i}.jpg", seed=i) for i in range(3)]
+    cut_image(whole[0], first[3])  # an unpacking stopped half-way through one frame
+    cut_image(whole[1], second[0])
+    corrupt_image(whole[2], second[5])
+    assert images_that_differ(whole, [first[3], second[0], second[5]]) == [0, 1, 2]  # the truth: other pixels
+    checked = check_videos(inspect_dataset(root))
+    damaged = {p.dive: p.problem for p in checked.problems if p.kind == PIXELS}
+    assert damaged == {
+        "FINADivingWorldCup2021_Men3m_final_r1/0": "damaged frame images: 1 of 12 are cut short or corrupt (00492.jpg: Premature end of JPEG file)",
+        "FINADivingWorldCup2021_Men3m_final_r1/1": "damaged frame images: 2 of 12 are cut short or corrupt "
+                                                   "(00900.jpg, 00905.jpg; first 00900.jpg: Premature end of JPEG file)",
+    }
+    assert checked.notes["video_check"] == "5 dives' frame images checked for decoding damage: 2 damaged"  # the 6th has a label typo
+    assert len(checked.records) == 3
+    with pytest.raises(DatasetError, match=r"frames or video unusable for 2 dives"):
+        open_dataset(root, check_damage=True)
+    assert len(open_dataset(root, partial=True, check_damage=True).records) == 3
+    assert len(open_dataset(root).records) == 5  # without the check a cut frame reads as a whole one

@@ -184,7 +184,7 @@ def test_a_preset_of_a_method_without_a_judge_head_keeps_its_model(tmp_path: Pat
 
 def test_the_video_check_before_training_shows_its_own_count(tab: TrainerTab) -> None:
     tab.on_event({"event": "video_check", "done": 2, "total": 6, "eta_s": 3.0})
-    assert tab.progress.text() == "checking videos for damage 2 / 6" and tab.eta.text() == eta_text(3.0)
+    assert tab.progress.text() == "checking for damage 2 / 6 dives" and tab.eta.text() == eta_text(3.0)
     tab.on_event({"event": "features", "done": 0, "total": 5, "eta_s": None})
     assert tab.progress.text() == "features 0 / 5 dives"
 

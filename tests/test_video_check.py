@@ -13,9 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import pytest
 from app_support import tiny_bundle
-from video_damage_support import damaged_copy, frames_that_differ, textured_video
+from video_damage_support import corrupt_image, cut_image, damaged_copy, frames_that_differ, images_that_differ, textured_jpeg, textured_video
 
 import aqa_core.video_check
 from app.analysis_cache import adapt_to_dive
@@ -60,6 +61,33 @@ def test_frames_lost_where_the_decoding_stopped_at_the_damage_are_damaged_too(tm
     assert answer["read"] < 30 and answer["lost"] == 30 - answer["read"], answer  # the decoding stopped early
     assert answer["frames"] == truth and truth[-1] == 29
     assert f"and {answer['lost']} more not decoded at all" in video_check(str(broken)).stdout
+
+
+def test_frame_images_cut_short_or_corrupt_are_named_and_whole_ones_are_not(tmp_path: Path) -> None:
+    clean = [textured_jpeg(tmp_path / "clean" / f"{i:05d}.jpg", seed=i) for i in range(6)]
+    folder = tmp_path / "dive"
+    folder.mkdir()
+    damaged = [folder / f.name for f in clean]
+    for source, target in zip(clean, damaged, strict=True):
+        target.write_bytes(source.read_bytes())
+    cut_image(clean[1], damaged[1])  # half a download: libjpeg greys the rest and only warns
+    corrupt_image(clean[4], damaged[4])
+    truth = images_that_differ(clean, damaged)
+    assert truth == [1, 4], "both damaged images must decode to other pixels"
+    said = video_check(str(folder))
+    assert said.returncode == 1, said.stdout + said.stderr
+    assert "2 of 6 frame images are cut short or corrupt (images 2, 5, as people count)" in said.stdout
+    assert "00001.jpg: Premature end of JPEG file" in said.stdout
+    assert json.loads(video_check(str(folder), "--json").stdout)["frames"] == truth
+    assert json.loads(video_check(str(folder), "--frames", "2", "5", "--json").stdout)["frames"] == [2]  # positions within the range
+    png = tmp_path / "frame.png"
+    cv2.imwrite(str(png), cv2.imread(str(clean[0])))
+    cut_png = cut_image(png, tmp_path / "cut.png")  # libpng refuses it outright: unreadable is damaged too
+    listing = tmp_path / "frames.txt"  # how the trainer hands a dive over: @FILE, one path a line
+    listing.write_text("".join(f"{f}\n" for f in [*clean, damaged[4], png, cut_png]))
+    answer = json.loads(video_check(f"@{listing}", "--json").stdout)
+    assert answer["frames"] == [6, 8] and answer["read"] == 7
+    assert video_check(str(clean[0].parent)).stdout.strip().endswith("6 frame images decoded without errors")
 
 
 def test_a_damaged_dive_scores_with_its_damage_said(videos) -> None:  # noqa: ANN001

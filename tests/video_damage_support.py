@@ -66,3 +66,39 @@ def club_dataset(folder: Path) -> tuple[Path, list[int]]:
     truth = frames_that_differ(folder / "dive0.mp4", folder / "dive5.mp4")
     assert truth, "the damage must reach some frames"
     return folder, truth
+
+
+def textured_jpeg(path: Path, seed: int = 0) -> Path:
+    """A smooth random texture as a JPEG (about 20 KB), large enough that half of it is scan data."""
+    rng = np.random.default_rng(seed)
+    image = cv2.GaussianBlur(rng.integers(0, 256, (120, 160, 3), dtype=np.uint8), (7, 7), 0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), image)
+    return path
+
+
+def cut_image(clean: Path, path: Path) -> Path:
+    """The first half of the file, as an interrupted download or unpacking leaves it."""
+    data = clean.read_bytes()
+    path.unlink(missing_ok=True)  # a hard link to a shared frame must not be written through
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def corrupt_image(clean: Path, path: Path) -> Path:
+    """Every 7th byte of 200 inverted, half-way into the file; its length and markers untouched."""
+    data = bytearray(clean.read_bytes())
+    for offset in range(len(data) // 2, len(data) // 2 + 200, 7):
+        data[offset] ^= 0x55
+    path.unlink(missing_ok=True)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def images_that_differ(clean: list[Path], damaged: list[Path]) -> list[int]:
+    """Positions whose damaged image decodes differently from the clean one, or not at all."""
+    def differ(a: Path, b: Path) -> bool:
+        whole, broken = cv2.imread(str(a)), cv2.imread(str(b))
+        return broken is None or np.abs(whole.astype(np.int16) - broken.astype(np.int16)).mean() > 0.5
+
+    return [i for i, (a, b) in enumerate(zip(clean, damaged, strict=True)) if differ(a, b)]

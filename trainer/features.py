@@ -39,30 +39,8 @@ from aqa_core.registry import BACKBONES
 from aqa_core.runtime import Runtime, choose_runtime
 
 from .datasets import DiveRecord
-from .datasets.pixels import check_video_window, frame_files
+from .datasets.pixels import check_video_window, content_hash, pixel_files
 from .progress import ProgressStream
-
-
-def _pixel_files(record: DiveRecord) -> list[Path]:
-    """The image files of a dive (its checked frame list, or a folder's images cut to the window)."""
-    assert record.video is not None
-    if record.frames is not None:
-        return list(record.frames)
-    files = frame_files(record.video)
-    return files[record.window[0] : record.window[1] + 1] if record.window is not None else files
-
-
-def content_hash(record: DiveRecord) -> str:
-    """SHA-256 of a video file's bytes, or of the names and bytes of the dive's frame images."""
-    assert record.video is not None
-    digest = hashlib.sha256()
-    images = record.frames is not None or record.video.is_dir()
-    for file in _pixel_files(record) if images else [record.video]:
-        digest.update(file.name.encode() if images else b"")
-        with file.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
 
 
 def cache_key(record: DiveRecord, backbone: dict[str, Any], segmentation: Any) -> str:
@@ -97,7 +75,7 @@ def load_record_clips(record: DiveRecord, model_config: dict[str, Any]) -> DiveC
         raise DatasetError(f"dive {record.key}: has no video to extract features from")
     if record.frames is None and not record.video.is_dir():
         return load_dive_clips(record.video, record.window, scheme, preprocessing=preprocessing)
-    files = _pixel_files(record)
+    files = pixel_files(record)
     if not files:
         raise DatasetError(f"{record.video}: no frame images for dive {record.key}")
     frames = []

@@ -498,7 +498,7 @@ class TrainerTab(QWidget):
         elif kind in ("video_check", "features"):
             self.progress.setMaximum(event["total"])
             self.progress.setValue(event["done"])
-            self.progress.setFormat("checking videos for damage %v / %m" if kind == "video_check" else "features %v / %m dives")
+            self.progress.setFormat("checking for damage %v / %m dives" if kind == "video_check" else "features %v / %m dives")
             self.eta.setText(eta_text(event.get("eta_s")))
         elif kind == "resume":
             self.status.setText(f"Resumed after epoch {event['epoch']}")

@@ -9,6 +9,7 @@ root or the explicitly configured frames root: ``../../etc/passwd`` is a problem
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 from aqa_core.errors import AQAError, DatasetError
 from aqa_core.video import probe
 
-from .base import as_int
+from .base import DiveRecord, as_int
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 _PLAIN_NAME = re.compile(r"^[^/\\\x00]+$")
@@ -115,3 +116,30 @@ def parse_window(start: object, end: object) -> tuple[int, int] | None:
     if first < 0 or last < first:
         raise DatasetError(f"frame window {first}-{last} is empty or negative")
     return first, last
+
+
+def is_frame_images(record: DiveRecord) -> bool:
+    """The dive's pixels are image files (a frame list or a folder), not a video file."""
+    return record.frames is not None or (record.video is not None and record.video.is_dir())
+
+
+def pixel_files(record: DiveRecord) -> list[Path]:
+    """The image files of a dive (its checked frame list, or a folder's images cut to the window)."""
+    assert record.video is not None
+    if record.frames is not None:
+        return list(record.frames)
+    files = frame_files(record.video)
+    return files[record.window[0] : record.window[1] + 1] if record.window is not None else files
+
+
+def content_hash(record: DiveRecord) -> str:
+    """SHA-256 of a video file's bytes, or of the names and bytes of the dive's frame images."""
+    assert record.video is not None
+    digest = hashlib.sha256()
+    images = is_frame_images(record)
+    for file in pixel_files(record) if images else [record.video]:
+        digest.update(file.name.encode() if images else b"")
+        with file.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()

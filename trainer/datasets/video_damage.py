@@ -1,4 +1,4 @@
-"""Every dive's video checked for decoding damage before it is trained or evaluated on.
+"""Every dive's video or frame images checked for decoding damage before it is trained or evaluated on.
 
 Why: FFmpeg conceals what it cannot decode and OpenCV hands the concealed frames over as whole
 (``aqa_core.video_check``): a club video with a few bad blocks would train the model on smeared
@@ -13,8 +13,9 @@ whatever their feature caches are. A check that could not run is not kept (asked
 its dive is trained on with a warning that names it, since refusing every dive of a machine where
 the check cannot start would leave a club unable to train at all.
 
-Dives stored as frame images are not checked here: a broken image fails to read (``imread``), and
-an image file has no decoder state that conceals damage into later frames.
+Dives stored as frame images (MTL-AQA's and FineDiving's releases) are checked the same way, image
+by image: libjpeg conceals a cut or corrupt JPEG as OpenCV reads it (half a downloaded frame reads as
+a whole one with a grey lower half) and says so only on stderr (``damaged_images``).
 """
 
 from __future__ import annotations
@@ -28,12 +29,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aqa_core.files import atomic_write_text, file_sha256
+from aqa_core.files import atomic_write_text
 from aqa_core.paths import user_data_dir
 from aqa_core.result import Damage
 from aqa_core.video_check import DamageCheck
 
 from .base import PIXELS, DiveDataset, DiveRecord, Problem
+from .pixels import content_hash, is_frame_images, pixel_files
 
 if TYPE_CHECKING:
     from trainer.progress import ProgressStream
@@ -47,15 +49,19 @@ def answers_dir() -> Path:
 
 
 def checked_by_decoding(record: DiveRecord) -> bool:
-    """A dive read from a video file (not frame images, not stored features)."""
-    return record.features is None and record.frames is None and record.video is not None and record.video.is_file()
+    """A dive read from a video file or from frame images (not stored features)."""
+    return record.features is None and record.video is not None and (record.video.is_file() or is_frame_images(record))
 
 
 def answer_key(record: DiveRecord) -> str:
-    """What an answer is about: the video's bytes, the window the clips use, the check's version."""
-    assert record.video is not None
-    spec = {"video_sha256": file_sha256(record.video), "window": record.window, "check": CHECK_VERSION}
+    """What an answer is about: the video's bytes (or the frame images' names and bytes), the window, the check's version."""
+    spec = {"video_sha256": content_hash(record), "window": record.window, "check": CHECK_VERSION}
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:40]
+
+
+def _check(record: DiveRecord) -> DamageCheck:
+    """The child that decodes the dive once more: its frame images, or its video's window."""
+    return DamageCheck(pixel_files(record)) if is_frame_images(record) else DamageCheck(record.video, record.window)  # type: ignore[arg-type]
 
 
 def _stored(path: Path) -> tuple[bool, Damage | None]:
@@ -79,7 +85,7 @@ def _checked(records: Sequence[DiveRecord], jobs: int) -> Iterator[tuple[DiveRec
     try:
         while True:
             while len(running) < jobs and (record := next(pending, None)) is not None:
-                running.append((record, DamageCheck(record.video, record.window)))  # type: ignore[arg-type]
+                running.append((record, _check(record)))
             if not running:
                 return
             record, check = running.pop(0)
@@ -129,16 +135,14 @@ def check_videos(dataset: DiveDataset, progress: ProgressStream | None = None, j
 def _with_answers(dataset: DiveDataset, answers: dict[str, Damage | None], checked: int, progress: ProgressStream | None) -> DiveDataset:
     damaged = {key: d for key, d in answers.items() if d is not None and d.frames}
     unchecked = {key: d.problem for key, d in answers.items() if d is not None and d.problem}
-    problems = [
-        Problem(r.key, f"damaged video {r.video.name}: FFmpeg could not decode {damaged[r.key].where} cleanly"  # type: ignore[union-attr]
-                + (f" ({damaged[r.key].sample})" if damaged[r.key].sample else ""), PIXELS, r.split)
-        for r in dataset.records if r.key in damaged
-    ]
-    summary = f"{checked} videos checked for decoding damage: {len(damaged)} damaged"
+    problems = [Problem(r.key, _damage_problem(r, damaged[r.key]), PIXELS, r.split) for r in dataset.records if r.key in damaged]
+    images = sum(1 for r in dataset.records if r.key in answers and is_frame_images(r))
+    what = " and ".join(part for part in (_count(checked - images, "video"), _count(images, "dive's frame images", "dives' frame images")) if part)
+    summary = f"{what} checked for decoding damage: {len(damaged)} damaged"
     if unchecked:
         first = next(iter(unchecked.items()))
         more = f" and {len(unchecked) - 1} more" if len(unchecked) > 1 else ""
-        warning = f"{len(unchecked)} video(s) could not be checked for damage and are used unchecked: {first[0]} ({first[1]}){more}"
+        warning = f"{len(unchecked)} dive(s) could not be checked for damage and are used unchecked: {first[0]} ({first[1]}){more}"
         summary += f"; {warning}"
         if progress:
             progress.emit("warning", message=warning)
@@ -148,3 +152,18 @@ def _with_answers(dataset: DiveDataset, answers: dict[str, Damage | None], check
         problems=[*dataset.problems, *problems],
         notes={**dataset.notes, "video_check": summary},
     )
+
+
+def _damage_problem(record: DiveRecord, damage: Damage) -> str:
+    """The problem as the data card lists it: the video's damaged frames, or the damaged image files by name."""
+    if not is_frame_images(record):
+        sample = f" ({damage.sample})" if damage.sample else ""
+        return f"damaged video {record.video.name}: FFmpeg could not decode {damage.where} cleanly{sample}"  # type: ignore[union-attr]
+    files = pixel_files(record)
+    names = ", ".join(files[i].name for i in damage.frames[:5] if i < len(files)) + (", ..." if len(damage.frames) > 5 else "")
+    detail = damage.sample if len(damage.frames) == 1 else f"{names}; first {damage.sample}"
+    return f"damaged frame images: {len(damage.frames)} of {len(files)} are cut short or corrupt ({detail})"
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return "" if n == 0 else f"{n} {one if n == 1 else many or one + 's'}"
