@@ -75,7 +75,8 @@ def damaged_frames(path: str | Path, first: int, last: int) -> dict[str, object]
 
 
 def damaged_images(paths: Sequence[str | Path]) -> dict[str, object]:
-    """Positions in ``paths`` of the frame images that did not decode whole; run only in a process of its own.
+    """Positions in ``paths`` of the frame images that did not decode whole, or at another size than
+    the dive's first whole one (a frame re-extracted at another resolution); run only in a process of its own.
 
     An image file is damaged when OpenCV cannot read it at all (libpng and the other decoders fail
     on a bad checksum or a cut file), or when libjpeg says its data is corrupt or cut short: libjpeg
@@ -87,6 +88,7 @@ def damaged_images(paths: Sequence[str | Path]) -> dict[str, object]:
 
     damaged: list[int] = []
     samples: list[str] = []
+    first: tuple[int, ...] | None = None  # the first whole image's shape: the clips stack the dive's frames
     with _output_logged() as log:
         for index, path in enumerate(paths):
             image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # the training's own read of the frame
@@ -94,6 +96,11 @@ def damaged_images(paths: Sequence[str | Path]) -> dict[str, object]:
             if image is None or said:
                 damaged.append(index)
                 samples.append(f"{Path(path).name}: {said[0] if said else 'not a readable image'}")
+            elif first is None:
+                first = image.shape
+            elif image.shape != first:
+                damaged.append(index)
+                samples.append(f"{Path(path).name}: {image.shape[1]}x{image.shape[0]} pixels, the dive's other frames {first[1]}x{first[0]}")
     return {"frames": damaged, "read": len(paths) - len(damaged), "lost": 0, "errors": len(damaged), "sample": samples[0] if samples else ""}
 
 

@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "video-check",
         help="list the frames of a video (or the frame images) that do not decode cleanly",
         description="Decode a video (or frames FIRST..LAST, 0-based) and list the frames FFmpeg reported errors in; "
-                    "or decode frame images (a folder of them, or the files) and list those that are cut short or corrupt.",
+                    "or decode frame images (a folder of them, or the files) and list those cut short, corrupt or of another size than the first.",
         fromfile_prefix_chars="@",
     )
     parser.add_argument("sources", type=Path, nargs="+", metavar="VIDEO",
@@ -61,7 +61,7 @@ def run_video_check(args: argparse.Namespace) -> int:
         print(f"{name}: {len(frames) - answer['lost']} of {answer['read']} frames decoded with errors{lost} (frames {shown}, as people count)")
         print(f"  FFmpeg: {answer['sample']}")
     else:
-        print(f"{name}: {len(frames)} of {len(frames) + answer['read']} frame images are cut short or corrupt (images {shown}, as people count)")
+        print(f"{name}: {len(frames)} of {len(frames) + answer['read']} frame images are cut short, corrupt or of another size (images {shown}, as people count)")
         print(f"  first: {answer['sample']}")
     return 1
 

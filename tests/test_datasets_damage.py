@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from test_trainer_modes import make_config
 from dataset_layouts import build_finediving, tiny_jpegs
@@ -98,16 +100,26 @@ def test_frame_images_cut_short_or_corrupt_are_a_pixels_problem_naming_the_files
     cut_image(whole[1], second[0])
     corrupt_image(whole[2], second[5])
     assert images_that_differ(whole, [first[3], second[0], second[5]]) == [0, 1, 2]  # the truth: other pixels
+    resized = sorted((root / "FINADiving_MTL_256s" / "FullMenSynchronised10mPlatform_Tokyo2020Replays_2" / "3").glob("*.jpg"))[7]
+    resized.unlink()  # a hard link to the palette: replaced, not written through
+    cv2.imwrite(str(resized), np.zeros((16, 12, 3), np.uint8))  # re-extracted at another size than the dive's 8x8
     checked = check_videos(inspect_dataset(root))
     damaged = {p.dive: p.problem for p in checked.problems if p.kind == PIXELS}
     assert damaged == {
-        "FINADivingWorldCup2021_Men3m_final_r1/0": "damaged frame images: 1 of 12 are cut short or corrupt (00492.jpg: Premature end of JPEG file)",
-        "FINADivingWorldCup2021_Men3m_final_r1/1": "damaged frame images: 2 of 12 are cut short or corrupt "
+        "FINADivingWorldCup2021_Men3m_final_r1/0": "damaged frame images: 1 of 12 unusable (00492.jpg: Premature end of JPEG file)",
+        "FINADivingWorldCup2021_Men3m_final_r1/1": "damaged frame images: 2 of 12 unusable "
                                                    "(00900.jpg, 00905.jpg; first 00900.jpg: Premature end of JPEG file)",
+        "FullMenSynchronised10mPlatform_Tokyo2020Replays_2/3": "damaged frame images: 1 of 12 unusable "
+                                                               "(00017.jpg: 12x16 pixels, the dive's other frames 8x8)",
     }
-    assert checked.notes["video_check"] == "5 dives' frame images checked for decoding damage: 2 damaged"  # the 6th has a label typo
-    assert len(checked.records) == 3
-    with pytest.raises(DatasetError, match=r"frames or video unusable for 2 dives"):
+    assert checked.notes["video_check"] == "5 dives' frame images checked for decoding damage: 3 damaged"  # Men3m/2 has a label typo
+    assert len(checked.records) == 2
+    with pytest.raises(DatasetError, match=r"frames or video unusable for 3 dives"):
         open_dataset(root, check_damage=True)
-    assert len(open_dataset(root, partial=True, check_damage=True).records) == 3
+    assert len(open_dataset(root, partial=True, check_damage=True).records) == 2
     assert len(open_dataset(root).records) == 5  # without the check a cut frame reads as a whole one
+    from trainer.features import load_record_clips  # unchecked (the check could not run): still one line, never a stack of mixed sizes
+
+    record = next(r for r in open_dataset(root).records if r.key.endswith("Replays_2/3"))
+    with pytest.raises(DatasetError, match=r"00017.jpg: 12x16 pixels, the dive's first frame 00010.jpg 8x8 \(dive Full"):
+        load_record_clips(record, make_config(root, "run").model)

@@ -76,7 +76,7 @@ def test_frame_images_cut_short_or_corrupt_are_named_and_whole_ones_are_not(tmp_
     assert truth == [1, 4], "both damaged images must decode to other pixels"
     said = video_check(str(folder))
     assert said.returncode == 1, said.stdout + said.stderr
-    assert "2 of 6 frame images are cut short or corrupt (images 2, 5, as people count)" in said.stdout
+    assert "2 of 6 frame images are cut short, corrupt or of another size (images 2, 5, as people count)" in said.stdout
     assert "00001.jpg: Premature end of JPEG file" in said.stdout
     assert json.loads(video_check(str(folder), "--json").stdout)["frames"] == truth
     assert json.loads(video_check(str(folder), "--frames", "2", "5", "--json").stdout)["frames"] == [2]  # positions within the range

@@ -83,6 +83,9 @@ def load_record_clips(record: DiveRecord, model_config: dict[str, Any]) -> DiveC
         image = cv2.imread(str(file), cv2.IMREAD_COLOR)
         if image is None:
             raise DatasetError(f"{file}: not a readable image (dive {record.key})")
+        if frames and image.shape != frames[0].shape:  # a frame re-extracted at another size: refused, never stretched to fit
+            size = lambda shape: f"{shape[1]}x{shape[0]}"  # noqa: E731
+            raise DatasetError(f"{file}: {size(image.shape)} pixels, the dive's first frame {files[0].name} {size(frames[0].shape)} (dive {record.key})")
         frames.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
     return frames_to_clips(np.stack(frames), scheme, preprocessing=preprocessing)
 

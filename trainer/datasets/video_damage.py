@@ -162,7 +162,7 @@ def _damage_problem(record: DiveRecord, damage: Damage) -> str:
     files = pixel_files(record)
     names = ", ".join(files[i].name for i in damage.frames[:5] if i < len(files)) + (", ..." if len(damage.frames) > 5 else "")
     detail = damage.sample if len(damage.frames) == 1 else f"{names}; first {damage.sample}"
-    return f"damaged frame images: {len(damage.frames)} of {len(files)} are cut short or corrupt ({detail})"
+    return f"damaged frame images: {len(damage.frames)} of {len(files)} unusable ({detail})"
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:
