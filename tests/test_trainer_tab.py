@@ -196,6 +196,7 @@ def test_a_damaged_video_refuses_the_dataset_until_partial_leaves_it_out(qtbot, 
     tab.set_dataset(folder)
     qtbot.waitUntil(lambda: tab.report is not None, timeout=WAIT_MS)
     assert not tab.report["trainable"] and "dive5.mp4: damaged video dive5.mp4" in tab.check_text.toPlainText()
+    assert tab.check_text.toPlainText().startswith("Refused: ")  # the reason Start is off, where the box shows it
     assert not tab.start_button.isEnabled()
     tab.partial.setChecked(True)  # asks the check again, with partial
     qtbot.waitUntil(lambda: tab.report is not None, timeout=WAIT_MS)
@@ -204,3 +205,15 @@ def test_a_damaged_video_refuses_the_dataset_until_partial_leaves_it_out(qtbot, 
     from app.training_config import build_config
 
     assert build_config(tab.settings(), tmp_path / "run", "club")["partial"] is True
+
+
+def test_too_few_training_dives_to_carve_a_validation_split_keep_start_off(qtbot, tab: TrainerTab, tmp_path: Path) -> None:
+    from tests.dataset_layouts import build_finediving, tiny_jpegs
+
+    build_finediving(tmp_path / "FineDiving", tiny_jpegs(tmp_path / "palette"))  # 3 usable training dives, no validation listed
+    tab.set_dataset(tmp_path / "FineDiving")
+    qtbot.waitUntil(lambda: tab.report is not None, timeout=WAIT_MS)
+    assert tab.report["splits"]["train"] == 3 and tab.report["splits"]["val"] == 0
+    text = tab.check_text.toPlainText()
+    assert text.startswith("Refused: too few training dives (3) to set 15% aside for validation"), text  # round(3 x 0.15) = 0 dives
+    assert not tab.start_button.isEnabled()

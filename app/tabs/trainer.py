@@ -47,6 +47,7 @@ from app.training_run import LEFT_RUNNING, TrainingRun
 from app.workers import Task, run_task
 from aqa_core.paths import user_data_dir
 from trainer.config import TrainConfig
+from trainer.datasets.base import validation_count
 from trainer.datasets.report import report_lines
 
 NO_PRESET = "(the form's settings)"
@@ -351,7 +352,7 @@ class TrainerTab(QWidget):
         self._update_buttons()
         if not path:
             return
-        self.check_text.setPlainText(f"Checking {path} (each video is decoded once for damage: a few seconds for every 40 dives)…")
+        self.check_text.setPlainText(f"Checking {path} (each video or dive's frame images decoded once for damage: a few seconds for every 40 dives)…")
         arguments = ["dataset", "check", path, "--json", "--videos", *(["--partial"] if self.partial.isChecked() else [])]
         asked = (path, self.partial.isChecked())
         self._child(arguments, lambda report, code, err: self._got_report(asked, report, code, err))
@@ -364,9 +365,14 @@ class TrainerTab(QWidget):
             return
         lines = report_lines(report)
         if report["trainable"] and not report["splits"]["val"]:
-            lines.insert(2, f"  validation        none listed: training sets aside {TrainConfig.val_fraction:.0%} of the training dives (the same ones every run)")
-        if report.get("refusal"):
-            lines.append(f"Refused: {report['refusal']}")
+            train, fraction = report["splits"]["train"], float((self._base or {}).get("val_fraction", TrainConfig.val_fraction))
+            if validation_count(train, fraction):
+                lines.insert(2, f"  validation        none listed: training sets aside {fraction:.0%} of the training dives (the same ones every run)")
+            else:  # the run would stop at its start with this; Start stays off instead
+                report = {**report, "trainable": False, "refusal": f"too few training dives ({train}) to set {fraction:.0%} aside for "
+                          "validation (models are chosen on it, never on test): add dives, or list a validation split"}
+        if report.get("refusal"):  # first: the box shows a few lines, and Start is off for this reason
+            lines.insert(0, f"Refused: {report['refusal']}")
         self.check_text.setPlainText("\n".join(lines))
         self.report = report
         self.show_histogram(report.get("final_scores") or [])

@@ -112,6 +112,12 @@ class DiveDataset:
         return sizes.pop() if len(sizes) == 1 and 0 not in sizes else None
 
 
+def validation_count(train: int, fraction: float) -> int:
+    """How many of ``train`` dives a source without a validation split gives to it; 0: too few to carve one."""
+    count = int(round(train * fraction))
+    return count if train >= 2 and count >= 1 else 0
+
+
 def carve_validation(dataset: DiveDataset, fraction: float = 0.15, seed: int = 0) -> DiveDataset:
     """Give a source without a validation split one, drawn (seeded) from train.
 
@@ -121,8 +127,8 @@ def carve_validation(dataset: DiveDataset, fraction: float = 0.15, seed: int = 0
     if dataset.split("val"):
         return dataset
     train = [i for i, r in enumerate(dataset.records) if r.split == "train"]
-    count = int(round(len(train) * fraction))
-    if len(train) < 2 or count < 1:
+    count = validation_count(len(train), fraction)
+    if not count:
         raise DatasetError(f"{dataset.source}: too few training dives ({len(train)}) to carve a validation split")
     chosen = set(np.random.default_rng(seed).choice(train, size=count, replace=False).tolist())
     records = [dataclasses.replace(r, split="val") if i in chosen else r for i, r in enumerate(dataset.records)]
