@@ -20,6 +20,7 @@ from pathlib import Path
 from aqa_core.files import atomic_write_text, file_sha256
 from aqa_core.paths import user_data_dir
 from aqa_core.result import SCHEMA_VERSION, DiveInfo, ScoreResult
+from aqa_core.video_check import CHECK_VERSION as DAMAGE_CHECK_VERSION
 
 
 # One hashing thread beside the analyses: a broadcast recording of hundreds of MB takes longer to
@@ -56,9 +57,10 @@ def video_hash(path: str | Path) -> Future[str]:
 
 
 def cache_key(video_sha256: str, model_fingerprint: str, window: tuple[int, int] | None) -> str:
-    """Also keyed by the result schema: an analysis of an older schema lacks what this version adds (schema 5: damage)."""
+    """Also keyed by the result schema (an analysis of an older schema lacks what this version adds; schema 5: damage)
+    and by the damage check's version (an older check could call a window whole that is not)."""
     window_part = "auto" if window is None else f"{window[0]}-{window[1]}"
-    raw = f"{video_sha256}|{model_fingerprint}|{window_part}|schema {SCHEMA_VERSION}"
+    raw = f"{video_sha256}|{model_fingerprint}|{window_part}|schema {SCHEMA_VERSION}|damage check {DAMAGE_CHECK_VERSION}"
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 

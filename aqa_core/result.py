@@ -104,7 +104,7 @@ class Familiarity:
 class Damage:
     """FFmpeg reported decoding errors in the dive's window (aqa_core.video_check), or could not be asked."""
 
-    frames: list[int]  # source frames (0-based) decoded with errors; empty when ``problem`` says why nothing is known
+    frames: list[int]  # source frames (0-based) decoded with errors or predicted from such frames; empty when ``problem`` says why nothing is known
     sample: str = ""  # FFmpeg's first error line
     problem: str = ""  # the check could not run: why
 

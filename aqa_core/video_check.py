@@ -32,14 +32,25 @@ from typing import IO
 from aqa_core.own_program import child_environment, own_command
 from aqa_core.result import Damage
 
+CHECK_VERSION = 2  # raise when what counts as damage changes: kept answers and cached analyses of an older check are asked again
 FFMPEG_ERRORS = "16"  # AV_LOG_ERROR: decoding errors, not warnings
 _LOG_PREFIX = re.compile(r"^\[OPENCV:FFMPEG:\d+\]\s*")  # OpenCV's tag before each FFmpeg line
 JPEG_DAMAGE = ("Corrupt JPEG data", "Premature end of JPEG file")  # libjpeg's warnings that its data is bad or cut
+REORDER = 2  # frames a decoder may show before the one it just decoded (B-frames): the clip's errors come 2 frames late
+PREROLL = 125  # frames decoded before the window to find its keyframe: 5 s at 25 fps, beyond a broadcast's keyframe interval
 CHECK_TIMEOUT_S = 600.0  # a whole 1080p window decoded on one thread, far beyond any dive
 
 
 def damaged_frames(path: str | Path, first: int, last: int) -> dict[str, object]:
-    """Frames ``first..last`` that FFmpeg logged a decoding error for; run only in a process of its own.
+    """Frames ``first..last`` decoded with errors or predicted from frames that were; run only in a process of its own.
+
+    FFmpeg logs an error only on the frame whose data is bad, but every frame after it up to the
+    next keyframe is predicted from it and comes out damaged too: in the real broadcast clip
+    with bytes flipped, errors are logged on frames 1-24 and the pixels differ on frames 1-65,
+    up to its keyframe. So the damage is carried to the next keyframe. The frames before the
+    window, from up to ``PREROLL`` frames back, are decoded here too (not skipped inside
+    OpenCV's seek, which may decode from the file's start and hide where its errors were):
+    damage in them reaches the window's first frames through the same prediction.
 
     Sets FFmpeg's log level before the process's first capture (OpenCV reads it once) and points
     fds 1 and 2 at a temporary file, so this must not run in a process that decodes or prints
@@ -50,28 +61,38 @@ def damaged_frames(path: str | Path, first: int, last: int) -> dict[str, object]
 
     with _output_logged() as log:
         capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])  # one thread: errors land on their frame
-        if first > 0:
-            capture.set(cv2.CAP_PROP_POS_FRAMES, first)
-        damaged: list[int] = []
-        # Errors met while seeking (the frames before the window) are not the window's: with
-        # intra-coded frames they leave it whole (the test's truth, decoded pixels, says so).
-        log.new()
+        start = max(0, first - PREROLL)
+        if start > 0:
+            capture.set(cv2.CAP_PROP_POS_FRAMES, start)
+        # Errors inside the seek are from before ``start``: they reach the window only if no keyframe comes between.
+        carried = bool(log.new())
+        damaged: set[int] = set()
         read = 0
-        for index in range(first, last + 1):
+        stopped_at_error = False
+        for index in range(start, last + 1):
             if not capture.grab():  # grab() decodes; only the colour conversion is skipped
+                stopped_at_error = bool(log.new())
                 break
-            read += 1
-            if log.new():
-                damaged.append(index)
+            errors = bool(log.new())
+            if errors:  # the data decoded on this grab may be of a frame shown up to REORDER frames before it
+                damaged.update(range(max(first, index - REORDER), index + 1))
+            elif carried and index >= first:
+                damaged.add(index)
+            read += index >= first
+            # The keyframe flag is set on the grab that feeds the keyframe to the decoder; the frame
+            # that grab gives may still be the old group's (the clip: frame 65 damaged, flagged at 65).
+            carried = errors if capture.get(cv2.CAP_PROP_LRF_HAS_KEY_FRAME) else carried or errors
+            stopped_at_error = errors
         listed = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
         capture.release()
         log.new()
     lines = log.lines
     # Decoding that stopped at an error before the window's end lost the frames after it: they are
-    # damaged too (the file's index lists them). A file that only ends a little before its index
-    # says, without any error, is not damaged (container counts are estimates).
-    lost = list(range(first + read, min(last, listed - 1) + 1)) if lines else []
-    return {"frames": damaged + lost, "read": read, "lost": len(lost), "errors": len(lines), "sample": lines[0] if lines else ""}
+    # damaged too (the file's index lists them). A file that ends before its index says, after
+    # clean frames, is not damaged: container counts are estimates, and the real clip's index
+    # lists 200 frames where 109 decode.
+    lost = list(range(first + read, min(last, listed - 1) + 1)) if stopped_at_error and read < last - first + 1 else []
+    return {"frames": sorted(damaged) + lost, "read": read, "lost": len(lost), "errors": len(lines), "sample": lines[0] if lines else ""}
 
 
 def damaged_images(paths: Sequence[str | Path]) -> dict[str, object]:

@@ -58,7 +58,8 @@ def run_video_check(args: argparse.Namespace) -> int:
     shown = ", ".join(str(f + 1) for f in frames[:20]) + (", ..." if len(frames) > 20 else "")
     if video:
         lost = f", and {answer['lost']} more not decoded at all" if answer["lost"] else ""
-        print(f"{name}: {len(frames) - answer['lost']} of {answer['read']} frames decoded with errors{lost} (frames {shown}, as people count)")
+        print(f"{name}: {len(frames) - answer['lost']} of {answer['read']} frames damaged (decoded with errors, or predicted from such frames){lost} "
+              f"(frames {shown}, as people count)")
         print(f"  FFmpeg: {answer['sample']}")
     else:
         print(f"{name}: {len(frames)} of {len(frames) + answer['read']} frame images are cut short, corrupt or of another size (images {shown}, as people count)")

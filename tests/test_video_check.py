@@ -16,7 +16,8 @@ from pathlib import Path
 import cv2
 import pytest
 from app_support import tiny_bundle
-from video_damage_support import corrupt_image, cut_image, damaged_copy, frames_that_differ, images_that_differ, textured_jpeg, textured_video
+from video_damage_support import (corrupt_image, cut_image, damaged_copy, frames_that_differ, images_that_differ, names_the_damage, textured_jpeg,
+                                  textured_video)
 
 import aqa_core.video_check
 from app.analysis_cache import adapt_to_dive
@@ -46,11 +47,26 @@ def video_check(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_video_check_names_the_frames_that_decode_damaged(videos) -> None:  # noqa: ANN001
     clean, damaged, truth = videos
+    named = json.loads(video_check(str(damaged), "--json").stdout)["frames"]  # the JSON alone on stdout
+    assert names_the_damage(named, truth), (named, truth)
     said = video_check(str(damaged))
-    assert said.returncode == 1 and f"{len(truth)} of 30 frames decoded with errors" in said.stdout
-    assert f"frames {', '.join(str(f + 1) for f in truth)}, as people count" in said.stdout
+    assert said.returncode == 1 and f"{len(named)} of 30 frames damaged" in said.stdout
+    assert f"frames {', '.join(str(f + 1) for f in named)}, as people count" in said.stdout
     assert video_check(str(clean)).stdout.strip().endswith("30 frames decoded without errors")
-    assert json.loads(video_check(str(damaged), "--json").stdout)["frames"] == truth  # the JSON alone on stdout
+
+
+def test_damage_carried_to_the_next_keyframe_in_a_real_clip_is_named_in_any_window(shared_clips, tmp_path: Path) -> None:  # noqa: ANN001
+    """H.264 predicts frames from frames: the real clip's pixels differ on 41 frames, FFmpeg logs errors on fewer."""
+    clean = shared_clips[0]
+    damaged = damaged_copy(clean, tmp_path / "damaged.mp4", every=4999)
+    truth = frames_that_differ(clean, damaged)
+    assert len(truth) > 30 and truth[-1] < 100, truth  # one damaged group of frames, up to a keyframe
+    whole = json.loads(video_check(str(damaged), "--json").stdout)
+    assert names_the_damage(whole["frames"], truth) and (whole["read"], whole["lost"]) == (109, 0), whole  # no frame past the real end
+    for first, last in ((truth[0] + 10, 78), (truth[-1] + 1, 100)):  # inside the group (its damage came before), and after it
+        answer = json.loads(video_check(str(damaged), "--frames", str(first), str(last), "--json").stdout)
+        assert names_the_damage(answer["frames"], [f for f in truth if first <= f <= last]), (first, last, answer)
+    assert json.loads(video_check(str(clean), "--json").stdout)["frames"] == []
 
 
 def test_frames_lost_where_the_decoding_stopped_at_the_damage_are_damaged_too(tmp_path: Path) -> None:
@@ -59,7 +75,7 @@ def test_frames_lost_where_the_decoding_stopped_at_the_damage_are_damaged_too(tm
     truth = frames_that_differ(clean, broken)
     answer = json.loads(video_check(str(broken), "--frames", "0", "29", "--json").stdout)
     assert answer["read"] < 30 and answer["lost"] == 30 - answer["read"], answer  # the decoding stopped early
-    assert answer["frames"] == truth and truth[-1] == 29
+    assert names_the_damage(answer["frames"], truth) and truth[-1] == 29
     assert f"and {answer['lost']} more not decoded at all" in video_check(str(broken)).stdout
 
 
@@ -97,14 +113,15 @@ def test_a_damaged_dive_scores_with_its_damage_said(videos) -> None:  # noqa: AN
     assert whole.damage is None and not any("damaged" in c for c in whole.caveats)
     for result in (scorer.score(damaged, DIVE, window=(0, 29)), list(scorer.stream(damaged, DIVE, window=(0, 29)))[-1]):
         assert isinstance(result, ScoreResult) and result.damage is not None
-        assert result.damage.frames == truth and result.damage.sample
-        assert result.caveats[0] == result.damage.message and f"between {truth[0] + 1} and {truth[-1] + 1}" in result.damage.message
+        frames = result.damage.frames
+        assert names_the_damage(frames, truth) and result.damage.sample
+        assert result.caveats[0] == result.damage.message and f"between {frames[0] + 1} and {frames[-1] + 1}" in result.damage.message
         assert result.uncertainty.level == "high" and result.uncertainty.reasons[0] == result.damage.message
         assert ScoreResult.from_dict(result.to_dict()) == result  # stored and reopened, the damage stays said
     rescaled = adapt_to_dive(result, DiveInfo("individual", 7, "109B", 10.0, 3.5), str(damaged))  # the desk on a new dive number
     assert rescaled is not None and rescaled.damage == result.damage
     assert rescaled.uncertainty.level == "high" and rescaled.uncertainty.reasons[0] == result.damage.message
-    outside = scorer.score(damaged, DIVE, window=(truth[-1] + 1, 29))  # a window past the damage is whole
+    outside = scorer.score(damaged, DIVE, window=(truth[-1] + 2, 29))  # a window past the damage and the frame after it is whole
     assert outside.damage is None
 
 

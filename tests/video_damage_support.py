@@ -102,3 +102,15 @@ def images_that_differ(clean: list[Path], damaged: list[Path]) -> list[int]:
         return broken is None or np.abs(whole.astype(np.int16) - broken.astype(np.int16)).mean() > 0.5
 
     return [i for i, (a, b) in enumerate(zip(clean, damaged, strict=True)) if differ(a, b)]
+
+
+def names_the_damage(frames: list[int], truth: list[int], reorder: int = 2) -> bool:
+    """Every frame whose pixels differ is named; beyond them only frames next to the damage.
+
+    The check cannot see a codec's frame order: data decoded on one grab can be of a frame shown up
+    to ``reorder`` frames before it (B-frames), and the frame given on a keyframe's grab may be the
+    keyframe itself (no reordering) or the damaged group's last. So it names those too: never a
+    damaged frame missed, at most two frames before and one after each damaged run.
+    """
+    near = {f + d for f in truth for d in range(-reorder, 2)}
+    return set(truth) <= set(frames) <= near

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from aqa_core.files import atomic_write_text
 from aqa_core.paths import user_data_dir
 from aqa_core.result import Damage
-from aqa_core.video_check import DamageCheck
+from aqa_core.video_check import CHECK_VERSION, DamageCheck
 
 from .base import PIXELS, DiveDataset, DiveRecord, Problem
 from .pixels import content_hash, is_frame_images, pixel_files
@@ -40,7 +40,6 @@ from .pixels import content_hash, is_frame_images, pixel_files
 if TYPE_CHECKING:
     from trainer.progress import ProgressStream
 
-CHECK_VERSION = 1  # raise when what counts as damage changes: answers of an older check are asked again
 EVENT = "video_check"  # the progress event (done, total, eta_s) the Trainer tab and CLI show
 
 
