@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
+from aqa_core.errors import VideoError
 from aqa_core.own_program import child_environment, own_command
 from aqa_core.result import Damage
 
@@ -61,27 +62,34 @@ def damaged_frames(path: str | Path, first: int, last: int) -> dict[str, object]
 
     with _output_logged() as log:
         capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])  # one thread: errors land on their frame
+        if not capture.isOpened():
+            raise VideoError(f"{path}: not a video this program can open")
         start = max(0, first - PREROLL)
         if start > 0:
             capture.set(cv2.CAP_PROP_POS_FRAMES, start)
         # Errors inside the seek are from before ``start``: they reach the window only if no keyframe comes between.
         carried = bool(log.new())
+        tail = 0  # grabs after a keyframe that may still show the damaged group's last frames (B-frames of an open GOP)
         damaged: set[int] = set()
         read = 0
         stopped_at_error = False
         for index in range(start, last + 1):
             if not capture.grab():  # grab() decodes; only the colour conversion is skipped
-                stopped_at_error = bool(log.new())
+                stopped_at_error = bool(log.new()) or stopped_at_error  # a cut file logs on its last whole frame, then stops
                 break
             errors = bool(log.new())
             if errors:  # the data decoded on this grab may be of a frame shown up to REORDER frames before it
                 damaged.update(range(max(first, index - REORDER), index + 1))
-            elif carried and index >= first:
+            elif (carried or tail) and index >= first:
                 damaged.add(index)
             read += index >= first
-            # The keyframe flag is set on the grab that feeds the keyframe to the decoder; the frame
-            # that grab gives may still be the old group's (the clip: frame 65 damaged, flagged at 65).
-            carried = errors if capture.get(cv2.CAP_PROP_LRF_HAS_KEY_FRAME) else carried or errors
+            # The keyframe flag is set on the grab that feeds the keyframe to the decoder; the frames
+            # the next grabs give may still be the old group's (the clip: frame 65 damaged, flagged at
+            # 65; an MPEG-2 file with B-frames: 2 damaged frames shown after the flag).
+            if capture.get(cv2.CAP_PROP_LRF_HAS_KEY_FRAME):
+                tail, carried = (REORDER if carried else 0), errors
+            else:
+                tail, carried = max(0, tail - 1), carried or errors
             stopped_at_error = errors
         listed = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
         capture.release()
@@ -199,6 +207,9 @@ class DamageCheck:
         if isinstance(source, (str, Path)):
             frames = ["--frames", str(int(window[0])), str(int(window[1]))] if window is not None else []
             arguments = [str(source), *frames]
+        elif not source:
+            self._process, self._problem = None, "no frame images to check"
+            return
         else:
             with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt", prefix="aqa-frames-", delete=False) as listing:
                 listing.write("".join(f"{Path(file)}\n" for file in source))

@@ -22,7 +22,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="list the frames of a video (or the frame images) that do not decode cleanly",
         description="Decode a video (or frames FIRST..LAST, 0-based) and list the frames FFmpeg reported errors in; "
                     "or decode frame images (a folder of them, or the files) and list those cut short, corrupt or of another size than the first.",
-        fromfile_prefix_chars="@",
     )
     parser.add_argument("sources", type=Path, nargs="+", metavar="VIDEO",
                         help="the video; or a folder of frame images, or the image files; @FILE reads these from FILE, one per line")
@@ -35,22 +34,26 @@ def run_video_check(args: argparse.Namespace) -> int:
     from aqa_core.errors import VideoError
     from aqa_core.video_check import damaged_frames, damaged_images
 
-    missing = next((p for p in args.sources if not p.exists()), None)
+    sources = [path for source in args.sources for path in _expanded(source)]
+    missing = next((p for p in sources if not p.exists()), None)
     if missing is not None:
         raise VideoError(f"{missing}: no such file")
     first, last = args.frames if args.frames else (0, WHOLE_FILE)
     if not 0 <= first <= last:
-        raise VideoError(f"{args.sources[0]}: --frames {first} {last} is not a range of frames")
-    video = len(args.sources) == 1 and args.sources[0].is_file() and not _is_image(args.sources[0])
+        raise VideoError(f"{sources[0]}: --frames {first} {last} is not a range of frames")
+    video = len(sources) == 1 and sources[0].is_file() and not _is_image(sources[0])
     if video:
-        answer, what = damaged_frames(args.sources[0], first, last), "frames"
+        answer, what = damaged_frames(sources[0], first, last), "frames"
     else:
-        images = _images(args.sources)[first : last + 1]
-        answer, what = damaged_images(images), "frame images"
+        images = _images(sources)
+        if first >= len(images):
+            raise VideoError(f"{sources[0]}: --frames {first} {last} starts past the last of {len(images)} frame images")
+        answer, what = damaged_images(images[first : last + 1]), "frame images"
+        answer["frames"] = [first + f for f in answer["frames"]]  # positions among all the images given
     if args.json:
         print(json.dumps(answer))
         return 0
-    name = args.sources[0] if len(args.sources) == 1 else f"{len(args.sources)} files"
+    name = sources[0] if len(sources) == 1 else f"{len(sources)} files"
     frames = answer["frames"]
     if not frames:
         print(f"{name}: {answer['read']} {what[:-1] if answer['read'] == 1 else what} decoded without errors")
@@ -65,6 +68,23 @@ def run_video_check(args: argparse.Namespace) -> int:
         print(f"{name}: {len(frames)} of {len(frames) + answer['read']} frame images are cut short, corrupt or of another size (images {shown}, as people count)")
         print(f"  first: {answer['sample']}")
     return 1
+
+
+def _expanded(source: Path) -> list[Path]:
+    """``@FILE``: the paths FILE lists, one a line, read as UTF-8 (how the trainer writes it, whatever the
+    system's code page: argparse's own ``@`` reading uses the locale's encoding before Python 3.12)."""
+    from aqa_core.errors import VideoError
+
+    text = str(source)
+    if not text.startswith("@"):
+        return [source]
+    try:
+        paths = [Path(line) for line in Path(text[1:]).read_text(encoding="utf-8").splitlines() if line]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise VideoError(f"{text[1:]}: cannot read the list of frame images ({exc})") from None
+    if not paths:
+        raise VideoError(f"{text[1:]}: lists no frame images")
+    return paths
 
 
 def _is_image(path: Path) -> bool:

@@ -207,7 +207,8 @@ def test_a_damaged_video_refuses_the_dataset_until_partial_leaves_it_out(qtbot, 
     assert build_config(tab.settings(), tmp_path / "run", "club")["partial"] is True
 
 
-def test_too_few_training_dives_to_carve_a_validation_split_keep_start_off(qtbot, tab: TrainerTab, tmp_path: Path) -> None:
+def test_too_few_training_dives_to_carve_a_validation_split_keep_start_off(qtbot, tab: TrainerTab, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.dataset_layouts import build_finediving, tiny_jpegs
 
     build_finediving(tmp_path / "FineDiving", tiny_jpegs(tmp_path / "palette"))  # 3 usable training dives, no validation listed
@@ -217,3 +218,11 @@ def test_too_few_training_dives_to_carve_a_validation_split_keep_start_off(qtbot
     text = tab.check_text.toPlainText()
     assert text.startswith("Refused: too few training dives (3) to set 15% aside for validation"), text  # round(3 x 0.15) = 0 dives
     assert not tab.start_button.isEnabled()
+    config = tmp_path / "half.yaml"
+    config.write_text("val_fraction: 0.34\nepochs: 3\n")  # round(3 x 0.34) = 1 dive: the run can carve it
+    import app.tabs.trainer as trainer_tab
+
+    monkeypatch.setattr(trainer_tab.QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(config), ""))
+    tab._ask_config()  # Load a config…
+    assert tab.report["trainable"] and "training sets aside 34% of the training dives" in tab.check_text.toPlainText()
+    assert tab.epochs.value() == 3

@@ -16,8 +16,8 @@ from pathlib import Path
 import cv2
 import pytest
 from app_support import tiny_bundle
-from video_damage_support import (corrupt_image, cut_image, damaged_copy, frames_that_differ, images_that_differ, names_the_damage, textured_jpeg,
-                                  textured_video)
+from video_damage_support import (corrupt_image, cut_copy, cut_image, damaged_copy, flipped_copy, frames_that_differ, images_that_differ, moving_video,
+                                  names_the_damage, raw_keyframes, textured_jpeg, textured_video)
 
 import aqa_core.video_check
 from app.analysis_cache import adapt_to_dive
@@ -63,9 +63,10 @@ def test_damage_carried_to_the_next_keyframe_in_a_real_clip_is_named_in_any_wind
     assert len(truth) > 30 and truth[-1] < 100, truth  # one damaged group of frames, up to a keyframe
     whole = json.loads(video_check(str(damaged), "--json").stdout)
     assert names_the_damage(whole["frames"], truth) and (whole["read"], whole["lost"]) == (109, 0), whole  # no frame past the real end
-    for first, last in ((truth[0] + 10, 78), (truth[-1] + 1, 100)):  # inside the group (its damage came before), and after it
+    for first, last in ((truth[0] + 10, 78), (truth[-1] + 3, 100)):  # inside the group (its damage came before), and after its tail
         answer = json.loads(video_check(str(damaged), "--frames", str(first), str(last), "--json").stdout)
-        assert names_the_damage(answer["frames"], [f for f in truth if first <= f <= last]), (first, last, answer)
+        inside = [f for f in truth if first <= f <= last]
+        assert names_the_damage(answer["frames"], inside) if inside else answer["frames"] == [], (first, last, answer)
     assert json.loads(video_check(str(clean), "--json").stdout)["frames"] == []
 
 
@@ -77,6 +78,39 @@ def test_frames_lost_where_the_decoding_stopped_at_the_damage_are_damaged_too(tm
     assert answer["read"] < 30 and answer["lost"] == 30 - answer["read"], answer  # the decoding stopped early
     assert names_the_damage(answer["frames"], truth) and truth[-1] == 29
     assert f"and {answer['lost']} more not decoded at all" in video_check(str(broken)).stdout
+
+
+def test_damage_in_a_video_with_b_frames_is_named_up_to_the_next_keyframe(tmp_path: Path) -> None:
+    """MPEG-2 with B-frames: no frame whose pixels differ goes unnamed, in the whole file or a one-frame window;
+    what is named beyond them ends within two frames of the next keyframe (the container's, read without decoding)."""
+    clean = moving_video(tmp_path / "clean.mkv")
+    keys = raw_keyframes(clean)
+    for at in (0.3, 0.5, 0.62):
+        damaged = flipped_copy(clean, tmp_path / f"damaged{at}.mkv", at)
+        truth = frames_that_differ(clean, damaged)
+        assert truth, at
+        named = json.loads(video_check(str(damaged), "--json").stdout)["frames"]
+        assert set(truth) <= set(named), (at, truth, named)
+        assert truth[0] - 2 <= named[0] and named[-1] <= min(k for k in keys if k > truth[-1]) + 2, (at, truth, named, keys)
+        for frame in truth:
+            assert frame in json.loads(video_check(str(damaged), "--frames", str(frame), str(frame), "--json").stdout)["frames"]
+    cut = cut_copy(clean, tmp_path / "cut.mkv", 0.5)  # the file ends half-way: its last whole frame logs the error
+    truth = [f for f in frames_that_differ(clean, cut) if 20 <= f <= 140]
+    answer = json.loads(video_check(str(cut), "--frames", "20", "140", "--json").stdout)
+    assert set(truth) <= set(answer["frames"]) and answer["lost"] > 0, (truth, answer)
+
+
+def test_what_cannot_be_checked_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a video")
+    (tmp_path / "empty.txt").write_text("")
+    folder = tmp_path / "frames"
+    textured_jpeg(folder / "00000.jpg")
+    for args, said in ((["notes.txt"], "notes.txt: not a video this program can open"), (["@empty.txt"], "empty.txt: lists no frame images"),
+                       (["frames", "--frames", "3", "9"], "frames: --frames 3 9 starts past the last of 1 frame images")):
+        done = video_check(*[str(tmp_path / a) if i == 0 and not a.startswith("@") else (f"@{tmp_path / a[1:]}" if i == 0 else a)
+                             for i, a in enumerate(args)])
+        assert done.returncode == 2 and said in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert "no frame images to check" in DamageCheck([]).result().problem
 
 
 def test_frame_images_cut_short_or_corrupt_are_named_and_whole_ones_are_not(tmp_path: Path) -> None:
@@ -95,7 +129,7 @@ def test_frame_images_cut_short_or_corrupt_are_named_and_whole_ones_are_not(tmp_
     assert "2 of 6 frame images are cut short, corrupt or of another size (images 2, 5, as people count)" in said.stdout
     assert "00001.jpg: Premature end of JPEG file" in said.stdout
     assert json.loads(video_check(str(folder), "--json").stdout)["frames"] == truth
-    assert json.loads(video_check(str(folder), "--frames", "2", "5", "--json").stdout)["frames"] == [2]  # positions within the range
+    assert json.loads(video_check(str(folder), "--frames", "2", "5", "--json").stdout)["frames"] == [4]  # positions among all the images
     png = tmp_path / "frame.png"
     cv2.imwrite(str(png), cv2.imread(str(clean[0])))
     cut_png = cut_image(png, tmp_path / "cut.png")  # libpng refuses it outright: unreadable is damaged too
@@ -121,7 +155,7 @@ def test_a_damaged_dive_scores_with_its_damage_said(videos) -> None:  # noqa: AN
     rescaled = adapt_to_dive(result, DiveInfo("individual", 7, "109B", 10.0, 3.5), str(damaged))  # the desk on a new dive number
     assert rescaled is not None and rescaled.damage == result.damage
     assert rescaled.uncertainty.level == "high" and rescaled.uncertainty.reasons[0] == result.damage.message
-    outside = scorer.score(damaged, DIVE, window=(truth[-1] + 2, 29))  # a window past the damage and the frame after it is whole
+    outside = scorer.score(damaged, DIVE, window=(truth[-1] + 3, 29))  # a window past the damage and the two frames after it is whole
     assert outside.damage is None
 
 

@@ -108,9 +108,50 @@ def names_the_damage(frames: list[int], truth: list[int], reorder: int = 2) -> b
     """Every frame whose pixels differ is named; beyond them only frames next to the damage.
 
     The check cannot see a codec's frame order: data decoded on one grab can be of a frame shown up
-    to ``reorder`` frames before it (B-frames), and the frame given on a keyframe's grab may be the
-    keyframe itself (no reordering) or the damaged group's last. So it names those too: never a
-    damaged frame missed, at most two frames before and one after each damaged run.
+    to ``reorder`` frames before it (B-frames), and after a keyframe's grab up to ``reorder``
+    frames of the damaged group can still be shown (open GOPs) or none (no reordering). So it names
+    those too: never a damaged frame missed, at most ``reorder`` frames before and after each damaged run.
     """
-    near = {f + d for f in truth for d in range(-reorder, 2)}
+    near = {f + d for f in truth for d in range(-reorder, reorder + 1)}
     return set(truth) <= set(frames) <= near
+
+
+def moving_video(path: Path, count: int = 150) -> Path:
+    """A texture panning under a frame counter, MPEG-2 with B-frames in Matroska: frames are predicted
+    from frames before and after them (open groups), as in broadcast footage."""
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mpg2"), 25.0, (320, 240))
+    assert writer.isOpened(), "OpenCV cannot write MPEG-2 here"
+    for i in range(count):
+        frame = base[(i // 3) % 240 : (i // 3) % 240 + 240, i % 320 : i % 320 + 320].copy()
+        cv2.putText(frame, str(i), (10, 100), cv2.FONT_HERSHEY_SIMPLEX, 2, (255, 255, 255), 3)
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def flipped_copy(clean: Path, path: Path, at: float, count: int = 300) -> Path:
+    """Every 11th of ``count`` bytes inverted from ``at`` (a fraction) of the file on."""
+    data = bytearray(clean.read_bytes())
+    for offset in range(int(len(data) * at), int(len(data) * at) + count, 11):
+        data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+    return path
+
+
+def cut_copy(clean: Path, path: Path, keep: float) -> Path:
+    """The first ``keep`` of the file's bytes, as an interrupted copy leaves a video."""
+    data = clean.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+    return path
+
+
+def raw_keyframes(path: Path) -> list[int]:
+    """Indices of the packets the container marks as keyframes, demuxed without decoding (decode order)."""
+    capture, keys, index = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_FORMAT, -1]), [], 0
+    while capture.grab():
+        if capture.get(cv2.CAP_PROP_LRF_HAS_KEY_FRAME):
+            keys.append(index)
+        index += 1
+    return keys

@@ -99,6 +99,7 @@ class TrainerTab(QWidget):
         self._presets = presets()
         self._base: dict[str, Any] | None = None
         self._checked = ""  # the dataset path last checked
+        self._answer: tuple[tuple[str, bool], dict, int, str] | None = None  # the check's last answer, as it came
         self._test_text = ""
         self._test_dives = 0
         self._curves: dict[str, list[float]] = {"epoch": [], "train": [], "val": []}
@@ -347,7 +348,7 @@ class TrainerTab(QWidget):
         damage, the answers kept for the training); Start waits for its answer."""
         path = self._checked = str(path).strip()
         self.dataset_path.setText(path)
-        self.report = None
+        self.report, self._answer = None, None
         self.show_histogram([])
         self._update_buttons()
         if not path:
@@ -363,9 +364,10 @@ class TrainerTab(QWidget):
         if report is None:
             self.check_text.setPlainText(f"Cannot train on this dataset:\n{err or 'the check gave no answer'}")
             return
+        self._answer = (asked, report, _code, err)  # read again when a preset or config changes the validation share
         lines = report_lines(report)
         if report["trainable"] and not report["splits"]["val"]:
-            train, fraction = report["splits"]["train"], float((self._base or {}).get("val_fraction", TrainConfig.val_fraction))
+            train, fraction = report["splits"]["train"], self._val_fraction()
             if validation_count(train, fraction):
                 lines.insert(2, f"  validation        none listed: training sets aside {fraction:.0%} of the training dives (the same ones every run)")
             else:  # the run would stop at its start with this; Start stays off instead
@@ -392,11 +394,25 @@ class TrainerTab(QWidget):
         self.histogram.setTitle(f"Final scores of the {len(scores)} usable dives ({min(scores):g} to {max(scores):g})")
         self.histogram.show()
 
+    def _val_fraction(self) -> float:
+        """The share of training dives the run will set aside for validation: the preset's or config's, else the default."""
+        try:
+            fraction = float((self._base or {}).get("val_fraction", TrainConfig.val_fraction))
+        except (TypeError, ValueError):  # the run's own config check names a bad value; here the default decides
+            return TrainConfig.val_fraction
+        return fraction if 0 < fraction < 1 else TrainConfig.val_fraction
+
+    def _base_changed(self) -> None:
+        """A new preset or config: its settings in the form, and the dataset's answer read again under its validation share."""
+        if self._base is not None:
+            self.show_settings(settings_of(self._base, Path(self.dataset_path.text())))
+        if self._answer is not None:
+            self._got_report(*self._answer)
+
     # --- settings ----------------------------------------------------------------------------
     def _use_preset(self, name: str) -> None:
         self._base = self._presets.get(name)
-        if self._base is not None:
-            self.show_settings(settings_of(self._base, Path(self.dataset_path.text())))
+        self._base_changed()
 
     def _ask_config(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "A training config", "", "Training configs (*.yaml *.yml *.json);;All files (*)")
@@ -406,7 +422,7 @@ class TrainerTab(QWidget):
             except (OSError, ValueError) as exc:
                 self.show_message(f"{path}: {exc}", error=True)
                 return
-            self.show_settings(settings_of(self._base, Path(self.dataset_path.text())))
+            self._base_changed()
 
     def show_settings(self, settings: Settings) -> None:
         for combo, value in ((self.method, settings.method), (self.backbone, settings.backbone), (self.mode, settings.mode)):
