@@ -358,13 +358,13 @@ class TrainerTab(QWidget):
         asked = (path, self.partial.isChecked())
         self._child(arguments, lambda report, code, err: self._got_report(asked, report, code, err))
 
-    def _got_report(self, asked: tuple[str, bool], report: dict | None, _code: int, err: str) -> None:
+    def _got_report(self, asked: tuple[str, bool], report: dict | None, code: int, err: str) -> None:
         if asked != (self.dataset_path.text(), self.partial.isChecked()):
             return  # the answer to an older pick, or to the other partial choice
         if report is None:
             self.check_text.setPlainText(f"Cannot train on this dataset:\n{err or 'the check gave no answer'}")
             return
-        self._answer = (asked, report, _code, err)  # read again when a preset or config changes the validation share
+        self._answer = (asked, report, code, err)  # read again when a preset or config changes the validation share
         lines = report_lines(report)
         if report["trainable"] and not report["splits"]["val"]:
             train, fraction = report["splits"]["train"], self._val_fraction()
