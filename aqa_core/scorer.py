@@ -176,7 +176,7 @@ class Scorer:
         features: list[torch.Tensor] = []
         frame_indices: list[list[int]] = []
         backbone_s, span = 0.0, (0, 0)
-        check: DamageCheck | None = None  # started once the first clip names the window
+        check: DamageCheck | None = None  # started once the first clip is delivered (it names the window)
         try:
             while True:
                 started = perf_counter()
@@ -186,8 +186,6 @@ class Scorer:
                     break
                 _check(cancel)
                 span = clip.window
-                if check is None:
-                    check = DamageCheck(video, span)
                 started = perf_counter()
                 with torch.inference_mode():
                     feats = self._backbone(clip.clip[None])
@@ -195,6 +193,8 @@ class Scorer:
                 features.append(feats)
                 frame_indices.append(clip.frame_indices)
                 yield from self._clip_estimates(feats, clip.index, frame_indices, dive)
+                if check is None:  # after the first curve: the child's start would share its cores with clip 0's backbone
+                    check = DamageCheck(video, span)
             _check(cancel)
             result = self.score_features(torch.cat(features), dive, frame_indices, span, str(video))
             damage = check.result() if check is not None else None

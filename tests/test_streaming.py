@@ -80,6 +80,30 @@ def test_stream_yields_each_clip_in_order_then_the_score_of_the_batch(tiny_video
     assert {"decode", "backbone", "head", "total"} <= set(result.timings)
 
 
+def test_damage_check_starts_once_the_first_curve_is_out(tiny_video, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check's child (a Python start and its own decode) shared two cores with clip 0's backbone:
+    it starts after the first estimate is delivered, and its answer still reaches the result."""
+    import aqa_core.scorer as scorer_module
+
+    started: list[tuple[str, tuple[int, int] | None]] = []
+    real_check = scorer_module.DamageCheck
+
+    def recording(source, window=None):  # noqa: ANN001, ANN202 - a spy on the real class
+        started.append((str(source), window))
+        return real_check(source, window)
+
+    monkeypatch.setattr(scorer_module, "DamageCheck", recording)
+    video = tiny_video(count=90)
+    stream = tiny_scorer().stream(video, DIVE, window=(0, 80))
+    first = next(stream)
+    assert isinstance(first, ClipEstimate) and first.index == 0
+    assert started == []  # clip 0 was scored with no check beside it
+    second = next(stream)
+    assert isinstance(second, ClipEstimate) and started == [(str(video), (0, 80))]
+    result = list(stream)[-1]
+    assert isinstance(result, ScoreResult) and result.damage is None  # the clean file's check answered
+
+
 def test_cancel_stops_the_stream_after_the_clip_in_flight(tiny_video) -> None:
     cancel = threading.Event()
     seen: list[int] = []
