@@ -435,9 +435,9 @@ class MainWindow(QMainWindow):
             self.desk.storage.setText("")
             self.desk.storage.setToolTip("")
             return
-        kind = "the demo session's database" if db is self.commands.demo_db else "your sessions database"
-        verb = "Saved in" if saved else "Will be saved in"
-        self.desk.storage.setText(f"{verb} {kind} ({Path(db.path).name})")  # the whole path in the tooltip
+        kind = "the demo session" if db is self.commands.demo_db else "your sessions"
+        verb = "Saved to" if saved else "Will be saved to"
+        self.desk.storage.setText(f"{verb} {kind} ({Path(db.path).name})")  # short: the status line beside it is cut to what is left
         self.desk.storage.setToolTip(str(db.path))
 
     # --- demo ----------------------------------------------------------------------------------

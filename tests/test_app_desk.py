@@ -286,3 +286,20 @@ def test_full_screen_shows_the_player_alone_and_comes_back(qtbot, desk) -> None:
     desk.actions["full_screen"].trigger()
     qtbot.waitUntil(lambda: not desk.isFullScreen(), timeout=5000)
     assert all(d.isVisible() for d in desk.findChildren(QDockWidget)) and desk.heat_map.isVisible()
+
+
+def test_a_long_status_message_does_not_move_the_video(qtbot, desk) -> None:  # noqa: ANN001
+    """The status line is one line at any length (cut, the whole message in its tooltip): a message wrapped
+    to three lines beside the clip count took the video's height at every analysis's end, and gave it back."""
+    desk.resize(1000, 620)
+    desk.show()
+    desk.state.status_message.emit("Scoring")
+    qtbot.wait(50)
+    short_height = desk.player.height()
+    message = "Scored 66.00 in 5.6 s (backbone on cpu, openvino, float32) " * 3
+    desk.state.status_message.emit(message)
+    qtbot.wait(50)
+    assert desk.player.height() == short_height
+    assert desk.status.text() == message  # the whole message is kept, for the tooltip and the tests
+    shown = desk.status.shown_text()
+    assert shown.endswith("…") and message.startswith(shown[:-1]) and desk.status.fontMetrics().horizontalAdvance(shown) <= desk.status.width()

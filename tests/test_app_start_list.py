@@ -88,14 +88,14 @@ def test_real_work_opened_from_the_demo_goes_to_the_users_database(qtbot, app_ho
     real = tiny_video(count=30, name="my_dive.mp4")
     window.commands.open_video(real)  # a clean sheet: nothing saved yet, but the desk already says where it will go
     qtbot.waitUntil(lambda: window.state.video is not None and window.state.video.path == str(real), timeout=10000)
-    assert window.desk.storage.text() == "Will be saved in your sessions database (mine.db)"
+    assert window.desk.storage.text() == "Will be saved to your sessions (mine.db)"
     assert window.demo_list.currentItem() is None  # the demo dive is no longer the one on the desk
     window.desk.sheet.diver.setText("Ana Lopez")
     window.desk.sheet.dive_number.setText("107B")
     window.desk.sheet.dive_number.editingFinished.emit()
     wait_for_result(qtbot, window.state)
     window.commands.wait_for_background()
-    qtbot.waitUntil(lambda: "your sessions database" in window.desk.storage.text() and "mine.db" in window.desk.storage.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "your sessions" in window.desk.storage.text() and "mine.db" in window.desk.storage.text(), timeout=10000)
     demo_rows = Repository(window.commands.demo_db).list_dives()
     my_rows = Repository(window.commands.db).list_dives()
     assert [r.athlete for r in demo_rows] == ["synthetic diver"]

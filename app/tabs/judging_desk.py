@@ -36,6 +36,7 @@ from app.state import AppState, VideoMeta
 from app.widgets.clip_math import axis_label, bin_values
 from app.widgets.distribution_plot import DistributionPlot
 from app.widgets.dive_sheet import DiveSheetWidget
+from app.widgets.elided_label import ElidedLabel
 from app.widgets.exemplar_panel import ExemplarPanel
 from app.widgets.heat_map import HeatMap
 from app.widgets.help_overlay import HelpOverlay
@@ -182,8 +183,7 @@ class JudgingDesk(OpensDroppedVideos, QMainWindow):
         self.distribution = DistributionPlot()
         self.judges = JudgePanel()
         self.exemplars = ExemplarPanel()
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        self.status = ElidedLabel("")  # one line: a wrapped message moved the video up and down
         self.storage = QLabel("")  # where the dive on the desk is stored (demo or the user's database)
         self.storage.setStyleSheet("color: #505050;")
         self.start_list = StartListPanel()
