@@ -31,6 +31,7 @@ import functools
 import importlib.util
 import os
 import shutil
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,11 @@ MODEL_FILE = "i3d.xml"
 FORM = 2  # 2: static one-clip shape, max-pools without indices (1: dynamic shape, indices computed)
 COMPILED_CACHE = "compiled"  # beside the model: OpenVINO's compiled blobs
 _PRECISION_HINTS = {"float32": "f32", "bfloat16": "bf16"}
+
+# The export copies PyTorch's own pytree specs, and that copy trips PyTorch's deprecation of its
+# own LeafSpec check (torch 2.13): a FutureWarning a user saw in the terminal at the first start,
+# about nothing they can change. Only that message is hidden.
+warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated", category=FutureWarning)
 
 
 @functools.cache
