@@ -34,7 +34,8 @@ from PySide6.QtWidgets import (
 
 from aqa_core.paths import user_data_dir
 from app.demo import DEMO_DIVES, DemoDive, demo_folder, prepare_demo
-from app.settings import APPLICATION, ORGANISATION, recent_files
+from app.file_dialogs import choose_file, choose_folder
+from app.settings import APPLICATION, ORGANISATION, recent_files, remember_folder, start_folder
 from app.state import AppState, DiveSheet
 from app.tabs.judging_desk import JudgingDesk
 from app.widgets.compare_view import CompareView
@@ -225,13 +226,13 @@ class MainWindow(QMainWindow):
             self.recent_menu.addAction("(none yet)").setEnabled(False)
 
     def ask_open_video(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a dive video", "", VIDEO_FILTER)
+        path = choose_file(self, "Open a dive video", "videos", VIDEO_FILTER)
         self.desk.player.setFocus()  # the dialog hands focus back to the last field; the video wants it
         if path:
             self.commands.open_video(path)
 
     def ask_import_start_list(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import a start list", "", "Start lists (*.csv);;All files (*)")
+        path = choose_file(self, "Import a start list", "start_lists", "Start lists (*.csv);;All files (*)")
         self.desk.player.setFocus()
         if path:
             self.commands.import_start_list(path)
@@ -270,7 +271,7 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.compare)
 
     def ask_open_model(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a model bundle folder")
+        folder = choose_folder(self, "Open a model bundle folder", "models")
         if folder:
             self.commands.load_model(folder)
             self.models.register(folder)  # every bundle the desk opens is an entry
@@ -331,9 +332,12 @@ class MainWindow(QMainWindow):
 
     def ask_database(self, new: bool) -> None:
         if new:
-            path, _ = QFileDialog.getSaveFileName(self, "New session database", "sessions.db", "Sessions (*.db)")
+            # beside the last database chosen, else in the documents folder: "sessions.db" alone was the program's folder
+            path, _ = QFileDialog.getSaveFileName(self, "New session database", str(Path(start_folder("sessions")) / "sessions.db"), "Sessions (*.db)")
+            if path:
+                remember_folder("sessions", path)
         else:
-            path, _ = QFileDialog.getOpenFileName(self, "Open a session database", "", "Sessions (*.db);;All files (*)")
+            path = choose_file(self, "Open a session database", "sessions", "Sessions (*.db);;All files (*)")
         if path:
             self.commands.open_database(path, on_open=self._show_session_tabs)
 

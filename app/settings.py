@@ -1,4 +1,4 @@
-"""User preferences kept in QSettings: keyboard shortcuts and recent files.
+"""User preferences kept in QSettings: keyboard shortcuts, recent files and where Open dialogs start.
 
 Shortcuts are looked up by action name so the menus, the help overlay and the settings dialog
 all read the same binding; a judge who rebinds "play" sees the new key everywhere.
@@ -7,8 +7,9 @@ all read the same binding; a judge who rebinds "play" sees the new key everywher
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QStandardPaths
 
 ORGANISATION = "aqa-judge"
 APPLICATION = "AQA Judge Assistant"
@@ -70,3 +71,28 @@ def add_recent_file(path: str) -> list[str]:
     files = files[:MAX_RECENT]
     settings().setValue("recent_files", files)
     return files
+
+
+# Where each kind of Open dialog starts when nothing was chosen yet: a club PC's videos are in its
+# videos folder; everything else in its documents.
+_FIRST_FOLDERS = {"videos": QStandardPaths.StandardLocation.MoviesLocation}
+
+
+def start_folder(kind: str) -> str:
+    """The folder an Open dialog of ``kind`` starts in: the one the last such choice was in, else the
+    user's videos (for videos) or documents folder, else home; never the program's working folder
+    (every dialog started there: the install folder, or wherever the app was started from)."""
+    remembered = settings().value(f"folders/{kind}", "")
+    if remembered and Path(str(remembered)).is_dir():
+        return str(remembered)
+    location = _FIRST_FOLDERS.get(kind, QStandardPaths.StandardLocation.DocumentsLocation)
+    folder = QStandardPaths.writableLocation(location)
+    return folder if folder and Path(folder).is_dir() else str(Path.home())
+
+
+def remember_folder(kind: str, chosen: str | Path) -> None:
+    """``chosen`` (a file, or a folder itself) was picked: the next ``kind`` dialog starts beside it."""
+    path = Path(chosen)
+    folder = path if path.is_dir() else path.parent
+    if folder.is_dir():
+        settings().setValue(f"folders/{kind}", str(folder))

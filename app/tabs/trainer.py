@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -41,6 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.child_command import JsonChild
+from app.file_dialogs import choose_file, choose_folder
 from app.storage.exporters import export_dataset
 from app.training_config import Settings, build_config, load_preset, presets, save_config, settings_of
 from app.training_run import LEFT_RUNNING, TrainingRun
@@ -329,12 +329,12 @@ class TrainerTab(QWidget):
         self._tasks.append(task)
 
     def _ask_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "A dataset folder")
+        folder = choose_folder(self, "A dataset folder", "datasets")
         if folder:
             self.set_dataset(folder)
 
     def _ask_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "A dataset file", "", "Datasets (*.npz *.csv);;All files (*)")
+        path = choose_file(self, "A dataset file", "datasets", "Datasets (*.npz *.csv);;All files (*)")
         if path:
             self.set_dataset(path)
 
@@ -415,7 +415,7 @@ class TrainerTab(QWidget):
         self._base_changed()
 
     def _ask_config(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "A training config", "", "Training configs (*.yaml *.yml *.json);;All files (*)")
+        path = choose_file(self, "A training config", "configs", "Training configs (*.yaml *.yml *.json);;All files (*)")
         if path:
             try:
                 self._base = load_preset(Path(path))

@@ -21,7 +21,6 @@ from PySide6.QtGui import QAction, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -30,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.export import ComparedDive, synced_span
+from app.file_dialogs import choose_file
 from app.settings import shortcut
 from app.state import VideoMeta
 from app.widgets.player import SPEEDS, Player
@@ -104,7 +104,7 @@ class ComparePane(OpensDroppedVideos, QWidget):
         self.player.playing_changed.connect(lambda playing: self.play_button.setText("❚❚" if playing else "▶"))
 
     def _ask_open(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, f"Open {self.name}", "", VIDEO_FILTER)
+        path = choose_file(self, f"Open {self.name}", "videos", VIDEO_FILTER)
         if path:
             self.player.open(path)
 
