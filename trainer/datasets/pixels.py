@@ -9,6 +9,7 @@ root or the explicitly configured frames root: ``../../etc/passwd`` is a problem
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -133,11 +134,28 @@ def pixel_files(record: DiveRecord) -> list[Path]:
 
 
 def content_hash(record: DiveRecord) -> str:
-    """SHA-256 of a video file's bytes, or of the names and bytes of the dive's frame images."""
+    """SHA-256 of a video file's bytes, or of the names and bytes of the dive's frame images.
+
+    Kept per version of the files (path, size, modification time): a training run asks twice per
+    dive (the damage check's key, then the feature cache's) and read every dive's pixels twice.
+    """
     assert record.video is not None
-    digest = hashlib.sha256()
     images = is_frame_images(record)
-    for file in pixel_files(record) if images else [record.video]:
+    files = pixel_files(record) if images else [record.video]
+    versions = tuple((str(file), *_size_and_mtime(file)) for file in files)
+    return _hash_of(versions, images)
+
+
+def _size_and_mtime(file: Path) -> tuple[int, int]:
+    stat = file.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=4096)
+def _hash_of(versions: tuple[tuple[str, int, int], ...], images: bool) -> str:
+    digest = hashlib.sha256()
+    for name, _size, _mtime in versions:
+        file = Path(name)
         digest.update(file.name.encode() if images else b"")
         with file.open("rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
