@@ -6,6 +6,8 @@ program's working folder (seen under Xvfb): every dialog was given "" as its sta
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from app.settings import remember_folder, start_folder
@@ -25,3 +27,11 @@ def choose_folder(parent: QWidget | None, title: str, kind: str) -> str:
     if folder:
         remember_folder(kind, folder)
     return folder
+
+
+def choose_new_file(parent: QWidget | None, title: str, kind: str, name: str, file_filter: str) -> str:
+    """A file to create, offered as ``name`` in the ``kind`` folder ("" if cancelled); remembered like an opened one."""
+    path, _ = QFileDialog.getSaveFileName(parent, title, str(Path(start_folder(kind)) / name), file_filter)
+    if path:
+        remember_folder(kind, path)
+    return path

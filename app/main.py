@@ -34,8 +34,8 @@ from PySide6.QtWidgets import (
 
 from aqa_core.paths import user_data_dir
 from app.demo import DEMO_DIVES, DemoDive, demo_folder, prepare_demo
-from app.file_dialogs import choose_file, choose_folder
-from app.settings import APPLICATION, ORGANISATION, recent_files, remember_folder, start_folder
+from app.file_dialogs import choose_file, choose_folder, choose_new_file
+from app.settings import APPLICATION, ORGANISATION, recent_files
 from app.state import AppState, DiveSheet
 from app.tabs.judging_desk import JudgingDesk
 from app.widgets.compare_view import CompareView
@@ -332,10 +332,7 @@ class MainWindow(QMainWindow):
 
     def ask_database(self, new: bool) -> None:
         if new:
-            # beside the last database chosen, else in the documents folder: "sessions.db" alone was the program's folder
-            path, _ = QFileDialog.getSaveFileName(self, "New session database", str(Path(start_folder("sessions")) / "sessions.db"), "Sessions (*.db)")
-            if path:
-                remember_folder("sessions", path)
+            path = choose_new_file(self, "New session database", "sessions", "sessions.db", "Sessions (*.db)")  # not the program's folder
         else:
             path = choose_file(self, "Open a session database", "sessions", "Sessions (*.db);;All files (*)")
         if path:
