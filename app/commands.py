@@ -532,6 +532,16 @@ class Commands(QObject):
 
         self.run_background(load, f"dive {dive_id}", show, pool=self._db_pool)
 
+    def locate_stored(self, dive_ids: list[int], db: Any, on_found: Any) -> None:
+        """The stored dives' videos (found again by content if moved, the new place saved), in order, to ``on_found``."""
+        from app.storage.repository import Repository
+
+        def locate() -> list[str]:
+            repository = Repository(db)
+            return [str(repository.locate_video(dive_id)) for dive_id in dive_ids]
+
+        self.run_background(locate, "the dives' videos", on_found, pool=self._db_pool)
+
     # --- export ------------------------------------------------------------------------------
     def export_frame(self, path: str | Path, index: int | None = None) -> None:
         """The source frame ``index`` (default: on screen) at full resolution, with the overlays, as PNG."""

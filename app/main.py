@@ -185,6 +185,8 @@ class MainWindow(QMainWindow):
             self._build_model_tabs()
         self.desk.set_shortcuts_active(current is self.desk)
         self.compare.set_shortcuts_active(current is self.compare)
+        if current is self.compare:
+            self.compare.refresh_curves()
 
     # --- menus -------------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -390,6 +392,7 @@ class MainWindow(QMainWindow):
         else:
             self._models.set_database(db)
             self.trainer.set_database(db)
+        self.compare.set_database(db)
         if self._desk_model_pending:
             self._desk_model_pending = False
             self._load_desk_model(db)
@@ -402,6 +405,7 @@ class MainWindow(QMainWindow):
             self.tabs.addTab(self.sessions, "Sessions")
             self.tabs.addTab(self.statistics, "Statistics")
             self.sessions.open_dive_requested.connect(self._open_stored)
+            self.sessions.compare_requested.connect(self._compare_stored)
             return
         self.sessions.set_database(db)
         self.statistics.set_database(db)
@@ -410,11 +414,26 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.desk)
         self.commands.open_stored(dive_id, self.sessions.repository.db if self.sessions is not None else None)
 
+    def _compare_stored(self, first: int, second: int) -> None:
+        """Two stored dives in Compare, synced on the entry (the coach's two attempts)."""
+        assert self.sessions is not None  # the signal comes from it
+        db = self.sessions.repository.db
+
+        def show(paths: list[str]) -> None:
+            if self.compare.database is not db:
+                self.compare.set_database(db)  # their stored curves are in the database they were listed from
+            self.compare.open_pair(*paths, "entry")
+            self.tabs.setCurrentWidget(self.compare)
+
+        self.commands.locate_stored([first, second], db, show)
+
     def _refresh_sessions(self, _dive_id: int) -> None:
         """After a save: the browser shows the database the desk's dive went to, refreshed."""
         stored_in = self.commands.saved_db
         if stored_in is not None:
             self._show_storage(stored_in, saved=True)
+            if self.compare.database is not stored_in:
+                self.compare.set_database(stored_in)  # Compare's curves come from the dives the browser lists
         for widget in (self.sessions, self.statistics):
             if widget is None:
                 continue

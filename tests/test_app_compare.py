@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import replace
+
 import pytest
 from app_support import app_home, frame_index_on_screen  # noqa: F401 (fixture)
+from storage_support import make_result
 
+from app.storage.database import open_database
+from app.storage.repository import DiveRecord, Repository
 from app.widgets.compare_view import CompareView
 
 
@@ -143,3 +149,40 @@ def test_a_file_dropped_on_a_pane_opens_in_that_pane(qtbot, compare, tiny_video)
     compare.right.dropEvent(QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
     qtbot.waitUntil(lambda: compare.right.player.meta is not None and compare.right.player.meta.frame_count == 12, timeout=10000)
     assert compare.right.player.meta.path == str(path) and compare.left.player.meta.frame_count == 30  # A keeps its dive
+
+
+def test_a_scored_videos_stored_clip_curve_shows_under_its_pane_wherever_the_file_lies(qtbot, app_home, tiny_video, tmp_path) -> None:  # noqa: ANN001, F811
+    scored, unscored = tiny_video(count=30, name="scored.mp4"), tiny_video(count=26, name="unscored.mp4")
+    first = make_result(40.0)
+    newest = make_result(61.5, model="club_musdl", version="3")
+    newest = replace(newest, clips=[replace(c, score=50.0 + 2 * c.index) for c in newest.clips])
+    with open_database(tmp_path / "s.sqlite") as db:
+        repo = Repository(db)
+        saved = repo.save_scored_dive(DiveRecord("Cup", "10m", "Ana", video_path=scored), first)
+        repo.save_analysis(saved.dive_id, newest)  # rescored: the newest analysis is the curve
+        view = CompareView()
+        qtbot.addWidget(view)
+        view.resize(1400, 800)
+        view.show()
+        view.set_database(db)
+        copy = tmp_path / "stick" / "copy.mp4"  # the same dive copied elsewhere: found by its content
+        copy.parent.mkdir()
+        shutil.copy(scored, copy)
+        view.left.player.open(str(copy))
+        view.right.player.open(str(unscored))
+        qtbot.waitUntil(lambda: view.left.curve.result is not None and "No stored analysis" in view.right.curve.title,
+                        timeout=10000)
+        xs, ys = view.left.curve.line.getData()
+        assert list(xs) == [c * 10 + 7.5 + 1 for c in range(10)]  # clip middles, frames counted from 1 as the readout
+        assert list(ys) == [50.0 + 2 * c for c in range(10)]
+        assert "club_musdl v3" in view.left.curve.title and "final 61.50" in view.left.curve.title
+        view.left.player.seek(12)
+        qtbot.waitUntil(lambda: view.left.curve.playhead_line.value() == 13, timeout=5000)
+        repo.save_scored_dive(DiveRecord("Cup", "10m", "Ben", video_path=unscored), make_result(20.0))  # B scored since
+        view.refresh_curves()  # what showing the tab does
+        qtbot.waitUntil(lambda: view.right.curve.result is not None, timeout=10000)
+        for pane in view.panes:  # one y scale over both dives' clips (20 .. 68)
+            low, high = pane.curve.getViewBox().viewRange()[1]
+            assert low < 20.0 < 68.0 < high and high - low < 60
+        for pane in view.panes:
+            pane.player.close_video()

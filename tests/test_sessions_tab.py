@@ -77,3 +77,24 @@ def test_a_database_error_is_shown_not_raised(qtbot, repo, tmp_path):
     qtbot.waitUntil(lambda: "other.sqlite" in browser.status.text(), timeout=5000)
     assert "not an AQA Judge sessions database" in browser.status.text()
     broken.close()
+
+
+def test_two_selected_dives_go_to_compare_oldest_first(qtbot, repo):
+    browser = SessionsBrowser(repo.db)
+    qtbot.addWidget(browser)
+    _loaded(qtbot, browser)
+    assert not browser.compare_button.isEnabled()  # nothing selected
+    rows = browser.table_model.rows
+    browser.table.selectRow(0)
+    assert not browser.compare_button.isEnabled()  # one dive is not a comparison
+    modifier = Qt.KeyboardModifier.ControlModifier
+    qtbot.mouseClick(browser.table.viewport(), Qt.MouseButton.LeftButton, modifier,
+                     browser.table.visualRect(browser.table_model.index(3, 0)).center())  # Ctrl+click a second row
+    assert browser.compare_button.isEnabled()
+    older, newer = sorted((rows[0], rows[3]), key=lambda r: r.performed_at)
+    with qtbot.waitSignal(browser.compare_requested, timeout=2000) as asked:
+        qtbot.mouseClick(browser.compare_button, Qt.MouseButton.LeftButton)
+    assert asked.args == [older.dive_id, newer.dive_id]
+    qtbot.mouseClick(browser.table.viewport(), Qt.MouseButton.LeftButton, modifier,
+                     browser.table.visualRect(browser.table_model.index(5, 0)).center())
+    assert not browser.compare_button.isEnabled()  # three dives: which two?

@@ -313,6 +313,18 @@ class Repository:
             assert analysis is not None  # foreign key
             return ScoreResult.from_dict(json.loads(analysis.result_json))
 
+    def latest_analysis_of_video(self, digest: str) -> ScoreResult | None:
+        """The newest analysis of any dive filmed in the video of this content hash (``file_sha256``), None if none.
+
+        By content, not path: Compare shows a stored clip curve for a file opened from anywhere
+        (a copy on a memory stick, a moved folder) without scoring it again.
+        """
+        query = (select(Analysis.result_json).join(Dive, Analysis.dive_id == Dive.id).join(Video, Dive.video_id == Video.id)
+                 .where(Video.content_hash == digest).order_by(Analysis.id.desc()).limit(1))
+        with self.db.reading("reading the video's analysis") as session:
+            found = session.scalar(query)
+        return ScoreResult.from_dict(json.loads(found)) if found is not None else None
+
     def analysis_count(self, dive_id: int) -> int:
         with self.db.reading() as session:
             return session.scalar(select(func.count()).where(Analysis.dive_id == dive_id)) or 0

@@ -2,6 +2,8 @@
 
 Opening a dive emits ``open_dive_requested(dive_id)``; the desk then reads
 ``Repository.latest_analysis(dive_id)`` and redraws the stored analysis without re-scoring.
+Selecting two dives and "Compare side by side" emits ``compare_requested(older, newer)``: the
+coach's two attempts open in Compare, synced on the entry, each with its stored clip curve.
 All queries run on the thread pool (``QueryRunner``); the table is a model over plain rows so
 ten thousand dives fill it at once.
 """
@@ -104,6 +106,7 @@ class SessionsBrowser(QWidget):
     """List and filter stored dives; double-click (or Open) asks the desk to show one."""
 
     open_dive_requested = Signal(int)
+    compare_requested = Signal(int, int)  # two stored dives, side by side in Compare (oldest in A)
     loaded = Signal(int)  # number of rows shown, after each query (tests and the status bar)
 
     def __init__(self, database: Database, parent: QWidget | None = None) -> None:
@@ -125,6 +128,10 @@ class SessionsBrowser(QWidget):
         self.status = QLabel()
         self.open_button = QPushButton("Open in desk")
         self.open_button.clicked.connect(self._open_current)
+        self.compare_button = QPushButton("Compare side by side")
+        self.compare_button.setToolTip("Select two dives (Ctrl+click) to open them in Compare, synced on the entry")
+        self.compare_button.setEnabled(False)
+        self.compare_button.clicked.connect(self._compare_selected)
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.refresh)
 
@@ -132,7 +139,7 @@ class SessionsBrowser(QWidget):
         self.table = QTableView()
         self.table.setModel(self.table_model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)  # two to compare
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setResizeContentsPrecision(100)
@@ -152,11 +159,16 @@ class SessionsBrowser(QWidget):
         filters = QHBoxLayout()
         filters.addLayout(left, 1)
         filters.addLayout(right, 1)
-        buttons = _row(self.status, refresh, self.open_button)
+        self.table.selectionModel().selectionChanged.connect(
+            lambda *_: self.compare_button.setEnabled(len(self.selected_dives()) == 2))
+        buttons = QHBoxLayout()  # the count takes the spare width, the buttons their own
+        buttons.addWidget(self.status, 1)
+        for button in (refresh, self.compare_button, self.open_button):
+            buttons.addWidget(button)
         layout = QVBoxLayout(self)
         layout.addLayout(filters)
         layout.addWidget(self.table, 1)
-        layout.addWidget(buttons)
+        layout.addLayout(buttons)
 
         for combo in (self.competition, self.athlete, self.model_name):
             combo.currentIndexChanged.connect(self._filters_changed)
@@ -235,6 +247,17 @@ class SessionsBrowser(QWidget):
         index = self.table.currentIndex()
         if index.isValid():
             self.open_dive_requested.emit(self.table_model.data(index, Qt.ItemDataRole.UserRole))
+
+    def selected_dives(self) -> list[int]:
+        """The selected rows' dive ids, oldest dive first."""
+        rows = {index.row() for index in self.table.selectionModel().selectedRows()}
+        chosen = [self.table_model.rows[row] for row in rows if row < len(self.table_model.rows)]
+        return [row.dive_id for row in sorted(chosen, key=lambda r: (r.performed_at, r.dive_id))]
+
+    def _compare_selected(self) -> None:
+        chosen = self.selected_dives()
+        if len(chosen) == 2:
+            self.compare_requested.emit(*chosen)
 
     @staticmethod
     def _date_edit() -> QDateEdit:

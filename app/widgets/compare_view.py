@@ -10,11 +10,15 @@ offset stays. Unlocking gives each pane back its own controls. Each side has its
 
 Overlay (onion-skin) mode draws dive B half-transparent over dive A in one large view, the way
 a coach lays one body line over the other.
+
+Under each pane, its clip curve (``ClipCurve``): the newest analysis the sessions database holds
+for that video's content, so two stored attempts show where each one's clips drop.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QResizeEvent
@@ -32,6 +36,8 @@ from app.export import ComparedDive, synced_span
 from app.file_dialogs import choose_file
 from app.settings import shortcut
 from app.state import VideoMeta
+from app.storage.background import QueryRunner
+from app.widgets.clip_curve import ClipCurve
 from app.widgets.player import SPEEDS, Player
 from app.widgets.timeline import Timeline
 from app.widgets.video_view import VIDEO_FILTER, OpensDroppedVideos
@@ -64,6 +70,8 @@ class ComparePane(OpensDroppedVideos, QWidget):
         self.timeline = Timeline()
         self.timeline.setFixedHeight(30)
         self.timeline.setToolTip("Click or drag to scrub this dive")
+        self.curve = ClipCurve()
+        self.curve.setMaximumHeight(320)
         self.title = QLabel(title)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.open_button = QPushButton("Open…")
@@ -92,7 +100,10 @@ class ComparePane(OpensDroppedVideos, QWidget):
         layout.addWidget(self.player, 10)
         layout.addWidget(self.timeline)
         layout.addLayout(controls)
-        layout.addStretch(1)  # the height the picture cannot use goes below the controls, not into black bars
+        # The height the picture cannot use goes to the clip curve (not black bars), and past its
+        # maximum to the space below: a spacer of stretch 0 only grows once the curve cannot.
+        layout.addWidget(self.curve, 1)
+        layout.addStretch(0)
         self.open_button.clicked.connect(self._ask_open)
         self.back_button.clicked.connect(lambda: self.step_requested.emit(-1))
         self.forward_button.clicked.connect(lambda: self.step_requested.emit(1))
@@ -115,6 +126,8 @@ class ComparePane(OpensDroppedVideos, QWidget):
         self.marks.clear()
         self.title.setText(f"{self.name}: {Path(meta.path).name}")
         self.timeline.set_frame_count(meta.frame_count)
+        self.curve.set_frame_count(meta.frame_count)
+        self.curve.show_result(None, "Looking for a stored analysis of this video…")
         self._set_marks({})
         self._fit_video()
         self._find_dive(meta.path)
@@ -153,6 +166,7 @@ class ComparePane(OpensDroppedVideos, QWidget):
 
     def _on_frame(self, frame: int) -> None:
         self.timeline.set_playhead(frame)
+        self.curve.set_playhead(frame)
         meta = self.player.meta
         total = meta.frame_count if meta else 0
         seconds = f"  {frame / meta.fps:.2f} s" if meta and meta.fps else ""
@@ -206,6 +220,8 @@ class CompareView(QWidget):
         self.status.setWordWrap(True)
         self.sync_offset: int | None = None  # frames to add to A's frame to reach B's, when synced
         self.sync_when_marked: str | None = None  # open_pair: sync on this event once both dives have it
+        self.database: Any = None  # the sessions database whose stored analyses draw the clip curves
+        self._curve_queries = {pane.name: QueryRunner(self) for pane in self.panes}
         controls = QHBoxLayout()
         for widget in (QLabel("Event"), self.event_box, self.sync_button, QLabel("speed"), self.speed, self.overlay,
                        self.export_button):
@@ -230,6 +246,8 @@ class CompareView(QWidget):
             pane.step_requested.connect(lambda frames, p=pane: (self._use(p), self.step(frames, p)))
             pane.play_requested.connect(lambda p=pane: (self._use(p), self.toggle_play(p)))
             pane.player.video_opened.connect(self._on_pane_opened)
+            pane.player.video_opened.connect(lambda meta, p=pane: self._show_stored_curve(p, meta.path))
+            self._curve_queries[pane.name].error.connect(lambda message, p=pane: p.curve.show_result(None, message))
             pane.marks_changed.connect(self._sync_if_marked)
             pane.finding_ended.connect(self._sync_if_marked)
 
@@ -249,6 +267,46 @@ class CompareView(QWidget):
         """The keys act while this view is the tab on screen (the desk's own are off then, and back on the desk)."""
         for action in self.key_actions:
             action.setEnabled(active)
+
+    # --- clip curves (the sessions' stored analyses) --------------------------------------
+    def set_database(self, database: Any) -> None:
+        """The sessions database the curves come from; the open videos are looked up in it again."""
+        self.database = database
+        self.refresh_curves()
+
+    def refresh_curves(self) -> None:
+        """Look the open videos up again (the desk may have scored one since): on showing the tab."""
+        for pane in self.panes:
+            if pane.player.meta is not None:
+                self._show_stored_curve(pane, pane.player.meta.path)
+
+    def _show_stored_curve(self, pane: ComparePane, path: str) -> None:
+        """The newest stored analysis of this video's content, found on the pool (hash, then query)."""
+        database = self.database
+        if database is None:
+            pane.curve.show_result(None, "No sessions database open: no stored clip curve")
+            return
+
+        def find() -> Any:
+            from app.analysis_cache import video_hash
+            from app.storage.repository import Repository
+
+            return Repository(database).latest_analysis_of_video(video_hash(path).result())
+
+        def show(result: Any) -> None:
+            if pane.player.meta is not None and pane.player.meta.path == path:  # not a video opened since
+                pane.curve.show_result(result)
+                self._match_curve_scales()
+
+        self._curve_queries[pane.name].submit(find, show)
+
+    def _match_curve_scales(self) -> None:
+        """Both curves on the y range that holds both, so the two attempts' drops compare by eye."""
+        spans = [span for pane in self.panes if (span := pane.curve.score_span()) is not None]
+        if spans:
+            low, high = min(s[0] for s in spans), max(s[1] for s in spans)
+            for pane in self.panes:
+                pane.curve.set_score_range(low, high)
 
     def _use(self, pane: ComparePane) -> None:
         self.keyboard_pane = pane
