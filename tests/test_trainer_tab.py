@@ -193,9 +193,13 @@ def test_a_damaged_video_refuses_the_dataset_until_partial_leaves_it_out(qtbot, 
     from tests.video_damage_support import club_dataset
 
     folder, _ = club_dataset(tmp_path / "club")
+    tab.resize(1440, 850)  # the main window's size: the plots take what the settings column leaves
+    qtbot.waitUntil(lambda: tab.width() == 1440)
+    width = tab.settings_column.width()
     tab.set_dataset(folder)
     qtbot.waitUntil(lambda: tab.report is not None, timeout=WAIT_MS)
     assert not tab.report["trainable"] and "dive5.mp4: damaged video dive5.mp4" in tab.check_text.toPlainText()
+    assert tab.settings_column.width() == width  # the report and its histogram fit the column: the plots stay put
     assert tab.check_text.toPlainText().startswith("Refused: ")  # the reason Start is off, where the box shows it
     assert not tab.start_button.isEnabled()
     tab.partial.setChecked(True)  # asks the check again, with partial

@@ -231,10 +231,12 @@ class TrainerTab(QWidget):
         right.addWidget(self.log_view, 1)
 
         layout = QHBoxLayout(self)
-        left_widget = QWidget()
-        left_widget.setLayout(left)
-        left_widget.setMaximumWidth(560)
-        layout.addWidget(left_widget)
+        self.settings_column = QWidget()
+        self.settings_column.setLayout(left)
+        # One width, about 80 characters of the user's font: sized by its contents, the column grew
+        # and pushed the plots aside each time a check report or a device note arrived (seen under Xvfb).
+        self.settings_column.setFixedWidth(self.settings_column.fontMetrics().horizontalAdvance("x") * 80)
+        layout.addWidget(self.settings_column)
         layout.addLayout(right, 1)
         self._update_buttons()
 
