@@ -31,12 +31,10 @@ class ClipCurve(pg.PlotWidget):
         self.playhead_line = pg.InfiniteLine(angle=90, pen=pg.mkPen((255, 60, 60), width=2))
         self.addItem(self.playhead_line)
         self.result: ScoreResult | None = None
-        self.frame_count = 0
         self.show_result(None)
 
     def set_frame_count(self, count: int) -> None:
         """The opened video's length: the x axis spans it, as the timeline does."""
-        self.frame_count = count
         self.setXRange(1, max(count, 2), padding=0.01)
 
     def show_result(self, result: ScoreResult | None, why: str = NOT_SCORED) -> None:
