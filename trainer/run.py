@@ -30,7 +30,7 @@ from .datasets.counted import for_model
 from .devices import list_devices
 from .distributed import DistContext, barrier, init_distributed, shutdown
 from .evaluate import calibrate, coverages, labels_from, median_panel_spread, report
-from .features import check_pixels, extract_features, load_record_clips
+from .features import check_pixels, extract_features, records_clips
 from .loop import FitResult, SplitData, Trainer
 from .progress import ProgressStream, StopRequest
 from .ridge import fit_ridge_head, ridge_baseline
@@ -124,7 +124,7 @@ def _feature_fetch(features: np.ndarray):
 
 
 def _clip_fetch(records: list[DiveRecord], model_config: dict[str, Any]):
-    return lambda idx: torch.stack([load_record_clips(records[int(i)], model_config).clips for i in idx]) if len(idx) else torch.empty(0)
+    return lambda idx: torch.stack(list(records_clips([records[int(i)] for i in idx], model_config))) if len(idx) else torch.empty(0)
 
 
 def prepare_splits(dataset: DiveDataset, config: TrainConfig, progress: ProgressStream, ctx: DistContext) -> dict[str, SplitData]:
