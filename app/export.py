@@ -152,12 +152,15 @@ def export_dive_video(video: str | Path, result: ScoreResult, path: str | Path,
 
 @dataclass(frozen=True)
 class ComparedDive:
-    """One side of a side-by-side export: its video, the frame it starts on, and marks to name."""
+    """One side of a side-by-side export: its video, the frame it starts on, marks to name, and its
+    analysis (the stored one the Compare pane's clip curve draws), burned in as the desk's export
+    burns a dive's: the coach's phone then shows where each attempt lost its marks, not two bare videos."""
 
     video: str | Path
     first: int
     label: str
     marks: dict[str, int]
+    result: ScoreResult | None = None
 
 
 def synced_span(frames_a: int, frames_b: int, offset: int) -> tuple[int, int]:
@@ -169,7 +172,8 @@ def synced_span(frames_a: int, frames_b: int, offset: int) -> tuple[int, int]:
 
 def export_side_by_side(a: ComparedDive, b: ComparedDive, count: int, path: str | Path,
                         progress: Callable[[int, int], None] | None = None, cancel: threading.Event | None = None) -> Path:
-    """Both dives, synced frame for frame, in one MP4 (B scaled to A's height), each half with its readout."""
+    """Both dives, synced frame for frame, in one MP4 (B scaled to A's height), each half with its readout
+    and, where that side has an analysis, its final, the clip on show and that clip's curve."""
     from aqa_core.video import VideoReader
 
     with VideoReader(a.video) as left, VideoReader(b.video) as right:
@@ -182,7 +186,7 @@ def export_side_by_side(a: ComparedDive, b: ComparedDive, count: int, path: str 
             for side, reader, info in ((a, left, info_a), (b, right, info_b)):
                 index = side.first + offset
                 events = "".join(f"  [{name}]" for name, mark in side.marks.items() if mark == index)
-                halves.append(burn_overlay(reader.frame(index), None, index, info.fps, info.frame_count, side.label + events))
+                halves.append(burn_overlay(reader.frame(index), side.result, index, info.fps, info.frame_count, side.label + events))
             halves[1] = cv2.resize(halves[1], (width_b, height), interpolation=cv2.INTER_AREA)
             return np.hstack(halves)
 

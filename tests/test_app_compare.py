@@ -186,3 +186,32 @@ def test_a_scored_videos_stored_clip_curve_shows_under_its_pane_wherever_the_fil
             assert low < 20.0 < 68.0 < high and high - low < 60
         for pane in view.panes:
             pane.player.close_video()
+
+
+def test_side_by_side_export_burns_in_the_analysis_each_pane_shows(qtbot, compare, tmp_path, tiny_video) -> None:  # noqa: ANN001
+    import numpy as np
+
+    from aqa_core.video import VideoReader
+    from app.export import burn_overlay, export_side_by_side
+
+    compare.sync_button.click()  # both at their first frame: offset 0
+    compare.left.curve.show_result(make_result(61.5))  # what the stored-analysis lookup shows under A; B has none
+    a, b, count = compare.export_plan()
+    assert a.result is compare.left.curve.result and b.result is None
+    big_a, big_b = (tiny_video(count=30, width=640, height=480, name=f"big_{side}.mp4") for side in "ab")
+    out = export_side_by_side(replace(a, video=big_a), replace(b, video=big_b), count, tmp_path / "both.mp4")
+    band = int(78 * 640 / 1280)  # burn_overlay's band at this width: where the analysis is drawn
+    with VideoReader(big_a) as source_a, VideoReader(big_b) as source_b, VideoReader(out) as exported:
+        for index in (3, 17):  # inside clips 1 and 2 of the result (frames 0-15 and 10-25)
+            frame = exported.frame(index)[:band].astype(int)
+            halves = {"A": frame[:, :640], "B": frame[:, 640:]}
+            for name, side, reader in (("A", a, source_a), ("B", b, source_b)):
+                info = reader.info
+                analysed = burn_overlay(reader.frame(index), make_result(61.5), index, info.fps, info.frame_count, side.label)[:band]
+                bare = burn_overlay(reader.frame(index), None, index, info.fps, info.frame_count, side.label)[:band]
+                to_analysed, to_bare = (float(np.abs(halves[name] - drawn.astype(int)).mean()) for drawn in (analysed, bare))
+                # the codec moves pixels by a few levels; the final's line, the clip line and the curve by far more
+                if name == "A":
+                    assert to_analysed < to_bare / 3, (index, to_analysed, to_bare)
+                else:
+                    assert to_bare < to_analysed / 3, (index, to_analysed, to_bare)

@@ -388,13 +388,14 @@ class CompareView(QWidget):
         self.export_button.setEnabled(checked)
 
     def export_plan(self) -> tuple[ComparedDive, ComparedDive, int] | None:
-        """What a side-by-side export of the synced dives holds: both sides and the frame count."""
+        """What a side-by-side export of the synced dives holds: both sides (each with the analysis its curve shows) and the frame count."""
         left, right = self.left.player.meta, self.right.player.meta
         if self.sync_offset is None or left is None or right is None:
             return None
         first, count = synced_span(left.frame_count, right.frame_count, self.sync_offset)
-        return (ComparedDive(left.path, first, f"A: {Path(left.path).name}", dict(self.left.marks)),
-                ComparedDive(right.path, first + self.sync_offset, f"B: {Path(right.path).name}", dict(self.right.marks)), count)
+        return (ComparedDive(left.path, first, f"A: {Path(left.path).name}", dict(self.left.marks), self.left.curve.result),
+                ComparedDive(right.path, first + self.sync_offset, f"B: {Path(right.path).name}", dict(self.right.marks), self.right.curve.result),
+                count)
 
     @property
     def synced(self) -> bool:
