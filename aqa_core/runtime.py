@@ -6,7 +6,7 @@ clips, but not the scores: an argmax-decoded clip score moves by whole bins (tes
 and ``aqa_core.inference.agreement``). So "auto" on the CPU is float32; reduced precision runs
 only where ``aqa_core.inference`` has measured that it agrees (it never has on this project's
 CPU). On CUDA "auto" is still bf16/fp16 autocast: that choice is unmeasured, the CUDA path has not
-run yet.
+run yet; float32 there is IEEE float32, not PyTorch's default TF32 convolutions (``Runtime.autocast``).
 """
 
 from __future__ import annotations
@@ -44,10 +44,18 @@ class Runtime:
 
     @contextlib.contextmanager
     def autocast(self) -> Iterator[None]:
-        """Inference mode plus autocast to ``autocast_dtype`` (nothing extra for float32)."""
-        with torch.inference_mode(), torch.autocast(
-            self.device.type, dtype=self.autocast_dtype or torch.float32, enabled=self.autocast_dtype is not None
-        ):
+        """Inference mode plus autocast to ``autocast_dtype``; float32 on CUDA is IEEE float32.
+
+        PyTorch runs cuDNN convolutions in TF32 by default: a 10-bit mantissa, fp16's, where bf16's
+        7 bits already moved argmax-decoded clip scores by whole bins on the CPU. A float32 that is
+        TF32 would make the engine chooser measure 16-bit autocast against a reference that is not
+        float32, and a result recorded as "float32" would not be. So TF32 is off inside.
+        """
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(torch.inference_mode())
+            stack.enter_context(torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.float32, enabled=self.autocast_dtype is not None))
+            if self.device.type == "cuda" and self.autocast_dtype is None:
+                stack.enter_context(_without_tf32())
             yield
 
     def _memory_format(self) -> torch.memory_format:
@@ -60,6 +68,20 @@ class Runtime:
     def prepare_input(self, clips: torch.Tensor) -> torch.Tensor:
         """Move an (N, 3, T, H, W) clip batch to the device in the chosen memory format."""
         return clips.to(self.device, memory_format=self._memory_format(), non_blocking=True)
+
+
+@contextlib.contextmanager
+def _without_tf32() -> Iterator[None]:
+    """cuDNN convolutions and CUDA matmuls in IEEE float32 inside; PyTorch's settings restored after."""
+    cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
+    before = matmul.allow_tf32
+    matmul.allow_tf32 = False
+    try:
+        with cudnn.flags(enabled=cudnn.enabled, benchmark=cudnn.benchmark, benchmark_limit=cudnn.benchmark_limit,
+                         deterministic=cudnn.deterministic, allow_tf32=False):
+            yield
+    finally:
+        matmul.allow_tf32 = before
 
 
 def cpu_supports_bf16() -> bool:

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 import aqa_core.backbones  # noqa: F401 - registers the backbones
 from aqa_core.errors import AQAError
 from aqa_core.registry import BACKBONES
-from aqa_core.runtime import choose_runtime, cpu_supports_bf16
+from aqa_core.runtime import Runtime, choose_runtime, cpu_supports_bf16
 
 
 @pytest.fixture(autouse=True)
@@ -102,3 +102,35 @@ def test_bf16_features_stay_close_to_float32_on_the_tiny_backbone() -> None:
         with runtime.autocast():
             outputs.append(runtime.prepare_module(model)(runtime.prepare_input(x)).float())
     assert F.cosine_similarity(*outputs, dim=1).min() > 0.99
+
+
+def _cuda_runtime(dtype: torch.dtype | None) -> Runtime:
+    return Runtime(torch.device("cuda"), dtype, True, 1, "test")
+
+
+@pytest.mark.filterwarnings("ignore:CUDA is not available:UserWarning")  # a CUDA autocast entered on a machine without one
+def test_cuda_float32_turns_tf32_off_inside_and_restores_pytorchs_settings() -> None:
+    """The settings part, checkable without a GPU: TF32 off in a float32 CUDA runtime, left alone in a 16-bit one."""
+    cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
+    before = (cudnn.allow_tf32, matmul.allow_tf32, cudnn.benchmark)
+    cudnn.benchmark = True  # a setting of the user's (or a benchmark's) that must survive
+    try:
+        with _cuda_runtime(None).autocast():
+            assert (cudnn.allow_tf32, matmul.allow_tf32, cudnn.benchmark) == (False, False, True)
+        assert (cudnn.allow_tf32, matmul.allow_tf32) == before[:2]
+        with _cuda_runtime(torch.bfloat16).autocast():
+            assert cudnn.allow_tf32 == before[0]
+    finally:
+        cudnn.benchmark = before[2]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (scripts/gpu_check runs this file there)")
+def test_cuda_float32_convolution_is_ieee_float32_not_tf32() -> None:
+    """A 3-D convolution under the float32 CUDA runtime matches float64 to float32's precision; TF32 would be ~1e-3 off."""
+    generator = torch.Generator().manual_seed(0)
+    x, w = torch.randn(2, 64, 8, 28, 28, generator=generator), torch.randn(64, 64, 3, 3, 3, generator=generator)
+    exact = F.conv3d(x.double(), w.double(), padding=1)
+    with _cuda_runtime(None).autocast():
+        got = F.conv3d(x.cuda(), w.cuda(), padding=1).cpu().double()
+    relative = float((got - exact).abs().max() / exact.abs().max())
+    assert relative < 1e-5, relative
