@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -92,3 +93,19 @@ def test_finetune_updates_backbone_with_accumulation(tmp_path: Path, tiny_video)
         expected = module(load_dive_clips(record.video).clips).numpy()
     np.testing.assert_allclose(tuned, expected, rtol=0.05, atol=0.02)
     assert len(list((tmp_path / "eval").glob("*.npy"))) == 2 and not np.allclose(tuned, stock, rtol=0.05, atol=0.02)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (scripts/gpu_check runs this file there)")
+def test_features_extracted_on_cuda_are_float32_like_the_cpus(tmp_path: Path, tiny_video) -> None:
+    """The cache key does not name the engine, so a GPU must cache float32's features, not CUDA's bf16 "auto"."""
+    from aqa_core.runtime import choose_runtime
+    from trainer.datasets import DiveRecord
+    from trainer.features import FEATURE_ATOL, FEATURE_RTOL
+
+    records = [DiveRecord(key="d", split="train", final_score=0.0, video=tiny_video(count=20, name="d.mp4"))]
+    model = {"backbone": TINY, "segmentation": "usdl_10x16"}
+    on_gpu = extract_features(records, model, tmp_path / "gpu", ProgressStream(tmp_path / "log.jsonl", stdout=False))
+    device = next(e["device"] for e in read_events(tmp_path / "log.jsonl") if e["event"] == "features" and "device" in e)
+    assert device.startswith("CUDA") and device.endswith("float32"), device
+    on_cpu = extract_features(records, model, tmp_path / "cpu", runtime=choose_runtime("cpu", "float32"))
+    np.testing.assert_allclose(on_gpu, on_cpu, rtol=FEATURE_RTOL, atol=FEATURE_ATOL)

@@ -193,7 +193,9 @@ def extract_features(
     """(N, clips, D) features for ``records``, computing only the dives not yet cached.
 
     ``backbone_state``: a fine-tuned backbone's tensors (a fine-tuned bundle's), used instead of its
-    stock weights and keyed into the cache by their content hash.
+    stock weights and keyed into the cache by their content hash. ``runtime`` defaults to float32 on
+    the best device: the cache key does not name the engine, so what is cached must be float32's
+    features within float noise wherever it was extracted (CUDA's "auto" would be bf16 autocast).
     """
     import aqa_core.backbones  # noqa: F401  (registers backbones)
     from aqa_core.backbones.preprocessing import without_pretrained
@@ -205,7 +207,7 @@ def extract_features(
     keys = feature_keys(records, model_config, backbone_state)
     todo = [i for i, k in enumerate(keys) if not (cache_dir / f"{k}.npy").is_file()]
     if todo:
-        runtime = runtime or choose_runtime()
+        runtime = runtime or choose_runtime(precision="float32")
         module = BACKBONES.build(spec if backbone_state is None else without_pretrained(spec))
         if backbone_state is not None:
             module.load_state_dict(backbone_state)

@@ -23,6 +23,7 @@ from aqa_core.familiarity import fit_familiarity
 from aqa_core.files import file_sha256
 from aqa_core.methods import Method, build_method, method_class
 from aqa_core.methods.commentary import caption_words
+from aqa_core.runtime import choose_runtime
 
 from .config import ConfigError, TrainConfig
 from .datasets import DiveDataset, DiveRecord, carve_validation, open_dataset
@@ -140,10 +141,11 @@ def prepare_splits(dataset: DiveDataset, config: TrainConfig, progress: Progress
     extracted: dict[int, np.ndarray] = {}
     if missing:
         cache = config.feature_cache or config.work_dir / "features"
-        feats = extract_features(missing, config.model, cache, progress) if ctx.is_main else None
+        runtime = choose_runtime(str(ctx.device), "float32")  # on this rank's device; float32, as the cache holds
+        feats = extract_features(missing, config.model, cache, progress, runtime) if ctx.is_main else None
         barrier(ctx)
         if feats is None:
-            feats = extract_features(missing, config.model, cache)
+            feats = extract_features(missing, config.model, cache, runtime=runtime)
         extracted = {id(r): f for r, f in zip(missing, feats, strict=True)}
     out = {}
     for name, records in splits.items():
