@@ -65,10 +65,19 @@ class Calibration:
         low, high = self.mark_range
         return max(low, point - half), min(high, point + half)
 
-    def final_interval(self, point: float, spread: float, scale: float, level: str) -> tuple[float, float]:
-        """``spread`` in final-score points; ``scale`` is DD x multiplier (1 for a score without DD)."""
+    def final_interval(self, point: float, spread: float, scale: float, level: str, ceiling: float = math.inf) -> tuple[float, float]:
+        """``spread`` in final-score points; ``scale`` is DD x multiplier (1 for a score without DD).
+
+        ``ceiling``: the most the dive can score (``Method.final_ceiling``). The true final never lies
+        above it, so cutting the interval there keeps every covered truth and only drops a range a
+        judge knows is impossible (a 95% interval reached 103.6 for a dive whose best is 102.0).
+        """
         half = self.final_q[level] * (spread / scale + self.final_floor) * scale
-        return max(0.0, point - half), point + half
+        return min(max(0.0, point - half), ceiling), min(point + half, ceiling)
+
+    def calibrated_final(self, final: Estimate, scale: float, ceiling: float = math.inf) -> Estimate:
+        """A method's final estimate with its calibrated intervals, none above ``ceiling`` (``Method.final_ceiling``)."""
+        return calibrated(final, lambda level: self.final_interval(final.score, final.std, scale, level, ceiling))
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -149,3 +149,12 @@ def test_counted_rule_on_the_counting_marks_is_the_full_rule(panel, dd):
     kept = counting_marks(scores, event)
     assert len(kept) == COUNTED_MARKS[event]
     assert apply_panel_rule(kept, event, dd, counted=True).final == apply_panel_rule(scores, event, dd).final
+
+
+@pytest.mark.parametrize("event,panel", [("individual", 5), ("individual", 7), ("synchronised", 9), ("synchronised", 11)])
+@pytest.mark.parametrize("dd", [1.2, 2.0, 3.4, 4.1])
+def test_highest_points_is_what_the_rule_gives_a_panel_of_tens(event: str, panel: int, dd: float) -> None:
+    from aqa_core.rules.panel import highest_points
+
+    assert highest_points(dd) == apply_panel_rule([10.0] * panel, event, dd).final
+    assert highest_points(3.4) == 102.0  # 3 x 10 x 3.4, by hand

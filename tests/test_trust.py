@@ -334,3 +334,19 @@ def test_point_distributions_calibrate_to_finite_intervals() -> None:
     cal = fit_calibration(np.full(5, 60.0), np.zeros(5), true, np.full(5, 3.0), np.full((5, 2), 7.5), np.zeros((5, 2)), judges)
     assert all(np.isfinite(q) for q in [*cal.final_q.values(), *cal.judge_q.values()])
     assert cal.judge_floor == cal.final_floor == 0.25
+
+
+def test_a_final_interval_never_reaches_above_what_the_dive_can_score() -> None:
+    """A 95% interval showed 63.0-103.6 for a DD 3.4 dive, whose best is 102.0 (3 x 10 x 3.4): the top is cut there."""
+    cal = Calibration(judge_q={}, final_q={"0.8": 1.0, "0.95": 2.0}, judge_floor=0.0, final_floor=0.5, level_bounds=(1.0, 2.0), dives=50)
+    uncut = cal.final_interval(95.0, 3.4, 3.4, "0.95")  # 95 +- 2 x (1 + 0.5) x 3.4 = 95 +- 10.2
+    assert uncut == pytest.approx((84.8, 105.2))
+    assert cal.final_interval(95.0, 3.4, 3.4, "0.95", ceiling=102.0) == pytest.approx((84.8, 102.0))
+    low, high = cal.final_interval(104.0, 1.0, 3.4, "0.95", ceiling=102.0)  # a point above the ceiling still gives low <= high
+    assert low <= high == 102.0
+    musdl = build_method({"aggregation": {"name": "average"}, "head": {"name": "musdl", "judges": 7, "in_dim": 4, "hidden": [4]}}, with_backbone=False)
+    dive = DiveInfo("individual", 7, "307C", 3.0, 3.4)
+    assert musdl.final_ceiling(dive) == 102.0
+    top = Estimate(score=99.45, expectation=99.0, std=3.0, entropy=1.0, low=90.0, high=104.0)
+    final = cal.calibrated_final(top, musdl.uncertainty_scale(dive, calibrated=True), musdl.final_ceiling(dive))
+    assert final.high <= 102.0 and all(high <= 102.0 for _, high in final.intervals.values())

@@ -18,6 +18,7 @@ name only a head, whose name is the method's (usdl, musdl), so they build the sa
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -115,6 +116,15 @@ class Method(nn.Module):
         from aqa_core.decoding import score_scale
 
         return score_scale(dive) if cls.scales_with_difficulty or not calibrated else 1.0
+
+    @classmethod
+    def final_ceiling(cls, dive: DiveInfo) -> float:
+        """The most ``dive`` can score, where this method knows it: 30 x DD (``highest_points``) when
+        its final is marks x DD, so the dive's DD is real; infinity for a method that predicts the
+        final itself, whose dives carry DD 1 as a stand-in where a dataset has none."""
+        from aqa_core.rules.panel import highest_points
+
+        return highest_points(dive.difficulty) if cls.scales_with_difficulty else math.inf
 
     @classmethod
     def difficulty_ratio(cls, old: DiveInfo, new: DiveInfo) -> float:

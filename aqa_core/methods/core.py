@@ -44,7 +44,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from aqa_core.calibration import Calibration, calibrated
+from aqa_core.calibration import Calibration
 from aqa_core.decoding import estimate
 from aqa_core.errors import AQAError, ConfigError
 from aqa_core.heads.gart import GroupTree
@@ -246,7 +246,7 @@ class CoRe(Method):
             best, dist, final = self._estimate(votes[i], probs[i], decoding)
             scale = self.uncertainty_scale(dive, calibrated=True)
             if calibration is not None:
-                final = calibrated(final, lambda level, f=final: calibration.final_interval(f.score, f.std, scale, level))
+                final = calibration.calibrated_final(final, scale, self.final_ceiling(dive))
             out.append(DivePrediction([], final, scale, dist[None], exemplars=self._votes(index[i], best, matches[i], dive)))
         return out
 

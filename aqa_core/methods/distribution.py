@@ -143,8 +143,7 @@ class DistributionMethod(Method):
     def _calibrated_final(self, final: Estimate, dive: DiveInfo, calibration: Calibration | None) -> Estimate:
         if calibration is None:
             return final
-        scale = self.uncertainty_scale(dive, calibrated=True)
-        return calibrated(final, lambda level: calibration.final_interval(final.score, final.std, scale, level))
+        return calibration.calibrated_final(final, self.uncertainty_scale(dive, calibrated=True), self.final_ceiling(dive))
 
     def clip_scores(self, features: torch.Tensor, dive: DiveInfo, decoding: str) -> list[tuple[np.ndarray, float]]:
         with torch.no_grad():

@@ -203,7 +203,7 @@ class UDAQA(Method):
             final = panel.final
             scale = self.uncertainty_scale(dive, calibrated=True)
             if calibration is not None:
-                final = calibrated(final, lambda level, f=final: calibration.final_interval(f.score, f.std, scale, level))
+                final = calibration.calibrated_final(final, scale, self.final_ceiling(dive))
             samples = JudgeSamples(panels=np.round(marks[0, :PANELS_SHOWN], 3).tolist(), uncertainty=float(u[0]), spread=panel.final.std)
             out.append(DivePrediction(judges, final, scale, dists, samples))
         return out

@@ -203,6 +203,12 @@ def apply_panel_rule(scores: Sequence[float], event: str, difficulty: float, cou
     return RuleOutcome(kept=kept, dropped=dropped, kept_sum=kept_halves / 2, multiplier=float(multiplier), final=points(kept_halves, dd, event))
 
 
+def highest_points(difficulty: float) -> float:
+    """The most a dive of this DD can score: every counting award a 10. The counting awards' sum is at
+    most 30 in every event (three marks individual; 0.6 x five synchronised), so 30 x DD."""
+    return points(60, validate_difficulty(difficulty), "individual")
+
+
 def points(kept_halves: int, dd: Decimal, event: str) -> float:
     """The dive's points from the counting awards' sum in half points: sum x DD (x 0.6 synchronised), exact, to the cent.
 
