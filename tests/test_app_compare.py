@@ -215,3 +215,19 @@ def test_side_by_side_export_burns_in_the_analysis_each_pane_shows(qtbot, compar
                     assert to_analysed < to_bare / 3, (index, to_analysed, to_bare)
                 else:
                     assert to_bare < to_analysed / 3, (index, to_analysed, to_bare)
+
+
+def test_synced_play_from_the_end_starts_both_again_together_and_stops_them_together(qtbot, compare) -> None:  # noqa: ANN001
+    compare.right.player.seek(7)
+    qtbot.waitUntil(lambda: compare.right.player.frame == 7, timeout=5000)
+    compare.sync_button.click()  # B = A + 7: A's frames 0-22 are the ones both have (B's last is 29)
+    compare.seek(compare.left, 22)
+    qtbot.waitUntil(lambda: frames(compare) == (22, 29), timeout=5000)
+    shown: dict[str, list[int]] = {"A": [], "B": []}
+    compare.left.player.frame_shown.connect(shown["A"].append)
+    compare.right.player.frame_shown.connect(shown["B"].append)
+    compare.toggle_play(compare.left)  # at the end of the shared frames: both start again, locked
+    qtbot.waitUntil(lambda: bool(shown["A"] and shown["B"]), timeout=5000)
+    qtbot.waitUntil(lambda: not compare.left.player.playing and not compare.right.player.playing, timeout=15000)
+    assert shown["A"][0] == 0 and shown["B"][0] == 7
+    assert frames(compare) == (22, 29) and compare.synced  # B's end stopped A too, still 7 apart

@@ -246,6 +246,7 @@ class CompareView(QWidget):
             pane.step_requested.connect(lambda frames, p=pane: (self._use(p), self.step(frames, p)))
             pane.play_requested.connect(lambda p=pane: (self._use(p), self.toggle_play(p)))
             pane.player.video_opened.connect(self._on_pane_opened)
+            pane.player.playing_changed.connect(lambda playing, p=pane: self._stop_together(p, playing))
             pane.player.video_opened.connect(lambda meta, p=pane: self._show_stored_curve(p, meta.path))
             self._curve_queries[pane.name].error.connect(lambda message, p=pane: p.curve.show_result(None, message))
             pane.marks_changed.connect(self._sync_if_marked)
@@ -430,9 +431,23 @@ class CompareView(QWidget):
         if self.left.player.playing or self.right.player.playing:
             self.pause()
             return
-        self._other(pane).player.seek(self._partner_frame(pane, pane.player.requested))
+        assert self.sync_offset is not None and self.left.player.meta is not None and self.right.player.meta is not None
+        # Both play over the frames both have, from where the pane shows: at the end of that span
+        # they start again together (each player on its own would restart only itself, and only at
+        # its own end, so the lock broke), and they stop together (``_stop_together``).
+        first, count = synced_span(self.left.player.meta.frame_count, self.right.player.meta.frame_count, self.sync_offset)
+        a = pane.player.requested if pane is self.left else self._partner_frame(pane, pane.player.requested)
+        if not first <= a < first + count - 1:
+            a = first
+        self.left.player.seek(a)
+        self.right.player.seek(a + self.sync_offset)
         self.left.player.play()
         self.right.player.play()
+
+    def _stop_together(self, pane: ComparePane, playing: bool) -> None:
+        """A synced pane that stopped (its last frame) stops the other, so neither runs on unlocked."""
+        if self.synced and not playing:
+            self._other(pane).player.pause()
 
     def pause(self) -> None:
         for pane in self.panes:
