@@ -15,8 +15,8 @@ the median validation spread, so a very peaked distribution cannot give a zero-w
 The interval at coverage c is predicted ± q_c x (spread + floor), q_c being the
 ceil((n + 1) c)-th smallest of the n validation values. Normalising by the spread keeps the
 intervals adaptive (wider where the model is less sure), which is what lets the uncertainty level
-discriminate: its low | medium | high bounds are the terciles of the validation dives' calibrated
-95% half-widths.
+discriminate: the terciles of the validation dives' calibrated 95% half-widths rank a dive among
+them, where those widths differ enough to rank (``aqa_core.decoding.assess_uncertainty``).
 """
 
 from __future__ import annotations

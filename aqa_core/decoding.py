@@ -25,6 +25,12 @@ INTERVAL = (0.025, 0.975)  # central 95%
 # 3.0 about a full mark each; above that the model cannot tell a good dive from a poor one.
 LOW_MAX = 1.5
 MEDIUM_MAX = 3.0
+# A calibrated bundle's terciles rank a dive among its validation dives; they are used only where
+# those dives' widths differ by at least this ratio (upper over lower tercile). The demo model's
+# 45 validation widths sat within 4% (5.42 and 5.62 per point), so two dives ±16.0 and ±16.1
+# points wide read "high" and "low" side by side.
+RANKING_MIN_RATIO = 1.25
+LEVELS = ("low", "medium", "high")
 JUDGE_SPREAD = 1.0  # marks more than one point apart: "judges disagree" (18% of real MTL-AQA 7-judge panels)
 
 
@@ -111,20 +117,31 @@ def assess_uncertainty(
 ) -> Uncertainty:
     """Level and plain-words reasons; ``scale`` is DD x multiplier (1 when the score has no DD).
 
-    ``bounds``: a calibrated bundle's low | medium | high limits on the 95% half-width per scale
-    (the terciles of its validation dives, aqa_core.calibration), so the level ranks this dive
-    among dives whose intervals are known to hold; without them the fixed LOW_MAX / MEDIUM_MAX.
-    Unfamiliar footage is always "high": no interval fitted on other footage holds for it;
-    footage beyond the calibrated range (``Familiarity.beyond_calibration``) at least "medium".
+    The level is the higher of two readings of the 95% half-width per scale: in marks (LOW_MAX,
+    about half a mark on each counted judge, and MEDIUM_MAX, a full mark: a wide interval is never
+    "low") and, given ``bounds`` (a calibrated bundle's terciles of its validation dives' widths,
+    aqa_core.calibration) that differ by RANKING_MIN_RATIO or more, this dive's rank among dives
+    whose intervals are known to hold. Unfamiliar footage is always "high": no interval fitted on
+    other footage holds for it; footage beyond the calibrated range
+    (``Familiarity.beyond_calibration``) at least "medium".
     """
     half_width = (final.high - final.low) / 2.0
     relative = half_width / scale
-    low_max, medium_max = bounds if bounds is not None else (LOW_MAX, MEDIUM_MAX)
-    level = "low" if relative <= low_max else "medium" if relative <= medium_max else "high"
+
+    def level_within(low_max: float, medium_max: float) -> int:
+        return 0 if relative <= low_max else 1 if relative <= medium_max else 2
+
+    in_marks = level_within(LOW_MAX, MEDIUM_MAX)
+    ranked = level_within(*bounds) if bounds is not None and bounds[1] >= RANKING_MIN_RATIO * bounds[0] else 0
+    level = LEVELS[max(in_marks, ranked)]
     reasons = []
-    if level != "low":
-        what = "wide interval: the calibrated" if final.intervals else "wide distribution: the"
-        reasons.append(f"{what} 95% interval is ±{half_width:.1f} points")
+    what = "calibrated 95% interval" if final.intervals else "95% range of the distribution"
+    if in_marks:  # what the width means to a judge, not the width again (the line shows it)
+        mark = "a full mark" if in_marks == 2 else "half a mark"
+        # per point of the counted marks' sum (three marks; 0.6 x five synchronised): a third of it per mark
+        reasons.append(f"the {what} is about ±{relative / 3:.1f} marks on each counted judge, more than {mark}")
+    if ranked > in_marks:
+        reasons.append(f"the {what} is wider than {'two thirds' if ranked == 2 else 'a third'} of this model's validation dives'")
     if familiarity is not None and familiarity.message:
         reasons.insert(0, familiarity.message)
         level = "high" if familiarity.unfamiliar else "medium" if level == "low" else level

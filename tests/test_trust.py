@@ -350,3 +350,18 @@ def test_a_final_interval_never_reaches_above_what_the_dive_can_score() -> None:
     top = Estimate(score=99.45, expectation=99.0, std=3.0, entropy=1.0, low=90.0, high=104.0)
     final = cal.calibrated_final(top, musdl.uncertainty_scale(dive, calibrated=True), musdl.final_ceiling(dive))
     assert final.high <= 102.0 and all(high <= 102.0 for _, high in final.intervals.values())
+
+
+def test_the_level_never_calls_a_wide_interval_low_nor_ranks_on_widths_that_barely_differ() -> None:
+    """The demo model's terciles sat 4% apart (5.42 and 5.62 per point): ±16.0 and ±16.1 read "high" and "low"."""
+    def level(half_width: float, bounds: tuple[float, float] | None, scale: float = 3.0) -> str:
+        est = Estimate(score=60.0, expectation=60.0, std=1.0, entropy=1.0, low=60.0 - half_width, high=60.0 + half_width)
+        return assess_uncertainty(est, scale, [8.0] * 7, bounds).level
+
+    demo = (5.417955046643025, 5.617099777749449)  # resources/models/demo_musdl's level_bounds
+    # DD 2.8 and 3.0: 16.0 / 2.8 = 5.71 per point, 16.1 / 3.0 = 5.37; both over a full mark per counted judge (3.0)
+    assert level(16.0, demo, 2.8) == level(16.1, demo, 3.0) == "high"
+    assert level(2.0, demo) == "low"  # narrow in marks (0.67 per point): the barely-differing terciles do not raise it
+    varied = (1.0, 2.0)  # validation widths that do differ: the rank counts, upwards only
+    assert [level(w, varied) for w in (2.4, 4.5, 7.5)] == ["low", "medium", "high"]
+    assert level(12.0, varied) == "high" and level(1.2, (0.1, 0.2)) == "high"  # ranked wide among very narrow dives

@@ -283,7 +283,7 @@ class JudgePanel(QWidget):
         self.final_label.setText(f"Final {final.score:.2f}  95% [{final.low:.1f} – {final.high:.1f}]"
                                  + (f"  80% [{eighty[0]:.1f} – {eighty[1]:.1f}], calibrated" if eighty else ""))
         unc = result.uncertainty
-        reasons = "; ".join(unc.reasons) if unc.reasons else "no particular reason"
+        reasons = "; ".join(unc.reasons) if unc.reasons else "a narrow interval, the judges' marks close together"
         own = result.judge_samples
         self.uncertainty_label.setText(
             f"Uncertainty: {unc.level} (±{unc.value:.1f} points): {reasons}"
