@@ -215,3 +215,20 @@ def test_the_database_opens_and_the_heavy_tabs_are_built_after_the_first_paint(q
     qtbot.waitUntil(lambda: win.commands.db is not None and win._models is not None, timeout=20000)
     assert win._models.db is win.commands.db and win.trainer.db is win.commands.db  # the tabs use the database opened
     win.commands.shutdown()
+
+
+def test_escape_in_the_shortcut_editor_closes_it_unchanged_and_a_key_replaces_not_chains(qtbot, window) -> None:  # noqa: ANN001
+    from PySide6.QtCore import Qt
+
+    before = shortcut("play_pause")
+    dialog = ShortcutsDialog(window.desk.actions, window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    editor = dialog.editors["play_pause"]
+    editor.setFocus()
+    qtbot.keyClick(editor, Qt.Key.Key_F2)
+    qtbot.keyClick(editor, Qt.Key.Key_P)  # one combination per action: the second press replaces the first
+    assert editor.keySequence().toString() == "P"
+    qtbot.keyClick(editor, Qt.Key.Key_Escape)  # closes, binds nothing
+    assert dialog.result() == dialog.DialogCode.Rejected and not dialog.isVisible()
+    assert shortcut("play_pause") == before and editor.keySequence().toString() == "P"

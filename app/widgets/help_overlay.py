@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QKeySequenceEdit, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QAction, QColor, QKeyEvent, QKeySequence, QPainter
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QKeySequenceEdit, QLabel, QWidget
 
 from app.settings import SHORTCUTS, set_shortcut, shortcut
 
@@ -60,7 +60,14 @@ class HelpOverlay(QWidget):
 
 
 class ShortcutsDialog(QDialog):
-    """One key-sequence editor per action; OK stores them and rebinds the live actions."""
+    """One key editor per action; OK stores them and rebinds the live actions.
+
+    A key editor takes every key it is given, Escape included, and chains presses into multi-key
+    sequences: a judge's Escape (to close) and F1 (for help) became Play/pause's "F1, Esc" and the
+    dialog stayed open. So each editor holds one key combination (a new press replaces it), Escape
+    closes the dialog unchanged wherever the focus is, and the focus starts on the buttons, not in
+    the first editor.
+    """
 
     def __init__(self, actions: dict[str, QAction], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -68,14 +75,27 @@ class ShortcutsDialog(QDialog):
         self.actions = actions
         self.editors: dict[str, QKeySequenceEdit] = {}
         form = QFormLayout(self)
+        form.addRow(QLabel("Click a field, then press the new key; Escape closes without changes."))
         for spec in SHORTCUTS:
             editor = QKeySequenceEdit(QKeySequence(shortcut(spec.action)))
+            editor.setMaximumSequenceLength(1)
+            editor.setClearButtonEnabled(True)
+            editor.installEventFilter(self)
             self.editors[spec.action] = editor
             form.addRow(spec.label, editor)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setFocus()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        """Escape in a key editor closes the dialog (the editor would bind it)."""
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Escape \
+                and event.modifiers() == Qt.KeyboardModifier.NoModifier:
+            self.reject()
+            return True
+        return super().eventFilter(watched, event)
 
     def accept(self) -> None:
         for action, editor in self.editors.items():
