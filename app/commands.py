@@ -363,6 +363,9 @@ class Commands(QObject):
         worker.result_ready.connect(self._on_result)
         worker.failed.connect(self._on_failed)
         worker.cancelled.connect(self._on_cancelled)
+        worker.preparing.connect(lambda: state.status_message.emit(
+            f"Preparing the model before scoring {Path(state.video.path).name if state.video else 'the dive'} "
+            "(once: on a new machine its engines are measured first, up to a minute)…"))
         worker.finished.connect(lambda: self._running.discard(worker))
         worker.finished.connect(worker.deleteLater)
         self._running.add(worker)
@@ -404,6 +407,8 @@ class Commands(QObject):
         self.state.set_result(result)
         self._find_dives_if_waiting()
         source = "from the cache" if worker is not None and worker.from_cache else f"in {result.timings.get('total', 0):.1f} s"
+        if worker is not None and worker.preparing_s >= 1.0:  # the wait the judge saw, said apart from the analysis's own time
+            source += f" after {worker.preparing_s:.0f} s preparing the model (once)"
         self.state.status_message.emit(f"Scored {result.final.score:.2f} {source} (backbone on {result.device}, {result.precision})")
         self._save()
 

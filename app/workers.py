@@ -23,6 +23,7 @@ import importlib
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -233,6 +234,7 @@ class ScoreWorker(QThread):
     result_ready = Signal(object)  # ScoreResult
     failed = Signal(str)
     cancelled = Signal()
+    preparing = Signal()  # the model is still being built (the first dive, the first time: the engines are measured)
 
     _scorer: tuple[Any, Any] | None = None  # (bundle, Scorer): only the active model stays in memory
     _scorer_lock = threading.Lock()
@@ -243,6 +245,7 @@ class ScoreWorker(QThread):
         self.bundle, self.video, self.dive, self.window, self.cache = bundle, video, dive, window, cache
         self.cancel_event = threading.Event()
         self.from_cache = False
+        self.preparing_s = 0.0  # waited for the model before the first clip: not part of the analysis's own time
 
     def cancel(self) -> None:
         self.cancel_event.set()
@@ -293,7 +296,12 @@ class ScoreWorker(QThread):
                 self._emit_cached(cached)
                 return
             looked_up = hashing.done()  # the cache is looked up once, when the hash is known
+            ready = self._scorer is not None and self._scorer[0] is self.bundle
+            if not ready:
+                self.preparing.emit()
+            started = time.perf_counter()
             scorer = self.scorer_for(self.bundle)
+            self.preparing_s = 0.0 if ready else time.perf_counter() - started
             with contextlib.closing(scorer.stream(self.video, self.dive, window=self.window, cancel=self.cancel_event)) as stream:
                 for item in stream:
                     if isinstance(item, ScoreResult):

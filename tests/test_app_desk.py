@@ -16,11 +16,13 @@ from aqa_core.scorer import Scorer
 
 
 def test_open_scores_and_streams_every_clip(qtbot, desk, tiny_video) -> None:  # noqa: ANN001
-    streamed = []
+    streamed, progress = [], []
     desk.state.clip_added.connect(streamed.append)
+    desk.state.clip_added.connect(lambda _clip: progress.append(desk.transport.progress.text()))  # after the desk's own slot
     desk.commands.open_video(tiny_video(count=40), SHEET)
     result = wait_for_result(qtbot, desk.state)
     assert [c.index for c in streamed] == [c.index for c in result.clips]  # each clip reached the GUI
+    assert progress == [f"clip {n} of {len(result.clips)} scored" for n in range(1, len(result.clips) + 1)]  # how far along, not just "clip 5"
     assert len(result.judges) == 7 and sum(j.dropped for j in result.judges) == 4
     assert f"{result.final.score:.2f}" in desk.judges.final_label.text()
     assert result.uncertainty.level in desk.judges.uncertainty_label.text()
@@ -28,6 +30,27 @@ def test_open_scores_and_streams_every_clip(qtbot, desk, tiny_video) -> None:  #
     assert desk.heat_map.matrix.shape == (len(result.bins), len(result.clips))
     x, y = desk.distribution.clip_curve.getData()
     assert x is not None and len(y) == len(result.bins)
+
+
+def test_a_model_still_being_prepared_is_said_while_the_judge_waits(qtbot, desk, tiny_video, monkeypatch) -> None:  # noqa: ANN001
+    """The first dive on a new machine waited ~30 s for the engines to be measured under "Scoring ..." alone,
+    and then said "Scored ... in 7.1 s": the wait is now said, and counted apart from the analysis."""
+    import time
+
+    from app.workers import ScoreWorker
+
+    build = ScoreWorker.scorer_for
+    monkeypatch.setattr(ScoreWorker, "scorer_for", classmethod(lambda cls, bundle: (time.sleep(1.5), build(bundle))[1]))
+    messages: list[str] = []
+    desk.state.status_message.connect(messages.append)
+    desk.state.set_bundle(tiny_bundle(seed=5), "tiny seed 5")  # a model no scorer was built for yet
+    desk.commands.open_video(tiny_video(count=40), SHEET)
+    wait_for_result(qtbot, desk.state)
+    qtbot.waitUntil(lambda: any(m.startswith("Scored ") for m in messages), timeout=10000)
+    assert any(m.startswith("Preparing the model before scoring tiny.mp4 (once:") for m in messages), messages
+    scored = next(m for m in messages if m.startswith("Scored "))
+    assert messages.index(scored) > next(i for i, m in enumerate(messages) if m.startswith("Preparing the model"))
+    assert " s after 1 s preparing the model (once) (backbone on " in scored or " s after 2 s preparing" in scored, scored
 
 
 def test_play_step_and_keys_show_the_right_frames(qtbot, desk, tiny_video) -> None:  # noqa: ANN001

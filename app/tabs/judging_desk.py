@@ -33,7 +33,7 @@ from aqa_core.result import ScoreResult
 from app.commands import Commands
 from app.settings import SHORTCUTS, shortcut
 from app.state import AppState, VideoMeta
-from app.widgets.clip_math import axis_label, bin_values
+from app.widgets.clip_math import axis_label, bin_values, clip_count
 from app.widgets.distribution_plot import DistributionPlot
 from app.widgets.dive_sheet import DiveSheetWidget
 from app.widgets.elided_label import ElidedLabel
@@ -118,7 +118,7 @@ class TransportBar(QWidget):
         for button in (self.clear_drawings, self.reset_zoom):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.progress = QLabel("")
-        self.progress.setMinimumWidth(self.progress.fontMetrics().horizontalAdvance("clip 10 scored") + 8)  # no jump
+        self.progress.setMinimumWidth(self.progress.fontMetrics().horizontalAdvance("clip 10 of 10 scored") + 8)  # no jump
         self.cancel = QPushButton("Cancel analysis")
         keep_place = self.cancel.sizePolicy()
         keep_place.setRetainSizeWhenHidden(True)  # the bar does not jump when an analysis starts or ends
@@ -407,7 +407,8 @@ class JudgingDesk(OpensDroppedVideos, QMainWindow):
         self.distribution.add_clip(clip)  # type: ignore[arg-type]
         self.heat_map.add_clip(clip)  # type: ignore[arg-type]
         self.timeline.set_clips([(c.start_frame, c.end_frame) for c in self.state.clips])
-        self.transport.progress.setText(f"clip {len(self.state.clips)} scored")
+        total = clip_count(self.state.bundle)
+        self.transport.progress.setText(f"clip {len(self.state.clips)} of {total} scored" if total else f"clip {len(self.state.clips)} scored")
 
     def _on_result(self, result: ScoreResult | None) -> None:
         self.judges.set_result(result)

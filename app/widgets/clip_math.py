@@ -22,6 +22,19 @@ def mean_distribution(distributions: Sequence[Sequence[float]]) -> np.ndarray:
     return np.asarray(distributions, dtype=float).mean(axis=0)
 
 
+def clip_count(bundle: Any) -> int | None:
+    """How many clips the bundle's segmentation cuts a dive into (10 for USDL's 10 x 16), None without a bundle."""
+    if bundle is None:
+        return None
+    from aqa_core.clips import clip_protocol  # lazily, as bin_values: torch comes with it
+    from aqa_core.errors import AQAError
+
+    try:
+        return clip_protocol(bundle.config)[0].num_clips
+    except (AQAError, ValueError, KeyError):  # a bundle the scorer will refuse with its own message
+        return None
+
+
 def bin_values(bundle: Any) -> np.ndarray | None:
     """The bins' score values, as the bundle's method defines them, so streamed clips plot on the right axis.
 
