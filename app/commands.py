@@ -70,6 +70,7 @@ class Commands(QObject):
         self.start_next = 0  # the entry the next opened video takes
         self.saved_dive: int | None = None  # id of the desk dive once stored
         self.saved_db: Any = None  # the database it is stored in
+        self.saved_with_score = False  # whether that save held the analysis on screen (a sheet is saved as soon as a video opens)
         self._new_desk_dive()
         self._pending_stored: ScoreResult | None = None  # a stored analysis waiting for its video
         self._pending_real: list[float | None] | None = None  # a known panel waiting for its video
@@ -89,6 +90,7 @@ class Commands(QObject):
         self._found_index: int | None = None  # which of the dives found in the video this desk dive is
         self.saved_dive = None
         self.saved_db = None
+        self.saved_with_score = False
 
     # --- video -------------------------------------------------------------------------------
     def open_video(self, path: str | Path, sheet: DiveSheet | None = None, real_scores: list[float | None] | None = None,
@@ -504,7 +506,7 @@ class Commands(QObject):
 
         def done(saved_id: int) -> None:
             if uuid == self._dive_uuid:
-                self.saved_dive, self.saved_db = saved_id, db
+                self.saved_dive, self.saved_db, self.saved_with_score = saved_id, db, shown
             self.saved.emit(saved_id)
 
         self.run_background(write, "saving the dive", done, pool=self._db_pool)

@@ -456,7 +456,8 @@ class MainWindow(QMainWindow):
             self.desk.storage.setToolTip("")
             return
         kind = "the demo session" if db is self.commands.demo_db else "your sessions"
-        verb = "Saved to" if saved else "Will be saved to"
+        # the sheet is saved as soon as a video opens: "Saved" before any score read as the score saved
+        verb = ("Saved with its score to" if self.commands.saved_with_score else "Sheet saved to") if saved else "Will be saved to"
         self.desk.storage.setText(f"{verb} {kind} ({Path(db.path).name})")  # short: the status line beside it is cut to what is left
         self.desk.storage.setToolTip(str(db.path))
 

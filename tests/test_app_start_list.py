@@ -83,7 +83,11 @@ def test_real_work_opened_from_the_demo_goes_to_the_users_database(qtbot, app_ho
     wait_for_result(qtbot, window.state)
     window.commands.wait_for_background()
     qtbot.waitUntil(lambda: window.sessions.repository.db is window.commands.demo_db, timeout=10000)
-    assert "demo session" in window.desk.storage.text() and "demo.db" in window.desk.storage.text()
+    qtbot.waitUntil(lambda: window.desk.storage.text().startswith("Saved with its score to the demo session"), timeout=10000)
+    assert "demo.db" in window.desk.storage.text()
+    window.commands.saved_with_score = False  # what a save made as a video opens, before its score, leaves
+    window._show_storage(window.commands.demo_db, saved=True)
+    assert window.desk.storage.text().startswith("Sheet saved to the demo session")
     assert window.demo_list.currentRow() == 0
     real = tiny_video(count=30, name="my_dive.mp4")
     window.commands.open_video(real)  # a clean sheet: nothing saved yet, but the desk already says where it will go
