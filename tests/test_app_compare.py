@@ -111,8 +111,9 @@ def test_synced_dives_export_side_by_side_frame_for_frame(qtbot, compare, tmp_pa
     assert compare.export_plan() is None and not compare.export_button.isEnabled()
     compare.right.player.seek(7)
     qtbot.waitUntil(lambda: compare.right.player.frame == 7, timeout=5000)
+    assert compare.sync_button.text() == "Sync"
     compare.sync_button.click()
-    assert compare.export_button.isEnabled()
+    assert compare.export_button.isEnabled() and compare.sync_button.text() == "Synced: unlock"  # says it is on, and what a click does
     a, b, count = compare.export_plan()
     assert (a.first, b.first, count) == (0, 7, 23)
     assert a.video == compare.left.player.meta.path and b.video == compare.right.player.meta.path
@@ -231,3 +232,23 @@ def test_synced_play_from_the_end_starts_both_again_together_and_stops_them_toge
     qtbot.waitUntil(lambda: not compare.left.player.playing and not compare.right.player.playing, timeout=15000)
     assert shown["A"][0] == 0 and shown["B"][0] == 7
     assert frames(compare) == (22, 29) and compare.synced  # B's end stopped A too, still 7 apart
+
+
+def test_home_end_and_the_one_second_keys_work_in_compare_synced_or_not(qtbot, compare) -> None:  # noqa: ANN001
+    keys = {action.shortcut().toString(): action for action in compare.key_actions}
+    assert {"Home", "End", "Shift+Right", "Shift+Left"} <= set(keys)
+    keys["End"].trigger()  # unsynced: the pane last used (A) alone
+    qtbot.waitUntil(lambda: frames(compare) == (29, 0), timeout=5000)
+    keys["Home"].trigger()
+    qtbot.waitUntil(lambda: frames(compare) == (0, 0), timeout=5000)
+    compare.right.player.seek(7)
+    qtbot.waitUntil(lambda: compare.right.player.frame == 7, timeout=5000)
+    compare.sync_button.click()  # B = A + 7: the frames both have are A's 0-22
+    keys["End"].trigger()
+    qtbot.waitUntil(lambda: frames(compare) == (22, 29), timeout=5000)
+    keys["Shift+Left"].trigger()  # a second back at 25 fps goes past A's first frame: both stop at the span's start, still 7 apart
+    qtbot.waitUntil(lambda: frames(compare) == (0, 7), timeout=5000)
+    keys["Shift+Right"].trigger()  # and forward, to 25 in A but the span ends at 22
+    qtbot.waitUntil(lambda: frames(compare) == (22, 29), timeout=5000)
+    keys["Home"].trigger()
+    qtbot.waitUntil(lambda: frames(compare) == (0, 7), timeout=5000)

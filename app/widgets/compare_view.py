@@ -205,7 +205,9 @@ class CompareView(QWidget):
         self.panes = (self.left, self.right)
         self.event_box = QComboBox()
         self.event_box.addItems(list(EVENTS))
-        self.sync_button = QPushButton("Sync")
+        self.sync_button = QPushButton("Synced: unlock")
+        self.sync_button.setMinimumWidth(self.sync_button.sizeHint().width())  # its longer text: no jump when it changes
+        self.sync_button.setText("Sync")
         self.sync_button.setCheckable(True)
         self.sync_button.setToolTip("Lock the two dives together with the offset between their marks (or as they are now)")
         self.speed = QComboBox()
@@ -256,7 +258,11 @@ class CompareView(QWidget):
         self.key_actions: list[QAction] = []
         for name, handler in (("play_pause", lambda: self.toggle_play(self.keyboard_pane)),
                               ("step_forward", lambda: self.step(1, self.keyboard_pane)),
-                              ("step_back", lambda: self.step(-1, self.keyboard_pane))):
+                              ("step_back", lambda: self.step(-1, self.keyboard_pane)),
+                              ("jump_forward", lambda: self.jump_seconds(1.0, self.keyboard_pane)),
+                              ("jump_back", lambda: self.jump_seconds(-1.0, self.keyboard_pane)),
+                              ("go_start", lambda: self.go_to_end(False, self.keyboard_pane)),
+                              ("go_end", lambda: self.go_to_end(True, self.keyboard_pane))):
             action = QAction(self)
             action.setShortcut(QKeySequence(shortcut(name)))
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -386,6 +392,10 @@ class CompareView(QWidget):
         self.sync_button.blockSignals(True)
         self.sync_button.setChecked(checked)
         self.sync_button.blockSignals(False)
+        # a pressed-in button hardly looks pressed in most styles: a coach clicked "Sync" to sync dives already synced, and unlocked them
+        self.sync_button.setText("Synced: unlock" if checked else "Sync")
+        self.sync_button.setToolTip("Unlock the two dives: step and mark each on its own" if checked else
+                                    "Lock the two dives together with the offset between their marks (or as they are now)")
         self.export_button.setEnabled(checked)
 
     def export_plan(self) -> tuple[ComparedDive, ComparedDive, int] | None:
@@ -411,6 +421,13 @@ class CompareView(QWidget):
 
     # --- transport (one pane, or both when synced) -------------------------------------------
     def seek(self, pane: ComparePane, frame: int) -> None:
+        """Show ``frame`` in ``pane``; synced, within the frames both dives have, and the partner at its offset
+        (a frame past one dive's end used to move only the other, and the pair came out of sync)."""
+        if self.synced and self.left.player.meta is not None and self.right.player.meta is not None:
+            assert self.sync_offset is not None
+            first, count = synced_span(self.left.player.meta.frame_count, self.right.player.meta.frame_count, self.sync_offset)
+            start = first if pane is self.left else first + self.sync_offset
+            frame = min(max(frame, start), start + max(0, count - 1))
         pane.player.seek(frame)
         if self.synced:
             self._other(pane).player.seek(self._partner_frame(pane, frame))
@@ -422,6 +439,25 @@ class CompareView(QWidget):
             self.seek(pane, pane.player.requested + frames)
         else:
             pane.player.step(frames)
+
+    def jump_seconds(self, seconds: float, pane: ComparePane | None = None) -> None:
+        """A second on (or back) in the pane's own frames; both move when synced."""
+        pane = pane or self.left
+        if pane.player.meta is not None:
+            self.step(round(seconds * pane.player.meta.fps), pane)
+
+    def go_to_end(self, last: bool, pane: ComparePane | None = None) -> None:
+        """The first (or last) frame: of the frames both dives have when synced, else of the pane's own dive."""
+        pane = pane or self.left
+        if not self.synced:
+            if pane.player.meta is not None:
+                pane.player.pause()
+                pane.player.seek(pane.player.meta.frame_count - 1 if last else 0)
+            return
+        assert self.sync_offset is not None and self.left.player.meta is not None and self.right.player.meta is not None
+        first, count = synced_span(self.left.player.meta.frame_count, self.right.player.meta.frame_count, self.sync_offset)
+        self.pause()
+        self.seek(self.left, first + max(0, count - 1) if last else first)
 
     def toggle_play(self, pane: ComparePane | None = None) -> None:
         pane = pane or self.left
