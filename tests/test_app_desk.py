@@ -326,3 +326,12 @@ def test_a_long_status_message_does_not_move_the_video(qtbot, desk) -> None:  # 
     assert desk.status.text() == message  # the whole message is kept, for the tooltip and the tests
     shown = desk.status.shown_text()
     assert shown.endswith("…") and message.startswith(shown[:-1]) and desk.status.fontMetrics().horizontalAdvance(shown) <= desk.status.width()
+
+
+def test_a_paused_pictures_caption_names_the_speed_just_chosen(qtbot, desk, tiny_video) -> None:  # noqa: ANN001
+    desk.commands.open_video(tiny_video(count=40), SHEET)
+    qtbot.waitUntil(lambda: desk.player.meta is not None and desk.player.current_image() is not None, timeout=10000)
+    assert not desk.player.playing and "  1×" in desk.player.view.caption
+    desk.player.change_speed(-1)  # J
+    desk.player.change_speed(-1)
+    assert f"  {desk.player.speed:g}×" in desk.player.view.caption and desk.player.speed < 1  # it said 1× until the next frame

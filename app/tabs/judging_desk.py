@@ -112,8 +112,8 @@ class TransportBar(QWidget):
         self.clear_drawings = QPushButton("✕")
         self.clear_drawings.setMaximumWidth(32)
         self.clear_drawings.setToolTip("Remove the drawings on the frame on screen")
-        self.reset_zoom = QPushButton("1×")
-        self.reset_zoom.setMaximumWidth(36)
+        self.reset_zoom = QPushButton("Fit")  # not "1×": beside the speed box that read as a second speed
+        self.reset_zoom.setMaximumWidth(self.reset_zoom.fontMetrics().horizontalAdvance("Fit") + 24)
         self.reset_zoom.setToolTip("Zoom back to the whole frame (wheel zooms, right-drag pans, double-click resets)")
         for button in (self.clear_drawings, self.reset_zoom):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)

@@ -163,6 +163,8 @@ class Player(QWidget):
         self.speed = min(max(speed, SPEEDS[0]), SPEEDS[-1])
         if self.playing:
             self._start_run(self.frame)
+        elif self.view.image is not None:  # paused: the picture's caption names the speed too, so say the new one now
+            self.view.show_image(self.view.image, self._caption(self.frame), self.frame)
         self.speed_changed.emit(self.speed)
 
     def change_speed(self, steps: int) -> None:
@@ -225,10 +227,12 @@ class Player(QWidget):
         self.frame = index
         if self.playing:
             self.requested = index
-        total = self.meta.frame_count if self.meta else 0
-        caption = f"frame {index + 1}/{total}  {self.speed:g}×"
-        self.view.show_image(image, f"{caption}  {self.caption_extra}".strip(), index)
+        self.view.show_image(image, self._caption(index), index)
         self.frame_shown.emit(index)
+
+    def _caption(self, index: int) -> str:
+        total = self.meta.frame_count if self.meta else 0
+        return f"frame {index + 1}/{total}  {self.speed:g}×  {self.caption_extra}".strip()
 
     def current_image(self) -> QImage | None:
         return self.view.image
