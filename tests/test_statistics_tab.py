@@ -81,3 +81,30 @@ def test_view_plots_each_scope_from_the_database(qtbot, tmp_path):
         _, trend = view.trend_human.getData()
         assert trend.tolist() == [p.human_final for p in anas]
         assert gui_thread_queries == []
+
+
+def test_the_judge_bias_legend_covers_no_bar(qtbot, tmp_path):
+    """The legend sat over the last judges' bars (top right, where negative biases left no room above zero)."""
+    from PySide6.QtCore import QRectF
+
+    from app.tabs.statistics import BAR_WIDTH, Statistics
+
+    with open_database(tmp_path / "s.sqlite") as db:
+        view = StatisticsView(db)
+        qtbot.addWidget(view)
+        view.resize(1400, 850)
+        view.show()
+        qtbot.waitUntil(lambda: not view.busy, timeout=5000)
+        bias = [0.35, 0.08, -0.25, -0.08, -0.08, -0.02, -0.02]
+        model = [-0.3, -0.75, -1.4, -1.5, -1.65, -1.9, -1.9]  # the review's demo session, about
+        view._show(Statistics(n=6, marked=6, rho=0.6, mean_abs_error=17.0, human=[1.0] * 6, predicted=[1.0] * 6,
+                              bias_vs_panel=bias, bias_vs_model=model, bias_n=6, times=[0.0] * 6))
+        qtbot.wait(50)  # the plot lays itself out
+        box = view.bias_plot.getViewBox()
+        legend = view.bias_plot.plotItem.legend
+        corners = [box.mapSceneToView(point) for point in (legend.sceneBoundingRect().topLeft(), legend.sceneBoundingRect().bottomRight())]
+        covered = QRectF(corners[0], corners[1]).normalized()
+        for offset, heights in ((-BAR_WIDTH / 2, bias), (BAR_WIDTH / 2, model)):
+            for seat, height in enumerate(heights, start=1):
+                bar = QRectF(seat + offset - BAR_WIDTH / 2, min(0.0, height), BAR_WIDTH, abs(height))
+                assert not bar.intersects(covered), (seat, height)

@@ -26,6 +26,7 @@ from app.tabs.sessions import combo_data
 BAR_WIDTH = 0.38
 MIN_RHO_DIVES = 5
 DAY_S = 86400.0
+LEGEND_ROOM = 0.3  # of the bars' span, kept free above them for the judge-bias legend
 
 
 def dives(n: int) -> str:
@@ -189,6 +190,10 @@ class StatisticsView(QWidget):
         self.bias_panel.setOpts(x=judges - BAR_WIDTH / 2, height=stats.bias_vs_panel)
         model_x = np.arange(1, len(stats.bias_vs_model) + 1, dtype=float) + BAR_WIDTH / 2
         self.bias_model.setOpts(x=model_x, height=stats.bias_vs_model)
+        bars = [v for v in (*stats.bias_vs_panel, *stats.bias_vs_model) if np.isfinite(v)]
+        if bars:  # room above the tallest bar for the legend (top right), which covered the last judges' bars
+            low, high = min(0.0, *bars), max(0.0, *bars)
+            self.bias_plot.setYRange(low, high + LEGEND_ROOM * max(high - low, 0.1), padding=0.02)
         self.trend_human.setData(stats.times, stats.human)
         self.trend_predicted.setData(stats.times, stats.predicted)
         if stats.times:  # at least a day either side, so a single competition reads as a date, not seconds
