@@ -335,3 +335,16 @@ def test_a_paused_pictures_caption_names_the_speed_just_chosen(qtbot, desk, tiny
     desk.player.change_speed(-1)  # J
     desk.player.change_speed(-1)
     assert f"  {desk.player.speed:g}×" in desk.player.view.caption and desk.player.speed < 1  # it said 1× until the next frame
+
+
+def test_the_frame_readout_keeps_its_width_while_the_frames_go_by(qtbot, desk, tiny_video) -> None:  # noqa: ANN001
+    """Its width followed the text ("frame 9/120" to "frame 10/120"), so the buttons right of it jumped during playback."""
+    desk.commands.open_video(tiny_video(count=120), SHEET)
+    qtbot.waitUntil(lambda: desk.player.meta is not None, timeout=10000)
+    positions = []
+    for frame in (0, 8, 9, 99, 119):
+        desk.player.seek(frame)
+        qtbot.waitUntil(lambda f=frame: desk.transport.frame_label.text().startswith(f"frame {f + 1}/"), timeout=5000)
+        qtbot.wait(20)
+        positions.append(desk.transport.tools["line"].mapTo(desk, desk.transport.tools["line"].rect().topLeft()).x())
+    assert len(set(positions)) == 1, positions

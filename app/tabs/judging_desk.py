@@ -444,7 +444,10 @@ class JudgingDesk(OpensDroppedVideos, QMainWindow):
         video = self.state.video
         total = video.frame_count if video else 0
         seconds = f"  {frame / video.fps:.2f} s" if video and video.fps else ""
-        self.transport.frame_label.setText(f"frame {frame + 1}/{total}{seconds}")  # people count frames from 1
+        label = self.transport.frame_label
+        label.setText(f"frame {frame + 1}/{total}{seconds}")  # people count frames from 1
+        last = f"frame {total}/{total}  {(total - 1) / video.fps:.2f} s" if video and video.fps else f"frame {total}/{total}"
+        label.setMinimumWidth(label.fontMetrics().horizontalAdvance(last) + 4)  # this video's widest reading: the buttons beside it stay put
 
     def _on_window(self, window: tuple[int, int] | None) -> None:
         self.timeline.set_window(window)
