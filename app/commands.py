@@ -365,9 +365,8 @@ class Commands(QObject):
         worker.result_ready.connect(self._on_result)
         worker.failed.connect(self._on_failed)
         worker.cancelled.connect(self._on_cancelled)
-        worker.preparing.connect(lambda: state.status_message.emit(
-            f"Preparing the model before scoring {Path(state.video.path).name if state.video else 'the dive'} "
-            "(once: on a new machine its engines are measured first, up to a minute)…"))
+        # short: the status line has about 30 characters beside the storage line (its tooltip is the full text)
+        worker.preparing.connect(lambda: state.status_message.emit("Preparing the model (once; up to a minute on a new machine)…"))
         worker.finished.connect(lambda: self._running.discard(worker))
         worker.finished.connect(worker.deleteLater)
         self._running.add(worker)

@@ -306,3 +306,24 @@ def test_bf16_is_a_candidate_only_where_the_cpu_computes_it(monkeypatch: pytest.
     names = [candidate.name for candidate in choice_module.candidates_for(torch.nn.Identity(), CPU, 2, None, (3, 16, 32, 32))]  # lazy: nothing built
     assert names[0] == choice_module.REFERENCE_NAME and "pytorch float32 clip by clip" in names
     assert any("bfloat16" in name for name in names) == offered, names
+
+
+def test_one_openvino_engine_called_from_two_threads_at_once_answers_both(isolated_home: Path) -> None:
+    """The desk's warm-up and the first dive's analysis share the engine: on a new machine the dive failed with
+    OpenVINO's "Infer Request is busy"."""
+    pytest.importorskip("openvino")
+    from concurrent.futures import ThreadPoolExecutor
+
+    from aqa_core.inference.openvino_engine import OpenVinoEngine, ensure_converted
+    from aqa_core.registry import BACKBONES
+
+    module = BACKBONES.build({"name": "tiny", "feature_dim": 16, "seed": 2}).eval()
+    clips = torch.rand(4, 3, 16, 32, 32, generator=torch.Generator().manual_seed(7)) * 2 - 1
+    with torch.inference_mode():
+        expected = module(clips)
+    path = ensure_converted(module, "d" * 64, (3, 16, 32, 32))
+    for engine in (OpenVinoEngine(path, "float32", threads=1), OpenVinoEngine(path, "float32", threads=2, streams=2)):
+        with ThreadPoolExecutor(4) as pool:
+            answers = [pool.submit(engine.features, clips) for _ in range(16)]
+            for answer in answers:
+                torch.testing.assert_close(answer.result(), expected, rtol=1e-4, atol=1e-5)

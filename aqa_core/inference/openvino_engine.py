@@ -31,6 +31,7 @@ import functools
 import importlib.util
 import os
 import shutil
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -172,19 +173,24 @@ class OpenVinoEngine:
         self.clip_by_clip = streams == 1
         self.precision = precision
         self.name = engine_name(precision, streams)
+        # An infer request runs one inference at a time ("Infer Request is busy" otherwise), and one
+        # engine is shared: the desk's model warm-up and the first dive's analysis called it at once
+        # on a new machine, and that dive failed. Callers take turns.
+        self._turn = threading.Lock()
 
     def features(self, clips: torch.Tensor) -> torch.Tensor:
         arrays = np.ascontiguousarray(clips.float().cpu().numpy())
-        if not self.stream_requests or len(arrays) < 2:
-            outputs = _infer_each(self.request, arrays, range(len(arrays)))
-        else:
-            streams = len(self.stream_requests)
-            outputs = [np.empty(0, np.float32)] * len(arrays)
-            with ThreadPoolExecutor(streams, thread_name_prefix="openvino-stream") as pool:
-                parts = [pool.submit(_infer_each, request, arrays, range(k, len(arrays), streams))
-                         for k, request in enumerate(self.stream_requests)]
-                for k, part in enumerate(parts):
-                    outputs[k::streams] = part.result()
+        with self._turn:
+            if not self.stream_requests or len(arrays) < 2:
+                outputs = _infer_each(self.request, arrays, range(len(arrays)))
+            else:
+                streams = len(self.stream_requests)
+                outputs = [np.empty(0, np.float32)] * len(arrays)
+                with ThreadPoolExecutor(streams, thread_name_prefix="openvino-stream") as pool:
+                    parts = [pool.submit(_infer_each, request, arrays, range(k, len(arrays), streams))
+                             for k, request in enumerate(self.stream_requests)]
+                    for k, part in enumerate(parts):
+                        outputs[k::streams] = part.result()
         return torch.from_numpy(np.concatenate(outputs)) if outputs else torch.empty(0)
 
 
