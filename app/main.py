@@ -455,10 +455,12 @@ class MainWindow(QMainWindow):
             self.desk.storage.setText("")
             self.desk.storage.setToolTip("")
             return
-        kind = "the demo session" if db is self.commands.demo_db else "your sessions"
+        # Short: it shares one line with the status, which had only the ~30 characters it left ("Scored 67.65 in
+        # 5.5 ..."). The demo's own file needs no naming (the tooltip has the path); the user's sessions file does.
+        kind = "(demo session)" if db is self.commands.demo_db else f"(your sessions, {Path(db.path).name})"
         # the sheet is saved as soon as a video opens: "Saved" before any score read as the score saved
-        verb = ("Saved with its score to" if self.commands.saved_with_score else "Sheet saved to") if saved else "Will be saved to"
-        self.desk.storage.setText(f"{verb} {kind} ({Path(db.path).name})")  # short: the status line beside it is cut to what is left
+        verb = ("Saved with score" if self.commands.saved_with_score else "Sheet saved") if saved else "Will be saved"
+        self.desk.storage.setText(f"{verb} {kind}")
         self.desk.storage.setToolTip(str(db.path))
 
     # --- demo ----------------------------------------------------------------------------------

@@ -83,16 +83,16 @@ def test_real_work_opened_from_the_demo_goes_to_the_users_database(qtbot, app_ho
     wait_for_result(qtbot, window.state)
     window.commands.wait_for_background()
     qtbot.waitUntil(lambda: window.sessions.repository.db is window.commands.demo_db, timeout=10000)
-    qtbot.waitUntil(lambda: window.desk.storage.text().startswith("Saved with its score to the demo session"), timeout=10000)
-    assert "demo.db" in window.desk.storage.text()
+    qtbot.waitUntil(lambda: window.desk.storage.text() == "Saved with score (demo session)", timeout=10000)
+    assert window.desk.storage.toolTip().endswith("demo.db")
     window.commands.saved_with_score = False  # what a save made as a video opens, before its score, leaves
     window._show_storage(window.commands.demo_db, saved=True)
-    assert window.desk.storage.text().startswith("Sheet saved to the demo session")
+    assert window.desk.storage.text() == "Sheet saved (demo session)"
     assert window.demo_list.currentRow() == 0
     real = tiny_video(count=30, name="my_dive.mp4")
     window.commands.open_video(real)  # a clean sheet: nothing saved yet, but the desk already says where it will go
     qtbot.waitUntil(lambda: window.state.video is not None and window.state.video.path == str(real), timeout=10000)
-    assert window.desk.storage.text() == "Will be saved to your sessions (mine.db)"
+    assert window.desk.storage.text() == "Will be saved (your sessions, mine.db)"
     assert window.demo_list.currentItem() is None  # the demo dive is no longer the one on the desk
     window.desk.sheet.diver.setText("Ana Lopez")
     window.desk.sheet.dive_number.setText("107B")
