@@ -80,3 +80,19 @@ def test_the_score_command_prints_what_the_method_gives_beyond_the_marks() -> No
     assert "  no exemplar of DD 3.0: the nearest DD was used" in lines
     assert 'comment  "a clean entry."' in lines
     assert lines.count("WARNING  generated commentary, may be wrong") == 1
+
+
+def test_several_flagged_marks_are_one_paragraph_not_a_line_each(qtbot) -> None:  # noqa: ANN001
+    """A failed dive flagged five of seven marks, one red line each, and pushed the judges' chart out of the dock."""
+    panel = JudgePanel()
+    qtbot.addWidget(panel)
+    panel.set_dive("individual", 3.0)
+    result = make_result(79.2, [8.0] * 7)  # make_result's judges: 8 +- 1, so 7 to 9 at 95%
+    panel.set_result(result)
+    for edit, mark in zip(panel.edits, [8.0, 5.0, 4.5, 8.0, 9.5, 3.0, 8.0], strict=True):
+        edit.setText(f"{mark:g}")
+    panel.edits[-1].editingFinished.emit()
+    text = panel.flags_label.text()
+    assert "\n" not in text
+    assert text == ("⚠ 4 real marks outside the predicted 95% intervals: J2 gave 5 [7.0 – 9.0]; J3 gave 4.5 [7.0 – 9.0]; "
+                    "J5 gave 9.5 [7.0 – 9.0]; J6 gave 3 [7.0 – 9.0]"), text

@@ -291,9 +291,14 @@ class JudgePanel(QWidget):
         self._draw_method_fields(result)
         if not problems_shown:
             flagged, labels = outliers(result, compared_marks(result, self.real, self.event_kind)), self._slot_labels()
-            self.flags_label.setText("\n".join(
-                f"⚠ {labels[i] if i < len(labels) else f'J{i + 1}'} gave {mark:g}, outside the predicted 95% interval "
-                f"[{low:.1f} – {high:.1f}]" for i, mark, low, high in flagged))
+            named = [(labels[i] if i < len(labels) else f"J{i + 1}", mark, low, high) for i, mark, low, high in flagged]
+            if len(named) == 1:
+                name, mark, low, high = named[0]
+                text = f"⚠ {name} gave {mark:g}, outside the predicted 95% interval [{low:.1f} – {high:.1f}]"
+            else:  # one wrapped paragraph, not a line each: seven lines pushed the judges' chart out of the dock
+                text = f"⚠ {len(named)} real marks outside the predicted 95% intervals: " + "; ".join(
+                    f"{name} gave {mark:g} [{low:.1f} – {high:.1f}]" for name, mark, low, high in named)
+            self.flags_label.setText(text if named else "")
         self._draw_official()
 
     def _show_plot_if_it_says_something(self) -> None:
