@@ -365,7 +365,7 @@ class Commands(QObject):
         worker.result_ready.connect(self._on_result)
         worker.failed.connect(self._on_failed)
         worker.cancelled.connect(self._on_cancelled)
-        # short: the status line has about 30 characters beside the storage line (its tooltip is the full text)
+        # short: one status line shares the row with the progress and the storage line (cut, its tooltip is the whole text)
         worker.preparing.connect(lambda: state.status_message.emit("Preparing the model (once; up to a minute on a new machine)…"))
         worker.finished.connect(lambda: self._running.discard(worker))
         worker.finished.connect(worker.deleteLater)
