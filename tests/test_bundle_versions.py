@@ -62,6 +62,12 @@ def test_the_v1_demo_bundle_scores_exactly_as_before() -> None:
     for added in ("judge_samples", "recognised_dive", "commentary", "exemplar_votes", "damage"):  # the synthetic dive decodes cleanly
         assert new.pop(added) is None
     assert new.pop("counted_marks") is False  # the demo's judges are a whole panel
+    # The width's reason is worded as what it means since 0f10452 (the numbers and the level are the golden ones):
+    # 14.83 points at DD 2.4 is 6.18 per point of the counted sum, about 2.1 marks on each of the three counted judges.
+    old_reasons, new_reasons = old["uncertainty"].pop("reasons"), new["uncertainty"].pop("reasons")
+    assert old_reasons[1] == "wide interval: the calibrated 95% interval is ±14.8 points"
+    assert new_reasons == [old_reasons[0], "the calibrated 95% interval is about ±2.1 marks on each counted judge, more than a full mark",
+                           old_reasons[2]]
     _close(new, old)
 
 
