@@ -371,6 +371,10 @@ class JudgingDesk(OpensDroppedVideos, QMainWindow):
     # State -> widgets.
     def _on_video(self, meta: VideoMeta | None) -> None:
         self.timeline.set_frame_count(meta.frame_count if meta else 0)
+        if meta is not None:  # the readout as wide as this video's widest reading: the buttons beside it stay put in playback
+            total, label = meta.frame_count, self.transport.frame_label
+            last = f"frame {total}/{total}  {(total - 1) / meta.fps:.2f} s" if meta.fps else f"frame {total}/{total}"
+            label.setMinimumWidth(label.fontMetrics().horizontalAdvance(last) + 4)
         self.timeline.set_clips([])
         self._reset_plots()
         if meta is not None:
@@ -444,10 +448,7 @@ class JudgingDesk(OpensDroppedVideos, QMainWindow):
         video = self.state.video
         total = video.frame_count if video else 0
         seconds = f"  {frame / video.fps:.2f} s" if video and video.fps else ""
-        label = self.transport.frame_label
-        label.setText(f"frame {frame + 1}/{total}{seconds}")  # people count frames from 1
-        last = f"frame {total}/{total}  {(total - 1) / video.fps:.2f} s" if video and video.fps else f"frame {total}/{total}"
-        label.setMinimumWidth(label.fontMetrics().horizontalAdvance(last) + 4)  # this video's widest reading: the buttons beside it stay put
+        self.transport.frame_label.setText(f"frame {frame + 1}/{total}{seconds}")  # people count frames from 1
 
     def _on_window(self, window: tuple[int, int] | None) -> None:
         self.timeline.set_window(window)

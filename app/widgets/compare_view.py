@@ -400,10 +400,10 @@ class CompareView(QWidget):
 
     def export_plan(self) -> tuple[ComparedDive, ComparedDive, int] | None:
         """What a side-by-side export of the synced dives holds: both sides (each with the analysis its curve shows) and the frame count."""
-        left, right = self.left.player.meta, self.right.player.meta
-        if self.sync_offset is None or left is None or right is None:
+        left, right, shared = self.left.player.meta, self.right.player.meta, self._shared_frames()
+        if shared is None or left is None or right is None or self.sync_offset is None:
             return None
-        first, count = synced_span(left.frame_count, right.frame_count, self.sync_offset)
+        first, count = shared
         return (ComparedDive(left.path, first, f"A: {Path(left.path).name}", dict(self.left.marks), self.left.curve.result),
                 ComparedDive(right.path, first + self.sync_offset, f"B: {Path(right.path).name}", dict(self.right.marks), self.right.curve.result),
                 count)
@@ -411,6 +411,13 @@ class CompareView(QWidget):
     @property
     def synced(self) -> bool:
         return self.sync_offset is not None
+
+    def _shared_frames(self) -> tuple[int, int] | None:
+        """(A's first frame, count) of the frames both synced dives have; None unless synced with both open."""
+        left, right = self.left.player.meta, self.right.player.meta
+        if self.sync_offset is None or left is None or right is None:
+            return None
+        return synced_span(left.frame_count, right.frame_count, self.sync_offset)
 
     def _other(self, pane: ComparePane) -> ComparePane:
         return self.right if pane is self.left else self.left
@@ -423,9 +430,9 @@ class CompareView(QWidget):
     def seek(self, pane: ComparePane, frame: int) -> None:
         """Show ``frame`` in ``pane``; synced, within the frames both dives have, and the partner at its offset
         (a frame past one dive's end used to move only the other, and the pair came out of sync)."""
-        if self.synced and self.left.player.meta is not None and self.right.player.meta is not None:
-            assert self.sync_offset is not None
-            first, count = synced_span(self.left.player.meta.frame_count, self.right.player.meta.frame_count, self.sync_offset)
+        shared = self._shared_frames()
+        if shared is not None and self.sync_offset is not None:
+            first, count = shared
             start = first if pane is self.left else first + self.sync_offset
             frame = min(max(frame, start), start + max(0, count - 1))
         pane.player.seek(frame)
@@ -449,13 +456,13 @@ class CompareView(QWidget):
     def go_to_end(self, last: bool, pane: ComparePane | None = None) -> None:
         """The first (or last) frame: of the frames both dives have when synced, else of the pane's own dive."""
         pane = pane or self.left
-        if not self.synced:
+        shared = self._shared_frames()
+        if shared is None:
             if pane.player.meta is not None:
                 pane.player.pause()
                 pane.player.seek(pane.player.meta.frame_count - 1 if last else 0)
             return
-        assert self.sync_offset is not None and self.left.player.meta is not None and self.right.player.meta is not None
-        first, count = synced_span(self.left.player.meta.frame_count, self.right.player.meta.frame_count, self.sync_offset)
+        first, count = shared
         self.pause()
         self.seek(self.left, first + max(0, count - 1) if last else first)
 
@@ -467,11 +474,13 @@ class CompareView(QWidget):
         if self.left.player.playing or self.right.player.playing:
             self.pause()
             return
-        assert self.sync_offset is not None and self.left.player.meta is not None and self.right.player.meta is not None
+        shared = self._shared_frames()
+        if shared is None or self.sync_offset is None:
+            return
         # Both play over the frames both have, from where the pane shows: at the end of that span
         # they start again together (each player on its own would restart only itself, and only at
         # its own end, so the lock broke), and they stop together (``_stop_together``).
-        first, count = synced_span(self.left.player.meta.frame_count, self.right.player.meta.frame_count, self.sync_offset)
+        first, count = shared
         a = pane.player.requested if pane is self.left else self._partner_frame(pane, pane.player.requested)
         if not first <= a < first + count - 1:
             a = first
